@@ -1,0 +1,279 @@
+"""The command line: a thin typer layer that parses, calls one library function, and prints."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+import yaml
+
+from paretodet.errors import ParetodetError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from rich.console import Console
+
+    from paretodet.search import TrialEvent
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Find the Pareto-best ways to shrink and speed up an object detector.")
+data_app = typer.Typer(no_args_is_help=True, help="Datasets.")
+app.add_typer(data_app, name="data")
+
+
+def _err() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+@contextmanager
+def _image_bar(label: str) -> Iterator[Any]:
+    """A progress bar on stderr; yields an ``on_image(done, total)`` callback."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=_err(),
+                  transient=True) as progress:
+        task = progress.add_task(label, total=None)
+
+        def on_image(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield on_image
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+@data_app.command("synth")
+def data_synth(
+    out: Path = typer.Option(..., "--out", help="Folder to write the dataset into."),
+    images: int = typer.Option(400, "--images", help="Training images (val gets a quarter, at least 8)."),
+    seed: int = typer.Option(0, "--seed", help="Seed: the same seed gives the same images."),
+) -> None:
+    """Write the synthetic shapes dataset (Ultralytics layout, data.yaml, COCO JSON for val)."""
+    from paretodet.data import SynthSpec, synthesize
+    from paretodet.errors import ConfigError
+
+    if images < 1:
+        raise ConfigError(f"--images must be >= 1, got {images}")
+    spec = SynthSpec(images=images, seed=seed)
+    path = synthesize(out, spec)
+    typer.echo(f"wrote {images} train + {spec.val_images} val images; data YAML: {path}")
+
+
+@app.command()
+def evaluate(
+    model: str = typer.Argument(..., help="Checkpoint (.pt), model YAML, or Ultralytics name."),
+    data: Path = typer.Option(..., "--data", help="Data YAML; its val split is scored."),
+    imgsz: int = typer.Option(320, "--imgsz", help="Square input size (multiple of 32)."),
+    runtime: str = typer.Option("onnxruntime", "--runtime", help="onnxruntime or torch."),
+    threads: int = typer.Option(2, "--threads", help="Runtime threads (fixed and recorded)."),
+    as_json: bool = typer.Option(False, "--json", help="Print only JSON on stdout."),
+) -> None:
+    """Measure a model as an FP32 artifact: mAP (COCO), latency/FPS, size."""
+    from paretodet.objectives import EvalSettings
+    from paretodet.search import apply_candidate
+    from paretodet.spaces import Candidate
+
+    candidate = Candidate.from_dict({"imgsz": imgsz, "runtime": runtime})
+    settings = EvalSettings(threads=threads)
+    with tempfile.TemporaryDirectory(prefix="paretodet-eval-") as tmp, _image_bar("scoring val images") as bar:
+        _, metrics = apply_candidate(model, data, candidate, Path(tmp), settings=settings, on_image=bar)
+    if as_json:
+        _print_json(metrics.to_dict())
+    else:
+        for key, value in metrics.to_dict().items():
+            typer.echo(f"{key:>16}: {value}")
+
+
+@app.command()
+def apply(
+    model: str = typer.Argument(..., help="Checkpoint (.pt), model YAML, or Ultralytics name."),
+    data: Path = typer.Option(..., "--data", help="Data YAML."),
+    out: Path = typer.Option(..., "--out", help="Folder for the artifact, config.yaml and metrics.json."),
+    config: Path | None = typer.Option(None, "--config", help="Candidate YAML (knob: value)."),
+    sets: list[str] = typer.Option([], "--set", help="Knob override KEY=VALUE, e.g. quant.precision=fp16."),
+    threads: int = typer.Option(2, "--threads", help="Runtime threads."),
+) -> None:
+    """Build one candidate's artifact, measure it, and write it with its config and metrics."""
+    from paretodet.errors import ConfigError
+    from paretodet.objectives import EvalSettings
+    from paretodet.search import apply_candidate, load_candidate_file
+    from paretodet.spaces import Candidate
+
+    values = load_candidate_file(config) if config else {}
+    for item in sets:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set '{item}' is not KEY=VALUE (e.g. --set quant.precision=fp16)")
+        values[key.strip()] = value
+    candidate = Candidate.from_dict(values)
+    with _image_bar("scoring val images") as bar:
+        artifact, metrics = apply_candidate(model, data, candidate, out, settings=EvalSettings(threads=threads),
+                                            on_image=bar)
+    typer.echo(f"artifact: {artifact}\nconfig:   {out / 'config.yaml'}\nmetrics:  {out / 'metrics.json'}")
+    typer.echo(f"mAP50-95 {metrics.map50_95:.4f}  latency {metrics.latency_ms:.2f} ms  size {metrics.size_bytes} B")
+
+
+@contextmanager
+def _trial_bar(total_label: str) -> Iterator[Any]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = _err()
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as progress:
+        task = progress.add_task(total_label, total=None)
+
+        def on_trial(event: TrialEvent) -> None:
+            progress.update(task, completed=event.done, total=event.total,
+                            description=f"trials (front: {event.front_size})")
+            if event.state == "FAIL":
+                console.print(f"[red]trial {event.number} failed:[/red] {event.error}")
+
+        yield on_trial
+
+
+@app.command()
+def search(
+    model: str = typer.Option(..., "--model", help="Checkpoint (.pt), model YAML, or Ultralytics name."),
+    data: Path = typer.Option(..., "--data", help="Data YAML."),
+    trials: int = typer.Option(20, "--trials", help="Target number of completed trials in the study."),
+    workdir: Path = typer.Option(Path("paretodet-work"), "--workdir", help="Study database, cache, artifacts."),
+    storage: str | None = typer.Option(None, "--storage", help="Optuna storage URL (default: SQLite in workdir)."),
+    study: str = typer.Option("paretodet", "--study", help="Study name."),
+    sampler: str = typer.Option("nsga2", "--sampler", help="nsga2, tpe or random."),
+    seed: int = typer.Option(0, "--seed", help="Sampler seed."),
+    budgets: list[str] = typer.Option([], "--budget", help="Constraint, e.g. 'size_mb<=4' (repeatable)."),
+    threads: int = typer.Option(2, "--threads", help="Runtime threads for latency."),
+) -> None:
+    """Run (or continue) a multi-objective search: maximize mAP50-95 and FPS, minimize size."""
+    from paretodet.objectives import EvalSettings
+    from paretodet.reports import parse_budgets
+    from paretodet.search import SearchConfig, run_study
+
+    config = SearchConfig(model=model, data=data, workdir=workdir, trials=trials, sampler=sampler, seed=seed,
+                          storage=storage, study=study, budgets=tuple(parse_budgets(budgets)),
+                          evaluation=EvalSettings(threads=threads))
+    with _trial_bar("trials") as on_trial:
+        summary = run_study(config, on_trial=on_trial)
+    typer.echo(f"study '{summary.study}': {summary.completed} completed, {summary.failed} failed, "
+               f"front {summary.front_size}; storage {summary.storage}")
+    typer.echo(f"next: paretodet report {workdir}")
+
+
+@app.command()
+def report(
+    workdir: Path = typer.Argument(..., help="A search work dir."),
+    out: Path | None = typer.Option(None, "--out", help="Report folder (default: WORKDIR/report)."),
+    budgets: list[str] = typer.Option([], "--budget", help="Mark trials outside these budgets (default: the search's)."),
+) -> None:
+    """Write report.html, report.md and trials.csv for a study."""
+    from paretodet.reports import build_info, parse_budgets, write_report
+    from paretodet.search import load_trials
+
+    df, manifest = load_trials(workdir)
+    chosen = parse_budgets(budgets or manifest.get("budgets", []))
+    paths = write_report(build_info(df, budgets=chosen), out or workdir / "report", meta=manifest)
+    for kind, path in paths.items():
+        typer.echo(f"{kind:>4}: {path}")
+
+
+@app.command()
+def select(
+    workdir: Path = typer.Argument(..., help="A search work dir."),
+    budgets: list[str] = typer.Option([], "--budget", help="Constraint, e.g. 'latency_ms<=20' (repeatable)."),
+    objective: str = typer.Option("map50_95", "--objective", help="What to optimize among feasible trials."),
+    export: Path | None = typer.Option(None, "--export", help="Copy the chosen artifact and config.yaml here."),
+    as_json: bool = typer.Option(False, "--json", help="Print only JSON on stdout."),
+) -> None:
+    """Pick the best trial that meets every budget."""
+    from paretodet.errors import StudyError
+    from paretodet.reports import parse_budgets, select_best
+    from paretodet.search import load_trials
+
+    chosen = parse_budgets(budgets)
+    df, _ = load_trials(workdir)
+    selection = select_best(df, chosen, objective=objective)
+    if selection.best is None:
+        closest = selection.closest
+        hint = (f"; closest: trial {int(closest['number'])} (mAP50-95 {closest['map50_95']:.4f}, "
+                f"latency {closest['latency_ms']:.2f} ms, size {closest['size_bytes'] / 1e6:.2f} MB)") if closest else ""
+        raise StudyError(f"no trial meets {', '.join(str(b) for b in chosen)}{hint}: relax a budget or search more")
+    result = {"trial": int(selection.best["number"]), "config": selection.candidate(), "metrics": selection.metrics(),
+              "artifact": selection.best.get("artifact"), "feasible_trials": selection.feasible_count}
+    if export is not None:
+        result["exported"] = _export_selection(export, result)
+    if as_json:
+        _print_json(result)
+        return
+    typer.echo(f"best trial {result['trial']} ({selection.feasible_count} feasible)")
+    typer.echo(yaml.safe_dump({"config": result["config"], "metrics": result["metrics"]}, sort_keys=False).rstrip())
+    if export is not None:
+        typer.echo(f"exported to {export}")
+
+
+def _export_selection(export: Path, result: dict[str, Any]) -> dict[str, str]:
+    from paretodet.errors import StudyError
+
+    artifact = Path(str(result["artifact"]))
+    if not artifact.is_file():
+        raise StudyError(f"the chosen artifact {artifact} is gone: re-run 'paretodet apply' with its config")
+    export.mkdir(parents=True, exist_ok=True)
+    target = export / f"model{artifact.suffix}"
+    shutil.copy2(artifact, target)
+    (export / "config.yaml").write_text(yaml.safe_dump(result["config"], sort_keys=False))
+    (export / "metrics.json").write_text(json.dumps(result["metrics"], indent=2))
+    return {"artifact": str(target), "config": str(export / "config.yaml")}
+
+
+@app.command()
+def demo(
+    trials: int = typer.Option(16, "--trials", help="Candidates to search."),
+    out: Path = typer.Option(Path("paretodet-demo"), "--out", help="Output folder."),
+    retrain: bool = typer.Option(False, "--retrain", help="Train the demo teacher again (to a plateau) first."),
+    seed: int = typer.Option(0, "--seed", help="Sampler seed."),
+) -> None:
+    """Offline demo: synthetic data + packaged teacher -> search -> Pareto report."""
+    from paretodet.search._demo import run_demo
+
+    console = _err()
+    with _trial_bar("trials") as on_trial:
+        result = run_demo(out, trials=trials, retrain=retrain, seed=seed,
+                          on_stage=lambda msg: console.print(f"[bold]>[/bold] {msg}"), on_trial=on_trial)
+    s = result.summary
+    typer.echo(f"{s.completed} trials completed ({s.failed} failed) in {s.wall_s:.0f} s; Pareto front: {s.front_size}")
+    typer.echo(f"report: {result.report['html']}")
+    typer.echo(f"        {result.report['md']}\n        {result.report['csv']}")
+    typer.echo(f"pick one: paretodet select {s.workdir} --budget 'size_mb<=8' --budget 'latency_ms<=15'")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: library errors and usage errors become one line on stderr."""
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=argv, prog_name="paretodet", standalone_mode=False)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.TyperException as exc:  # usage errors: unknown option, bad value, missing argument
+        sys.stderr.write(f"error: {exc.format_message()}\n")
+        sys.exit(2)
+    except (typer.Abort, KeyboardInterrupt):
+        sys.stderr.write("interrupted\n")
+        sys.exit(130)
+    except ParetodetError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""The deployable artifact a candidate becomes: a file on disk plus how to run it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["RUNTIMES", "Artifact"]
+
+RUNTIMES: tuple[str, ...] = ("onnxruntime", "torch")
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A built candidate.
+
+    Attributes:
+        path: the file that ships (``.onnx`` for onnxruntime, an Ultralytics ``.pt`` for torch).
+        runtime: ``onnxruntime`` or ``torch``.
+        imgsz: the square input size the artifact expects.
+        precision: ``fp32`` or ``fp16`` (weights).
+        names: class names, index = class id.
+        params: parameters of the network inside the artifact (counted on the exported model).
+        gflops: forward GFLOPs at ``imgsz`` (counted by torch's FLOP counter on the exported model).
+    """
+
+    path: Path
+    runtime: str
+    imgsz: int
+    precision: str
+    names: tuple[str, ...]
+    params: int
+    gflops: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        data = asdict(self)
+        data["path"] = str(self.path)
+        data["names"] = list(self.names)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Artifact:
+        """Inverse of :meth:`to_dict`."""
+        return cls(**{**data, "path": Path(data["path"]), "names": tuple(data["names"])})
+
+    def write_sidecar(self) -> Path:
+        """Write ``<artifact>.json`` beside the file so a cached artifact can be reopened."""
+        sidecar = self.path.with_name(self.path.name + ".json")
+        sidecar.write_text(json.dumps(self.to_dict(), indent=2))
+        return sidecar
+
+    @classmethod
+    def read_sidecar(cls, path: Path) -> Artifact:
+        """Reopen an artifact from its sidecar JSON."""
+        return cls.from_dict(json.loads(path.with_name(path.name + ".json").read_text()))

@@ -1,0 +1,121 @@
+"""Turn a detector into a deployable file: an Ultralytics .pt (torch) or an ONNX model (FP32 / FP16)."""
+
+from __future__ import annotations
+
+import copy
+import os
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from paretodet.compress._artifact import Artifact
+from paretodet.errors import ConfigError, ExportError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import torch
+
+    from paretodet.models import Detector
+
+__all__ = ["ONNX_OPSET", "count_gflops", "export_artifact", "inference_module"]
+
+ONNX_OPSET = 17
+
+
+def inference_module(model: torch.nn.Module) -> torch.nn.Module:
+    """A fused FP32 copy of an Ultralytics model whose forward returns the raw ``(1, 4 + nc, anchors)`` tensor."""
+    net = copy.deepcopy(model).float().eval().cpu()
+    if hasattr(net, "fuse"):
+        net = net.fuse(verbose=False) if "verbose" in net.fuse.__code__.co_varnames else net.fuse()
+    for module in net.modules():
+        if hasattr(module, "export") and hasattr(module, "stride") and hasattr(module, "nc"):
+            module.export = True
+            module.format = "onnx"
+            module.dynamic = False
+    for param in net.parameters():
+        param.requires_grad_(False)
+    return net
+
+
+def count_gflops(net: torch.nn.Module, imgsz: int) -> float:
+    """Forward GFLOPs of a batch-1 ``imgsz`` x ``imgsz`` input (torch's FLOP counter; 1 MAC = 2 FLOPs)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        net(torch.zeros(1, 3, imgsz, imgsz))
+    return counter.get_total_flops() / 1e9
+
+
+def export_artifact(detector: Detector, dest: Path, *, runtime: str, imgsz: int, precision: str) -> Artifact:
+    """Write ``detector`` as the artifact for ``runtime`` at ``dest`` (written atomically) and return it.
+
+    Example:
+        >>> art = export_artifact(det, Path("out/model.onnx"), runtime="onnxruntime", imgsz=320, precision="fp16")  # doctest: +SKIP
+    """
+    if precision not in ("fp32", "fp16"):
+        raise ConfigError(f"unknown precision '{precision}': use fp32 or fp16")
+    net = inference_module(detector.model)
+    params = sum(p.numel() for p in net.parameters())
+    gflops = count_gflops(net, imgsz)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with _atomic_path(dest) as tmp:
+        if runtime == "onnxruntime":
+            _write_onnx(net, tmp, imgsz=imgsz, precision=precision)
+        elif runtime == "torch":
+            if precision != "fp32":
+                raise ConfigError("runtime=torch runs FP32 on the CPU: use quant.precision=fp32, or runtime=onnxruntime")
+            _write_ultralytics_pt(detector, tmp)
+        else:
+            raise ConfigError(f"unknown runtime '{runtime}': use onnxruntime or torch")
+    artifact = Artifact(path=dest, runtime=runtime, imgsz=imgsz, precision=precision, names=detector.names,
+                        params=params, gflops=gflops)
+    artifact.write_sidecar()
+    return artifact
+
+
+@contextmanager
+def _atomic_path(dest: Path) -> Iterator[Path]:
+    """Yield a temporary sibling path; on success it replaces ``dest`` in one rename."""
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _write_ultralytics_pt(detector: Detector, path: Path) -> None:
+    """An ordinary Ultralytics checkpoint (FP32, unfused) that ``YOLO(path)`` reloads."""
+    import torch
+
+    model = copy.deepcopy(detector.model).float().eval().cpu()
+    for param in model.parameters():
+        param.requires_grad_(False)
+    ckpt: dict[str, Any] = {"model": model, "names": dict(enumerate(detector.names)), "source": detector.source}
+    torch.save(ckpt, path)
+
+
+def _write_onnx(net: torch.nn.Module, path: Path, *, imgsz: int, precision: str) -> None:
+    import onnx
+    import torch
+
+    dummy = torch.zeros(1, 3, imgsz, imgsz)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(net, (dummy,), str(path), opset_version=ONNX_OPSET, input_names=["images"],
+                              output_names=["output0"], dynamo=False, do_constant_folding=True)
+    except Exception as exc:
+        raise ExportError(f"ONNX export failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
+    if precision == "fp16":
+        from onnxruntime.transformers.float16 import convert_float_to_float16
+
+        model = onnx.load(str(path))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = convert_float_to_float16(model, keep_io_types=True)
+        onnx.save(model, str(path))

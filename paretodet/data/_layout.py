@@ -1,0 +1,171 @@
+"""Read and write the Ultralytics dataset layout (data YAML, image folders, YOLO label files)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from paretodet.errors import DataError
+
+__all__ = ["DatasetInfo", "IMAGE_SUFFIXES", "label_path_for", "list_images", "load_data_yaml", "read_labels",
+           "write_data_yaml", "write_resolved_yaml"]
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """A resolved data YAML.
+
+    Attributes:
+        yaml_path: the data YAML itself.
+        root: the dataset root (``path:`` resolved against the YAML's own folder).
+        train / val: absolute image folders (or list files) of each split; ``train`` may be ``None``.
+        names: class names, index = class id.
+    """
+
+    yaml_path: Path
+    root: Path
+    train: Path | None
+    val: Path
+    names: tuple[str, ...]
+
+    @property
+    def nc(self) -> int:
+        """Number of classes."""
+        return len(self.names)
+
+
+def write_data_yaml(root: Path, *, names: list[str]) -> Path:
+    """Write ``root/data.yaml`` for an ``images/{train,val}`` layout and return its path."""
+    data = {"path": ".", "train": "images/train", "val": "images/val", "names": dict(enumerate(names))}
+    path = root / "data.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def write_resolved_yaml(info: DatasetInfo, dest: Path) -> Path:
+    """Write a copy of a data YAML whose paths are absolute (Ultralytics resolves ``path: .`` against the cwd)."""
+    data = {"path": str(info.root), "val": str(info.val), "names": dict(enumerate(info.names))}
+    if info.train is not None:
+        data["train"] = str(info.train)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(yaml.safe_dump(data, sort_keys=False))
+    return dest
+
+
+def load_data_yaml(path: Path | str) -> DatasetInfo:
+    """Parse and resolve an Ultralytics data YAML that exists on disk.
+
+    A relative ``path:`` resolves against the YAML's own folder. Raises DataError naming the problem.
+
+    Example:
+        >>> info = load_data_yaml("demo/data/data.yaml")  # doctest: +SKIP
+    """
+    yaml_path = Path(path).expanduser()
+    if not yaml_path.is_file():
+        raise DataError(f"data YAML not found: {yaml_path} (pass an existing file with --data)")
+    try:
+        raw = yaml.safe_load(yaml_path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise DataError(f"data YAML {yaml_path} is malformed{where}: fix its YAML syntax") from None
+    if not isinstance(raw, dict):
+        raise DataError(f"data YAML {yaml_path} must be a mapping with 'val' and 'names' keys")
+    root_value = raw.get("path") or "."
+    root = Path(str(root_value)).expanduser()
+    if not root.is_absolute():
+        root = (yaml_path.parent / root).resolve()
+    if not raw.get("val"):
+        raise DataError(f"data YAML {yaml_path} has no 'val' split: add 'val: images/val' (or your folder)")
+    names = _parse_names(raw.get("names"), yaml_path)
+    val = _split_path(root, raw["val"], yaml_path, "val")
+    train = _split_path(root, raw["train"], yaml_path, "train") if raw.get("train") else None
+    return DatasetInfo(yaml_path=yaml_path.resolve(), root=root, train=train, val=val, names=names)
+
+
+def _parse_names(value: Any, yaml_path: Path) -> tuple[str, ...]:
+    if isinstance(value, dict):
+        try:
+            keys = sorted(int(k) for k in value)
+        except (TypeError, ValueError):
+            raise DataError(f"data YAML {yaml_path}: 'names' keys must be class ids 0..N-1") from None
+        if keys != list(range(len(keys))):
+            raise DataError(f"data YAML {yaml_path}: 'names' ids must be 0..N-1 without gaps")
+        return tuple(str(value[k] if k in value else value[str(k)]) for k in keys)
+    if isinstance(value, list) and value:
+        return tuple(str(v) for v in value)
+    raise DataError(f"data YAML {yaml_path} has no class 'names': add a list or an id->name mapping")
+
+
+def _split_path(root: Path, value: Any, yaml_path: Path, split: str) -> Path:
+    if isinstance(value, list):
+        if len(value) != 1:
+            raise DataError(f"data YAML {yaml_path}: '{split}' lists several folders; use one folder")
+        value = value[0]
+    path = Path(str(value)).expanduser()
+    path = path if path.is_absolute() else root / path
+    if not path.exists():
+        raise DataError(f"data YAML {yaml_path}: {split} split {path} does not exist (check 'path' and '{split}')")
+    return path
+
+
+def list_images(split: Path) -> list[Path]:
+    """Image files of a split folder (sorted), or those listed in a ``.txt`` list file."""
+    if split.is_file() and split.suffix == ".txt":
+        lines = [ln.strip() for ln in split.read_text().splitlines() if ln.strip()]
+        images = [(split.parent / ln).resolve() if not Path(ln).is_absolute() else Path(ln) for ln in lines]
+    else:
+        images = sorted(p for p in split.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not images:
+        raise DataError(f"no images found in {split}: put {', '.join(IMAGE_SUFFIXES[:3])} files there")
+    return images
+
+
+def label_path_for(image: Path) -> Path:
+    """The YOLO label file of an image: the last ``/images/`` in its path becomes ``/labels/``."""
+    parts = list(image.parts)
+    for i in range(len(parts) - 1, -1, -1):
+        if parts[i] == "images":
+            parts[i] = "labels"
+            break
+    return Path(*parts).with_suffix(".txt")
+
+
+def read_labels(label_file: Path, *, nc: int) -> list[tuple[int, float, float, float, float]]:
+    """Parse one YOLO label file into ``(cls, cx, cy, w, h)`` rows (normalised); missing file = no objects.
+
+    Raises DataError naming the file and line of the first bad line.
+    """
+    if not label_file.exists():
+        return []
+    rows = []
+    for lineno, line in enumerate(label_file.read_text().splitlines(), start=1):
+        fields = line.split()
+        if not fields:
+            continue
+        problem = _bad_label_line(fields, nc)
+        if problem:
+            raise DataError(f"{label_file}:{lineno}: {problem} (expected 'class cx cy w h', normalised to 0-1)")
+        rows.append((int(fields[0]), *(float(v) for v in fields[1:5])))
+    return rows
+
+
+def _bad_label_line(fields: list[str], nc: int) -> str | None:
+    """Why a label line is invalid, or None. Segment lines (more than 5 values) are not accepted."""
+    if len(fields) != 5:
+        return f"{len(fields)} values instead of 5"
+    try:
+        cls = int(fields[0])
+        values = [float(v) for v in fields[1:]]
+    except ValueError:
+        return "a value is not a number"
+    if not 0 <= cls < nc:
+        return f"class id {cls} outside 0..{nc - 1}"
+    if any(not (0.0 <= v <= 1.0 + 1e-6) for v in values):
+        return "a coordinate is outside 0-1"
+    return None

@@ -1,0 +1,46 @@
+"""The project's exceptions: the CLI turns each into one clear line and an exit code.
+
+Library code raises these (never ``sys.exit``, never prints). Messages name the problem and the fix.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BudgetError",
+    "ConfigError",
+    "DataError",
+    "ExportError",
+    "ModelError",
+    "ParetodetError",
+    "StudyError",
+]
+
+
+class ParetodetError(Exception):
+    """Base class of every error paretodet raises on purpose."""
+
+    exit_code: int = 2
+
+
+class ConfigError(ParetodetError):
+    """A candidate, a ``--set`` key/value, a space or an option value is invalid."""
+
+
+class DataError(ParetodetError):
+    """A data YAML, an image folder or a label file is missing or malformed."""
+
+
+class ModelError(ParetodetError):
+    """A model file is missing, unreadable, or cannot be fetched."""
+
+
+class ExportError(ParetodetError):
+    """A model could not be turned into the requested artifact."""
+
+
+class BudgetError(ParetodetError):
+    """A budget expression is malformed or names an unknown metric."""
+
+
+class StudyError(ParetodetError):
+    """A work dir or study is missing, empty or incompatible."""

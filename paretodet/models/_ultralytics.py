@@ -1,0 +1,114 @@
+"""Ultralytics adapter: load checkpoints (.pt) or model YAMLs as a :class:`Detector`."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from paretodet.errors import ModelError
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = ["Detector", "file_digest", "load_detector"]
+
+_REMOTE_SUFFIXES = (".pt", ".yaml", ".yml")
+
+
+@dataclass
+class Detector:
+    """A loaded detection model.
+
+    Attributes:
+        model: the Ultralytics ``DetectionModel`` (FP32, eval mode, on CPU).
+        names: class names, index = class id.
+        source: what the user named (path or Ultralytics asset name).
+        digest: a content hash of the source file (cache keys use it).
+    """
+
+    model: torch.nn.Module
+    names: tuple[str, ...]
+    source: str
+    digest: str
+
+    @property
+    def nc(self) -> int:
+        """Number of classes."""
+        return len(self.names)
+
+    def params(self) -> int:
+        """Number of parameters."""
+        return sum(p.numel() for p in self.model.parameters())
+
+
+def file_digest(path: Path, *, chunk: int = 1 << 20) -> str:
+    """Short sha256 of a file's bytes."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()[:16]
+
+
+def load_detector(source: str | Path) -> Detector:
+    """Load an Ultralytics checkpoint (``.pt``) or model YAML.
+
+    A path that exists is read from disk. A bare name (``yolov8n.pt``, ``yolo11s.yaml``) is handed to
+    Ultralytics' own loading code, which downloads released weights when online; offline, a ModelError
+    names what could not be fetched.
+
+    Example:
+        >>> det = load_detector("runs/teacher/weights/best.pt")  # doctest: +SKIP
+    """
+    text = str(source)
+    path = Path(text).expanduser()
+    if path.exists():
+        if path.is_dir():
+            raise ModelError(f"model {path} is a folder: pass a .pt checkpoint or a model .yaml file")
+        if path.suffix.lower() not in _REMOTE_SUFFIXES:
+            raise ModelError(f"model {path} is not a .pt checkpoint or model .yaml: pass one of those")
+        yolo = _load_yolo(str(path), what=f"checkpoint {path}")
+        return _to_detector(yolo, source=str(path), digest=file_digest(path))
+    is_bare_name = path.name == text and path.suffix.lower() in _REMOTE_SUFFIXES
+    if not is_bare_name:
+        raise ModelError(f"model file not found: {path} (check the path, or name an Ultralytics model like yolov8n.pt)")
+    yolo = _load_yolo(text, what=f"Ultralytics model '{text}'")
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    ckpt_path = getattr(yolo, "ckpt_path", None)
+    if ckpt_path and Path(ckpt_path).is_file():
+        digest = file_digest(Path(ckpt_path))
+    return _to_detector(yolo, source=text, digest=digest)
+
+
+def _load_yolo(name: str, *, what: str) -> Any:
+    from ultralytics import YOLO
+
+    try:
+        yolo = YOLO(name, task="detect")
+    except FileNotFoundError as exc:
+        raise ModelError(
+            f"could not fetch {what}: {_first_line(exc)} (offline? download it once and pass the file path)"
+        ) from None
+    except (ConnectionError, TimeoutError, OSError) as exc:
+        raise ModelError(f"could not fetch {what}: {_first_line(exc)} (check the network or pass a local file)") from None
+    except Exception as exc:  # unpickling errors come in many types
+        raise ModelError(f"cannot read {what}: {_first_line(exc)} (is it a valid Ultralytics file?)") from None
+    if getattr(yolo, "task", "detect") != "detect":
+        raise ModelError(f"{what} is a '{yolo.task}' model; paretodet needs a detection model")
+    return yolo
+
+
+def _to_detector(yolo: Any, *, source: str, digest: str) -> Detector:
+    model = yolo.model.float().eval().cpu()
+    names_attr = getattr(model, "names", None) or {}
+    names = tuple(str(names_attr[i]) for i in sorted(names_attr)) if isinstance(names_attr, dict) else tuple(names_attr)
+    if not names:
+        raise ModelError(f"model {source} has no class names")
+    return Detector(model=model, names=names, source=source, digest=digest)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,0 +1,41 @@
+"""Objectives measured on the artifact itself: accuracy (COCO mAP), speed (latency/FPS), size."""
+
+from __future__ import annotations
+
+from paretodet.objectives._accuracy import AccuracyResult, NmsSettings, coco_ground_truth, evaluate_map, postprocess
+from paretodet.objectives._evaluate import EvalSettings, evaluate
+from paretodet.objectives._latency import (
+    LatencySettings,
+    LatencyStats,
+    measure_e2e_latency,
+    measure_latency,
+    summarize_times,
+)
+from paretodet.objectives._metrics import METRIC_DIRECTIONS, Metrics
+from paretodet.objectives._preprocess import Letterbox, letterbox, read_image, unletterbox_boxes
+from paretodet.objectives._runners import Runner, list_runtimes, open_runner, register_runtime
+
+__all__ = [
+    "METRIC_DIRECTIONS",
+    "AccuracyResult",
+    "EvalSettings",
+    "LatencySettings",
+    "LatencyStats",
+    "Letterbox",
+    "Metrics",
+    "NmsSettings",
+    "Runner",
+    "coco_ground_truth",
+    "evaluate",
+    "evaluate_map",
+    "letterbox",
+    "list_runtimes",
+    "measure_e2e_latency",
+    "measure_latency",
+    "open_runner",
+    "postprocess",
+    "read_image",
+    "register_runtime",
+    "summarize_times",
+    "unletterbox_boxes",
+]

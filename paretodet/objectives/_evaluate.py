@@ -1,0 +1,69 @@
+"""Measure an artifact: accuracy, speed and size in one call."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from paretodet.compress import Artifact
+from paretodet.data import DatasetInfo, list_images
+from paretodet.errors import ConfigError
+from paretodet.objectives._accuracy import NmsSettings, evaluate_map
+from paretodet.objectives._latency import LatencySettings, measure_e2e_latency, measure_latency
+from paretodet.objectives._metrics import Metrics
+from paretodet.objectives._runners import open_runner
+
+__all__ = ["EvalSettings", "evaluate"]
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    """How artifacts are measured.
+
+    Attributes:
+        threads: intra-op threads of the runtime (fixed and recorded).
+        max_images: score only the first N val images (None = all).
+        nms: post-processing (conf 0.001, IoU 0.7, 300 detections).
+        latency: warm-up and timed runs.
+    """
+
+    threads: int = 2
+    max_images: int | None = None
+    nms: NmsSettings = field(default_factory=NmsSettings)
+    latency: LatencySettings = field(default_factory=LatencySettings)
+
+    def __post_init__(self) -> None:
+        if self.threads < 1:
+            raise ConfigError(f"--threads must be >= 1, got {self.threads}")
+        if self.max_images is not None and self.max_images < 1:
+            raise ConfigError(f"max_images must be >= 1, got {self.max_images}")
+
+
+def evaluate(
+    artifact: Artifact,
+    data: DatasetInfo,
+    *,
+    settings: EvalSettings | None = None,
+    on_image: Callable[[int, int], None] | None = None,
+) -> Metrics:
+    """Measure ``artifact`` on the val split of ``data`` with its own runtime.
+
+    Example:
+        >>> metrics = evaluate(artifact, load_data_yaml("data.yaml"))  # doctest: +SKIP
+    """
+    settings = settings or EvalSettings()
+    if artifact.names and len(artifact.names) != data.nc:
+        raise ConfigError(f"model has {len(artifact.names)} classes but {data.yaml_path} has {data.nc}: use matching data")
+    images = list_images(data.val)
+    if settings.max_images is not None:
+        images = images[: settings.max_images]
+    runner = open_runner(artifact, threads=settings.threads)
+    acc = evaluate_map(runner, images, names=data.names, imgsz=artifact.imgsz, nms=settings.nms, on_image=on_image)
+    lat = measure_latency(runner, imgsz=artifact.imgsz, settings=settings.latency)
+    e2e = measure_e2e_latency(runner, images, imgsz=artifact.imgsz, settings=settings.latency, nms=settings.nms)
+    return Metrics(
+        map50_95=acc.map50_95, map50=acc.map50, latency_ms=lat.median_ms, latency_p90_ms=lat.p90_ms,
+        latency_cv=lat.cv, fps=1000.0 / lat.median_ms, e2e_latency_ms=e2e.median_ms,
+        size_bytes=artifact.path.stat().st_size, params=artifact.params, gflops=artifact.gflops,
+        runtime=artifact.runtime, imgsz=artifact.imgsz, threads=settings.threads, eval_images=acc.images,
+    )

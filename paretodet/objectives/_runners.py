@@ -1,0 +1,97 @@
+"""Runners: open an artifact on the runtime it ships on, with a fixed thread count.
+
+A runner maps a ``(1, 3, S, S)`` float32 array to the raw ``(1, 4 + nc, anchors)`` prediction array.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import numpy as np
+
+from paretodet.compress import Artifact
+from paretodet.errors import ConfigError, ModelError
+
+__all__ = ["Runner", "list_runtimes", "open_runner", "register_runtime"]
+
+
+class Runner(Protocol):
+    """Lifecycle: opened once per artifact by :func:`open_runner`, called many times, then dropped."""
+
+    threads: int
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        """Raw predictions for one input batch."""
+        ...
+
+
+_RUNTIMES: dict[str, Callable[[Artifact, int], Runner]] = {}
+
+
+def register_runtime(name: str, opener: Callable[[Artifact, int], Runner]) -> None:
+    """Register a runtime: ``opener(artifact, threads)`` returns a :class:`Runner`."""
+    _RUNTIMES[name] = opener
+
+
+def list_runtimes() -> list[str]:
+    """Names of the registered runtimes."""
+    _register_builtins()
+    return sorted(_RUNTIMES)
+
+
+def open_runner(artifact: Artifact, *, threads: int) -> Runner:
+    """Open ``artifact`` on its runtime with ``threads`` intra-op threads."""
+    _register_builtins()
+    if artifact.runtime not in _RUNTIMES:
+        raise ConfigError(f"unknown runtime '{artifact.runtime}': use one of {', '.join(sorted(_RUNTIMES))}")
+    if threads < 1:
+        raise ConfigError(f"threads must be >= 1, got {threads}")
+    return _RUNTIMES[artifact.runtime](artifact, threads)
+
+
+class _OrtRunner:
+    def __init__(self, artifact: Artifact, threads: int) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(str(artifact.path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:
+            raise ModelError(f"onnxruntime cannot open {artifact.path}: {str(exc).splitlines()[0]}") from None
+        self.input_name = self.session.get_inputs()[0].name
+        self.threads = threads
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {self.input_name: batch})[0]
+
+
+class _TorchRunner:
+    def __init__(self, artifact: Artifact, threads: int) -> None:
+        from paretodet.compress import inference_module
+        from paretodet.models import load_detector
+
+        self.net: Any = inference_module(load_detector(artifact.path).model)
+        self.threads = threads
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        import torch
+
+        previous = torch.get_num_threads()
+        torch.set_num_threads(self.threads)
+        try:
+            with torch.inference_mode():
+                out = self.net(torch.from_numpy(batch))
+        finally:
+            torch.set_num_threads(previous)
+        return (out[0] if isinstance(out, (tuple, list)) else out).numpy()
+
+
+def _register_builtins() -> None:
+    if not _RUNTIMES:
+        register_runtime("onnxruntime", _OrtRunner)
+        register_runtime("torch", _TorchRunner)

@@ -1,0 +1,76 @@
+"""Budgets: ``METRIC OP NUMBER`` expressions, and pure feasibility math over a metrics array."""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from paretodet.errors import BudgetError
+
+__all__ = ["BUDGET_METRICS", "Budget", "feasible_mask", "parse_budgets", "violations"]
+
+BUDGET_METRICS: tuple[str, ...] = (
+    "map50_95", "map50", "latency_ms", "latency_p90_ms", "e2e_latency_ms", "fps", "size_mb", "size_bytes",
+    "params", "gflops",
+)
+_OPS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt}
+_PATTERN = re.compile(r"^\s*([a-z0-9_]+)\s*(<=|>=|<|>)\s*([-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?)\s*$")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """One constraint, e.g. ``size_mb <= 4``."""
+
+    metric: str
+    op: str
+    bound: float
+
+    @classmethod
+    def parse(cls, text: str) -> Budget:
+        """Parse ``METRIC OP NUMBER`` (OP in <=, >=, <, >).
+
+        Example:
+            >>> Budget.parse("size_mb<=4")
+            Budget(metric='size_mb', op='<=', bound=4.0)
+        """
+        match = _PATTERN.match(text)
+        if not match:
+            raise BudgetError(f"malformed budget '{text}': write METRIC OP NUMBER, e.g. 'size_mb<=4' or 'fps>=30'")
+        metric, op, number = match.group(1), match.group(2), match.group(3)
+        if metric not in BUDGET_METRICS:
+            raise BudgetError(f"unknown budget metric '{metric}' in '{text}': use one of {', '.join(BUDGET_METRICS)}")
+        return cls(metric=metric, op=op, bound=float(number))
+
+    def __str__(self) -> str:
+        return f"{self.metric}{self.op}{self.bound:g}"
+
+    def violation(self, values: np.ndarray) -> np.ndarray:
+        """How far each value is outside the bound, relative to the bound's size (0 when satisfied, NaN -> inf)."""
+        values = np.asarray(values, dtype=np.float64)
+        scale = max(abs(self.bound), 1e-12)
+        gap = (values - self.bound) if self.op in ("<=", "<") else (self.bound - values)
+        ok = _OPS[self.op](values, self.bound)
+        out = np.where(ok, 0.0, np.maximum(gap, 0.0) / scale + np.where(gap == 0, 1e-12, 0.0))
+        return np.where(np.isnan(values), np.inf, out)
+
+
+def parse_budgets(texts: Sequence[str]) -> list[Budget]:
+    """Parse several budget expressions."""
+    return [Budget.parse(t) for t in texts]
+
+
+def violations(columns: dict[str, np.ndarray], budgets: Sequence[Budget]) -> np.ndarray:
+    """Per-row sum of relative violations (0 = feasible) given metric columns of equal length."""
+    if not budgets:
+        lengths = [len(v) for v in columns.values()]
+        return np.zeros(lengths[0] if lengths else 0)
+    return np.sum([b.violation(columns[b.metric]) for b in budgets], axis=0)
+
+
+def feasible_mask(columns: dict[str, np.ndarray], budgets: Sequence[Budget]) -> np.ndarray:
+    """Boolean mask of rows that meet every budget."""
+    return violations(columns, budgets) == 0

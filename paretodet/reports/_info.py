@@ -1,0 +1,88 @@
+"""Step 1 of a report: compute what it shows (front, feasibility) from the trial table."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from paretodet.reports._budget import Budget, violations
+from paretodet.reports._pareto import pareto_mask
+
+__all__ = ["KNOB_COLUMNS_EXCLUDED", "ReportInfo", "build_info", "knob_columns", "metric_columns"]
+
+# the study's objectives: (metric column, +1 maximize / -1 minimize)
+DEFAULT_OBJECTIVES: tuple[tuple[str, int], ...] = (("map50_95", 1), ("fps", 1), ("size_bytes", -1))
+METRIC_COLUMNS: tuple[str, ...] = (
+    "map50_95", "map50", "latency_ms", "latency_p90_ms", "latency_cv", "fps", "e2e_latency_ms", "size_bytes",
+    "size_mb", "params", "gflops", "threads", "eval_images",
+)
+KNOB_COLUMNS_EXCLUDED = {"number", "state", "artifact", "cache_hits", "fail_reason", "wall_s", "runtime_measured",
+                         "on_front", "feasible", "violation"}
+
+
+@dataclass(frozen=True)
+class ReportInfo:
+    """Everything a report renders.
+
+    Attributes:
+        trials: every trial, with ``on_front``, ``feasible`` and ``violation`` columns added.
+        objectives: (metric, direction) pairs of the study.
+        budgets: the budgets feasibility was judged against.
+    """
+
+    trials: pd.DataFrame
+    objectives: tuple[tuple[str, int], ...]
+    budgets: tuple[Budget, ...]
+
+    @property
+    def complete(self) -> pd.DataFrame:
+        """Completed trials only."""
+        return self.trials[self.trials["state"] == "COMPLETE"]
+
+    @property
+    def front(self) -> pd.DataFrame:
+        """Pareto-front trials, best mAP first."""
+        front = self.trials[self.trials["on_front"]]
+        return front.sort_values("map50_95", ascending=False) if "map50_95" in front else front
+
+
+def metric_columns(df: pd.DataFrame) -> list[str]:
+    """Metric columns present in ``df``, in the canonical order."""
+    return [c for c in METRIC_COLUMNS if c in df.columns]
+
+
+def knob_columns(df: pd.DataFrame) -> list[str]:
+    """Candidate knob columns present in ``df``."""
+    metrics = set(METRIC_COLUMNS) | {"runtime", "imgsz"}
+    knobs = [c for c in df.columns if c not in metrics and c not in KNOB_COLUMNS_EXCLUDED]
+    return [*(c for c in ("imgsz", "runtime") if c in df.columns), *knobs]
+
+
+def build_info(
+    trials: pd.DataFrame,
+    *,
+    budgets: Sequence[Budget] = (),
+    objectives: Sequence[tuple[str, int]] = DEFAULT_OBJECTIVES,
+) -> ReportInfo:
+    """Mark the Pareto front (over completed trials) and budget feasibility on a trial table."""
+    df = trials.copy().sort_values("number").reset_index(drop=True)
+    for column, _ in objectives:
+        if column not in df:
+            df[column] = np.nan
+    complete = (df["state"] == "COMPLETE").to_numpy()
+    values = df[[c for c, _ in objectives]].to_numpy(dtype=float)
+    on_front = np.zeros(len(df), dtype=bool)
+    on_front[complete] = pareto_mask(values[complete], [d for _, d in objectives])
+    df["on_front"] = on_front
+    columns = {c: df[c].to_numpy(dtype=float) for c in metric_columns(df)}
+    if "size_bytes" in columns and "size_mb" not in columns:
+        columns["size_mb"] = columns["size_bytes"] / 1e6
+    for budget in budgets:
+        columns.setdefault(budget.metric, np.full(len(df), np.nan))
+    viol = violations(columns, list(budgets)) if len(df) else np.zeros(0)
+    df["violation"] = np.where(complete, viol, np.inf)
+    df["feasible"] = complete & (df["violation"] == 0)
+    return ReportInfo(trials=df, objectives=tuple(objectives), budgets=tuple(budgets))

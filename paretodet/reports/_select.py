@@ -1,0 +1,81 @@
+"""Select: the best trial that meets the user's budgets."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from paretodet.errors import BudgetError
+from paretodet.reports._budget import BUDGET_METRICS, Budget
+from paretodet.reports._info import build_info, knob_columns, metric_columns
+
+__all__ = ["Selection", "select_best"]
+
+_MAXIMIZE = {"map50_95", "map50", "fps"}
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The outcome of a selection.
+
+    Attributes:
+        best: the chosen trial's row (None when nothing is feasible).
+        closest: when nothing is feasible, the trial that misses the budgets by the least.
+        feasible_count: how many completed trials meet every budget.
+    """
+
+    best: dict[str, Any] | None
+    closest: dict[str, Any] | None
+    feasible_count: int
+    objective: str
+    budgets: tuple[Budget, ...]
+
+    def candidate(self) -> dict[str, Any]:
+        """The chosen trial's knobs (dotted keys)."""
+        row = self.best or {}
+        return {k: _plain(row[k]) for k in self._knobs() if k in row}
+
+    def metrics(self) -> dict[str, Any]:
+        """The chosen trial's metrics."""
+        row = self.best or {}
+        return {k: _plain(row[k]) for k in self._metrics() if k in row}
+
+    def _knobs(self) -> list[str]:
+        return knob_columns(pd.DataFrame([self.best or {}]))
+
+    def _metrics(self) -> list[str]:
+        return metric_columns(pd.DataFrame([self.best or {}]))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def select_best(trials: pd.DataFrame, budgets: Sequence[Budget], *, objective: str = "map50_95") -> Selection:
+    """Pick the completed trial with the best ``objective`` among those meeting every budget.
+
+    Ties break towards the smaller artifact, then the lower latency.
+
+    Example:
+        >>> sel = select_best(df, [Budget.parse("size_mb<=4")])  # doctest: +SKIP
+    """
+    if objective not in BUDGET_METRICS:
+        raise BudgetError(f"unknown objective '{objective}': use one of {', '.join(BUDGET_METRICS)}")
+    info = build_info(trials, budgets=budgets)
+    done = info.complete.copy()
+    if "size_bytes" in done:
+        done["size_mb"] = done["size_bytes"] / 1e6
+    feasible = done[done["feasible"]]
+    ascending = objective not in _MAXIMIZE
+    if not feasible.empty:
+        order = feasible.sort_values([objective, "size_bytes", "latency_ms"], ascending=[ascending, True, True])
+        return Selection(best=order.iloc[0].to_dict(), closest=None, feasible_count=len(feasible),
+                         objective=objective, budgets=tuple(budgets))
+    closest = done.sort_values("violation").iloc[0].to_dict() if not done.empty else None
+    return Selection(best=None, closest=closest, feasible_count=0, objective=objective, budgets=tuple(budgets))

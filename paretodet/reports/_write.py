@@ -1,0 +1,93 @@
+"""Step 3 of a report: write report.html (self-contained), report.md and trials.csv."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from paretodet.reports._figures import front_table_figure, pareto_pair_figures
+from paretodet.reports._info import ReportInfo, knob_columns, metric_columns
+
+__all__ = ["front_markdown", "write_report"]
+
+
+def front_markdown(info: ReportInfo) -> str:
+    """The front as a Markdown table."""
+    front = info.front
+    columns = ["number", *knob_columns(front), "map50_95", "map50", "latency_ms", "fps", "e2e_latency_ms",
+               "size_bytes", "feasible"]
+    columns = [c for c in columns if c in front.columns]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for _, row in front.iterrows():
+        lines.append("| " + " | ".join(_fmt(row[c]) for c in columns) + " |")
+    return "\n".join(lines)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def write_report(info: ReportInfo, out: Path, *, title: str = "paretodet report", meta: dict[str, Any] | None = None) -> dict[str, Path]:
+    """Write the three report files into ``out``; return their paths.
+
+    Example:
+        >>> paths = write_report(build_info(trials), Path("report"))  # doctest: +SKIP
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"html": out / "report.html", "md": out / "report.md", "csv": out / "trials.csv"}
+    _trials_csv(info.trials).to_csv(paths["csv"], index=False)
+    paths["md"].write_text(_markdown(info, title, meta or {}))
+    paths["html"].write_text(_html(info, title, meta or {}))
+    return paths
+
+
+def _trials_csv(df: pd.DataFrame) -> pd.DataFrame:
+    first = ["number", "state", *knob_columns(df), *metric_columns(df)]
+    rest = [c for c in df.columns if c not in first]
+    return df[[c for c in first if c in df.columns] + rest]
+
+
+def _summary_lines(info: ReportInfo, meta: dict[str, Any]) -> list[str]:
+    df = info.trials
+    counts = df["state"].value_counts().to_dict()
+    lines = [
+        f"trials: {len(df)} ({', '.join(f'{k.lower()} {v}' for k, v in sorted(counts.items()))})",
+        f"Pareto front: {len(info.front)} trials over "
+        + ", ".join(f"{m} ({'max' if d > 0 else 'min'})" for m, d in info.objectives),
+    ]
+    if info.budgets:
+        lines.append(f"budgets: {', '.join(str(b) for b in info.budgets)}; feasible: {int(df['feasible'].sum())}")
+    for key in ("model", "data", "storage", "study"):
+        if key in meta:
+            lines.append(f"{key}: {meta[key]}")
+    failed = df[df["state"] == "FAIL"]
+    for _, row in failed.iterrows():
+        lines.append(f"trial {int(row['number'])} failed: {row.get('fail_reason')}")
+    return lines
+
+
+def _markdown(info: ReportInfo, title: str, meta: dict[str, Any]) -> str:
+    parts = [f"# {title}", "", *(f"- {line}" for line in _summary_lines(info, meta)), "", "## Pareto front", ""]
+    parts.append(front_markdown(info) if len(info.front) else "_no completed trial_")
+    parts += ["", "All trials: trials.csv. Interactive figures: report.html.", ""]
+    return "\n".join(parts)
+
+
+def _html(info: ReportInfo, title: str, meta: dict[str, Any]) -> str:
+    figures = [*pareto_pair_figures(info), front_table_figure(info)]
+    blocks = []
+    for i, fig in enumerate(figures):
+        include = "inline" if i == 0 else False
+        blocks.append(fig.to_html(full_html=False, include_plotlyjs=include, config={"displaylogo": False}))
+    summary = "".join(f"<li>{html.escape(line)}</li>" for line in _summary_lines(info, meta))
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title>"
+        "<style>body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1><ul>{summary}</ul>{''.join(blocks)}</body></html>"
+    )

@@ -1,0 +1,59 @@
+"""Apply one candidate: build its artifact, measure it, and write artifact + config.yaml + metrics.json."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from paretodet.errors import ConfigError
+from paretodet.objectives import EvalSettings, Metrics
+from paretodet.search._pipeline import build_and_measure, load_model_and_data, write_outputs
+from paretodet.spaces import Candidate
+
+__all__ = ["apply_candidate", "load_candidate_file"]
+
+
+def load_candidate_file(path: Path) -> dict[str, Any]:
+    """Read a candidate YAML (dotted keys, or nested sections such as ``quant: {precision: fp16}``)."""
+    if not path.is_file():
+        raise ConfigError(f"candidate config not found: {path} (pass an existing YAML with --config)")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError:
+        raise ConfigError(f"candidate config {path} is malformed YAML: fix its syntax") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"candidate config {path} must be a mapping of knob: value")
+    flat: dict[str, Any] = {}
+    for key, value in raw.items():
+        if isinstance(value, dict):
+            flat.update({f"{key}.{k}": v for k, v in value.items()})
+        else:
+            flat[str(key)] = value
+    return flat
+
+
+def apply_candidate(
+    model: str,
+    data: Path,
+    candidate: Candidate,
+    out: Path,
+    *,
+    settings: EvalSettings | None = None,
+    on_image: Callable[[int, int], None] | None = None,
+) -> tuple[Path, Metrics]:
+    """Build and measure one candidate; the artifact is copied to ``out/model.<ext>``.
+
+    Example:
+        >>> path, metrics = apply_candidate("best.pt", Path("data.yaml"), Candidate(imgsz=256), Path("out"))  # doctest: +SKIP
+    """
+    detector, info = load_model_and_data(model, data)
+    result, metrics = build_and_measure(candidate, detector, info, workdir=out, settings=settings or EvalSettings(),
+                                        on_image=on_image)
+    final = out / f"model{result.artifact.path.suffix}"
+    shutil.copy2(result.artifact.path, final)
+    write_outputs(out, candidate, final, metrics)
+    return final, metrics

@@ -1,0 +1,43 @@
+"""The environment a trial ran in (stored with every trial for reproducibility)."""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+from importlib import metadata
+from typing import Any
+
+__all__ = ["environment"]
+
+_PACKAGES = ("paretodet", "torch", "torchvision", "ultralytics", "onnx", "onnxruntime", "optuna", "numpy")
+
+
+def environment() -> dict[str, Any]:
+    """Host, CPU, Python and package versions."""
+    versions = {}
+    for name in _PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {
+        "host": socket.gethostname(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "processor": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "packages": versions,
+    }
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()

@@ -1,0 +1,90 @@
+"""Study storage: the work dir manifest, opening studies, and reading trials back as a table."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from paretodet.errors import StudyError
+
+if TYPE_CHECKING:
+    import optuna
+    import pandas as pd
+
+__all__ = ["MANIFEST", "load_trials", "open_storage", "read_manifest", "write_manifest"]
+
+MANIFEST = "paretodet.json"
+HEARTBEAT_S = 20
+GRACE_S = 60
+
+
+def write_manifest(workdir: Path, data: dict[str, Any]) -> Path:
+    """Record how to reopen the study of a work dir (storage URL, study name, model, data)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = workdir / MANIFEST
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2))
+    tmp.replace(path)
+    return path
+
+
+def read_manifest(workdir: Path) -> dict[str, Any]:
+    """Read a work dir's manifest; StudyError when the work dir is missing or holds no study."""
+    if not workdir.exists():
+        raise StudyError(f"work dir {workdir} does not exist: run 'paretodet search --workdir {workdir}' first")
+    path = workdir / MANIFEST
+    if not path.is_file():
+        raise StudyError(f"{workdir} holds no paretodet study ({MANIFEST} missing): point to a search work dir")
+    try:
+        data: dict[str, Any] = json.loads(path.read_text())
+    except json.JSONDecodeError:
+        raise StudyError(f"{path} is corrupt: re-run the search or restore the file") from None
+    return data
+
+
+def open_storage(url: str) -> optuna.storages.BaseStorage:
+    """An Optuna RDB storage with heartbeats, so a killed worker's RUNNING trial is failed and retried."""
+    import optuna
+    from optuna.storages import RDBStorage, RetryFailedTrialCallback
+
+    optuna.logging.set_verbosity(logging.WARNING)
+    try:
+        return RDBStorage(url, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S,
+                          failed_trial_callback=RetryFailedTrialCallback(max_retry=1))
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StudyError(f"cannot open storage {url}: {first} (check the URL and that the database is reachable)") from None
+
+
+def load_trials(workdir: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """All trials of a work dir's study as a table (one row per trial) plus the study's manifest.
+
+    Columns: number, state, every candidate knob, every metric, artifact, fail_reason, cache_hits.
+    """
+    import optuna
+    import pandas as pd
+
+    manifest = read_manifest(workdir)
+    storage = open_storage(manifest["storage"])
+    try:
+        study = optuna.load_study(study_name=manifest["study"], storage=storage)
+    except KeyError:
+        raise StudyError(f"study '{manifest['study']}' not found in {manifest['storage']}") from None
+    rows = [_trial_row(t) for t in study.get_trials(deepcopy=False)]
+    if not rows:
+        raise StudyError(f"the study in {workdir} has no trials yet: run the search first")
+    return pd.DataFrame(rows), manifest
+
+
+def _trial_row(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
+    attrs = trial.user_attrs
+    row: dict[str, Any] = {"number": trial.number, "state": trial.state.name}
+    row.update(attrs.get("candidate", {}))
+    row.update(attrs.get("metrics", {}))
+    row["artifact"] = attrs.get("artifact", {}).get("path")
+    row["cache_hits"] = ",".join(attrs.get("cache_hits", []))
+    row["fail_reason"] = attrs.get("fail_reason") or trial.system_attrs.get("fail_reason")
+    row["wall_s"] = attrs.get("wall_s")
+    return row

@@ -1,0 +1,18 @@
+"""What can be sampled: the Candidate, its knobs, and search spaces."""
+
+from __future__ import annotations
+
+from paretodet.spaces._candidate import PRECISIONS, Candidate, QuantConfig, knob_names, parse_value
+from paretodet.spaces._space import Knob, SearchSpace, default_space, sample
+
+__all__ = [
+    "PRECISIONS",
+    "Candidate",
+    "Knob",
+    "QuantConfig",
+    "SearchSpace",
+    "default_space",
+    "knob_names",
+    "parse_value",
+    "sample",
+]

@@ -1,0 +1,138 @@
+"""The Candidate: one point of the search space, with one dotted name per knob everywhere."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from paretodet.compress import RUNTIMES
+from paretodet.errors import ConfigError
+
+__all__ = ["PRECISIONS", "Candidate", "QuantConfig", "knob_names", "parse_value"]
+
+PRECISIONS: tuple[str, ...] = ("fp32", "fp16")
+
+
+@dataclass(frozen=True)
+class QuantConfig:
+    """Quantization knobs (``quant.*``)."""
+
+    precision: str = "fp32"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One candidate deployment config.
+
+    Attributes:
+        imgsz: square input size, a multiple of 32.
+        runtime: ``onnxruntime`` or ``torch``.
+        quant: quantization knobs.
+
+    Example:
+        >>> c = Candidate.from_dict({"imgsz": 256, "quant.precision": "fp16"})
+        >>> c.to_dict()["quant.precision"]
+        'fp16'
+    """
+
+    imgsz: int = 320
+    runtime: str = "onnxruntime"
+    quant: QuantConfig = field(default_factory=QuantConfig)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.imgsz, int) or self.imgsz < 32 or self.imgsz % 32 or self.imgsz > 4096:
+            raise ConfigError(f"imgsz must be a multiple of 32 between 32 and 4096, got {self.imgsz}")
+        _check_choice("runtime", self.runtime, RUNTIMES)
+        _check_choice("quant.precision", self.quant.precision, PRECISIONS)
+        if self.runtime == "torch" and self.quant.precision != "fp32":
+            raise ConfigError("runtime=torch runs FP32 on the CPU: set quant.precision=fp32 or runtime=onnxruntime")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Flat dict with dotted keys, in a stable order."""
+        return _flatten(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Candidate:
+        """Build from dotted keys; missing keys keep their defaults, unknown keys fail with a suggestion."""
+        return cls().replace(values)
+
+    def replace(self, values: dict[str, Any]) -> Candidate:
+        """A copy with some dotted keys changed (values may be strings, as from ``--set``)."""
+        current = self.to_dict()
+        for key, raw in values.items():
+            if key not in current:
+                raise ConfigError(f"unknown knob '{key}'{_did_you_mean(key, list(current))}")
+            current[key] = parse_value(key, raw)
+        return _unflatten(current)
+
+    def stage_hash(self, keys: tuple[str, ...], *, salt: str = "") -> str:
+        """Stable hash of the given knobs (plus ``salt``, e.g. the model digest): a stage's cache key."""
+        flat = self.to_dict()
+        payload = json.dumps({"salt": salt, **{k: flat[k] for k in sorted(keys)}}, sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def knob_names() -> list[str]:
+    """Every dotted knob name."""
+    return list(Candidate().to_dict())
+
+
+def parse_value(key: str, raw: Any) -> Any:
+    """Convert ``raw`` (often a string from the command line) to the type of knob ``key``."""
+    default = Candidate().to_dict()[key]
+    if isinstance(raw, str):
+        text = raw.strip()
+        try:
+            if isinstance(default, bool):
+                if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError
+                return text.lower() in ("true", "1", "yes")
+            if isinstance(default, int):
+                return int(text)
+            if isinstance(default, float):
+                return float(text)
+        except ValueError:
+            raise ConfigError(f"{key}={raw!r} is not a {type(default).__name__}") from None
+        return text
+    if isinstance(default, float) and isinstance(raw, int) and not isinstance(raw, bool):
+        return float(raw)
+    if type(raw) is not type(default):
+        raise ConfigError(f"{key}={raw!r} is not a {type(default).__name__}")
+    return raw
+
+
+def _check_choice(key: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{key}={value!r} is not one of {', '.join(choices)}{_did_you_mean(value, list(choices))}")
+
+
+def _did_you_mean(word: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.5)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if dataclasses.is_dataclass(value):
+            out.update(_flatten(value, f"{prefix}{f.name}."))
+        else:
+            out[f"{prefix}{f.name}"] = value
+    return out
+
+
+def _unflatten(flat: dict[str, Any]) -> Candidate:
+    nested: dict[str, dict[str, Any]] = {}
+    top: dict[str, Any] = {}
+    for key, value in flat.items():
+        head, _, rest = key.partition(".")
+        if rest:
+            nested.setdefault(head, {})[rest] = value
+        else:
+            top[key] = value
+    return Candidate(**top, quant=QuantConfig(**nested.get("quant", {})))

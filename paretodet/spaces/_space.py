@@ -1,0 +1,90 @@
+"""Search spaces: which knobs a study samples, over which values, and under which conditions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from paretodet.errors import ConfigError
+from paretodet.spaces._candidate import Candidate, _did_you_mean, knob_names, parse_value
+
+if TYPE_CHECKING:
+    import optuna
+
+__all__ = ["Knob", "SearchSpace", "default_space", "sample"]
+
+
+@dataclass(frozen=True)
+class Knob:
+    """One sampled knob: a categorical ``choices`` list, or an int/float range ``low..high`` (``step``, ``log``).
+
+    ``when`` maps other knobs to the values for which this knob is sampled (else it keeps the base value).
+    """
+
+    name: str
+    choices: tuple[Any, ...] = ()
+    low: float | None = None
+    high: float | None = None
+    step: float | None = None
+    log: bool = False
+    when: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.name not in knob_names():
+            raise ConfigError(f"unknown knob '{self.name}' in space{_did_you_mean(self.name, knob_names())}")
+        if bool(self.choices) == (self.low is not None):
+            raise ConfigError(f"knob '{self.name}': give either 'choices' or 'low'/'high'")
+        if self.low is not None and (self.high is None or self.high < self.low):
+            raise ConfigError(f"knob '{self.name}': empty range {self.low}..{self.high}")
+        for value in self.choices:
+            parse_value(self.name, value)
+
+    def active(self, values: dict[str, Any]) -> bool:
+        """Whether the conditions hold for the values sampled so far."""
+        return all(values.get(key) in allowed for key, allowed in self.when)
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """An ordered set of knobs plus the base candidate that unsampled knobs take."""
+
+    knobs: tuple[Knob, ...]
+    base: Candidate = field(default_factory=Candidate)
+
+    def describe(self) -> list[dict[str, Any]]:
+        """One row per knob (name, values, condition), for display."""
+        rows = []
+        for knob in self.knobs:
+            values = list(knob.choices) if knob.choices else f"{knob.low}..{knob.high}"
+            cond = ", ".join(f"{k} in {list(v)}" for k, v in knob.when)
+            rows.append({"knob": knob.name, "values": values, "when": cond})
+        return rows
+
+
+def default_space() -> SearchSpace:
+    """The built-in space: input size, runtime and precision (FP16 is an ONNX Runtime artifact)."""
+    return SearchSpace(
+        knobs=(
+            Knob("imgsz", choices=(160, 192, 224, 256, 288, 320)),
+            Knob("runtime", choices=("onnxruntime", "torch")),
+            Knob("quant.precision", choices=("fp32", "fp16"), when=(("runtime", ("onnxruntime",)),)),
+        )
+    )
+
+
+def sample(trial: optuna.Trial, space: SearchSpace) -> Candidate:
+    """Sample one candidate from ``space`` with an Optuna trial (conditional knobs honoured)."""
+    values: dict[str, Any] = {}
+    for knob in space.knobs:
+        if not knob.active(values):
+            continue
+        if knob.choices:
+            values[knob.name] = trial.suggest_categorical(knob.name, list(knob.choices))
+        elif isinstance(space.base.to_dict()[knob.name], int):
+            step = int(knob.step or 1)
+            values[knob.name] = trial.suggest_int(knob.name, int(knob.low or 0), int(knob.high or 0), step=step,
+                                                  log=knob.log)
+        else:
+            values[knob.name] = trial.suggest_float(knob.name, float(knob.low or 0), float(knob.high or 0),
+                                                    step=knob.step, log=knob.log)
+    return space.base.replace(values)
