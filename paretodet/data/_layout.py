@@ -39,9 +39,12 @@ class DatasetInfo:
         return len(self.names)
 
 
-def write_data_yaml(root: Path, *, names: list[str]) -> Path:
-    """Write ``root/data.yaml`` for an ``images/{train,val}`` layout and return its path."""
-    data = {"path": ".", "train": "images/train", "val": "images/val", "names": dict(enumerate(names))}
+def write_data_yaml(root: Path, *, names: list[str], train: bool = True) -> Path:
+    """Write ``root/data.yaml`` for an ``images/{train,val}`` layout (``path: .``) and return its path."""
+    data: dict[str, object] = {"path": "."}
+    if train:
+        data["train"] = "images/train"
+    data.update({"val": "images/val", "names": dict(enumerate(names))})
     path = root / "data.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
@@ -67,6 +70,8 @@ def load_data_yaml(path: Path | str) -> DatasetInfo:
     """
     yaml_path = Path(path).expanduser()
     if not yaml_path.is_file():
+        if yaml_path.name == str(path) and yaml_path.suffix in (".yaml", ".yml") and not yaml_path.exists():
+            return _fetch_ultralytics_dataset(str(path))
         raise DataError(f"data YAML not found: {yaml_path} (pass an existing file with --data)")
     try:
         raw = yaml.safe_load(yaml_path.read_text())
@@ -86,6 +91,22 @@ def load_data_yaml(path: Path | str) -> DatasetInfo:
     val = _split_path(root, raw["val"], yaml_path, "val")
     train = _split_path(root, raw["train"], yaml_path, "train") if raw.get("train") else None
     return DatasetInfo(yaml_path=yaml_path.resolve(), root=root, train=train, val=val, names=names)
+
+
+def _fetch_ultralytics_dataset(name: str) -> DatasetInfo:
+    """Resolve a bare dataset name (``coco128.yaml``) through Ultralytics, which downloads it when online."""
+    from ultralytics.data.utils import check_det_dataset
+
+    try:
+        resolved = check_det_dataset(name, autodownload=True)
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"could not fetch dataset '{name}': {first} (offline? pass a local data YAML)") from None
+    yaml_file = Path(str(resolved.get("yaml_file", name)))
+    names = _parse_names(resolved.get("names"), yaml_file)
+    train = Path(str(resolved["train"])) if resolved.get("train") else None
+    return DatasetInfo(yaml_path=yaml_file, root=Path(str(resolved["path"])), train=train,
+                       val=Path(str(resolved["val"])), names=names)
 
 
 def _parse_names(value: Any, yaml_path: Path) -> tuple[str, ...]:

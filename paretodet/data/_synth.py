@@ -43,11 +43,12 @@ class SynthSpec:
         return max(8, self.images // 4)
 
 
-def synthesize(out: Path | str, spec: SynthSpec | None = None) -> Path:
+def synthesize(out: Path | str, spec: SynthSpec | None = None, *, splits: tuple[str, ...] = ("train", "val")) -> Path:
     """Write an Ultralytics-layout dataset and return the path of its data YAML.
 
     Layout: ``images/{train,val}``, ``labels/{train,val}`` (YOLO txt), ``data.yaml`` (``path: .``),
-    ``annotations/instances_val.json`` (COCO ground truth of the val split).
+    ``annotations/instances_val.json`` (COCO ground truth of the val split). ``splits`` limits what is written
+    (each image depends only on its seed, split and index, so a val-only set equals the full set's val).
 
     Example:
         >>> yaml_path = synthesize("demo_data", SynthSpec(images=16, seed=1))  # doctest: +SKIP
@@ -56,7 +57,12 @@ def synthesize(out: Path | str, spec: SynthSpec | None = None) -> Path:
 
     spec = spec or SynthSpec()
     root = Path(out)
+    unknown = set(splits) - {"train", "val"}
+    if unknown:
+        raise ValueError(f"unknown splits {sorted(unknown)}: use train and/or val")
     for split, count in (("train", spec.images), ("val", spec.val_images)):
+        if split not in splits:
+            continue
         img_dir, lbl_dir = root / "images" / split, root / "labels" / split
         img_dir.mkdir(parents=True, exist_ok=True)
         lbl_dir.mkdir(parents=True, exist_ok=True)
@@ -90,7 +96,7 @@ def synthesize(out: Path | str, spec: SynthSpec | None = None) -> Path:
             categories = [{"id": i, "name": n} for i, n in enumerate(SHAPE_CLASSES)]
             gt = {"images": coco_images, "annotations": coco_anns, "categories": categories}
             (ann_dir / "instances_val.json").write_text(json.dumps(gt))
-    return write_data_yaml(root, names=list(SHAPE_CLASSES))
+    return write_data_yaml(root, names=list(SHAPE_CLASSES), train=(root / "images" / "train").is_dir())
 
 
 def _render_image(rng: np.random.Generator, spec: SynthSpec) -> tuple[np.ndarray, list[tuple[int, ...]]]:

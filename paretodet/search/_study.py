@@ -91,7 +91,8 @@ def run_study(config: SearchConfig, *, on_trial: Callable[[TrialEvent], None] | 
         trial.set_user_attr("metrics", values)
         trial.set_user_attr("artifact", result.artifact.to_dict())
         trial.set_user_attr("cache_hits", list(result.cache_hits))
-        trial.set_user_attr("constraints", _constraint_values(config, values))
+        for budget, violation in zip(config.budgets, _constraint_values(config, values)):
+            trial.set_constraint(str(budget), violation)
         trial.set_user_attr("wall_s", time.perf_counter() - trial_start)
         if values["map50_95"] is None:
             raise StudyError("mAP is undefined: the val split has no labelled objects")
@@ -136,21 +137,16 @@ def _create_or_load(config: SearchConfig, storage: optuna.storages.BaseStorage, 
 def _make_sampler(config: SearchConfig) -> optuna.samplers.BaseSampler:
     import optuna
 
-    def constraints(trial: optuna.trial.FrozenTrial) -> list[float]:
-        return list(trial.user_attrs.get("constraints", [0.0]))
-
     if config.sampler == "random":
         return optuna.samplers.RandomSampler(seed=config.seed)
     if config.sampler == "tpe":
-        return optuna.samplers.TPESampler(seed=config.seed, constraints_func=constraints)
+        return optuna.samplers.TPESampler(seed=config.seed)
     population = int(min(50, max(4, config.trials // 3)))
-    return optuna.samplers.NSGAIISampler(seed=config.seed, population_size=population, constraints_func=constraints)
+    return optuna.samplers.NSGAIISampler(seed=config.seed, population_size=population)
 
 
 def _constraint_values(config: SearchConfig, metrics: dict[str, Any]) -> list[float]:
     """Optuna constraint values (<= 0 feasible): one relative violation per budget."""
-    if not config.budgets:
-        return [0.0]
     columns = {k: np.array([np.nan if v is None else v], dtype=float) for k, v in metrics.items()
                if isinstance(v, (int, float)) or v is None}
     return [float(violations(columns, [b])[0]) for b in config.budgets]

@@ -1,0 +1,24 @@
+"""Shared fixtures: a tiny synthetic dataset and a tiny untrained YOLO checkpoint (session-scoped)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from paretodet.data import SHAPE_CLASSES, SynthSpec, synthesize
+from paretodet.testing import tiny_checkpoint
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Data YAML of 8 train + 8 val synthetic images."""
+    return synthesize(tmp_path_factory.mktemp("tiny_data"), SynthSpec(images=8, seed=3))
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An untrained tiny YOLOv8 checkpoint for the shapes classes."""
+    return tiny_checkpoint(tmp_path_factory.mktemp("tiny_model") / "tiny.pt", names=SHAPE_CLASSES)

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import optuna
+import pytest
+
+from paretodet.errors import ConfigError
+from paretodet.spaces import Knob, SearchSpace, default_space, sample
+
+
+def test_conditional_knob_only_sampled_when_active() -> None:
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    seen = set()
+    for _ in range(30):
+        trial = study.ask()
+        cand = sample(trial, default_space())
+        seen.add((cand.runtime, cand.quant.precision))
+        assert ("quant.precision" in trial.params) == (cand.runtime == "onnxruntime")
+        study.tell(trial, 0.0)
+    assert seen == {("onnxruntime", "fp32"), ("onnxruntime", "fp16"), ("torch", "fp32")}
+
+
+def test_ranges_sample_within_bounds() -> None:
+    space = SearchSpace(knobs=(Knob("imgsz", low=64, high=128, step=32),))
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
+    values = {sample(study.ask(), space).imgsz for _ in range(20)}
+    assert values <= {64, 96, 128} and len(values) > 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"name": "imgsize", "choices": (64,)}, "did you mean 'imgsz'"),
+        ({"name": "imgsz", "low": 128, "high": 64}, "empty range"),
+        ({"name": "imgsz"}, "either"),
+        ({"name": "runtime", "choices": ("onnxruntime", 3)}, "is not a str"),
+    ],
+)
+def test_bad_knob(kwargs: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Knob(**kwargs)
