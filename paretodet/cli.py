@@ -22,8 +22,12 @@ if TYPE_CHECKING:
 
     from paretodet.search import TrialEvent
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Find the Pareto-best ways to shrink and speed up an object detector.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Find the Pareto-best ways to shrink and speed up an object detector.",
+)
 data_app = typer.Typer(no_args_is_help=True, help="Datasets.")
 app.add_typer(data_app, name="data")
 
@@ -39,8 +43,9 @@ def _image_bar(label: str) -> Iterator[Any]:
     """A progress bar on stderr; yields an ``on_image(done, total)`` callback."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=_err(),
-                  transient=True) as progress:
+    with Progress(
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=_err(), transient=True
+    ) as progress:
         task = progress.add_task(label, total=None)
 
         def on_image(done: int, total: int) -> None:
@@ -118,8 +123,9 @@ def apply(
         values[key.strip()] = value
     candidate = Candidate.from_dict(values)
     with _image_bar("scoring val images") as bar:
-        artifact, metrics = apply_candidate(model, data, candidate, out, settings=EvalSettings(threads=threads),
-                                            on_image=bar)
+        artifact, metrics = apply_candidate(
+            model, data, candidate, out, settings=EvalSettings(threads=threads), on_image=bar
+        )
     typer.echo(f"artifact: {artifact}\nconfig:   {out / 'config.yaml'}\nmetrics:  {out / 'metrics.json'}")
     typer.echo(f"mAP50-95 {metrics.map50_95:.4f}  latency {metrics.latency_ms:.2f} ms  size {metrics.size_bytes} B")
 
@@ -129,13 +135,15 @@ def _trial_bar(total_label: str) -> Iterator[Any]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = _err()
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console) as progress:
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as progress:
         task = progress.add_task(total_label, total=None)
 
         def on_trial(event: TrialEvent) -> None:
-            progress.update(task, completed=event.done, total=event.total,
-                            description=f"trials (front: {event.front_size})")
+            progress.update(
+                task, completed=event.done, total=event.total, description=f"trials (front: {event.front_size})"
+            )
             if event.state == "FAIL":
                 console.print(f"[red]trial {event.number} failed:[/red] {event.error}")
 
@@ -160,13 +168,24 @@ def search(
     from paretodet.reports import parse_budgets
     from paretodet.search import SearchConfig, run_study
 
-    config = SearchConfig(model=model, data=data, workdir=workdir, trials=trials, sampler=sampler, seed=seed,
-                          storage=storage, study=study, budgets=tuple(parse_budgets(budgets)),
-                          evaluation=EvalSettings(threads=threads))
+    config = SearchConfig(
+        model=model,
+        data=data,
+        workdir=workdir,
+        trials=trials,
+        sampler=sampler,
+        seed=seed,
+        storage=storage,
+        study=study,
+        budgets=tuple(parse_budgets(budgets)),
+        evaluation=EvalSettings(threads=threads),
+    )
     with _trial_bar("trials") as on_trial:
         summary = run_study(config, on_trial=on_trial)
-    typer.echo(f"study '{summary.study}': {summary.completed} completed, {summary.failed} failed, "
-               f"front {summary.front_size}; storage {summary.storage}")
+    typer.echo(
+        f"study '{summary.study}': {summary.completed} completed, {summary.failed} failed, "
+        f"front {summary.front_size}; storage {summary.storage}"
+    )
     typer.echo(f"next: paretodet report {workdir}")
 
 
@@ -174,7 +193,9 @@ def search(
 def report(
     workdir: Path = typer.Argument(..., help="A search work dir."),
     out: Path | None = typer.Option(None, "--out", help="Report folder (default: WORKDIR/report)."),
-    budgets: list[str] = typer.Option([], "--budget", help="Mark trials outside these budgets (default: the search's)."),
+    budgets: list[str] = typer.Option(
+        [], "--budget", help="Mark trials outside these budgets (default: the search's)."
+    ),
 ) -> None:
     """Write report.html, report.md and trials.csv for a study."""
     from paretodet.reports import build_info, parse_budgets, write_report
@@ -205,11 +226,22 @@ def select(
     selection = select_best(df, chosen, objective=objective)
     if selection.best is None:
         closest = selection.closest
-        hint = (f"; closest: trial {int(closest['number'])} (mAP50-95 {closest['map50_95']:.4f}, "
-                f"latency {closest['latency_ms']:.2f} ms, size {closest['size_bytes'] / 1e6:.2f} MB)") if closest else ""
+        hint = (
+            (
+                f"; closest: trial {int(closest['number'])} (mAP50-95 {closest['map50_95']:.4f}, "
+                f"latency {closest['latency_ms']:.2f} ms, size {closest['size_bytes'] / 1e6:.2f} MB)"
+            )
+            if closest
+            else ""
+        )
         raise StudyError(f"no trial meets {', '.join(str(b) for b in chosen)}{hint}: relax a budget or search more")
-    result = {"trial": int(selection.best["number"]), "config": selection.candidate(), "metrics": selection.metrics(),
-              "artifact": selection.best.get("artifact"), "feasible_trials": selection.feasible_count}
+    result = {
+        "trial": int(selection.best["number"]),
+        "config": selection.candidate(),
+        "metrics": selection.metrics(),
+        "artifact": selection.best.get("artifact"),
+        "feasible_trials": selection.feasible_count,
+    }
     if export is not None:
         result["exported"] = _export_selection(export, result)
     if as_json:
@@ -247,8 +279,14 @@ def demo(
 
     console = _err()
     with _trial_bar("trials") as on_trial:
-        result = run_demo(out, trials=trials, retrain=retrain, seed=seed,
-                          on_stage=lambda msg: console.print(f"[bold]>[/bold] {msg}"), on_trial=on_trial)
+        result = run_demo(
+            out,
+            trials=trials,
+            retrain=retrain,
+            seed=seed,
+            on_stage=lambda msg: console.print(f"[bold]>[/bold] {msg}"),
+            on_trial=on_trial,
+        )
     s = result.summary
     typer.echo(f"{s.completed} trials completed ({s.failed} failed) in {s.wall_s:.0f} s; Pareto front: {s.front_size}")
     typer.echo(f"report: {result.report['html']}")

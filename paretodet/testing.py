@@ -36,7 +36,7 @@ def tiny_checkpoint(dest: Path, *, names: Sequence[str], seed: int = 0) -> Path:
 
     torch.manual_seed(seed)
     detector = load_detector(tiny_model_yaml(dest.with_suffix(".yaml"), nc=len(names)))
-    detector.model.names = dict(enumerate(names))
+    setattr(detector.model, "names", dict(enumerate(names)))  # noqa: B010 (nn.Module attribute typing)
     detector.names = tuple(names)
     export_artifact(detector, dest, runtime="torch", imgsz=64, precision="fp32")
     return dest

@@ -26,9 +26,10 @@ ONNX_OPSET = 17
 
 def inference_module(model: torch.nn.Module) -> torch.nn.Module:
     """A fused FP32 copy of an Ultralytics model whose forward returns the raw ``(1, 4 + nc, anchors)`` tensor."""
-    net = copy.deepcopy(model).float().eval().cpu()
+    net: Any = copy.deepcopy(model).float().eval().cpu()
     if hasattr(net, "fuse"):
         net = net.fuse(verbose=False) if "verbose" in net.fuse.__code__.co_varnames else net.fuse()
+    module: Any
     for module in net.modules():
         if hasattr(module, "export") and hasattr(module, "stride") and hasattr(module, "nc"):
             module.export = True
@@ -54,7 +55,7 @@ def export_artifact(detector: Detector, dest: Path, *, runtime: str, imgsz: int,
     """Write ``detector`` as the artifact for ``runtime`` at ``dest`` (written atomically) and return it.
 
     Example:
-        >>> art = export_artifact(det, Path("out/model.onnx"), runtime="onnxruntime", imgsz=320, precision="fp16")  # doctest: +SKIP
+        >>> art = export_artifact(det, Path("m.onnx"), runtime="onnxruntime", imgsz=320, precision="fp16")
     """
     if precision not in ("fp32", "fp16"):
         raise ConfigError(f"unknown precision '{precision}': use fp32 or fp16")
@@ -67,12 +68,15 @@ def export_artifact(detector: Detector, dest: Path, *, runtime: str, imgsz: int,
             _write_onnx(net, tmp, imgsz=imgsz, precision=precision)
         elif runtime == "torch":
             if precision != "fp32":
-                raise ConfigError("runtime=torch runs FP32 on the CPU: use quant.precision=fp32, or runtime=onnxruntime")
+                raise ConfigError(
+                    "runtime=torch runs FP32 on the CPU: use quant.precision=fp32, or runtime=onnxruntime"
+                )
             _write_ultralytics_pt(detector, tmp)
         else:
             raise ConfigError(f"unknown runtime '{runtime}': use onnxruntime or torch")
-    artifact = Artifact(path=dest, runtime=runtime, imgsz=imgsz, precision=precision, names=detector.names,
-                        params=params, gflops=gflops)
+    artifact = Artifact(
+        path=dest, runtime=runtime, imgsz=imgsz, precision=precision, names=detector.names, params=params, gflops=gflops
+    )
     artifact.write_sidecar()
     return artifact
 
@@ -107,10 +111,20 @@ def _write_onnx(net: torch.nn.Module, path: Path, *, imgsz: int, precision: str)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            torch.onnx.export(net, (dummy,), str(path), opset_version=ONNX_OPSET, input_names=["images"],
-                              output_names=["output0"], dynamo=False, do_constant_folding=True)
+            torch.onnx.export(
+                net,
+                (dummy,),
+                str(path),
+                opset_version=ONNX_OPSET,
+                input_names=["images"],
+                output_names=["output0"],
+                dynamo=False,
+                do_constant_folding=True,
+            )
     except Exception as exc:
-        raise ExportError(f"ONNX export failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
+        raise ExportError(
+            f"ONNX export failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        ) from exc
     if precision == "fp16":
         from onnxruntime.transformers.float16 import convert_float_to_float16
 

@@ -10,8 +10,16 @@ import yaml
 
 from paretodet.errors import DataError
 
-__all__ = ["DatasetInfo", "IMAGE_SUFFIXES", "label_path_for", "list_images", "load_data_yaml", "read_labels",
-           "write_data_yaml", "write_resolved_yaml"]
+__all__ = [
+    "DatasetInfo",
+    "IMAGE_SUFFIXES",
+    "label_path_for",
+    "list_images",
+    "load_data_yaml",
+    "read_labels",
+    "write_data_yaml",
+    "write_resolved_yaml",
+]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
@@ -105,8 +113,9 @@ def _fetch_ultralytics_dataset(name: str) -> DatasetInfo:
     yaml_file = Path(str(resolved.get("yaml_file", name)))
     names = _parse_names(resolved.get("names"), yaml_file)
     train = Path(str(resolved["train"])) if resolved.get("train") else None
-    return DatasetInfo(yaml_path=yaml_file, root=Path(str(resolved["path"])), train=train,
-                       val=Path(str(resolved["val"])), names=names)
+    return DatasetInfo(
+        yaml_path=yaml_file, root=Path(str(resolved["path"])), train=train, val=Path(str(resolved["val"])), names=names
+    )
 
 
 def _parse_names(value: Any, yaml_path: Path) -> tuple[str, ...]:
@@ -164,7 +173,7 @@ def read_labels(label_file: Path, *, nc: int) -> list[tuple[int, float, float, f
     """
     if not label_file.exists():
         return []
-    rows = []
+    rows: list[tuple[int, float, float, float, float]] = []
     for lineno, line in enumerate(label_file.read_text().splitlines(), start=1):
         fields = line.split()
         if not fields:
@@ -172,7 +181,8 @@ def read_labels(label_file: Path, *, nc: int) -> list[tuple[int, float, float, f
         problem = _bad_label_line(fields, nc)
         if problem:
             raise DataError(f"{label_file}:{lineno}: {problem} (expected 'class cx cy w h', normalised to 0-1)")
-        rows.append((int(fields[0]), *(float(v) for v in fields[1:5])))
+        cx, cy, w, h = (float(v) for v in fields[1:5])
+        rows.append((int(fields[0]), cx, cy, w, h))
     return rows
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -66,7 +67,8 @@ def synthesize(out: Path | str, spec: SynthSpec | None = None, *, splits: tuple[
         img_dir, lbl_dir = root / "images" / split, root / "labels" / split
         img_dir.mkdir(parents=True, exist_ok=True)
         lbl_dir.mkdir(parents=True, exist_ok=True)
-        coco_images, coco_anns = [], []
+        coco_images: list[dict[str, Any]] = []
+        coco_anns: list[dict[str, Any]] = []
         for index in range(count):
             rng = np.random.default_rng([spec.seed, 0 if split == "train" else 1, index])
             image, boxes = _render_image(rng, spec)
@@ -99,7 +101,7 @@ def synthesize(out: Path | str, spec: SynthSpec | None = None, *, splits: tuple[
     return write_data_yaml(root, names=list(SHAPE_CLASSES), train=(root / "images" / "train").is_dir())
 
 
-def _render_image(rng: np.random.Generator, spec: SynthSpec) -> tuple[np.ndarray, list[tuple[int, ...]]]:
+def _render_image(rng: np.random.Generator, spec: SynthSpec) -> tuple[np.ndarray, list[tuple[int, int, int, int, int]]]:
     """Draw one image; return it (BGR uint8) and its visible boxes ``(cls, x0, y0, x1, y1)``."""
     w = int(rng.integers(spec.min_side, spec.max_side + 1))
     h = int(rng.integers(spec.min_side, spec.max_side + 1))

@@ -87,16 +87,33 @@ def train_demo_teacher(
     model = YOLO(recipe.model_yaml)
     model.add_callback("on_fit_epoch_end", _on_fit_epoch_end)
     model.train(
-        data=str(data_yaml), epochs=recipe.max_epochs, imgsz=recipe.imgsz, batch=recipe.batch, device="cpu",
-        workers=2, seed=recipe.seed, deterministic=True, plots=False, patience=recipe.max_epochs,
-        project=str(work / "runs"), name="teacher", exist_ok=True, lr0=recipe.lr0, verbose=False,
-        close_mosaic=0, amp=False,
+        data=str(data_yaml),
+        epochs=recipe.max_epochs,
+        imgsz=recipe.imgsz,
+        batch=recipe.batch,
+        device="cpu",
+        workers=2,
+        seed=recipe.seed,
+        deterministic=True,
+        plots=False,
+        patience=recipe.max_epochs,
+        project=str(work / "runs"),
+        name="teacher",
+        exist_ok=True,
+        lr0=recipe.lr0,
+        verbose=False,
+        close_mosaic=0,
+        amp=False,
     )
     run_dir = work / "runs" / "teacher"
     best = run_dir / "weights" / "best.pt"
     _write_curve(run_dir / "curve.csv", curve)
-    meta = {"recipe": asdict(recipe), "data": asdict(data_spec), "epochs_run": len(curve),
-            "best_map50_95": max(curve) if curve else None}
+    meta = {
+        "recipe": asdict(recipe),
+        "data": asdict(data_spec),
+        "epochs_run": len(curve),
+        "best_map50_95": max(curve) if curve else None,
+    }
     (run_dir / "recipe.json").write_text(json.dumps(meta, indent=2))
     if install:
         ASSETS.mkdir(parents=True, exist_ok=True)

@@ -92,7 +92,9 @@ def _load_yolo(name: str, *, what: str) -> Any:
             f"could not fetch {what}: {_first_line(exc)} (offline? download it once and pass the file path)"
         ) from None
     except (ConnectionError, TimeoutError, OSError) as exc:
-        raise ModelError(f"could not fetch {what}: {_first_line(exc)} (check the network or pass a local file)") from None
+        raise ModelError(
+            f"could not fetch {what}: {_first_line(exc)} (check the network or pass a local file)"
+        ) from None
     except Exception as exc:  # unpickling errors come in many types
         raise ModelError(f"cannot read {what}: {_first_line(exc)} (is it a valid Ultralytics file?)") from None
     if getattr(yolo, "task", "detect") != "detect":

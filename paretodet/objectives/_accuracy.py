@@ -46,8 +46,7 @@ def postprocess(raw: np.ndarray, nms: NmsSettings) -> np.ndarray:
     from ultralytics.utils.nms import non_max_suppression
 
     preds = torch.from_numpy(np.ascontiguousarray(raw, dtype=np.float32))
-    out = non_max_suppression(preds, nms.conf, nms.iou, multi_label=True, max_det=nms.max_det,
-                              max_time_img=1e6)
+    out = non_max_suppression(preds, nms.conf, nms.iou, multi_label=True, max_det=nms.max_det, max_time_img=1e6)
     return out[0][:, :6].numpy()
 
 
@@ -56,13 +55,22 @@ def coco_ground_truth(shapes: Sequence[tuple[Path, int, int]], names: Sequence[s
 
     Image id = position in ``shapes``; category id = class id.
     """
-    coco_images, annotations = [], []
+    coco_images: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
     for image_id, (path, h, w) in enumerate(shapes):
         coco_images.append({"id": image_id, "file_name": path.name, "width": w, "height": h})
         for cls, cx, cy, bw, bh in read_labels(label_path_for(path), nc=len(names)):
             box = [(cx - bw / 2) * w, (cy - bh / 2) * h, bw * w, bh * h]
-            annotations.append({"id": len(annotations) + 1, "image_id": image_id, "category_id": cls,
-                                "bbox": box, "area": box[2] * box[3], "iscrowd": 0})
+            annotations.append(
+                {
+                    "id": len(annotations) + 1,
+                    "image_id": image_id,
+                    "category_id": cls,
+                    "bbox": box,
+                    "area": box[2] * box[3],
+                    "iscrowd": 0,
+                }
+            )
     categories = [{"id": i, "name": n} for i, n in enumerate(names)]
     return {"images": coco_images, "annotations": annotations, "categories": categories}
 
@@ -96,8 +104,14 @@ def evaluate_map(
         dets = postprocess(runner(tensor), nms)
         boxes = unletterbox_boxes(dets[:, :4], lb)
         for (x0, y0, x1, y1), score, cls in zip(boxes, dets[:, 4], dets[:, 5]):
-            results.append({"image_id": image_id, "category_id": int(cls),
-                            "bbox": [float(x0), float(y0), float(x1 - x0), float(y1 - y0)], "score": float(score)})
+            results.append(
+                {
+                    "image_id": image_id,
+                    "category_id": int(cls),
+                    "bbox": [float(x0), float(y0), float(x1 - x0), float(y1 - y0)],
+                    "score": float(score),
+                }
+            )
         if on_image is not None:
             on_image(image_id + 1, len(images))
     gt_dict = coco_ground_truth(shapes, names)
@@ -114,5 +128,6 @@ def evaluate_map(
         evaluator.evaluate()
         evaluator.accumulate()
         evaluator.summarize()
-    return AccuracyResult(map50_95=float(evaluator.stats[0]), map50=float(evaluator.stats[1]),
-                          images=len(images), detections=len(results))
+    return AccuracyResult(
+        map50_95=float(evaluator.stats[0]), map50=float(evaluator.stats[1]), images=len(images), detections=len(results)
+    )

@@ -53,7 +53,9 @@ def evaluate(
     """
     settings = settings or EvalSettings()
     if artifact.names and len(artifact.names) != data.nc:
-        raise ConfigError(f"model has {len(artifact.names)} classes but {data.yaml_path} has {data.nc}: use matching data")
+        raise ConfigError(
+            f"model has {len(artifact.names)} classes but {data.yaml_path} has {data.nc}: use matching data"
+        )
     images = list_images(data.val)
     if settings.max_images is not None:
         images = images[: settings.max_images]
@@ -62,8 +64,18 @@ def evaluate(
     lat = measure_latency(runner, imgsz=artifact.imgsz, settings=settings.latency)
     e2e = measure_e2e_latency(runner, images, imgsz=artifact.imgsz, settings=settings.latency, nms=settings.nms)
     return Metrics(
-        map50_95=acc.map50_95, map50=acc.map50, latency_ms=lat.median_ms, latency_p90_ms=lat.p90_ms,
-        latency_cv=lat.cv, fps=1000.0 / lat.median_ms, e2e_latency_ms=e2e.median_ms,
-        size_bytes=artifact.path.stat().st_size, params=artifact.params, gflops=artifact.gflops,
-        runtime=artifact.runtime, imgsz=artifact.imgsz, threads=settings.threads, eval_images=acc.images,
+        map50_95=acc.map50_95,
+        map50=acc.map50,
+        latency_ms=lat.median_ms,
+        latency_p90_ms=lat.p90_ms,
+        latency_cv=lat.cv,
+        fps=1000.0 / lat.median_ms,
+        e2e_latency_ms=e2e.median_ms,
+        size_bytes=artifact.path.stat().st_size,
+        params=artifact.params,
+        gflops=artifact.gflops,
+        runtime=artifact.runtime,
+        imgsz=artifact.imgsz,
+        threads=settings.threads,
+        eval_images=acc.images,
     )

@@ -51,11 +51,18 @@ def summarize_times(times_ms: Sequence[float]) -> LatencyStats:
     """
     arr = np.asarray(times_ms, dtype=np.float64)
     mean = float(arr.mean())
-    return LatencyStats(median_ms=float(np.median(arr)), p90_ms=float(np.percentile(arr, 90)), mean_ms=mean,
-                        cv=float(arr.std() / mean) if mean > 0 else float("nan"), runs=len(arr))
+    return LatencyStats(
+        median_ms=float(np.median(arr)),
+        p90_ms=float(np.percentile(arr, 90)),
+        mean_ms=mean,
+        cv=float(arr.std() / mean) if mean > 0 else float("nan"),
+        runs=len(arr),
+    )
 
 
-def measure_latency(runner: Runner, *, imgsz: int, settings: LatencySettings, sample: np.ndarray | None = None) -> LatencyStats:
+def measure_latency(
+    runner: Runner, *, imgsz: int, settings: LatencySettings, sample: np.ndarray | None = None
+) -> LatencyStats:
     """Model-only latency: the runner called on one fixed letterboxed input."""
     batch = sample if sample is not None else np.full((1, 3, imgsz, imgsz), 114 / 255, dtype=np.float32)
     for _ in range(settings.warmup):

@@ -67,4 +67,5 @@ class Metrics:
     def from_dict(cls, data: dict[str, Any]) -> Metrics:
         """Inverse of :meth:`to_dict` (extra keys ignored, ``None`` floats become NaN)."""
         names = {f.name for f in fields(cls)}
-        return cls(**{k: (float("nan") if v is None else v) for k, v in data.items() if k in names})
+        values: dict[str, Any] = {k: (float("nan") if v is None else v) for k, v in data.items() if k in names}
+        return cls(**values)

@@ -38,7 +38,7 @@ def pareto_pair_figures(info: ReportInfo) -> list[go.Figure]:
 
     done = info.complete
     figures = []
-    for (x, dx), (y, dy) in combinations(info.objectives, 2):
+    for (x, _dx), (y, _dy) in combinations(info.objectives, 2):
         fig = go.Figure()
         groups = (
             ("dominated", done[~done["on_front"] & done["feasible"]], "circle", "#9aa5b1", 8),
@@ -48,14 +48,37 @@ def pareto_pair_figures(info: ReportInfo) -> list[go.Figure]:
         for name, part, symbol, colour, size in groups:
             if part.empty:
                 continue
-            fig.add_trace(go.Scatter(x=part[x], y=part[y], mode="markers", name=name, text=_hover(part),
-                                     hoverinfo="text", marker={"symbol": symbol, "color": colour, "size": size}))
+            fig.add_trace(
+                go.Scatter(
+                    x=part[x],
+                    y=part[y],
+                    mode="markers",
+                    name=name,
+                    text=_hover(part),
+                    hoverinfo="text",
+                    marker={"symbol": symbol, "color": colour, "size": size},
+                )
+            )
         front = done[done["on_front"]].sort_values(x)
         if len(front) > 1:
-            fig.add_trace(go.Scatter(x=front[x], y=front[y], mode="lines", name="front (all objectives)",
-                                     line={"color": "#1f77b4", "dash": "dot", "width": 1}, hoverinfo="skip"))
-        fig.update_layout(title=f"{y} vs {x}", xaxis_title=AXIS_TITLES.get(x, x), yaxis_title=AXIS_TITLES.get(y, y),
-                          template="plotly_white", height=440, legend={"orientation": "h", "y": -0.2})
+            fig.add_trace(
+                go.Scatter(
+                    x=front[x],
+                    y=front[y],
+                    mode="lines",
+                    name="front (all objectives)",
+                    line={"color": "#1f77b4", "dash": "dot", "width": 1},
+                    hoverinfo="skip",
+                )
+            )
+        fig.update_layout(
+            title=f"{y} vs {x}",
+            xaxis_title=AXIS_TITLES.get(x, x),
+            yaxis_title=AXIS_TITLES.get(y, y),
+            template="plotly_white",
+            height=440,
+            legend={"orientation": "h", "y": -0.2},
+        )
         figures.append(fig)
     return figures
 
@@ -65,8 +88,19 @@ def front_table_figure(info: ReportInfo) -> go.Figure:
     import plotly.graph_objects as go
 
     front = info.front
-    columns = ["number", *knob_columns(front), "map50_95", "map50", "latency_ms", "fps", "e2e_latency_ms",
-               "size_bytes", "params", "gflops", "feasible"]
+    columns = [
+        "number",
+        *knob_columns(front),
+        "map50_95",
+        "map50",
+        "latency_ms",
+        "fps",
+        "e2e_latency_ms",
+        "size_bytes",
+        "params",
+        "gflops",
+        "feasible",
+    ]
     columns = [c for c in columns if c in front.columns]
     cells = [front[c].map(lambda v: f"{v:.4g}" if isinstance(v, float) else v) for c in columns]
     fig = go.Figure(go.Table(header={"values": columns, "fill_color": "#dbe4ee"}, cells={"values": cells}))

@@ -16,11 +16,32 @@ __all__ = ["KNOB_COLUMNS_EXCLUDED", "ReportInfo", "build_info", "knob_columns", 
 # the study's objectives: (metric column, +1 maximize / -1 minimize)
 DEFAULT_OBJECTIVES: tuple[tuple[str, int], ...] = (("map50_95", 1), ("fps", 1), ("size_bytes", -1))
 METRIC_COLUMNS: tuple[str, ...] = (
-    "map50_95", "map50", "latency_ms", "latency_p90_ms", "latency_cv", "fps", "e2e_latency_ms", "size_bytes",
-    "size_mb", "params", "gflops", "threads", "eval_images",
+    "map50_95",
+    "map50",
+    "latency_ms",
+    "latency_p90_ms",
+    "latency_cv",
+    "fps",
+    "e2e_latency_ms",
+    "size_bytes",
+    "size_mb",
+    "params",
+    "gflops",
+    "threads",
+    "eval_images",
 )
-KNOB_COLUMNS_EXCLUDED = {"number", "state", "artifact", "cache_hits", "fail_reason", "wall_s", "runtime_measured",
-                         "on_front", "feasible", "violation"}
+KNOB_COLUMNS_EXCLUDED = {
+    "number",
+    "state",
+    "artifact",
+    "cache_hits",
+    "fail_reason",
+    "wall_s",
+    "runtime_measured",
+    "on_front",
+    "feasible",
+    "violation",
+}
 
 
 @dataclass(frozen=True)

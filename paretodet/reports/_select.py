@@ -75,7 +75,12 @@ def select_best(trials: pd.DataFrame, budgets: Sequence[Budget], *, objective: s
     ascending = objective not in _MAXIMIZE
     if not feasible.empty:
         order = feasible.sort_values([objective, "size_bytes", "latency_ms"], ascending=[ascending, True, True])
-        return Selection(best=order.iloc[0].to_dict(), closest=None, feasible_count=len(feasible),
-                         objective=objective, budgets=tuple(budgets))
+        return Selection(
+            best=order.iloc[0].to_dict(),
+            closest=None,
+            feasible_count=len(feasible),
+            objective=objective,
+            budgets=tuple(budgets),
+        )
     closest = done.sort_values("violation").iloc[0].to_dict() if not done.empty else None
     return Selection(best=None, closest=closest, feasible_count=0, objective=objective, budgets=tuple(budgets))

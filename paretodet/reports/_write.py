@@ -17,8 +17,17 @@ __all__ = ["front_markdown", "write_report"]
 def front_markdown(info: ReportInfo) -> str:
     """The front as a Markdown table."""
     front = info.front
-    columns = ["number", *knob_columns(front), "map50_95", "map50", "latency_ms", "fps", "e2e_latency_ms",
-               "size_bytes", "feasible"]
+    columns = [
+        "number",
+        *knob_columns(front),
+        "map50_95",
+        "map50",
+        "latency_ms",
+        "fps",
+        "e2e_latency_ms",
+        "size_bytes",
+        "feasible",
+    ]
     columns = [c for c in columns if c in front.columns]
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for _, row in front.iterrows():
@@ -32,7 +41,9 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def write_report(info: ReportInfo, out: Path, *, title: str = "paretodet report", meta: dict[str, Any] | None = None) -> dict[str, Path]:
+def write_report(
+    info: ReportInfo, out: Path, *, title: str = "paretodet report", meta: dict[str, Any] | None = None
+) -> dict[str, Path]:
     """Write the three report files into ``out``; return their paths.
 
     Example:

@@ -5,7 +5,14 @@ from __future__ import annotations
 from paretodet.search._apply import apply_candidate, load_candidate_file
 from paretodet.search._config import OBJECTIVES, SAMPLERS, SearchConfig
 from paretodet.search._environment import environment
-from paretodet.search._pipeline import EXPORT_KNOBS, BuildResult, build, build_and_measure, load_model_and_data, write_outputs
+from paretodet.search._pipeline import (
+    EXPORT_KNOBS,
+    BuildResult,
+    build,
+    build_and_measure,
+    load_model_and_data,
+    write_outputs,
+)
 from paretodet.search._storage import MANIFEST, load_trials, open_storage, read_manifest, write_manifest
 from paretodet.search._study import StudySummary, TrialEvent, run_study
 

@@ -48,11 +48,12 @@ def apply_candidate(
     """Build and measure one candidate; the artifact is copied to ``out/model.<ext>``.
 
     Example:
-        >>> path, metrics = apply_candidate("best.pt", Path("data.yaml"), Candidate(imgsz=256), Path("out"))  # doctest: +SKIP
+        >>> path, metrics = apply_candidate("best.pt", Path("d.yaml"), Candidate(imgsz=256), Path("o"))
     """
     detector, info = load_model_and_data(model, data)
-    result, metrics = build_and_measure(candidate, detector, info, workdir=out, settings=settings or EvalSettings(),
-                                        on_image=on_image)
+    result, metrics = build_and_measure(
+        candidate, detector, info, workdir=out, settings=settings or EvalSettings(), on_image=on_image
+    )
     final = out / f"model{result.artifact.path.suffix}"
     shutil.copy2(result.artifact.path, final)
     write_outputs(out, candidate, final, metrics)

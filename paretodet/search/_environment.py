@@ -15,7 +15,7 @@ _PACKAGES = ("paretodet", "torch", "torchvision", "ultralytics", "onnx", "onnxru
 
 def environment() -> dict[str, Any]:
     """Host, CPU, Python and package versions."""
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in _PACKAGES:
         try:
             versions[name] = metadata.version(name)

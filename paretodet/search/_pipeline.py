@@ -41,8 +41,9 @@ def build(candidate: Candidate, detector: Detector, *, workdir: Path) -> BuildRe
     sidecar = dest.with_name(dest.name + ".json")
     if dest.is_file() and sidecar.is_file():
         return BuildResult(artifact=Artifact.read_sidecar(dest), cache_hits=("export",))
-    artifact = export_artifact(detector, dest, runtime=candidate.runtime, imgsz=candidate.imgsz,
-                               precision=candidate.quant.precision)
+    artifact = export_artifact(
+        detector, dest, runtime=candidate.runtime, imgsz=candidate.imgsz, precision=candidate.quant.precision
+    )
     return BuildResult(artifact=artifact, cache_hits=())
 
 

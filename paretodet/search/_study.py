@@ -57,7 +57,7 @@ def run_study(config: SearchConfig, *, on_trial: Callable[[TrialEvent], None] | 
     A trial that raises is recorded FAIL with its reason and the study goes on.
 
     Example:
-        >>> summary = run_study(SearchConfig(model="best.pt", data=Path("data.yaml"), workdir=Path("w")))  # doctest: +SKIP
+        >>> summary = run_study(SearchConfig(model="best.pt", data=Path("d.yaml"), workdir=Path("w")))  # doctest: +SKIP
     """
     import optuna
 
@@ -68,9 +68,18 @@ def run_study(config: SearchConfig, *, on_trial: Callable[[TrialEvent], None] | 
     storage = open_storage(config.storage_url)
     directions = [d for _, d in OBJECTIVES]
     study = _create_or_load(config, storage, directions)
-    write_manifest(workdir, {"storage": config.storage_url, "study": config.study, "model": str(config.model),
-                             "data": str(Path(config.data).resolve()), "objectives": [m for m, _ in OBJECTIVES],
-                             "directions": directions, "budgets": [str(b) for b in config.budgets]})
+    write_manifest(
+        workdir,
+        {
+            "storage": config.storage_url,
+            "study": config.study,
+            "model": str(config.model),
+            "data": str(Path(config.data).resolve()),
+            "objectives": [m for m, _ in OBJECTIVES],
+            "directions": directions,
+            "budgets": [str(b) for b in config.budgets],
+        },
+    )
     env = environment()
 
     def objective(trial: optuna.Trial) -> tuple[float, ...]:
@@ -80,8 +89,7 @@ def run_study(config: SearchConfig, *, on_trial: Callable[[TrialEvent], None] | 
         try:
             candidate = sample(trial, config.space)
             trial.set_user_attr("candidate", candidate.to_dict())
-            result, metrics = build_and_measure(candidate, detector, data, workdir=workdir,
-                                                settings=config.evaluation)
+            result, metrics = build_and_measure(candidate, detector, data, workdir=workdir, settings=config.evaluation)
         except Exception as exc:
             reason = str(exc) if isinstance(exc, ParetodetError) else f"{type(exc).__name__}: {exc}"
             trial.set_user_attr("fail_reason", reason.splitlines()[0] if reason else type(exc).__name__)
@@ -106,26 +114,41 @@ def run_study(config: SearchConfig, *, on_trial: Callable[[TrialEvent], None] | 
         nonlocal done
         done += 1
         if on_trial is not None:
-            on_trial(TrialEvent(number=trial.number, state=trial.state.name, done=done, total=to_run,
-                                front_size=_front_size(study), candidate=trial.user_attrs.get("candidate", {}),
-                                metrics=trial.user_attrs.get("metrics"),
-                                error=trial.user_attrs.get("fail_reason")))
+            on_trial(
+                TrialEvent(
+                    number=trial.number,
+                    state=trial.state.name,
+                    done=done,
+                    total=to_run,
+                    front_size=_front_size(study),
+                    candidate=trial.user_attrs.get("candidate", {}),
+                    metrics=trial.user_attrs.get("metrics"),
+                    error=trial.user_attrs.get("fail_reason"),
+                )
+            )
 
     if to_run:
         stop_at_target = optuna.study.MaxTrialsCallback(config.trials, states=(optuna.trial.TrialState.COMPLETE,))
         study.optimize(objective, n_trials=to_run, catch=(Exception,), callbacks=[callback, stop_at_target])
-    return StudySummary(workdir=workdir, storage=config.storage_url, study=config.study,
-                        completed=_count(study, "COMPLETE"), failed=_count(study, "FAIL"),
-                        front_size=_front_size(study), wall_s=time.perf_counter() - start)
+    return StudySummary(
+        workdir=workdir,
+        storage=config.storage_url,
+        study=config.study,
+        completed=_count(study, "COMPLETE"),
+        failed=_count(study, "FAIL"),
+        front_size=_front_size(study),
+        wall_s=time.perf_counter() - start,
+    )
 
 
-def _create_or_load(config: SearchConfig, storage: optuna.storages.BaseStorage, directions: list[str]) -> optuna.Study:
+def _create_or_load(config: SearchConfig, storage: optuna.storages.BaseStorage, directions: list[Any]) -> optuna.Study:
     import optuna
 
     sampler = _make_sampler(config)
     try:
-        study = optuna.create_study(study_name=config.study, storage=storage, sampler=sampler,
-                                    directions=directions, load_if_exists=True)
+        study = optuna.create_study(
+            study_name=config.study, storage=storage, sampler=sampler, directions=directions, load_if_exists=True
+        )
     except ValueError as exc:
         raise StudyError(f"study '{config.study}' cannot be reused: {exc}") from None
     existing = [d.name.lower() for d in study.directions]
@@ -147,8 +170,11 @@ def _make_sampler(config: SearchConfig) -> optuna.samplers.BaseSampler:
 
 def _constraint_values(config: SearchConfig, metrics: dict[str, Any]) -> list[float]:
     """Optuna constraint values (<= 0 feasible): one relative violation per budget."""
-    columns = {k: np.array([np.nan if v is None else v], dtype=float) for k, v in metrics.items()
-               if isinstance(v, (int, float)) or v is None}
+    columns = {
+        k: np.array([np.nan if v is None else v], dtype=float)
+        for k, v in metrics.items()
+        if isinstance(v, (int, float)) or v is None
+    }
     return [float(violations(columns, [b])[0]) for b in config.budgets]
 
 

@@ -82,9 +82,11 @@ def sample(trial: optuna.Trial, space: SearchSpace) -> Candidate:
             values[knob.name] = trial.suggest_categorical(knob.name, list(knob.choices))
         elif isinstance(space.base.to_dict()[knob.name], int):
             step = int(knob.step or 1)
-            values[knob.name] = trial.suggest_int(knob.name, int(knob.low or 0), int(knob.high or 0), step=step,
-                                                  log=knob.log)
+            values[knob.name] = trial.suggest_int(
+                knob.name, int(knob.low or 0), int(knob.high or 0), step=step, log=knob.log
+            )
         else:
-            values[knob.name] = trial.suggest_float(knob.name, float(knob.low or 0), float(knob.high or 0),
-                                                    step=knob.step, log=knob.log)
+            values[knob.name] = trial.suggest_float(
+                knob.name, float(knob.low or 0), float(knob.high or 0), step=knob.step, log=knob.log
+            )
     return space.base.replace(values)

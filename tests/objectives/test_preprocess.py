@@ -11,7 +11,7 @@ def test_letterbox_shape_and_inverse(h: int, w: int) -> None:
     img = np.random.default_rng(0).integers(0, 255, (h, w, 3), dtype=np.uint8)
     tensor, lb = letterbox(img, 160)
     assert tensor.shape == (1, 3, 160, 160) and tensor.dtype == np.float32
-    assert 0.0 <= tensor.min() and tensor.max() <= 1.0
+    assert tensor.min() >= 0.0 and tensor.max() <= 1.0
     box = np.array([[10.0, 20.0, 60.0, 90.0]])
     fwd = box * lb.ratio + np.array([lb.pad_x, lb.pad_y, lb.pad_x, lb.pad_y])
     back = unletterbox_boxes(fwd, lb)

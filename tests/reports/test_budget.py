@@ -9,15 +9,21 @@ from paretodet.reports import Budget, feasible_mask, parse_budgets, violations
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("size_mb<=4", Budget("size_mb", "<=", 4.0)), (" fps >= 30 ", Budget("fps", ">=", 30.0)),
-     ("latency_ms<2.5e1", Budget("latency_ms", "<", 25.0)), ("map50_95>.3", Budget("map50_95", ">", 0.3))],
+    [
+        ("size_mb<=4", Budget("size_mb", "<=", 4.0)),
+        (" fps >= 30 ", Budget("fps", ">=", 30.0)),
+        ("latency_ms<2.5e1", Budget("latency_ms", "<", 25.0)),
+        ("map50_95>.3", Budget("map50_95", ">", 0.3)),
+    ],
 )
 def test_parse(text: str, expected: Budget) -> None:
     assert Budget.parse(text) == expected
 
 
-@pytest.mark.parametrize(("text", "message"), [("size_mb=<4", "malformed"), ("size<=4", "unknown budget metric"),
-                                               ("fps>=", "malformed"), ("", "malformed")])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("size_mb=<4", "malformed"), ("size<=4", "unknown budget metric"), ("fps>=", "malformed"), ("", "malformed")],
+)
 def test_bad_budget(text: str, message: str) -> None:
     with pytest.raises(BudgetError, match=message):
         Budget.parse(text)

@@ -12,19 +12,20 @@ from paretodet.search import SearchConfig, load_trials, run_study
 from paretodet.spaces import Knob, SearchSpace
 
 FAST = EvalSettings(threads=1, latency=LatencySettings(warmup=2, runs=30))
-SMALL = SearchSpace(knobs=(Knob("imgsz", choices=(64, 96)),
-                           Knob("quant.precision", choices=("fp32", "fp16"))))
+SMALL = SearchSpace(knobs=(Knob("imgsz", choices=(64, 96)), Knob("quant.precision", choices=("fp32", "fp16"))))
 
 
 def _config(tiny_model: Path, tiny_data: Path, workdir: Path, **kw) -> SearchConfig:
-    return SearchConfig(model=str(tiny_model), data=tiny_data, workdir=workdir, evaluation=FAST,
-                        **{"trials": 3, "space": SMALL, **kw})
+    return SearchConfig(
+        model=str(tiny_model), data=tiny_data, workdir=workdir, evaluation=FAST, **{"trials": 3, "space": SMALL, **kw}
+    )
 
 
 def test_study_records_trials_and_resumes(tiny_model: Path, tiny_data: Path, tmp_path: Path) -> None:
     events = []
-    summary = run_study(_config(tiny_model, tiny_data, tmp_path, budgets=(Budget.parse("size_mb<=3.5"),)),
-                        on_trial=events.append)
+    summary = run_study(
+        _config(tiny_model, tiny_data, tmp_path, budgets=(Budget.parse("size_mb<=3.5"),)), on_trial=events.append
+    )
     assert summary.completed == 3 and summary.failed == 0 and 1 <= summary.front_size <= 3
     assert [e.done for e in events] == [1, 2, 3] and events[-1].total == 3
     study = optuna.load_study(study_name="paretodet", storage=f"sqlite:///{tmp_path / 'study.db'}")
@@ -44,8 +45,9 @@ def test_study_records_trials_and_resumes(tiny_model: Path, tiny_data: Path, tmp
     assert any("export" in t.user_attrs["cache_hits"] for t in again)
 
 
-def test_failing_trial_is_recorded_and_study_goes_on(tiny_model: Path, tiny_data: Path, tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failing_trial_is_recorded_and_study_goes_on(
+    tiny_model: Path, tiny_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import paretodet.search._pipeline as pipeline
 
     real_export = pipeline.export_artifact

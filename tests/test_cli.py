@@ -1,0 +1,209 @@
+"""The command line: happy paths on tiny inputs, and every bad-input case as one clear line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from paretodet.cli import main
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    out, err = capsys.readouterr()
+    return int(exc.value.code or 0), out, err
+
+
+def assert_one_line_error(code: int, err: str, needle: str) -> None:
+    assert code != 0
+    lines = [ln for ln in err.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: ") and needle in lines[0], lines[0]
+    assert "Traceback" not in err
+
+
+def test_evaluate_json_only_on_stdout(tiny_model: Path, tiny_data: Path, capsys) -> None:
+    code, out, _ = run_cli(
+        ["evaluate", str(tiny_model), "--data", str(tiny_data), "--imgsz", "64", "--threads", "1", "--json"], capsys
+    )
+    assert code == 0
+    data = json.loads(out)
+    for key in (
+        "map50_95",
+        "map50",
+        "latency_ms",
+        "latency_p90_ms",
+        "latency_cv",
+        "fps",
+        "e2e_latency_ms",
+        "size_bytes",
+        "params",
+        "gflops",
+        "runtime",
+        "imgsz",
+        "threads",
+    ):
+        assert key in data
+    assert data["runtime"] == "onnxruntime" and data["imgsz"] == 64 and data["threads"] == 1
+
+
+def test_apply_writes_artifact_config_metrics(tiny_model: Path, tiny_data: Path, tmp_path: Path, capsys) -> None:
+    cfg = tmp_path / "cand.yaml"
+    cfg.write_text("imgsz: 96\nquant:\n  precision: fp32\n")
+    out_dir = tmp_path / "out"
+    code, _, _ = run_cli(
+        [
+            "apply",
+            str(tiny_model),
+            "--data",
+            str(tiny_data),
+            "--config",
+            str(cfg),
+            "--set",
+            "quant.precision=fp16",
+            "--out",
+            str(out_dir),
+            "--threads",
+            "1",
+        ],
+        capsys,
+    )
+    assert code == 0
+    metrics = json.loads((out_dir / "metrics.json").read_text())
+    assert metrics["size_bytes"] == (out_dir / "model.onnx").stat().st_size
+    assert "quant.precision: fp16" in (out_dir / "config.yaml").read_text()
+    assert metrics["imgsz"] == 96
+
+
+def test_search_report_select_export(tiny_model: Path, tiny_data: Path, tmp_path: Path, capsys) -> None:
+    work = tmp_path / "w"
+    code, out, _ = run_cli(
+        [
+            "search",
+            "--model",
+            str(tiny_model),
+            "--data",
+            str(tiny_data),
+            "--trials",
+            "2",
+            "--workdir",
+            str(work),
+            "--sampler",
+            "random",
+            "--threads",
+            "1",
+        ],
+        capsys,
+    )
+    assert code == 0 and "2 completed" in out
+    code, out, _ = run_cli(["report", str(work)], capsys)
+    assert code == 0 and (work / "report" / "report.html").is_file() and (work / "report" / "trials.csv").is_file()
+    code, out, _ = run_cli(
+        ["select", str(work), "--budget", "size_mb<=100", "--export", str(tmp_path / "exp"), "--json"], capsys
+    )
+    assert code == 0
+    chosen = json.loads(out)
+    assert chosen["feasible_trials"] == 2 and Path(chosen["exported"]["artifact"]).is_file()
+    assert (tmp_path / "exp" / "config.yaml").is_file()
+    code, _, err = run_cli(["select", str(work), "--budget", "size_mb<=0.0001"], capsys)
+    assert_one_line_error(code, err, "no trial meets size_mb<=0.0001; closest: trial")
+
+
+def test_data_synth(tmp_path: Path, capsys) -> None:
+    code, _out, _ = run_cli(["data", "synth", "--out", str(tmp_path / "d"), "--images", "4", "--seed", "1"], capsys)
+    assert code == 0 and (tmp_path / "d" / "data.yaml").is_file()
+    assert (tmp_path / "d" / "annotations" / "instances_val.json").is_file()
+
+
+@pytest.fixture()
+def bad_inputs(tmp_path: Path, tiny_data: Path) -> dict[str, Path]:
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes(b"\x80\x04garbage")
+    malformed = tmp_path / "malformed.yaml"
+    malformed.write_text("names: [a, b\nval: x\n")
+    noval = tmp_path / "noval.yaml"
+    noval.write_text("path: .\ntrain: images\nnames: [a]\n")
+    # a copy of the tiny data whose first val label has a bad line
+    import shutil
+
+    bad_labels = tmp_path / "badlabels"
+    shutil.copytree(tiny_data.parent, bad_labels)
+    first = sorted((bad_labels / "labels" / "val").glob("*.txt"))[0]
+    first.write_text(first.read_text() + "2 0.5 0.5 0.2\n")
+    (tmp_path / "empty_work").mkdir()
+    return {
+        "corrupt": corrupt,
+        "malformed": malformed,
+        "noval": noval,
+        "badlabels": bad_labels / "data.yaml",
+        "badlabel_file": first,
+        "empty_work": tmp_path / "empty_work",
+    }
+
+
+@pytest.mark.parametrize(
+    ("case", "needle"),
+    [
+        ("missing_model", "model file not found"),
+        ("corrupt_model", "cannot read checkpoint"),
+        ("missing_data", "data YAML not found"),
+        ("malformed_data", "is malformed"),
+        ("noval_data", "no 'val' split"),
+        ("bad_label", "4 values instead of 5"),
+        ("unknown_runtime", "did you mean 'onnxruntime'"),
+        ("unknown_sampler", "unknown sampler 'nsga3'"),
+        ("unknown_knob", "unknown knob 'quant.bits'"),
+        ("bad_set", "is not KEY=VALUE"),
+        ("malformed_budget", "malformed budget 'size_mb=4'"),
+        ("unknown_budget_metric", "unknown budget metric 'accuracy'"),
+        ("report_missing_workdir", "does not exist"),
+        ("report_empty_workdir", "holds no paretodet study"),
+        ("select_missing_workdir", "does not exist"),
+        ("select_empty_workdir", "holds no paretodet study"),
+        ("unknown_option", "No such option: --fast"),
+        ("bad_int", "'--trials'"),
+    ],
+)
+def test_bad_input_is_one_clear_line(
+    case: str, needle: str, bad_inputs: dict[str, Path], tiny_model: Path, tiny_data: Path, tmp_path: Path, capsys
+) -> None:
+    m, d = str(tiny_model), str(tiny_data)
+    args = {
+        "missing_model": ["evaluate", str(tmp_path / "nope.pt"), "--data", d],
+        "corrupt_model": ["evaluate", str(bad_inputs["corrupt"]), "--data", d],
+        "missing_data": ["evaluate", m, "--data", str(tmp_path / "nope.yaml")],
+        "malformed_data": ["evaluate", m, "--data", str(bad_inputs["malformed"])],
+        "noval_data": ["evaluate", m, "--data", str(bad_inputs["noval"])],
+        "bad_label": ["evaluate", m, "--data", str(bad_inputs["badlabels"]), "--imgsz", "64"],
+        "unknown_runtime": ["evaluate", m, "--data", d, "--runtime", "onnx"],
+        "unknown_sampler": ["search", "--model", m, "--data", d, "--sampler", "nsga3", "--workdir", str(tmp_path)],
+        "unknown_knob": ["apply", m, "--data", d, "--set", "quant.bits=8", "--out", str(tmp_path / "o")],
+        "bad_set": ["apply", m, "--data", d, "--set", "imgsz", "--out", str(tmp_path / "o")],
+        "malformed_budget": ["select", str(bad_inputs["empty_work"]), "--budget", "size_mb=4"],
+        "unknown_budget_metric": ["search", "--model", m, "--data", d, "--budget", "accuracy>=0.5"],
+        "report_missing_workdir": ["report", str(tmp_path / "nowhere")],
+        "report_empty_workdir": ["report", str(bad_inputs["empty_work"])],
+        "select_missing_workdir": ["select", str(tmp_path / "nowhere"), "--budget", "size_mb<=4"],
+        "select_empty_workdir": ["select", str(bad_inputs["empty_work"]), "--budget", "size_mb<=4"],
+        "unknown_option": ["search", "--fast"],
+        "bad_int": ["search", "--model", m, "--data", d, "--trials", "many"],
+    }[case]
+    code, _, err = run_cli(args, capsys)
+    assert_one_line_error(code, err, needle)
+    if case == "bad_label":
+        assert f"{bad_inputs['badlabel_file']}:" in err
+
+
+def test_entry_point_prints_no_traceback(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "paretodet.cli", "report", str(tmp_path / "none")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2 and proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
