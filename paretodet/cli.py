@@ -54,6 +54,27 @@ def _image_bar(label: str) -> Iterator[Any]:
         yield on_image
 
 
+@contextmanager
+def _stdout_reserved(active: bool) -> Iterator[None]:
+    """With ``--json``, send everything else that would reach stdout (Ultralytics' log included) to stderr."""
+    if not active:
+        yield
+        return
+    import contextlib
+    import logging
+
+    moved = []
+    for handler in logging.getLogger("ultralytics").handlers:
+        if isinstance(handler, logging.StreamHandler) and handler.stream in (sys.stdout, sys.__stdout__):
+            moved.append((handler, handler.setStream(sys.stderr)))
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        for handler, stream in moved:
+            handler.setStream(stream)
+
+
 def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
@@ -91,7 +112,11 @@ def evaluate(
 
     candidate = Candidate.from_dict({"imgsz": imgsz, "runtime": runtime})
     settings = EvalSettings(threads=threads)
-    with tempfile.TemporaryDirectory(prefix="paretodet-eval-") as tmp, _image_bar("scoring val images") as bar:
+    with (
+        _stdout_reserved(as_json),
+        tempfile.TemporaryDirectory(prefix="paretodet-eval-") as tmp,
+        _image_bar("scoring val images") as bar,
+    ):
         _, metrics = apply_candidate(model, data, candidate, Path(tmp), settings=settings, on_image=bar)
     if as_json:
         _print_json(metrics.to_dict())
@@ -222,8 +247,9 @@ def select(
     from paretodet.search import load_trials
 
     chosen = parse_budgets(budgets)
-    df, _ = load_trials(workdir)
-    selection = select_best(df, chosen, objective=objective)
+    with _stdout_reserved(as_json):
+        df, _ = load_trials(workdir)
+        selection = select_best(df, chosen, objective=objective)
     if selection.best is None:
         closest = selection.closest
         hint = (
