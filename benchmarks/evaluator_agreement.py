@@ -31,6 +31,7 @@ def main() -> None:
         meta_file = demo_teacher_path().parent / "demo_teacher.json"
         imgsz = args.imgsz or (json.loads(meta_file.read_text())["recipe"]["imgsz"] if meta_file.exists() else 320)
         info = load_data_yaml(data)
+        n_images = len(list(info.val.glob("*")))
         rows = []
         for runtime, suffix in (("torch", ".pt"), ("onnxruntime", ".onnx")):
             art = export_artifact(
@@ -55,7 +56,7 @@ def main() -> None:
                 workers=0,
             )
             rows.append((f"ultralytics val() rect={rect}", float(res.box.map), float(res.box.map50)))
-    print(f"model {args.model}  data {data}  imgsz {imgsz}  images {len(list(info.val.glob('*')))}")
+    print(f"model {args.model}  data {data}  imgsz {imgsz}  images {n_images}")
     print(f"{'evaluator':<40}{'mAP50-95':>10}{'mAP50':>10}")
     for name, a, b in rows:
         print(f"{name:<40}{a:>10.4f}{b:>10.4f}")

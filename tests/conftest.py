@@ -9,6 +9,22 @@ import pytest
 from paretodet.data import SHAPE_CLASSES, SynthSpec, synthesize
 from paretodet.testing import tiny_checkpoint
 
+# the keys `evaluate --json` and metrics.json must carry (issue 2)
+REQUIRED_METRIC_KEYS = (
+    "map50_95",
+    "map50",
+    "latency_ms",
+    "latency_p90_ms",
+    "latency_cv",
+    "fps",
+    "e2e_latency_ms",
+    "size_bytes",
+    "params",
+    "gflops",
+    "runtime",
+    "imgsz",
+    "threads",
+)
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 

@@ -60,9 +60,9 @@ def write_data_yaml(root: Path, *, names: list[str], train: bool = True) -> Path
 
 def write_resolved_yaml(info: DatasetInfo, dest: Path) -> Path:
     """Write a copy of a data YAML whose paths are absolute (Ultralytics resolves ``path: .`` against the cwd)."""
-    data = {"path": str(info.root), "val": str(info.val), "names": dict(enumerate(info.names))}
-    if info.train is not None:
-        data["train"] = str(info.train)
+    # Ultralytics insists on a 'train' key even to validate: a val-only dataset points it at val
+    train = info.train if info.train is not None else info.val
+    data = {"path": str(info.root), "train": str(train), "val": str(info.val), "names": dict(enumerate(info.names))}
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(yaml.safe_dump(data, sort_keys=False))
     return dest

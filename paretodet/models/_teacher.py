@@ -80,25 +80,54 @@ def train_demo_teacher(
     recipe = recipe or TeacherRecipe()
     work = Path(workdir).resolve()
     data_yaml = write_resolved_yaml(load_data_yaml(synthesize(work / "data", data_spec)), work / "data_abs.yaml")
-    common = {"data": str(data_yaml), "imgsz": recipe.imgsz, "batch": recipe.batch, "seed": recipe.seed,
-              "project": str(work / "runs"), "optimizer": recipe.optimizer, "momentum": recipe.momentum}
+    common = {
+        "data": str(data_yaml),
+        "imgsz": recipe.imgsz,
+        "batch": recipe.batch,
+        "seed": recipe.seed,
+        "project": str(work / "runs"),
+        "optimizer": recipe.optimizer,
+        "momentum": recipe.momentum,
+    }
     if phase1 is None:
-        best1, curve1 = _train_phase(recipe.model_yaml, "scratch", recipe, on_epoch, min_epochs=recipe.min_epochs,
-                                     epochs=recipe.max_epochs, lr0=recipe.lr0, lrf=0.01, mosaic=1.0,
-                                     warmup_epochs=3.0, **common)
+        best1, curve1 = _train_phase(
+            recipe.model_yaml,
+            "scratch",
+            recipe,
+            on_epoch,
+            min_epochs=recipe.min_epochs,
+            epochs=recipe.max_epochs,
+            lr0=recipe.lr0,
+            lrf=0.01,
+            mosaic=1.0,
+            warmup_epochs=3.0,
+            **common,
+        )
     else:
         best1, curve1 = phase1
-    best2, curve2 = _train_phase(str(best1), "polish", recipe, on_epoch, min_epochs=recipe.polish_min_epochs,
-                                 epochs=recipe.polish_max_epochs, lr0=recipe.polish_lr, lrf=1.0, mosaic=0.0,
-                                 warmup_epochs=0.0, **common)
+    best2, curve2 = _train_phase(
+        str(best1),
+        "polish",
+        recipe,
+        on_epoch,
+        min_epochs=recipe.polish_min_epochs,
+        epochs=recipe.polish_max_epochs,
+        lr0=recipe.polish_lr,
+        lrf=1.0,
+        mosaic=0.0,
+        warmup_epochs=0.0,
+        **common,
+    )
     out_dir = work / "runs"
     _write_curve(out_dir / "curve.csv", [("scratch", curve1), ("polish", curve2)])
     meta = {
         "recipe": asdict(recipe),
         "data": asdict(data_spec),
         "epochs_run": {"scratch": len(curve1), "polish": len(curve2)},
-        "plateau": {"scratch": plateau_reached(curve1, window=recipe.window, min_gain=recipe.min_gain),
-                    "polish": plateau_reached(curve2, window=recipe.window, min_gain=recipe.min_gain)},
+        "plateau": {
+            "scratch": plateau_reached(curve1, window=recipe.window, min_gain=recipe.min_gain),
+            "polish": plateau_reached(curve2, window=recipe.window, min_gain=recipe.min_gain),
+        },
         "best_map50_95": max(curve2) if curve2 else None,
         "note": "val mAP50-95 as logged by Ultralytics' trainer (rect val batches) on the demo val split",
     }
@@ -136,8 +165,20 @@ def _train_phase(
 
     model = YOLO(weights)
     model.add_callback("on_fit_epoch_end", _on_fit_epoch_end)
-    model.train(epochs=epochs, name=name, device="cpu", workers=2, deterministic=True, plots=False,
-                patience=epochs, exist_ok=True, verbose=False, close_mosaic=0, amp=False, **train_args)
+    model.train(
+        epochs=epochs,
+        name=name,
+        device="cpu",
+        workers=2,
+        deterministic=True,
+        plots=False,
+        patience=epochs,
+        exist_ok=True,
+        verbose=False,
+        close_mosaic=0,
+        amp=False,
+        **train_args,
+    )
     return Path(train_args["project"]) / name / "weights" / "best.pt", curve
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from paretodet.reports._info import ReportInfo, knob_columns
+from paretodet.reports._info import ReportInfo, front_columns, knob_columns
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -88,20 +88,7 @@ def front_table_figure(info: ReportInfo) -> go.Figure:
     import plotly.graph_objects as go
 
     front = info.front
-    columns = [
-        "number",
-        *knob_columns(front),
-        "map50_95",
-        "map50",
-        "latency_ms",
-        "fps",
-        "e2e_latency_ms",
-        "size_bytes",
-        "params",
-        "gflops",
-        "feasible",
-    ]
-    columns = [c for c in columns if c in front.columns]
+    columns = front_columns(front)
     cells = [front[c].map(lambda v: f"{v:.4g}" if isinstance(v, float) else v) for c in columns]
     fig = go.Figure(go.Table(header={"values": columns, "fill_color": "#dbe4ee"}, cells={"values": cells}))
     fig.update_layout(title="Pareto front", height=120 + 28 * max(1, len(front)))

@@ -11,7 +11,7 @@ import pandas as pd
 from paretodet.reports._budget import Budget, violations
 from paretodet.reports._pareto import pareto_mask
 
-__all__ = ["KNOB_COLUMNS_EXCLUDED", "ReportInfo", "build_info", "knob_columns", "metric_columns"]
+__all__ = ["KNOB_COLUMNS_EXCLUDED", "ReportInfo", "build_info", "front_columns", "knob_columns", "metric_columns"]
 
 # the study's objectives: (metric column, +1 maximize / -1 minimize)
 DEFAULT_OBJECTIVES: tuple[tuple[str, int], ...] = (("map50_95", 1), ("fps", 1), ("size_bytes", -1))
@@ -68,6 +68,24 @@ class ReportInfo:
         """Pareto-front trials, best mAP first."""
         front = self.trials[self.trials["on_front"]]
         return front.sort_values("map50_95", ascending=False) if "map50_95" in front else front
+
+
+def front_columns(df: pd.DataFrame) -> list[str]:
+    """Columns of a front table: trial, knobs, the headline metrics, feasibility."""
+    wanted = [
+        "number",
+        *knob_columns(df),
+        "map50_95",
+        "map50",
+        "latency_ms",
+        "fps",
+        "e2e_latency_ms",
+        "size_bytes",
+        "params",
+        "gflops",
+        "feasible",
+    ]
+    return [c for c in wanted if c in df.columns]
 
 
 def metric_columns(df: pd.DataFrame) -> list[str]:

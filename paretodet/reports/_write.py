@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from paretodet.reports._figures import front_table_figure, pareto_pair_figures
-from paretodet.reports._info import ReportInfo, knob_columns, metric_columns
+from paretodet.reports._info import ReportInfo, front_columns, knob_columns, metric_columns
 
 __all__ = ["front_markdown", "write_report"]
 
@@ -17,18 +17,7 @@ __all__ = ["front_markdown", "write_report"]
 def front_markdown(info: ReportInfo) -> str:
     """The front as a Markdown table."""
     front = info.front
-    columns = [
-        "number",
-        *knob_columns(front),
-        "map50_95",
-        "map50",
-        "latency_ms",
-        "fps",
-        "e2e_latency_ms",
-        "size_bytes",
-        "feasible",
-    ]
-    columns = [c for c in columns if c in front.columns]
+    columns = front_columns(front)
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for _, row in front.iterrows():
         lines.append("| " + " | ".join(_fmt(row[c]) for c in columns) + " |")
