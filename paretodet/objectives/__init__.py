@@ -12,7 +12,6 @@ from paretodet.objectives._latency import (
     summarize_times,
 )
 from paretodet.objectives._metrics import METRIC_DIRECTIONS, Metrics
-from paretodet.objectives._preprocess import Letterbox, letterbox, read_image, unletterbox_boxes
 from paretodet.objectives._runners import Runner, list_runtimes, open_runner, register_runtime
 
 __all__ = [
@@ -21,21 +20,17 @@ __all__ = [
     "EvalSettings",
     "LatencySettings",
     "LatencyStats",
-    "Letterbox",
     "Metrics",
     "NmsSettings",
     "Runner",
     "coco_ground_truth",
     "evaluate",
     "evaluate_map",
-    "letterbox",
     "list_runtimes",
     "measure_e2e_latency",
     "measure_latency",
     "open_runner",
     "postprocess",
-    "read_image",
     "register_runtime",
     "summarize_times",
-    "unletterbox_boxes",
 ]

@@ -11,8 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from paretodet.data import label_path_for, read_labels
-from paretodet.objectives._preprocess import letterbox, read_image, unletterbox_boxes
+from paretodet.data import label_path_for, letterbox, read_image, read_labels, unletterbox_boxes
 from paretodet.objectives._runners import Runner
 
 __all__ = ["AccuracyResult", "NmsSettings", "coco_ground_truth", "evaluate_map", "postprocess"]

@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from paretodet.data import label_path_for, list_images, load_data_yaml, read_labels
-from paretodet.objectives import NmsSettings, evaluate_map, letterbox, read_image
+from paretodet.data import label_path_for, letterbox, list_images, load_data_yaml, read_image, read_labels
+from paretodet.objectives import NmsSettings, evaluate_map
 
 
 class OracleRunner:

@@ -1,4 +1,4 @@
-"""Ultralytics-style letterbox preprocessing and the inverse box mapping."""
+"""Ultralytics-style letterbox preprocessing (evaluation and calibration share it) and its inverse."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from paretodet.objectives import letterbox, unletterbox_boxes
+from paretodet.data import letterbox, unletterbox_boxes
 
 
 @pytest.mark.parametrize(("h", "w"), [(240, 320), (320, 240), (100, 100), (500, 333)])
