@@ -36,6 +36,12 @@ def tiny_checkpoint(dest: Path, *, names: Sequence[str], seed: int = 0) -> Path:
 
     torch.manual_seed(seed)
     detector = load_detector(tiny_model_yaml(dest.with_suffix(".yaml"), nc=len(names)))
+    # Ultralytics initialises BatchNorm to identity; random affine parameters give the untrained network
+    # activations with a real spread (histogram calibrators cannot bin near-constant tensors)
+    for module in detector.model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.weight.data.uniform_(0.5, 1.5)
+            module.bias.data.normal_(0.0, 0.5)
     setattr(detector.model, "names", dict(enumerate(names)))  # noqa: B010 (nn.Module attribute typing)
     detector.names = tuple(names)
     export_artifact(detector, dest, runtime="torch", imgsz=64, precision="fp32")

@@ -66,6 +66,35 @@ def test_apply_writes_artifact_config_metrics(tiny_model: Path, tiny_data: Path,
     assert metrics["imgsz"] == 96
 
 
+def test_apply_int8_from_the_command_line(tiny_model: Path, tiny_data: Path, tmp_path: Path, capsys) -> None:
+    out_dir = tmp_path / "q"
+    code, _, _ = run_cli(
+        [
+            "apply",
+            str(tiny_model),
+            "--data",
+            str(tiny_data),
+            "--set",
+            "imgsz=64",
+            "--set",
+            "quant.precision=int8",
+            "--set",
+            "quant.calibration=entropy",
+            "--set",
+            "quant.calib_images=4",
+            "--out",
+            str(out_dir),
+            "--threads",
+            "1",
+        ],
+        capsys,
+    )
+    assert code == 0
+    metrics = json.loads((out_dir / "metrics.json").read_text())
+    assert metrics["size_bytes"] == (out_dir / "model.onnx").stat().st_size
+    assert "quant.calibration: entropy" in (out_dir / "config.yaml").read_text()
+
+
 def test_search_report_select_export(tiny_model: Path, tiny_data: Path, tmp_path: Path, capsys) -> None:
     work = tmp_path / "w"
     code, out, _ = run_cli(

@@ -3,6 +3,32 @@
 from __future__ import annotations
 
 from paretodet.compress._artifact import RUNTIMES, Artifact
-from paretodet.compress._export import ONNX_OPSET, count_gflops, export_artifact, inference_module
+from paretodet.compress._export import ONNX_OPSET, atomic_path, count_gflops, export_artifact, inference_module
+from paretodet.compress._quantize import (
+    CALIBRATION_METHODS,
+    Int8Settings,
+    LetterboxCalibrationReader,
+    head_decode_nodes,
+    pick_calibration_images,
+    quantizable_blocks,
+    quantize_int8,
+    uses_reduced_range,
+)
 
-__all__ = ["ONNX_OPSET", "RUNTIMES", "Artifact", "count_gflops", "export_artifact", "inference_module"]
+__all__ = [
+    "CALIBRATION_METHODS",
+    "ONNX_OPSET",
+    "RUNTIMES",
+    "Artifact",
+    "Int8Settings",
+    "LetterboxCalibrationReader",
+    "atomic_path",
+    "count_gflops",
+    "export_artifact",
+    "head_decode_nodes",
+    "inference_module",
+    "pick_calibration_images",
+    "quantizable_blocks",
+    "quantize_int8",
+    "uses_reduced_range",
+]

@@ -20,10 +20,11 @@ class Artifact:
         path: the file that ships (``.onnx`` for onnxruntime, an Ultralytics ``.pt`` for torch).
         runtime: ``onnxruntime`` or ``torch``.
         imgsz: the square input size the artifact expects.
-        precision: ``fp32`` or ``fp16`` (weights).
+        precision: ``fp32``, ``fp16`` (weights) or ``int8`` (QDQ).
         names: class names, index = class id.
         params: parameters of the network inside the artifact (counted on the exported model).
         gflops: forward GFLOPs at ``imgsz`` (counted by torch's FLOP counter on the exported model).
+        fp32_blocks: INT8 only: blocks kept in FP32 by the mixed-precision knob.
     """
 
     path: Path
@@ -33,18 +34,25 @@ class Artifact:
     names: tuple[str, ...]
     params: int
     gflops: float
+    fp32_blocks: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
         data = asdict(self)
         data["path"] = str(self.path)
         data["names"] = list(self.names)
+        data["fp32_blocks"] = list(self.fp32_blocks)
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Artifact:
         """Inverse of :meth:`to_dict`."""
-        return cls(**{**data, "path": Path(data["path"]), "names": tuple(data["names"])})
+        fixed = {
+            "path": Path(data["path"]),
+            "names": tuple(data["names"]),
+            "fp32_blocks": tuple(data.get("fp32_blocks", ())),
+        }
+        return cls(**{**data, **fixed})
 
     def write_sidecar(self) -> Path:
         """Write ``<artifact>.json`` beside the file so a cached artifact can be reopened."""

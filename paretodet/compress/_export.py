@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from paretodet.models import Detector
 
-__all__ = ["ONNX_OPSET", "count_gflops", "export_artifact", "inference_module"]
+__all__ = ["ONNX_OPSET", "atomic_path", "count_gflops", "export_artifact", "inference_module"]
 
 ONNX_OPSET = 17
 
@@ -63,7 +63,7 @@ def export_artifact(detector: Detector, dest: Path, *, runtime: str, imgsz: int,
     params = sum(p.numel() for p in net.parameters())
     gflops = count_gflops(net, imgsz)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    with _atomic_path(dest) as tmp:
+    with atomic_path(dest) as tmp:
         if runtime == "onnxruntime":
             _write_onnx(net, tmp, imgsz=imgsz, precision=precision)
         elif runtime == "torch":
@@ -82,8 +82,9 @@ def export_artifact(detector: Detector, dest: Path, *, runtime: str, imgsz: int,
 
 
 @contextmanager
-def _atomic_path(dest: Path) -> Iterator[Path]:
-    """Yield a temporary sibling path; on success it replaces ``dest`` in one rename."""
+def atomic_path(dest: Path) -> Iterator[Path]:
+    """Yield a temporary sibling path; on success it replaces ``dest`` in one rename (readers never see
+    a half-written file)."""
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
     try:
         yield tmp

@@ -9,16 +9,32 @@ from pathlib import Path
 
 import yaml
 
-from paretodet.compress import Artifact, export_artifact
-from paretodet.data import DatasetInfo, load_data_yaml
-from paretodet.errors import ConfigError
+from paretodet.compress import (
+    Artifact,
+    Int8Settings,
+    atomic_path,
+    export_artifact,
+    pick_calibration_images,
+    quantize_int8,
+)
+from paretodet.data import DatasetInfo, list_images, load_data_yaml
+from paretodet.errors import ConfigError, DataError
 from paretodet.models import Detector, load_detector
 from paretodet.objectives import EvalSettings, Metrics, evaluate
+from paretodet.search._sensitivity import block_sensitivity
 from paretodet.spaces import Candidate
 
 __all__ = ["EXPORT_KNOBS", "BuildResult", "build", "build_and_measure", "load_model_and_data", "write_outputs"]
 
 EXPORT_KNOBS: tuple[str, ...] = ("imgsz", "runtime", "quant.precision")
+CALIBRATION_KNOBS: tuple[str, ...] = ("imgsz", "quant.calibration", "quant.calib_images")
+INT8_KNOBS: tuple[str, ...] = (
+    "imgsz",
+    "quant.calibration",
+    "quant.calib_images",
+    "quant.per_channel",
+    "quant.fp_layers",
+)
 
 
 @dataclass(frozen=True)
@@ -29,22 +45,91 @@ class BuildResult:
     cache_hits: tuple[str, ...]
 
 
-def build(candidate: Candidate, detector: Detector, *, workdir: Path) -> BuildResult:
-    """Build ``candidate``'s artifact under ``workdir/cache``, reusing a stage whose inputs are unchanged.
+def build(candidate: Candidate, detector: Detector, data: DatasetInfo, *, workdir: Path) -> BuildResult:
+    """Build ``candidate``'s artifact under ``workdir/cache``, reusing each stage whose inputs are unchanged.
+
+    Stages: export (FP32/FP16 file) -> [int8: calibration ranges, block sensitivity, quantize].
 
     Example:
-        >>> result = build(Candidate(imgsz=256), load_detector("best.pt"), workdir=Path("work"))  # doctest: +SKIP
+        >>> result = build(Candidate(imgsz=256), load_detector("best.pt"), data, workdir=Path("w"))  # doctest: +SKIP
     """
-    key = candidate.stage_hash(EXPORT_KNOBS, salt=detector.digest)
-    suffix = ".onnx" if candidate.runtime == "onnxruntime" else ".pt"
-    dest = workdir / "cache" / "export" / key / f"model{suffix}"
-    sidecar = dest.with_name(dest.name + ".json")
-    if dest.is_file() and sidecar.is_file():
-        return BuildResult(artifact=Artifact.read_sidecar(dest), cache_hits=("export",))
-    artifact = export_artifact(
-        detector, dest, runtime=candidate.runtime, imgsz=candidate.imgsz, precision=candidate.quant.precision
+    cache = workdir / "cache"
+    hits: list[str] = []
+    base = candidate.replace({"quant.precision": "fp32"}) if candidate.quant.precision == "int8" else candidate
+    key = base.stage_hash(EXPORT_KNOBS, salt=detector.digest)
+    dest = cache / "export" / key / ("model.onnx" if base.runtime == "onnxruntime" else "model.pt")
+    if _cached(dest):
+        artifact = Artifact.read_sidecar(dest)
+        hits.append("export")
+    else:
+        artifact = export_artifact(
+            detector, dest, runtime=base.runtime, imgsz=base.imgsz, precision=base.quant.precision
+        )
+    if candidate.quant.precision != "int8":
+        return BuildResult(artifact=artifact, cache_hits=tuple(hits))
+    return _build_int8(candidate, artifact, data, cache=cache, salt=detector.digest, hits=hits)
+
+
+def _cached(path: Path) -> bool:
+    return path.is_file() and path.with_name(path.name + ".json").is_file()
+
+
+def _build_int8(
+    candidate: Candidate, fp32: Artifact, data: DatasetInfo, *, cache: Path, salt: str, hits: list[str]
+) -> BuildResult:
+    dest = cache / "int8" / candidate.stage_hash(INT8_KNOBS, salt=salt) / "model.onnx"
+    if _cached(dest):
+        return BuildResult(artifact=Artifact.read_sidecar(dest), cache_hits=(*hits, "int8"))
+    if data.train is None:
+        raise DataError(f"{data.yaml_path} has no train split: INT8 calibrates on train images, add 'train:'")
+    calib_images = pick_calibration_images(list_images(data.train), candidate.quant.calib_images)
+    ranges = cache / "calibration" / candidate.stage_hash(CALIBRATION_KNOBS, salt=salt) / "ranges.json"
+    fp32_blocks: tuple[str, ...] = ()
+    if candidate.quant.fp_layers:
+        ranking, hit = block_sensitivity(fp32, data, cache=cache, salt=salt)
+        hits.extend(["sensitivity"] if hit else [])
+        fp32_blocks = tuple(ranking[: candidate.quant.fp_layers])
+    settings = Int8Settings(
+        calibration=candidate.quant.calibration,
+        calib_images=candidate.quant.calib_images,
+        per_channel=candidate.quant.per_channel,
+        fp32_blocks=fp32_blocks,
     )
-    return BuildResult(artifact=artifact, cache_hits=())
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    ranges.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(dest) as tmp:
+        if ranges.is_file():  # the activation ranges of this calibration were computed before
+            hits.append("calibration")
+            quantize_int8(
+                fp32.path,
+                tmp,
+                calibration_images=calib_images,
+                imgsz=candidate.imgsz,
+                settings=settings,
+                calibration_cache=ranges,
+            )
+        else:
+            with atomic_path(ranges) as tmp_ranges:
+                quantize_int8(
+                    fp32.path,
+                    tmp,
+                    calibration_images=calib_images,
+                    imgsz=candidate.imgsz,
+                    settings=settings,
+                    calibration_cache=tmp_ranges,
+                )
+    artifact = Artifact(
+        path=dest,
+        runtime="onnxruntime",
+        imgsz=candidate.imgsz,
+        precision="int8",
+        names=fp32.names,
+        params=fp32.params,
+        gflops=fp32.gflops,
+        fp32_blocks=fp32_blocks,
+    )
+    artifact.write_sidecar()
+    return BuildResult(artifact=artifact, cache_hits=tuple(hits))
 
 
 def build_and_measure(
@@ -57,7 +142,7 @@ def build_and_measure(
     on_image: Callable[[int, int], None] | None = None,
 ) -> tuple[BuildResult, Metrics]:
     """Build a candidate and measure its artifact: the code path of both ``apply`` and search trials."""
-    result = build(candidate, detector, workdir=workdir)
+    result = build(candidate, detector, data, workdir=workdir)
     metrics = evaluate(result.artifact, data, settings=settings, on_image=on_image)
     return result, metrics
 

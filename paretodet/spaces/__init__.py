@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from paretodet.spaces._candidate import PRECISIONS, Candidate, QuantConfig, knob_names, parse_value
+from paretodet.spaces._candidate import CALIBRATIONS, PRECISIONS, Candidate, QuantConfig, knob_names, parse_value
 from paretodet.spaces._space import Knob, SearchSpace, default_space, sample
 
 __all__ = [
+    "CALIBRATIONS",
     "PRECISIONS",
     "Candidate",
     "Knob",

@@ -12,16 +12,29 @@ from typing import Any
 from paretodet.compress import RUNTIMES
 from paretodet.errors import ConfigError
 
-__all__ = ["PRECISIONS", "Candidate", "QuantConfig", "knob_names", "parse_value"]
+__all__ = ["CALIBRATIONS", "PRECISIONS", "Candidate", "QuantConfig", "knob_names", "parse_value"]
 
-PRECISIONS: tuple[str, ...] = ("fp32", "fp16")
+PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "int8")
+CALIBRATIONS: tuple[str, ...] = ("minmax", "entropy", "percentile")
 
 
 @dataclass(frozen=True)
 class QuantConfig:
-    """Quantization knobs (``quant.*``)."""
+    """Quantization knobs (``quant.*``); all but ``precision`` apply to int8 only.
+
+    Attributes:
+        precision: fp32, fp16 (FP16 weights, FP32 IO) or int8 (ONNX Runtime static QDQ).
+        calibration: activation range estimation: minmax, entropy or percentile.
+        calib_images: training images used for calibration.
+        per_channel: per-output-channel weight scales.
+        fp_layers: how many of the most sensitive blocks stay FP32 (the head's decode always does).
+    """
 
     precision: str = "fp32"
+    calibration: str = "minmax"
+    calib_images: int = 64
+    per_channel: bool = False
+    fp_layers: int = 0
 
 
 @dataclass(frozen=True)
@@ -48,8 +61,13 @@ class Candidate:
             raise ConfigError(f"imgsz must be a multiple of 32 between 32 and 4096, got {self.imgsz}")
         _check_choice("runtime", self.runtime, RUNTIMES)
         _check_choice("quant.precision", self.quant.precision, PRECISIONS)
+        _check_choice("quant.calibration", self.quant.calibration, CALIBRATIONS)
         if self.runtime == "torch" and self.quant.precision != "fp32":
             raise ConfigError("runtime=torch runs FP32 on the CPU: set quant.precision=fp32 or runtime=onnxruntime")
+        if not 1 <= self.quant.calib_images <= 100_000:
+            raise ConfigError(f"quant.calib_images must be between 1 and 100000, got {self.quant.calib_images}")
+        if not 0 <= self.quant.fp_layers <= 1000:
+            raise ConfigError(f"quant.fp_layers must be >= 0, got {self.quant.fp_layers}")
 
     def to_dict(self) -> dict[str, Any]:
         """Flat dict with dotted keys, in a stable order."""

@@ -75,7 +75,8 @@ def test_report_and_select_from_study(tiny_model: Path, tiny_data: Path, tmp_pat
     assert "Pareto front" in html and "Plotly.newPlot" in html
     assert "<script src=" not in html and len(html) > 1_000_000  # plotly.js inlined: opens offline
     csv = paths["csv"].read_text().splitlines()
-    assert csv[0].startswith("number,state,imgsz,runtime,quant.precision,map50_95") and len(csv) == 5
+    assert csv[0].startswith("number,state,imgsz,runtime,quant.precision,quant.calibration,") and len(csv) == 5
+    assert ",map50_95,map50," in csv[0]
     assert "| number |" in paths["md"].read_text()
     sel = select_best(df, [Budget.parse("size_mb<=3")])
     assert sel.best is not None and sel.best["size_bytes"] <= 3e6

@@ -10,13 +10,14 @@ from paretodet.spaces import Knob, SearchSpace, default_space, sample
 def test_conditional_knob_only_sampled_when_active() -> None:
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     seen = set()
-    for _ in range(30):
+    for _ in range(60):
         trial = study.ask()
         cand = sample(trial, default_space())
         seen.add((cand.runtime, cand.quant.precision))
         assert ("quant.precision" in trial.params) == (cand.runtime == "onnxruntime")
+        assert ("quant.calibration" in trial.params) == (cand.quant.precision == "int8")
         study.tell(trial, 0.0)
-    assert seen == {("onnxruntime", "fp32"), ("onnxruntime", "fp16"), ("torch", "fp32")}
+    assert seen == {("onnxruntime", "fp32"), ("onnxruntime", "fp16"), ("onnxruntime", "int8"), ("torch", "fp32")}
 
 
 def test_ranges_sample_within_bounds() -> None:

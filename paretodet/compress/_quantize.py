@@ -1,0 +1,217 @@
+"""INT8 post-training quantization of an exported ONNX detector with ONNX Runtime (static, QDQ).
+
+Design: the detection head's decode (DFL softmax, anchor arithmetic, stride scaling, sigmoid, concat) always
+stays FP32: its output tensor mixes box coordinates in pixels with class scores in [0, 1], and one shared
+8-bit scale destroys one or the other. Only the convolutional blocks are quantized, and ``fp_layers`` keeps
+the most sensitive of those blocks in FP32 as well.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import re
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from paretodet.data import letterbox, read_image
+from paretodet.errors import ConfigError, DataError, ExportError
+
+__all__ = [
+    "CALIBRATION_METHODS",
+    "Int8Settings",
+    "LetterboxCalibrationReader",
+    "head_decode_nodes",
+    "pick_calibration_images",
+    "quantizable_blocks",
+    "quantize_int8",
+    "uses_reduced_range",
+]
+
+CALIBRATION_METHODS: tuple[str, ...] = ("minmax", "entropy", "percentile")
+_BLOCK = re.compile(r"^/model\.(\d+)/(?:(cv[23]\.\d+)/)?")
+
+
+@dataclass(frozen=True)
+class Int8Settings:
+    """INT8 knobs.
+
+    Attributes:
+        calibration: minmax, entropy or percentile (activation range estimation).
+        calib_images: number of training images used to calibrate.
+        per_channel: per-output-channel weight scales (else one scale per tensor).
+        fp32_blocks: blocks (see :func:`quantizable_blocks`) kept in FP32 on top of the head's decode.
+    """
+
+    calibration: str = "minmax"
+    calib_images: int = 64
+    per_channel: bool = False
+    fp32_blocks: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.calibration not in CALIBRATION_METHODS:
+            raise ConfigError(f"unknown calibration '{self.calibration}': use one of {', '.join(CALIBRATION_METHODS)}")
+        if self.calib_images < 1:
+            raise ConfigError(f"quant.calib_images must be >= 1, got {self.calib_images}")
+
+
+class LetterboxCalibrationReader:
+    """Feeds calibration images through the evaluation letterbox (ORT ``CalibrationDataReader`` protocol)."""
+
+    def __init__(self, images: Sequence[Path], *, imgsz: int, input_name: str = "images") -> None:
+        self.images = list(images)
+        self.imgsz = imgsz
+        self.input_name = input_name
+        self._iter: Iterator[Path] = iter(self.images)
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        """The next calibration input, or None when done."""
+        path = next(self._iter, None)
+        if path is None:
+            return None
+        return {self.input_name: letterbox(read_image(path), self.imgsz)[0]}
+
+    def rewind(self) -> None:
+        """Start again from the first image."""
+        self._iter = iter(self.images)
+
+
+def pick_calibration_images(images: Sequence[Path], count: int) -> list[Path]:
+    """``count`` images spread evenly over ``images`` (deterministic); all of them when fewer exist."""
+    if not images:
+        raise DataError("no calibration images: the train split is empty (INT8 calibrates on train images)")
+    if count >= len(images):
+        return list(images)
+    idx = np.linspace(0, len(images) - 1, count).round().astype(int)
+    return [images[i] for i in idx]
+
+
+def _head_index(model: Any) -> int:
+    indices = [int(m.group(1)) for n in model.graph.node if (m := _BLOCK.match(n.name))]
+    if not indices:
+        raise ExportError("ONNX graph has no Ultralytics '/model.N/' node names: cannot locate the detection head")
+    return max(indices)
+
+
+def head_decode_nodes(model: Any) -> list[str]:
+    """Names of the detection head's decode nodes (everything in the head but its conv branches)."""
+    head = _head_index(model)
+    prefix = f"/model.{head}/"
+    decode = []
+    for node in model.graph.node:
+        match = _BLOCK.match(node.name)
+        if node.name.startswith(prefix) and match is not None and not match.group(2):
+            decode.append(node.name)
+    return decode
+
+
+def quantizable_blocks(model: Any) -> dict[str, list[str]]:
+    """Quantizable blocks, in graph order: ``model.K`` for backbone/neck blocks, ``model.H.cv2.i`` /
+    ``model.H.cv3.i`` for the head's box and class conv branches. Maps block name -> node names."""
+    head = _head_index(model)
+    blocks: dict[str, list[str]] = {}
+    for node in model.graph.node:
+        match = _BLOCK.match(node.name)
+        if not match:
+            continue
+        index, branch = int(match.group(1)), match.group(2)
+        if index == head and not branch:
+            continue  # the decode stays FP32
+        name = f"model.{index}" + (f".{branch}" if branch else "")
+        blocks.setdefault(name, []).append(node.name)
+    return blocks
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """ONNX Runtime's quantizer prints progress and logs advice on the root logger: keep library output clean."""
+    previous = logging.root.manager.disable
+    logging.disable(logging.WARNING)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logging.disable(previous)
+
+
+def uses_reduced_range() -> bool:
+    """7-bit weights on x86 CPUs without VNNI (ONNX Runtime's advice against int16 saturation)."""
+    import platform
+
+    if platform.machine().lower() not in ("x86_64", "amd64", "i386", "i686"):
+        return False
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return True
+    return not any(flag in flags for flag in ("avx512_vnni", "avx_vnni", "amx_int8"))
+
+
+def quantize_int8(
+    fp32_onnx: Path,
+    dest: Path,
+    *,
+    calibration_images: Sequence[Path],
+    imgsz: int,
+    settings: Int8Settings,
+    calibration_cache: Path | None = None,
+    only_blocks: Sequence[str] | None = None,
+) -> None:
+    """Write a QDQ INT8 model of ``fp32_onnx`` to ``dest``.
+
+    ``calibration_cache`` (a JSON file) stores the activation ranges so later calls with the same
+    calibration skip it. ``only_blocks`` quantizes just those blocks (sensitivity analysis).
+
+    Example:
+        >>> quantize_int8(Path("m.onnx"), Path("q.onnx"), calibration_images=imgs, imgsz=320,
+        ...               settings=Int8Settings(calibration="percentile"))  # doctest: +SKIP
+    """
+    import onnx
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+
+    model = onnx.load(str(fp32_onnx))
+    blocks = quantizable_blocks(model)
+    unknown = [b for b in (*settings.fp32_blocks, *(only_blocks or ())) if b not in blocks]
+    if unknown:
+        raise ConfigError(f"unknown block(s) {unknown}: the model's blocks are {', '.join(blocks)}")
+    exclude = set(head_decode_nodes(model))
+    for block in settings.fp32_blocks:
+        exclude.update(blocks[block])
+    nodes_to_quantize = [n for b in only_blocks for n in blocks[b]] if only_blocks is not None else None
+    method = {
+        "minmax": CalibrationMethod.MinMax,
+        "entropy": CalibrationMethod.Entropy,
+        "percentile": CalibrationMethod.Percentile,
+    }[settings.calibration]
+    reader = LetterboxCalibrationReader(calibration_images, imgsz=imgsz, input_name=model.graph.input[0].name)
+    cache_hit = calibration_cache is not None and calibration_cache.is_file()
+    extra = {"CalibMaxIntermediateOutputs": 32} if settings.calibration != "minmax" else {}
+    try:
+        with _quiet():
+            quantize_static(
+                str(fp32_onnx),
+                str(dest),
+                None if cache_hit else reader,
+                quant_format=QuantFormat.QDQ,
+                per_channel=settings.per_channel,
+                reduce_range=uses_reduced_range(),
+                activation_type=QuantType.QUInt8,
+                weight_type=QuantType.QInt8,
+                nodes_to_quantize=nodes_to_quantize,
+                nodes_to_exclude=sorted(exclude),
+                calibrate_method=method,
+                extra_options=extra,
+                calibration_cache_path=str(calibration_cache) if calibration_cache is not None else None,
+            )
+    except (ConfigError, DataError):
+        raise
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ExportError(f"INT8 quantization failed: {first}") from exc

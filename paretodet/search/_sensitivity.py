@@ -1,0 +1,94 @@
+"""Per-block INT8 sensitivity: quantize one block at a time and measure the mAP drop on a val subset.
+
+Computed once per (model, input size) and cached as JSON; the mixed-precision knob ``quant.fp_layers``
+keeps the most sensitive blocks in FP32, and reports can show the table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from paretodet.compress import Artifact, Int8Settings, pick_calibration_images, quantizable_blocks, quantize_int8
+from paretodet.data import DatasetInfo, list_images
+from paretodet.errors import DataError
+from paretodet.objectives import evaluate_map, open_runner
+
+__all__ = ["SENSITIVITY_CALIB_IMAGES", "SENSITIVITY_VAL_IMAGES", "block_sensitivity", "sensitivity_path"]
+
+SENSITIVITY_VAL_IMAGES = 32
+SENSITIVITY_CALIB_IMAGES = 64
+
+
+def sensitivity_path(cache: Path, *, salt: str, imgsz: int) -> Path:
+    """Where the sensitivity table of a model (``salt`` = its digest) at ``imgsz`` is cached."""
+    payload = json.dumps(
+        {
+            "salt": salt,
+            "imgsz": imgsz,
+            "val": SENSITIVITY_VAL_IMAGES,
+            "calib": SENSITIVITY_CALIB_IMAGES,
+            "method": "minmax",
+        },
+        sort_keys=True,
+    )
+    return cache / "sensitivity" / hashlib.sha256(payload.encode()).hexdigest()[:16] / "sensitivity.json"
+
+
+def block_sensitivity(fp32: Artifact, data: DatasetInfo, *, cache: Path, salt: str) -> tuple[list[str], bool]:
+    """Blocks ranked from most to least sensitive to INT8, and whether the table came from the cache."""
+    path = sensitivity_path(cache, salt=salt, imgsz=fp32.imgsz)
+    if path.is_file():
+        return list(json.loads(path.read_text())["ranking"]), True
+    table = _measure(fp32, data)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(table, indent=2))
+    tmp.replace(path)
+    return list(table["ranking"]), False
+
+
+def _measure(fp32: Artifact, data: DatasetInfo) -> dict[str, Any]:
+    import onnx
+
+    if data.train is None:
+        raise DataError(f"{data.yaml_path} has no train split: INT8 calibrates on train images, add 'train:'")
+    val = list_images(data.val)[:SENSITIVITY_VAL_IMAGES]
+    calib = pick_calibration_images(list_images(data.train), SENSITIVITY_CALIB_IMAGES)
+
+    def score(artifact: Artifact) -> float:
+        result = evaluate_map(open_runner(artifact, threads=2), val, names=data.names, imgsz=artifact.imgsz)
+        return result.map50_95
+
+    base = score(fp32)
+    drops: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="paretodet-sens-") as tmp:
+        ranges = Path(tmp) / "ranges.json"
+        for block in quantizable_blocks(onnx.load(str(fp32.path))):
+            out = Path(tmp) / f"{block}.onnx"
+            quantize_int8(
+                fp32.path,
+                out,
+                calibration_images=calib,
+                imgsz=fp32.imgsz,
+                settings=Int8Settings(),
+                calibration_cache=ranges,
+                only_blocks=[block],
+            )
+            drops[block] = base - score(
+                Artifact(
+                    path=out,
+                    runtime="onnxruntime",
+                    imgsz=fp32.imgsz,
+                    precision="int8",
+                    names=fp32.names,
+                    params=fp32.params,
+                    gflops=fp32.gflops,
+                )
+            )
+            out.unlink()
+    ranking = sorted(drops, key=lambda b: -drops[b])
+    return {"fp32_map50_95": base, "val_images": len(val), "drops": drops, "ranking": ranking}

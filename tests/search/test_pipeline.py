@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from paretodet.data import load_data_yaml
+from paretodet.models import load_detector
+from paretodet.objectives import EvalSettings, LatencySettings
+from paretodet.search import build, build_and_measure
+from paretodet.search._sensitivity import sensitivity_path
+from paretodet.spaces import Candidate
+
+FAST = EvalSettings(threads=1, latency=LatencySettings(warmup=2, runs=30))
+
+
+def test_int8_stages_are_cached_and_reused(tiny_model: Path, tiny_data: Path, tmp_path: Path) -> None:
+    det, data = load_detector(tiny_model), load_data_yaml(tiny_data)
+    first = build(Candidate.from_dict({"imgsz": 64, "quant.precision": "int8"}), det, data, workdir=tmp_path)
+    assert first.cache_hits == () and first.artifact.precision == "int8"
+    # same calibration, other per-channel setting: export and calibration ranges are reused
+    second = build(
+        Candidate.from_dict({"imgsz": 64, "quant.precision": "int8", "quant.per_channel": True}),
+        det,
+        data,
+        workdir=tmp_path,
+    )
+    assert second.cache_hits == ("export", "calibration")
+    # an identical candidate is a full hit
+    again = build(Candidate.from_dict({"imgsz": 64, "quant.precision": "int8"}), det, data, workdir=tmp_path)
+    assert again.cache_hits == ("export", "int8") and again.artifact == first.artifact
+
+
+def test_mixed_precision_uses_the_cached_sensitivity_table(tiny_model: Path, tiny_data: Path, tmp_path: Path) -> None:
+    det, data = load_detector(tiny_model), load_data_yaml(tiny_data)
+    cand = Candidate.from_dict({"imgsz": 64, "quant.precision": "int8", "quant.fp_layers": 2})
+    result, metrics = build_and_measure(cand, det, data, workdir=tmp_path, settings=FAST)
+    table = json.loads(sensitivity_path(tmp_path / "cache", salt=det.digest, imgsz=64).read_text())
+    assert len(result.artifact.fp32_blocks) == 2 and list(result.artifact.fp32_blocks) == table["ranking"][:2]
+    assert set(table["drops"]) >= {"model.0", "model.22.cv3.0"}
+    assert metrics.size_bytes == result.artifact.path.stat().st_size
+    more = build(cand.replace({"quant.fp_layers": "3"}), det, data, workdir=tmp_path)
+    assert "sensitivity" in more.cache_hits and more.artifact.fp32_blocks[:2] == result.artifact.fp32_blocks
+
+
+def test_int8_needs_a_train_split(tiny_model: Path, tiny_data: Path, tmp_path: Path) -> None:
+    import pytest
+
+    from paretodet.errors import DataError
+
+    names = list(load_data_yaml(tiny_data).names)
+    copy = tmp_path / "val_only.yaml"
+    copy.write_text(f"path: {tiny_data.parent}\nval: images/val\nnames: {names}\n")
+    with pytest.raises(DataError, match="no train split"):
+        build(
+            Candidate.from_dict({"imgsz": 64, "quant.precision": "int8"}),
+            load_detector(tiny_model),
+            load_data_yaml(copy),
+            workdir=tmp_path,
+        )
