@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from paretodet.compress._artifact import RUNTIMES, Artifact
 from paretodet.compress._export import ONNX_OPSET, atomic_path, count_gflops, export_artifact, inference_module
+from paretodet.compress._qat import FakeQuantConv, QatRecipe, prepare_qat, qat_finetune, strip_qat
 from paretodet.compress._quantize import (
     CALIBRATION_METHODS,
     Int8Settings,
@@ -20,15 +21,20 @@ __all__ = [
     "ONNX_OPSET",
     "RUNTIMES",
     "Artifact",
+    "FakeQuantConv",
     "Int8Settings",
     "LetterboxCalibrationReader",
+    "QatRecipe",
     "atomic_path",
     "count_gflops",
     "export_artifact",
     "head_decode_nodes",
     "inference_module",
     "pick_calibration_images",
+    "prepare_qat",
+    "qat_finetune",
     "quantizable_blocks",
     "quantize_int8",
+    "strip_qat",
     "uses_reduced_range",
 ]

@@ -9,7 +9,7 @@ from typing import Any
 
 __all__ = ["RUNTIMES", "Artifact"]
 
-RUNTIMES: tuple[str, ...] = ("onnxruntime", "torch")
+RUNTIMES: tuple[str, ...] = ("onnxruntime", "torch")  # what candidates ship on (openvino: benchmarks only)
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,12 @@ class Artifact:
     params: int
     gflops: float
     fp32_blocks: tuple[str, ...] = ()
+
+    def size_bytes(self) -> int:
+        """Bytes on disk: the file, plus the weights file of an OpenVINO IR (``.xml`` + ``.bin``)."""
+        weights = self.path.with_suffix(".bin")
+        extra = weights.stat().st_size if self.path.suffix == ".xml" and weights.is_file() else 0
+        return self.path.stat().st_size + extra
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""

@@ -82,13 +82,14 @@ def export_artifact(detector: Detector, dest: Path, *, runtime: str, imgsz: int,
 
 
 @contextmanager
-def atomic_path(dest: Path) -> Iterator[Path]:
+def atomic_path(dest: Path, *, keep_existing: bool = False) -> Iterator[Path]:
     """Yield a temporary sibling path; on success it replaces ``dest`` in one rename (readers never see
-    a half-written file)."""
+    a half-written file). With ``keep_existing``, or when nothing was written there, ``dest`` is left alone."""
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
     try:
         yield tmp
-        os.replace(tmp, dest)
+        if not keep_existing and tmp.exists():
+            os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)
 

@@ -71,7 +71,7 @@ def evaluate(
         latency_cv=lat.cv,
         fps=1000.0 / lat.median_ms,
         e2e_latency_ms=e2e.median_ms,
-        size_bytes=artifact.path.stat().st_size,
+        size_bytes=artifact.size_bytes(),
         params=artifact.params,
         gflops=artifact.gflops,
         runtime=artifact.runtime,

@@ -91,7 +91,27 @@ class _TorchRunner:
         return (out[0] if isinstance(out, (tuple, list)) else out).numpy()
 
 
+class _OpenVinoRunner:
+    """OpenVINO IR (``.xml`` + ``.bin``), e.g. Ultralytics' NNCF INT8 export, for side-by-side benchmarks."""
+
+    def __init__(self, artifact: Artifact, threads: int) -> None:
+        try:
+            import openvino as ov
+        except ImportError:
+            raise ModelError("the openvino runtime is not installed: pip install 'paretodet[nncf]'") from None
+        core = ov.Core()
+        config = {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": 1}
+        self.compiled = core.compile_model(core.read_model(str(artifact.path)), "CPU", config)
+        self.request = self.compiled.create_infer_request()
+        self.output = self.compiled.output(0)
+        self.threads = threads
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        return np.asarray(self.request.infer({0: batch})[self.output])
+
+
 def _register_builtins() -> None:
     if not _RUNTIMES:
         register_runtime("onnxruntime", _OrtRunner)
         register_runtime("torch", _TorchRunner)
+        register_runtime("openvino", _OpenVinoRunner)

@@ -12,6 +12,7 @@ from paretodet.reports import build_info, write_report
 from paretodet.search._config import SearchConfig
 from paretodet.search._storage import load_trials
 from paretodet.search._study import StudySummary, TrialEvent, run_study
+from paretodet.spaces import default_space
 
 __all__ = ["DemoResult", "run_demo"]
 
@@ -54,7 +55,14 @@ def run_demo(
             raise ModelError(f"packaged teacher missing at {teacher}: run 'paretodet demo --retrain'")
     stage(f"synthesizing demo data ({DEMO_DATA_SPEC.images} train / {DEMO_DATA_SPEC.val_images} val images)")
     data_yaml = synthesize(out / "data", DEMO_DATA_SPEC)
-    config = SearchConfig(model=str(teacher), data=data_yaml, workdir=out / "work", trials=trials, seed=seed)
+    config = SearchConfig(
+        model=str(teacher),
+        data=data_yaml,
+        workdir=out / "work",
+        trials=trials,
+        seed=seed,
+        space=default_space(qat=False),
+    )
     stage(f"searching {trials} candidates")
     summary = run_study(config, on_trial=on_trial)
     stage("writing the report")

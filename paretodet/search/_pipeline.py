@@ -12,12 +12,14 @@ import yaml
 from paretodet.compress import (
     Artifact,
     Int8Settings,
+    QatRecipe,
     atomic_path,
     export_artifact,
     pick_calibration_images,
+    qat_finetune,
     quantize_int8,
 )
-from paretodet.data import DatasetInfo, list_images, load_data_yaml
+from paretodet.data import DatasetInfo, list_images, load_data_yaml, write_resolved_yaml
 from paretodet.errors import ConfigError, DataError
 from paretodet.models import Detector, load_detector
 from paretodet.objectives import EvalSettings, Metrics, evaluate
@@ -34,7 +36,9 @@ INT8_KNOBS: tuple[str, ...] = (
     "quant.calib_images",
     "quant.per_channel",
     "quant.fp_layers",
+    "quant.qat_epochs",
 )
+QAT_KNOBS: tuple[str, ...] = ("imgsz", "quant.per_channel", "quant.fp_layers", "quant.qat_epochs")
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,7 @@ class BuildResult:
 def build(candidate: Candidate, detector: Detector, data: DatasetInfo, *, workdir: Path) -> BuildResult:
     """Build ``candidate``'s artifact under ``workdir/cache``, reusing each stage whose inputs are unchanged.
 
-    Stages: export (FP32/FP16 file) -> [int8: calibration ranges, block sensitivity, quantize].
+    Stages: export (FP32/FP16 file) -> [int8: block sensitivity, QAT fine-tune, calibration ranges, quantize].
 
     Example:
         >>> result = build(Candidate(imgsz=256), load_detector("best.pt"), data, workdir=Path("w"))  # doctest: +SKIP
@@ -67,7 +71,7 @@ def build(candidate: Candidate, detector: Detector, data: DatasetInfo, *, workdi
         )
     if candidate.quant.precision != "int8":
         return BuildResult(artifact=artifact, cache_hits=tuple(hits))
-    return _build_int8(candidate, artifact, data, cache=cache, salt=detector.digest, hits=hits)
+    return _build_int8(candidate, artifact, detector, data, cache=cache, hits=hits)
 
 
 def _cached(path: Path) -> bool:
@@ -75,49 +79,45 @@ def _cached(path: Path) -> bool:
 
 
 def _build_int8(
-    candidate: Candidate, fp32: Artifact, data: DatasetInfo, *, cache: Path, salt: str, hits: list[str]
+    candidate: Candidate, fp32: Artifact, detector: Detector, data: DatasetInfo, *, cache: Path, hits: list[str]
 ) -> BuildResult:
+    salt = detector.digest
     dest = cache / "int8" / candidate.stage_hash(INT8_KNOBS, salt=salt) / "model.onnx"
     if _cached(dest):
         return BuildResult(artifact=Artifact.read_sidecar(dest), cache_hits=(*hits, "int8"))
     if data.train is None:
         raise DataError(f"{data.yaml_path} has no train split: INT8 calibrates on train images, add 'train:'")
     calib_images = pick_calibration_images(list_images(data.train), candidate.quant.calib_images)
-    ranges = cache / "calibration" / candidate.stage_hash(CALIBRATION_KNOBS, salt=salt) / "ranges.json"
     fp32_blocks: tuple[str, ...] = ()
     if candidate.quant.fp_layers:
         ranking, hit = block_sensitivity(fp32, data, cache=cache, salt=salt)
         hits.extend(["sensitivity"] if hit else [])
         fp32_blocks = tuple(ranking[: candidate.quant.fp_layers])
+    source, range_salt = fp32, salt
+    if candidate.quant.qat_epochs:
+        source, qat_hit = _qat_stage(candidate, detector, data, cache=cache, fp32_blocks=fp32_blocks)
+        hits.extend(["qat"] if qat_hit else [])
+        range_salt = source.path.parent.name  # the fine-tuned weights have their own activation ranges
     settings = Int8Settings(
         calibration=candidate.quant.calibration,
         calib_images=candidate.quant.calib_images,
         per_channel=candidate.quant.per_channel,
         fp32_blocks=fp32_blocks,
     )
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    ranges = cache / "calibration" / candidate.stage_hash(CALIBRATION_KNOBS, salt=range_salt) / "ranges.json"
     ranges.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(dest) as tmp:
-        if ranges.is_file():  # the activation ranges of this calibration were computed before
-            hits.append("calibration")
-            quantize_int8(
-                fp32.path,
-                tmp,
-                calibration_images=calib_images,
-                imgsz=candidate.imgsz,
-                settings=settings,
-                calibration_cache=ranges,
-            )
-        else:
-            with atomic_path(ranges) as tmp_ranges:
-                quantize_int8(
-                    fp32.path,
-                    tmp,
-                    calibration_images=calib_images,
-                    imgsz=candidate.imgsz,
-                    settings=settings,
-                    calibration_cache=tmp_ranges,
-                )
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    ranges_known = ranges.is_file()
+    hits.extend(["calibration"] if ranges_known else [])
+    with atomic_path(dest) as tmp, atomic_path(ranges, keep_existing=ranges_known) as tmp_ranges:
+        quantize_int8(
+            source.path,
+            tmp,
+            calibration_images=calib_images,
+            imgsz=candidate.imgsz,
+            settings=settings,
+            calibration_cache=ranges if ranges_known else tmp_ranges,
+        )
     artifact = Artifact(
         path=dest,
         runtime="onnxruntime",
@@ -130,6 +130,28 @@ def _build_int8(
     )
     artifact.write_sidecar()
     return BuildResult(artifact=artifact, cache_hits=tuple(hits))
+
+
+def _qat_stage(
+    candidate: Candidate, detector: Detector, data: DatasetInfo, *, cache: Path, fp32_blocks: tuple[str, ...]
+) -> tuple[Artifact, bool]:
+    """The QAT-fine-tuned model as an FP32 ONNX file (cached), ready for the INT8 export."""
+    key = candidate.stage_hash(QAT_KNOBS, salt=detector.digest)
+    dest = cache / "qat" / key / "model.onnx"
+    if _cached(dest):
+        return Artifact.read_sidecar(dest), True
+    data_yaml = write_resolved_yaml(data, cache / "qat" / key / "data.yaml")
+    tuned = qat_finetune(
+        detector.model,
+        data_yaml,
+        imgsz=candidate.imgsz,
+        per_channel=candidate.quant.per_channel,
+        fp32_blocks=fp32_blocks,
+        workdir=cache / "qat" / key,
+        recipe=QatRecipe(epochs=candidate.quant.qat_epochs),
+    )
+    tuned_detector = Detector(model=tuned, names=detector.names, source=f"{detector.source} (QAT)", digest=key)
+    return export_artifact(tuned_detector, dest, runtime="onnxruntime", imgsz=candidate.imgsz, precision="fp32"), False
 
 
 def build_and_measure(

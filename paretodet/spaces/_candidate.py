@@ -28,6 +28,7 @@ class QuantConfig:
         calib_images: training images used for calibration.
         per_channel: per-output-channel weight scales.
         fp_layers: how many of the most sensitive blocks stay FP32 (the head's decode always does).
+        qat_epochs: quantization-aware fine-tuning epochs before the INT8 export (0 = plain PTQ).
     """
 
     precision: str = "fp32"
@@ -35,6 +36,7 @@ class QuantConfig:
     calib_images: int = 64
     per_channel: bool = False
     fp_layers: int = 0
+    qat_epochs: int = 0
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,8 @@ class Candidate:
             raise ConfigError(f"quant.calib_images must be between 1 and 100000, got {self.quant.calib_images}")
         if not 0 <= self.quant.fp_layers <= 1000:
             raise ConfigError(f"quant.fp_layers must be >= 0, got {self.quant.fp_layers}")
+        if not 0 <= self.quant.qat_epochs <= 1000:
+            raise ConfigError(f"quant.qat_epochs must be >= 0, got {self.quant.qat_epochs}")
 
     def to_dict(self) -> dict[str, Any]:
         """Flat dict with dotted keys, in a stable order."""

@@ -64,19 +64,23 @@ class SearchSpace:
 _INT8 = (("quant.precision", ("int8",)),)
 
 
-def default_space() -> SearchSpace:
-    """The built-in space: input size, runtime, precision (FP16/INT8 are ONNX Runtime artifacts), INT8 knobs."""
-    return SearchSpace(
-        knobs=(
-            Knob("imgsz", choices=(160, 192, 224, 256, 288, 320)),
-            Knob("runtime", choices=("onnxruntime", "torch")),
-            Knob("quant.precision", choices=("fp32", "fp16", "int8"), when=(("runtime", ("onnxruntime",)),)),
-            Knob("quant.calibration", choices=("minmax", "entropy", "percentile"), when=_INT8),
-            Knob("quant.calib_images", choices=(32, 64, 128), when=_INT8),
-            Knob("quant.per_channel", choices=(False, True), when=_INT8),
-            Knob("quant.fp_layers", choices=(0, 1, 2, 4), when=_INT8),
-        )
-    )
+def default_space(*, qat: bool = True) -> SearchSpace:
+    """The built-in space: input size, runtime, precision (FP16/INT8 are ONNX Runtime artifacts), INT8 knobs.
+
+    ``qat=False`` leaves out quantization-aware fine-tuning (minutes of training per candidate on a CPU).
+    """
+    knobs = [
+        Knob("imgsz", choices=(160, 192, 224, 256, 288, 320)),
+        Knob("runtime", choices=("onnxruntime", "torch")),
+        Knob("quant.precision", choices=("fp32", "fp16", "int8"), when=(("runtime", ("onnxruntime",)),)),
+        Knob("quant.calibration", choices=("minmax", "entropy", "percentile"), when=_INT8),
+        Knob("quant.calib_images", choices=(32, 64, 128), when=_INT8),
+        Knob("quant.per_channel", choices=(False, True), when=_INT8),
+        Knob("quant.fp_layers", choices=(0, 1, 2, 4), when=_INT8),
+    ]
+    if qat:
+        knobs.append(Knob("quant.qat_epochs", choices=(0, 1, 2), when=_INT8))
+    return SearchSpace(knobs=tuple(knobs))
 
 
 def sample(trial: optuna.Trial, space: SearchSpace) -> Candidate:

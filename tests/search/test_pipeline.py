@@ -57,3 +57,14 @@ def test_int8_needs_a_train_split(tiny_model: Path, tiny_data: Path, tmp_path: P
             load_data_yaml(copy),
             workdir=tmp_path,
         )
+
+
+def test_qat_stage_feeds_the_int8_export(tiny_model: Path, tiny_data: Path, tmp_path: Path) -> None:
+    det, data = load_detector(tiny_model), load_data_yaml(tiny_data)
+    cand = Candidate.from_dict({"imgsz": 64, "quant.precision": "int8", "quant.qat_epochs": 1, "quant.calib_images": 4})
+    first = build(cand, det, data, workdir=tmp_path)
+    assert first.artifact.precision == "int8" and "qat" not in first.cache_hits
+    assert list((tmp_path / "cache" / "qat").glob("*/model.onnx"))
+    # another calibration method reuses the fine-tuned weights
+    other = build(cand.replace({"quant.calibration": "entropy"}), det, data, workdir=tmp_path)
+    assert "qat" in other.cache_hits

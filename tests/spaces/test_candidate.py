@@ -16,6 +16,7 @@ def test_round_trip_and_dotted_keys() -> None:
         "quant.calib_images": 64,
         "quant.per_channel": True,
         "quant.fp_layers": 0,
+        "quant.qat_epochs": 0,
     }
     assert Candidate.from_dict(c.to_dict()) == c
     assert knob_names()[:3] == ["imgsz", "runtime", "quant.precision"]
