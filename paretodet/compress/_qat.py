@@ -83,15 +83,18 @@ def block_of_module(name: str, head_index: int) -> str | None:
     return None
 
 
-def prepare_qat(model: nn.Module, *, per_channel: bool, fp32_blocks: Sequence[str] = ()) -> nn.Module:
-    """A BN-fused copy of an Ultralytics detection model with fake quantization on quantized convolutions."""
+def prepare_qat(
+    model: nn.Module, *, per_channel: bool, fp32_blocks: Sequence[str] = (), fake_quant: bool = True
+) -> nn.Module:
+    """A BN-fused copy of an Ultralytics detection model with fake quantization on quantized convolutions
+    (``fake_quant=False``: the fused copy alone, the equal-compute baseline of QAT)."""
     net: Any = copy.deepcopy(model).float().cpu()
     net = net.fuse(verbose=False) if "verbose" in net.fuse.__code__.co_varnames else net.fuse()
     head_index = len(net.model) - 1
     targets = []
     for name, module in net.named_modules():
         block = block_of_module(name, head_index)
-        if isinstance(module, nn.Conv2d) and block is not None and block not in fp32_blocks:
+        if fake_quant and isinstance(module, nn.Conv2d) and block is not None and block not in fp32_blocks:
             targets.append(name)
     for name in targets:
         parent_name, _, attr = name.rpartition(".")
@@ -122,11 +125,15 @@ def qat_finetune(
     fp32_blocks: Sequence[str],
     workdir: Path,
     recipe: QatRecipe,
+    fake_quant: bool = True,
 ) -> nn.Module:
-    """Fine-tune ``model`` with fake quantization; return the fused FP32 model with the adapted weights."""
+    """Fine-tune ``model`` with fake quantization; return the fused FP32 model with the adapted weights.
+
+    ``fake_quant=False`` runs the same fine-tuning without fake quantization (the equal-compute baseline).
+    """
     from ultralytics.models.yolo.detect import DetectionTrainer
 
-    prepared = prepare_qat(model, per_channel=per_channel, fp32_blocks=fp32_blocks)
+    prepared = prepare_qat(model, per_channel=per_channel, fp32_blocks=fp32_blocks, fake_quant=fake_quant)
     args = {
         "model": "qat.pt",
         "data": str(data_yaml),
