@@ -1,7 +1,7 @@
 """Our COCO evaluator (pycocotools on the artifact's own predictions) vs Ultralytics' own val().
 
 Usage: python benchmarks/evaluator_agreement.py [--model PT] [--data YAML] [--imgsz N]
-Defaults: the packaged demo teacher on the synthetic demo val split at its training size.
+Defaults: the packaged demo teacher on the synthetic demo val split at its final training size.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ def main() -> None:
         tmpdir = Path(tmp)
         data = Path(args.data) if args.data else synthesize(tmpdir / "data", DEMO_DATA_SPEC, splits=("val",))
         meta_file = demo_teacher_path().parent / "demo_teacher.json"
-        imgsz = args.imgsz or (json.loads(meta_file.read_text())["recipe"]["imgsz"] if meta_file.exists() else 320)
+        recipe = json.loads(meta_file.read_text())["recipe"] if meta_file.exists() else {}
+        imgsz = args.imgsz or recipe.get("large_imgsz", 320)
         info = load_data_yaml(data)
         n_images = len(list(info.val.glob("*")))
         rows = []

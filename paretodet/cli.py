@@ -224,11 +224,16 @@ def report(
 ) -> None:
     """Write report.html, report.md and trials.csv for a study."""
     from paretodet.reports import build_info, parse_budgets, write_report
-    from paretodet.search import load_trials
+    from paretodet.search import load_sensitivity_tables, load_trials
 
     df, manifest = load_trials(workdir)
     chosen = parse_budgets(budgets or manifest.get("budgets", []))
-    paths = write_report(build_info(df, budgets=chosen), out or workdir / "report", meta=manifest)
+    paths = write_report(
+        build_info(df, budgets=chosen),
+        out or workdir / "report",
+        meta=manifest,
+        sensitivity=load_sensitivity_tables(workdir),
+    )
     for kind, path in paths.items():
         typer.echo(f"{kind:>4}: {path}")
 

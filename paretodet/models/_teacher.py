@@ -22,10 +22,12 @@ DEMO_DATA_SPEC = SynthSpec(images=400, seed=0)
 class TeacherRecipe:
     """How the demo teacher is trained (stored beside the weights).
 
-    Phase 1 trains from scratch (mosaic, linear LR decay over ``max_epochs``). Phase 2 ("polish") continues
-    from phase 1's best weights without mosaic at a constant ``polish_lr``, like Ultralytics' close-mosaic
-    epochs, until the best val mAP50-95 gained less than ``min_gain`` over the last ``window`` epochs.
-    Each phase checks for that plateau from its ``*min_epochs`` on, since training starts flat.
+    Phase "scratch" trains from scratch at ``imgsz`` (mosaic, linear LR decay over ``max_epochs``). Phase
+    "polish" continues from its best weights without mosaic at a constant ``polish_lr``, like Ultralytics'
+    close-mosaic epochs. Phase "polish_large" does the same at ``large_imgsz``, the largest input size the
+    demo searches, so the teacher is converged there too (else any later fine-tuning at that size "gains"
+    accuracy that is only the teacher's missing training). Each phase runs until the best val mAP50-95
+    gained less than ``min_gain`` over the last ``window`` epochs, checked from its ``*min_epochs`` on.
     """
 
     model_yaml: str = "yolov8n.yaml"
@@ -42,6 +44,10 @@ class TeacherRecipe:
     polish_max_epochs: int = 80
     polish_min_epochs: int = 10
     polish_lr: float = 0.001
+    large_imgsz: int = 320
+    large_max_epochs: int = 60
+    large_min_epochs: int = 10
+    large_lr: float = 0.0005
 
 
 def demo_teacher_path() -> Path:
@@ -68,19 +74,19 @@ def train_demo_teacher(
     recipe: TeacherRecipe | None = None,
     data_spec: SynthSpec = DEMO_DATA_SPEC,
     install: bool = True,
-    phase1: tuple[Path, list[float]] | None = None,
+    resume: dict[str, tuple[Path, list[float]]] | None = None,
     on_epoch: Callable[[str, int, float], None] | None = None,
 ) -> Path:
-    """Synthesize the demo data, train the teacher in two phases to a plateau, and (``install``) package it.
+    """Synthesize the demo data, train the teacher in three phases to a plateau, and (``install``) package it.
 
-    ``phase1`` (weights, curve) skips phase 1 when it was already run. Returns the final checkpoint. The
-    learning curve (``curve.csv``, one row per epoch and phase) and ``recipe.json`` are written beside it;
-    with ``install`` all three are copied into ``paretodet/assets``.
+    ``resume`` maps phases already run to their (best weights, curve) so they are not run again. Returns the
+    final checkpoint. The learning curve (``curve.csv``, one row per epoch and phase) and ``recipe.json``
+    are written beside it; with ``install`` all three are copied into ``paretodet/assets``.
     """
     recipe = recipe or TeacherRecipe()
     work = Path(workdir).resolve()
     data_yaml = write_resolved_yaml(load_data_yaml(synthesize(work / "data", data_spec)), work / "data_abs.yaml")
-    common = {
+    common: dict[str, Any] = {
         "data": str(data_yaml),
         "imgsz": recipe.imgsz,
         "batch": recipe.batch,
@@ -89,55 +95,70 @@ def train_demo_teacher(
         "optimizer": recipe.optimizer,
         "momentum": recipe.momentum,
     }
-    if phase1 is None:
-        best1, curve1 = _train_phase(
-            recipe.model_yaml,
+    done = dict(resume or {})
+    phases: list[tuple[str, dict[str, Any]]] = [
+        (
             "scratch",
-            recipe,
-            on_epoch,
-            min_epochs=recipe.min_epochs,
-            epochs=recipe.max_epochs,
-            lr0=recipe.lr0,
-            lrf=0.01,
-            mosaic=1.0,
-            warmup_epochs=3.0,
-            **common,
-        )
-    else:
-        best1, curve1 = phase1
-    best2, curve2 = _train_phase(
-        str(best1),
-        "polish",
-        recipe,
-        on_epoch,
-        min_epochs=recipe.polish_min_epochs,
-        epochs=recipe.polish_max_epochs,
-        lr0=recipe.polish_lr,
-        lrf=1.0,
-        mosaic=0.0,
-        warmup_epochs=0.0,
-        **common,
-    )
+            {
+                "min_epochs": recipe.min_epochs,
+                "epochs": recipe.max_epochs,
+                "lr0": recipe.lr0,
+                "lrf": 0.01,
+                "mosaic": 1.0,
+                "warmup_epochs": 3.0,
+            },
+        ),
+        (
+            "polish",
+            {
+                "min_epochs": recipe.polish_min_epochs,
+                "epochs": recipe.polish_max_epochs,
+                "lr0": recipe.polish_lr,
+                "lrf": 1.0,
+                "mosaic": 0.0,
+                "warmup_epochs": 0.0,
+            },
+        ),
+        (
+            "polish_large",
+            {
+                "min_epochs": recipe.large_min_epochs,
+                "epochs": recipe.large_max_epochs,
+                "lr0": recipe.large_lr,
+                "lrf": 1.0,
+                "mosaic": 0.0,
+                "warmup_epochs": 0.0,
+                "imgsz": recipe.large_imgsz,
+            },
+        ),
+    ]
+    weights = recipe.model_yaml
+    for name, args in phases:
+        if name not in done:
+            done[name] = _train_phase(weights, name, recipe, on_epoch, **{**common, **args})
+        weights = str(done[name][0])
     out_dir = work / "runs"
-    _write_curve(out_dir / "curve.csv", [("scratch", curve1), ("polish", curve2)])
+    curves = [(name, done[name][1]) for name, _ in phases]
+    _write_curve(out_dir / "curve.csv", curves)
     meta = {
         "recipe": asdict(recipe),
         "data": asdict(data_spec),
-        "epochs_run": {"scratch": len(curve1), "polish": len(curve2)},
+        "epochs_run": {name: len(curve) for name, curve in curves},
         "plateau": {
-            "scratch": plateau_reached(curve1, window=recipe.window, min_gain=recipe.min_gain),
-            "polish": plateau_reached(curve2, window=recipe.window, min_gain=recipe.min_gain),
+            name: plateau_reached(curve, window=recipe.window, min_gain=recipe.min_gain) for name, curve in curves
         },
-        "best_map50_95": max(curve2) if curve2 else None,
-        "note": "val mAP50-95 as logged by Ultralytics' trainer (rect val batches) on the demo val split",
+        "best_map50_95": {name: max(curve) if curve else None for name, curve in curves},
+        "note": "val mAP50-95 as logged by Ultralytics' trainer (rect val batches) on the demo val split, at each "
+        "phase's imgsz; optimizer AdamW lr/momentum as listed (what optimizer=auto picks for this data)",
     }
     (out_dir / "recipe.json").write_text(json.dumps(meta, indent=2))
+    best = Path(weights)
     if install:
         ASSETS.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(best2, demo_teacher_path())
+        shutil.copy2(best, demo_teacher_path())
         shutil.copy2(out_dir / "curve.csv", ASSETS / "demo_teacher_curve.csv")
         shutil.copy2(out_dir / "recipe.json", ASSETS / "demo_teacher.json")
-    return best2
+    return best
 
 
 def _train_phase(

@@ -31,7 +31,12 @@ def _fmt(value: Any) -> str:
 
 
 def write_report(
-    info: ReportInfo, out: Path, *, title: str = "paretodet report", meta: dict[str, Any] | None = None
+    info: ReportInfo,
+    out: Path,
+    *,
+    title: str = "paretodet report",
+    meta: dict[str, Any] | None = None,
+    sensitivity: list[dict[str, Any]] | None = None,
 ) -> dict[str, Path]:
     """Write the three report files into ``out``; return their paths.
 
@@ -41,8 +46,9 @@ def write_report(
     out.mkdir(parents=True, exist_ok=True)
     paths = {"html": out / "report.html", "md": out / "report.md", "csv": out / "trials.csv"}
     _trials_csv(info.trials).to_csv(paths["csv"], index=False)
-    paths["md"].write_text(_markdown(info, title, meta or {}))
-    paths["html"].write_text(_html(info, title, meta or {}))
+    extra = _sensitivity_markdown(sensitivity or [])
+    paths["md"].write_text(_markdown(info, title, meta or {}) + extra)
+    paths["html"].write_text(_html(info, title, meta or {}, sensitivity or []))
     return paths
 
 
@@ -71,6 +77,18 @@ def _summary_lines(info: ReportInfo, meta: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _sensitivity_html(tables: list[dict[str, Any]]) -> str:
+    out = []
+    for table in tables:
+        rows = "".join(f"<tr><td>{html.escape(b)}</td><td>{d:.4f}</td></tr>" for b, d in table["rows"])
+        out.append(
+            f"<h2>INT8 sensitivity per block ({table['val_images']} val images, FP32 mAP50-95 "
+            f"{table['fp32_map50_95']:.4f})</h2><table><tr><th>block</th><th>mAP50-95 drop</th></tr>"
+            f"{rows}</table>"
+        )
+    return "".join(out)
+
+
 def _markdown(info: ReportInfo, title: str, meta: dict[str, Any]) -> str:
     parts = [f"# {title}", "", *(f"- {line}" for line in _summary_lines(info, meta)), "", "## Pareto front", ""]
     parts.append(front_markdown(info) if len(info.front) else "_no completed trial_")
@@ -78,7 +96,23 @@ def _markdown(info: ReportInfo, title: str, meta: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def _html(info: ReportInfo, title: str, meta: dict[str, Any]) -> str:
+def _sensitivity_markdown(tables: list[dict[str, Any]]) -> str:
+    """INT8 sensitivity tables: mAP50-95 drop when only that block is INT8 (the head's decode never is)."""
+    parts = []
+    for table in tables:
+        parts += [
+            "",
+            f"## INT8 sensitivity per block (val subset of {table['val_images']} images, "
+            f"FP32 mAP50-95 {table['fp32_map50_95']:.4f})",
+            "",
+            "| block | mAP50-95 drop |",
+            "|---|---|",
+        ]
+        parts += [f"| {block} | {drop:.4f} |" for block, drop in table["rows"]]
+    return "\n".join(parts) + ("\n" if parts else "")
+
+
+def _html(info: ReportInfo, title: str, meta: dict[str, Any], sensitivity: list[dict[str, Any]]) -> str:
     figures = [*pareto_pair_figures(info), front_table_figure(info)]
     blocks = []
     for i, fig in enumerate(figures):
@@ -89,5 +123,6 @@ def _html(info: ReportInfo, title: str, meta: dict[str, Any]) -> str:
         "<!DOCTYPE html><html><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title>"
         "<style>body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1><ul>{summary}</ul>{''.join(blocks)}</body></html>"
+        f"<h1>{html.escape(title)}</h1><ul>{summary}</ul>{''.join(blocks)}{_sensitivity_html(sensitivity)}"
+        "</body></html>"
     )

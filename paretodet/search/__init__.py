@@ -13,6 +13,7 @@ from paretodet.search._pipeline import (
     load_model_and_data,
     write_outputs,
 )
+from paretodet.search._sensitivity import block_sensitivity, load_sensitivity_tables
 from paretodet.search._storage import MANIFEST, load_trials, open_storage, read_manifest, write_manifest
 from paretodet.search._study import StudySummary, TrialEvent, run_study
 
@@ -27,10 +28,12 @@ __all__ = [
     "TrialEvent",
     "apply_candidate",
     "build",
+    "block_sensitivity",
     "build_and_measure",
     "environment",
     "load_candidate_file",
     "load_model_and_data",
+    "load_sensitivity_tables",
     "load_trials",
     "open_storage",
     "read_manifest",

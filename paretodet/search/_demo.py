@@ -10,6 +10,7 @@ from paretodet.errors import ModelError
 from paretodet.models import DEMO_DATA_SPEC, demo_teacher_path, train_demo_teacher
 from paretodet.reports import build_info, write_report
 from paretodet.search._config import SearchConfig
+from paretodet.search._sensitivity import load_sensitivity_tables
 from paretodet.search._storage import load_trials
 from paretodet.search._study import StudySummary, TrialEvent, run_study
 from paretodet.spaces import default_space
@@ -67,5 +68,11 @@ def run_demo(
     summary = run_study(config, on_trial=on_trial)
     stage("writing the report")
     df, manifest = load_trials(config.workdir)
-    paths = write_report(build_info(df), out / "report", title="paretodet demo", meta=manifest)
+    paths = write_report(
+        build_info(df),
+        out / "report",
+        title="paretodet demo",
+        meta=manifest,
+        sensitivity=load_sensitivity_tables(config.workdir),
+    )
     return DemoResult(summary=summary, report=paths, teacher=teacher, data_yaml=data_yaml)

@@ -17,7 +17,13 @@ from paretodet.data import DatasetInfo, list_images
 from paretodet.errors import DataError
 from paretodet.objectives import evaluate_map, open_runner
 
-__all__ = ["SENSITIVITY_CALIB_IMAGES", "SENSITIVITY_VAL_IMAGES", "block_sensitivity", "sensitivity_path"]
+__all__ = [
+    "SENSITIVITY_CALIB_IMAGES",
+    "SENSITIVITY_VAL_IMAGES",
+    "block_sensitivity",
+    "load_sensitivity_tables",
+    "sensitivity_path",
+]
 
 SENSITIVITY_VAL_IMAGES = 32
 SENSITIVITY_CALIB_IMAGES = 64
@@ -92,3 +98,12 @@ def _measure(fp32: Artifact, data: DatasetInfo) -> dict[str, Any]:
             out.unlink()
     ranking = sorted(drops, key=lambda b: -drops[b])
     return {"fp32_map50_95": base, "val_images": len(val), "drops": drops, "ranking": ranking}
+
+
+def load_sensitivity_tables(workdir: Path) -> list[dict[str, Any]]:
+    """Every sensitivity table cached in a work dir (for reports), most sensitive block first."""
+    tables = []
+    for path in sorted((workdir / "cache" / "sensitivity").glob("*/sensitivity.json")):
+        table = json.loads(path.read_text())
+        tables.append({**table, "rows": [(block, table["drops"][block]) for block in table["ranking"]]})
+    return tables

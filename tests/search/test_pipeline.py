@@ -6,7 +6,8 @@ from pathlib import Path
 from paretodet.data import load_data_yaml
 from paretodet.models import load_detector
 from paretodet.objectives import EvalSettings, LatencySettings
-from paretodet.search import build, build_and_measure
+from paretodet.reports import build_info, write_report
+from paretodet.search import build, build_and_measure, load_sensitivity_tables
 from paretodet.search._sensitivity import sensitivity_path
 from paretodet.spaces import Candidate
 
@@ -40,6 +41,15 @@ def test_mixed_precision_uses_the_cached_sensitivity_table(tiny_model: Path, tin
     assert metrics.size_bytes == result.artifact.path.stat().st_size
     more = build(cand.replace({"quant.fp_layers": "3"}), det, data, workdir=tmp_path)
     assert "sensitivity" in more.cache_hits and more.artifact.fp32_blocks[:2] == result.artifact.fp32_blocks
+    # the report shows the table
+    tables = load_sensitivity_tables(tmp_path)
+    assert len(tables) == 1 and tables[0]["rows"][0][0] == table["ranking"][0]
+    import pandas as pd
+
+    trials = pd.DataFrame([{"number": 0, "state": "COMPLETE", **cand.to_dict(), **metrics.to_dict()}])
+    paths = write_report(build_info(trials), tmp_path / "report", sensitivity=tables)
+    assert "INT8 sensitivity per block" in paths["md"].read_text()
+    assert "INT8 sensitivity per block" in paths["html"].read_text()
 
 
 def test_int8_needs_a_train_split(tiny_model: Path, tiny_data: Path, tmp_path: Path) -> None:
