@@ -151,7 +151,12 @@ def bad_inputs(tmp_path: Path, tiny_data: Path) -> dict[str, Path]:
     first = sorted((bad_labels / "labels" / "val").glob("*.txt"))[0]
     first.write_text(first.read_text() + "2 0.5 0.5 0.2\n")
     (tmp_path / "empty_work").mkdir()
+    empty_calib = tmp_path / "emptycalib"
+    shutil.copytree(tiny_data.parent, empty_calib)
+    for image in (empty_calib / "images" / "train").iterdir():
+        image.unlink()
     return {
+        "emptycalib": empty_calib / "data.yaml",
         "corrupt": corrupt,
         "malformed": malformed,
         "noval": noval,
@@ -182,6 +187,7 @@ def bad_inputs(tmp_path: Path, tiny_data: Path) -> dict[str, Path]:
         ("select_empty_workdir", "holds no paretodet study"),
         ("unknown_option", "No such option: --fast"),
         ("bad_int", "'--trials'"),
+        ("empty_calibration_folder", "no images found in"),
     ],
 )
 def test_bad_input_is_one_clear_line(
@@ -207,6 +213,18 @@ def test_bad_input_is_one_clear_line(
         "select_empty_workdir": ["select", str(bad_inputs["empty_work"]), "--budget", "size_mb<=4"],
         "unknown_option": ["search", "--fast"],
         "bad_int": ["search", "--model", m, "--data", d, "--trials", "many"],
+        "empty_calibration_folder": [
+            "apply",
+            m,
+            "--data",
+            str(bad_inputs["emptycalib"]),
+            "--set",
+            "imgsz=64",
+            "--set",
+            "quant.precision=int8",
+            "--out",
+            str(tmp_path / "o"),
+        ],
     }[case]
     code, _, err = run_cli(args, capsys)
     assert_one_line_error(code, err, needle)
