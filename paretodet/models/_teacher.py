@@ -176,13 +176,19 @@ def _train_phase(
 
     curve: list[float] = []
 
+    stopped = False
+
     def _on_fit_epoch_end(trainer: Any) -> None:
+        nonlocal stopped
+        if stopped:  # Ultralytics' final re-validation of best.pt after the last epoch: not an epoch
+            return
         value = float(trainer.metrics.get("metrics/mAP50-95(B)", 0.0))
         curve.append(value)
         if on_epoch is not None:
             on_epoch(name, len(curve), value)
         if len(curve) >= min_epochs and plateau_reached(curve, window=recipe.window, min_gain=recipe.min_gain):
             trainer.stop = True
+        stopped = bool(trainer.stop)
 
     model = YOLO(weights)
     model.add_callback("on_fit_epoch_end", _on_fit_epoch_end)
