@@ -4,7 +4,8 @@ Usage: python benchmarks/quantization.py [--sizes 320 640] [--threads 2] [--work
 
 Every figure is measured on the artifact: ONNX Runtime (or OpenVINO for the NNCF export) with fixed
 threads, mAP50-95 by paretodet's COCO evaluator on the demo val split (100 images). The INT8 knobs are
-chosen by a grid at the first size (best mAP50-95, then lowest latency) and reused at the others.
+chosen by a grid at the first size (best mAP50-95 among knob sets whose file is <= 0.3x the FP32 file, then
+lowest latency) and reused at the others.
 The NNCF row needs `pip install 'paretodet[nncf]'` (openvino + nncf); it is skipped without them.
 """
 
@@ -79,7 +80,10 @@ def main() -> None:
         cand = Candidate.from_dict({"imgsz": first, "quant.precision": "int8", **knobs})
         metrics, artifact = _measure(cand, det, data, work, settings)
         grid_rows.append((knobs, metrics, artifact))
-    best_knobs, _, _ = max(grid_rows, key=lambda r: (round(r[1].map50_95, 4), -r[1].latency_ms))
+    fp32_bytes = _measure(Candidate.from_dict({"imgsz": first}), det, data, work, settings)[0].size_bytes
+    # best = highest mAP50-95 among knob sets that keep INT8's size (<= 0.3x FP32), then lowest latency
+    small = [r for r in grid_rows if r[1].size_bytes <= 0.3 * fp32_bytes] or grid_rows
+    best_knobs, _, _ = max(small, key=lambda r: (round(r[1].map50_95, 4), -r[1].latency_ms))
 
     table: dict[str, dict[int, Metrics]] = {"FP32": {}, "FP16": {}, "INT8 (best knobs)": {}, "INT8 (default knobs)": {}}
     for size in args.sizes:

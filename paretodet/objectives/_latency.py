@@ -21,7 +21,7 @@ __all__ = ["LatencySettings", "LatencyStats", "measure_e2e_latency", "measure_la
 class LatencySettings:
     """How latency is measured: ``warmup`` untimed calls, then ``runs`` timed calls (median reported)."""
 
-    warmup: int = 10
+    warmup: int = 25
     runs: int = 50
 
     def __post_init__(self) -> None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from paretodet.reports._info import ReportInfo, front_columns, knob_columns
+from paretodet.reports._info import ReportInfo, display_frame, front_columns, knob_columns
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -87,7 +87,7 @@ def front_table_figure(info: ReportInfo) -> go.Figure:
     """The Pareto front as a table figure."""
     import plotly.graph_objects as go
 
-    front = info.front
+    front = display_frame(info.front)
     columns = front_columns(front)
     cells = [front[c].map(lambda v: f"{v:.4g}" if isinstance(v, float) else v) for c in columns]
     fig = go.Figure(go.Table(header={"values": columns, "fill_color": "#dbe4ee"}, cells={"values": cells}))

@@ -11,7 +11,15 @@ import pandas as pd
 from paretodet.reports._budget import Budget, violations
 from paretodet.reports._pareto import pareto_mask
 
-__all__ = ["KNOB_COLUMNS_EXCLUDED", "ReportInfo", "build_info", "front_columns", "knob_columns", "metric_columns"]
+__all__ = [
+    "KNOB_COLUMNS_EXCLUDED",
+    "ReportInfo",
+    "build_info",
+    "display_frame",
+    "front_columns",
+    "knob_columns",
+    "metric_columns",
+]
 
 # the study's objectives: (metric column, +1 maximize / -1 minimize)
 DEFAULT_OBJECTIVES: tuple[tuple[str, int], ...] = (("map50_95", 1), ("fps", 1), ("size_bytes", -1))
@@ -86,6 +94,18 @@ def front_columns(df: pd.DataFrame) -> list[str]:
         "feasible",
     ]
     return [c for c in wanted if c in df.columns]
+
+
+def display_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy for tables shown to people: knobs that have no effect on a row are shown as '-'."""
+    from paretodet.spaces import inactive_knobs
+
+    out = df.copy().astype(object)
+    for index, row in df.iterrows():
+        for knob in inactive_knobs(row.to_dict()):
+            if knob in out.columns:
+                out.at[index, knob] = "-"
+    return out
 
 
 def metric_columns(df: pd.DataFrame) -> list[str]:

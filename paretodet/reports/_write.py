@@ -9,14 +9,14 @@ from typing import Any
 import pandas as pd
 
 from paretodet.reports._figures import front_table_figure, pareto_pair_figures
-from paretodet.reports._info import ReportInfo, front_columns, knob_columns, metric_columns
+from paretodet.reports._info import ReportInfo, display_frame, front_columns, knob_columns, metric_columns
 
 __all__ = ["front_markdown", "write_report"]
 
 
 def front_markdown(info: ReportInfo) -> str:
     """The front as a Markdown table."""
-    front = info.front
+    front = display_frame(info.front)
     columns = front_columns(front)
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for _, row in front.iterrows():

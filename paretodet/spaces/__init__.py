@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from paretodet.spaces._candidate import CALIBRATIONS, PRECISIONS, Candidate, QuantConfig, knob_names, parse_value
+from paretodet.spaces._candidate import (
+    CALIBRATIONS,
+    PRECISIONS,
+    Candidate,
+    QuantConfig,
+    inactive_knobs,
+    knob_names,
+    parse_value,
+)
 from paretodet.spaces._space import Knob, SearchSpace, default_space, sample
 
 __all__ = [
@@ -13,6 +21,7 @@ __all__ = [
     "QuantConfig",
     "SearchSpace",
     "default_space",
+    "inactive_knobs",
     "knob_names",
     "parse_value",
     "sample",

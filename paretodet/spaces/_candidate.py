@@ -12,7 +12,7 @@ from typing import Any
 from paretodet.compress import RUNTIMES
 from paretodet.errors import ConfigError
 
-__all__ = ["CALIBRATIONS", "PRECISIONS", "Candidate", "QuantConfig", "knob_names", "parse_value"]
+__all__ = ["CALIBRATIONS", "PRECISIONS", "Candidate", "QuantConfig", "inactive_knobs", "knob_names", "parse_value"]
 
 PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "int8")
 CALIBRATIONS: tuple[str, ...] = ("minmax", "entropy", "percentile")
@@ -96,6 +96,18 @@ class Candidate:
         flat = self.to_dict()
         payload = json.dumps({"salt": salt, **{k: flat[k] for k in sorted(keys)}}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def inactive_knobs(values: dict[str, Any]) -> set[str]:
+    """Knobs that have no effect for these values (the INT8 knobs of an FP32/FP16 candidate).
+
+    Example:
+        >>> sorted(inactive_knobs({"quant.precision": "fp16"}))[:1]
+        ['quant.calib_images']
+    """
+    if values.get("quant.precision") == "int8":
+        return set()
+    return {k for k in knob_names() if k.startswith("quant.") and k != "quant.precision"}
 
 
 def knob_names() -> list[str]:
