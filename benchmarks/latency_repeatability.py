@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -26,6 +27,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         data = synthesize(Path(tmp) / "data", DEMO_DATA_SPEC, splits=("val",))
+        os.sync()  # flush the freshly written images first: disk write-back competes with the first timed run
         results = []
         for _ in range(args.repeats):
             out = subprocess.run(

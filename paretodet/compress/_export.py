@@ -89,6 +89,8 @@ def atomic_path(dest: Path, *, keep_existing: bool = False) -> Iterator[Path]:
     try:
         yield tmp
         if not keep_existing and tmp.exists():
+            with tmp.open("rb") as fh:  # on disk before it is timed: pending write-back skews latency
+                os.fsync(fh.fileno())
             os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +57,7 @@ def run_demo(
             raise ModelError(f"packaged teacher missing at {teacher}: run 'paretodet demo --retrain'")
     stage(f"synthesizing demo data ({DEMO_DATA_SPEC.images} train / {DEMO_DATA_SPEC.val_images} val images)")
     data_yaml = synthesize(out / "data", DEMO_DATA_SPEC)
+    os.sync()  # flush the 500 new images: disk write-back would compete with the first latency measurements
     config = SearchConfig(
         model=str(teacher),
         data=data_yaml,
