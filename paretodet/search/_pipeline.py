@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -118,16 +119,7 @@ def _build_int8(
             settings=settings,
             calibration_cache=ranges if ranges_known else tmp_ranges,
         )
-    artifact = Artifact(
-        path=dest,
-        runtime="onnxruntime",
-        imgsz=candidate.imgsz,
-        precision="int8",
-        names=fp32.names,
-        params=fp32.params,
-        gflops=fp32.gflops,
-        fp32_blocks=fp32_blocks,
-    )
+    artifact = dataclasses.replace(fp32, path=dest, precision="int8", fp32_blocks=fp32_blocks)
     artifact.write_sidecar()
     return BuildResult(artifact=artifact, cache_hits=tuple(hits))
 

@@ -6,6 +6,7 @@ keeps the most sensitive blocks in FP32, and reports can show the table.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import tempfile
@@ -84,17 +85,7 @@ def _measure(fp32: Artifact, data: DatasetInfo) -> dict[str, Any]:
                 calibration_cache=ranges,
                 only_blocks=[block],
             )
-            drops[block] = base - score(
-                Artifact(
-                    path=out,
-                    runtime="onnxruntime",
-                    imgsz=fp32.imgsz,
-                    precision="int8",
-                    names=fp32.names,
-                    params=fp32.params,
-                    gflops=fp32.gflops,
-                )
-            )
+            drops[block] = base - score(dataclasses.replace(fp32, path=out, precision="int8"))
             out.unlink()
     ranking = sorted(drops, key=lambda b: -drops[b])
     return {"fp32_map50_95": base, "val_images": len(val), "drops": drops, "ranking": ranking}

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -65,7 +66,7 @@ def test_each_calibration_method_gives_a_smaller_runnable_int8_model(fp32, calib
     assert not _quantized_outputs(model) & set(head_decode_nodes(model))  # the decode computes in FP32
     assert not _int8_weights(model)["/model.22/dfl/conv/Conv"]
     x = np.random.default_rng(0).random((1, 3, 64, 64), dtype=np.float32)
-    art = fp32.__class__(**{**fp32.__dict__, "path": out, "precision": "int8"})
+    art = dataclasses.replace(fp32, path=out, precision="int8")
     assert open_runner(art, threads=1)(x).shape == open_runner(fp32, threads=1)(x).shape
 
 
