@@ -341,6 +341,9 @@ def main(argv: list[str] | None = None) -> None:
     except ParetodetError as exc:
         sys.stderr.write(f"error: {exc}\n")
         sys.exit(exc.exit_code)
+    except OSError as exc:  # e.g. --out names an existing file, a read-only folder, a full disk
+        sys.stderr.write(f"error: {exc.strerror or exc}: {exc.filename or ''} (check the path)\n")
+        sys.exit(2)
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -188,6 +188,7 @@ def bad_inputs(tmp_path: Path, tiny_data: Path) -> dict[str, Path]:
         ("unknown_option", "No such option: --fast"),
         ("bad_int", "'--trials'"),
         ("empty_calibration_folder", "no images found in"),
+        ("out_is_a_file", "check the path"),
     ],
 )
 def test_bad_input_is_one_clear_line(
@@ -213,6 +214,7 @@ def test_bad_input_is_one_clear_line(
         "select_empty_workdir": ["select", str(bad_inputs["empty_work"]), "--budget", "size_mb<=4"],
         "unknown_option": ["search", "--fast"],
         "bad_int": ["search", "--model", m, "--data", d, "--trials", "many"],
+        "out_is_a_file": ["apply", m, "--data", d, "--set", "imgsz=64", "--out", str(bad_inputs["corrupt"])],
         "empty_calibration_folder": [
             "apply",
             m,

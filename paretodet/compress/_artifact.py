@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -61,12 +63,15 @@ class Artifact:
         return cls(**{**data, **fixed})
 
     def write_sidecar(self) -> Path:
-        """Write ``<artifact>.json`` beside the file so a cached artifact can be reopened."""
+        """Write ``<artifact>.json`` beside the file (atomically) so a cached artifact can be reopened."""
         sidecar = self.path.with_name(self.path.name + ".json")
-        sidecar.write_text(json.dumps(self.to_dict(), indent=2))
+        tmp = sidecar.with_name(f".{sidecar.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(self.to_dict(), indent=2))
+        os.replace(tmp, sidecar)
         return sidecar
 
     @classmethod
     def read_sidecar(cls, path: Path) -> Artifact:
-        """Reopen an artifact from its sidecar JSON."""
-        return cls.from_dict(json.loads(path.with_name(path.name + ".json").read_text()))
+        """Reopen an artifact from its sidecar JSON; the path is the file's own (work dirs can move)."""
+        data = json.loads(path.with_name(path.name + ".json").read_text())
+        return dataclasses.replace(cls.from_dict(data), path=path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from paretodet.data._layout import (
     IMAGE_SUFFIXES,
     DatasetInfo,
+    dataset_digest,
     label_path_for,
     list_images,
     load_data_yaml,
@@ -21,6 +22,7 @@ __all__ = [
     "DatasetInfo",
     "Letterbox",
     "SynthSpec",
+    "dataset_digest",
     "label_path_for",
     "letterbox",
     "list_images",

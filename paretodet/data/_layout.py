@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ from paretodet.errors import DataError
 __all__ = [
     "DatasetInfo",
     "IMAGE_SUFFIXES",
+    "dataset_digest",
     "label_path_for",
     "list_images",
     "load_data_yaml",
@@ -154,6 +157,21 @@ def list_images(split: Path) -> list[Path]:
     if not images:
         raise DataError(f"no images found in {split}: put {', '.join(IMAGE_SUFFIXES[:3])} files there")
     return images
+
+
+def dataset_digest(info: DatasetInfo) -> str:
+    """Short hash of a dataset's content (class names, image names and sizes, label bytes): cache keys of the
+    stages that read data (calibration, sensitivity, fine-tuning) include it."""
+    h = hashlib.sha256(json.dumps(list(info.names)).encode())
+    for split in (info.train, info.val):
+        if split is None:
+            continue
+        for image in list_images(split):
+            h.update(f"{image.name}:{image.stat().st_size};".encode())
+            label = label_path_for(image)
+            if label.is_file():
+                h.update(label.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def label_path_for(image: Path) -> Path:

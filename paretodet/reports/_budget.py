@@ -54,7 +54,8 @@ class Budget:
         return cls(metric=metric, op=op, bound=float(number))
 
     def __str__(self) -> str:
-        return f"{self.metric}{self.op}{self.bound:g}"
+        bound = int(self.bound) if self.bound.is_integer() else self.bound
+        return f"{self.metric}{self.op}{bound!r}"
 
     def violation(self, values: np.ndarray) -> np.ndarray:
         """How far each value is outside the bound, relative to the bound's size (0 when satisfied, NaN -> inf)."""

@@ -35,9 +35,23 @@ class Selection:
     budgets: tuple[Budget, ...]
 
     def candidate(self) -> dict[str, Any]:
-        """The chosen trial's knobs (dotted keys)."""
+        """The chosen trial's full config (dotted keys), typed as the knobs are (a table of trials with
+        missing knobs holds ints as floats: 320.0 -> 320)."""
+        from paretodet.spaces import Candidate
+
+        defaults = Candidate().to_dict()
         row = self.best or {}
-        return {k: _plain(row[k]) for k in self._knobs() if k in row}
+        values = {}
+        for key, default in defaults.items():
+            value = _plain(row.get(key))
+            if value is None or (isinstance(value, float) and np.isnan(value)):
+                continue
+            if isinstance(default, bool) and not isinstance(value, bool):
+                value = bool(value)
+            elif isinstance(default, int) and isinstance(value, float) and value.is_integer():
+                value = int(value)
+            values[key] = value
+        return Candidate.from_dict(values).to_dict()
 
     def metrics(self) -> dict[str, Any]:
         """The chosen trial's metrics."""

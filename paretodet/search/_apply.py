@@ -50,6 +50,7 @@ def apply_candidate(
     Example:
         >>> path, metrics = apply_candidate("best.pt", Path("d.yaml"), Candidate(imgsz=256), Path("o"))
     """
+    out = out.resolve()
     detector, info = load_model_and_data(model, data)
     result, metrics = build_and_measure(
         candidate, detector, info, workdir=out, settings=settings or EvalSettings(), on_image=on_image

@@ -19,8 +19,9 @@ from paretodet.compress import (
     pick_calibration_images,
     qat_finetune,
     quantize_int8,
+    uses_reduced_range,
 )
-from paretodet.data import DatasetInfo, list_images, load_data_yaml, write_resolved_yaml
+from paretodet.data import DatasetInfo, dataset_digest, list_images, load_data_yaml, write_resolved_yaml
 from paretodet.errors import ConfigError, DataError
 from paretodet.models import Detector, load_detector
 from paretodet.objectives import EvalSettings, Metrics, evaluate
@@ -76,14 +77,23 @@ def build(candidate: Candidate, detector: Detector, data: DatasetInfo, *, workdi
 
 
 def _cached(path: Path) -> bool:
-    return path.is_file() and path.with_name(path.name + ".json").is_file()
+    """A stage output counts as cached only when the file and a readable sidecar are both there."""
+    if not (path.is_file() and path.with_name(path.name + ".json").is_file()):
+        return False
+    try:
+        Artifact.read_sidecar(path)
+    except (ValueError, KeyError, TypeError, OSError):
+        return False
+    return True
 
 
 def _build_int8(
     candidate: Candidate, fp32: Artifact, detector: Detector, data: DatasetInfo, *, cache: Path, hits: list[str]
 ) -> BuildResult:
-    salt = detector.digest
-    dest = cache / "int8" / candidate.stage_hash(INT8_KNOBS, salt=salt) / "model.onnx"
+    salt = f"{detector.digest}-{dataset_digest(data)}"  # calibration, sensitivity and QAT read the data
+    # the INT8 file also depends on the machine: 7-bit weights on CPUs without VNNI
+    int8_salt = f"{salt}-reduced_range={uses_reduced_range()}"
+    dest = cache / "int8" / candidate.stage_hash(INT8_KNOBS, salt=int8_salt) / "model.onnx"
     if _cached(dest):
         return BuildResult(artifact=Artifact.read_sidecar(dest), cache_hits=(*hits, "int8"))
     if data.train is None:
@@ -128,7 +138,7 @@ def _qat_stage(
     candidate: Candidate, detector: Detector, data: DatasetInfo, *, cache: Path, fp32_blocks: tuple[str, ...]
 ) -> tuple[Artifact, bool]:
     """The QAT-fine-tuned model as an FP32 ONNX file (cached), ready for the INT8 export."""
-    key = candidate.stage_hash(QAT_KNOBS, salt=detector.digest)
+    key = candidate.stage_hash(QAT_KNOBS, salt=f"{detector.digest}-{dataset_digest(data)}")
     dest = cache / "qat" / key / "model.onnx"
     if _cached(dest):
         return Artifact.read_sidecar(dest), True

@@ -13,7 +13,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from paretodet.compress import Artifact, Int8Settings, pick_calibration_images, quantizable_blocks, quantize_int8
+from paretodet.compress import (
+    Artifact,
+    Int8Settings,
+    atomic_path,
+    pick_calibration_images,
+    quantizable_blocks,
+    quantize_int8,
+)
 from paretodet.data import DatasetInfo, list_images
 from paretodet.errors import DataError
 from paretodet.objectives import evaluate_map, open_runner
@@ -52,9 +59,8 @@ def block_sensitivity(fp32: Artifact, data: DatasetInfo, *, cache: Path, salt: s
         return list(json.loads(path.read_text())["ranking"]), True
     table = _measure(fp32, data)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(table, indent=2))
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(table, indent=2))
     return list(table["ranking"]), False
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,9 +26,9 @@ def write_manifest(workdir: Path, data: dict[str, Any]) -> Path:
     """Record how to reopen the study of a work dir (storage URL, study name, model, data)."""
     workdir.mkdir(parents=True, exist_ok=True)
     path = workdir / MANIFEST
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(data, indent=2))
-    tmp.replace(path)
+    os.replace(tmp, path)
     return path
 
 
@@ -50,7 +51,7 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
     import optuna
     from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
-    optuna.logging.set_verbosity(logging.WARNING)
+    optuna.logging.set_verbosity(logging.ERROR)  # failed trials are reported with their reason, not a traceback
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,12 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from paretodet.data import dataset_digest
 from paretodet.errors import ParetodetError, StudyError
 from paretodet.reports import pareto_mask, violations
 from paretodet.search._config import OBJECTIVES, SearchConfig
 from paretodet.search._environment import environment
 from paretodet.search._pipeline import build_and_measure, load_model_and_data
-from paretodet.search._storage import open_storage, write_manifest
+from paretodet.search._storage import MANIFEST, open_storage, read_manifest, write_manifest
 from paretodet.spaces import sample
 
 if TYPE_CHECKING:
@@ -64,6 +66,7 @@ def run_study(config: SearchConfig, *, on_trial: Callable[[TrialEvent], None] | 
     start = time.perf_counter()
     detector, data = load_model_and_data(config.model, config.data)
     workdir = config.workdir.resolve()
+    _check_same_study(workdir, config, model_digest=detector.digest, data_digest=dataset_digest(data))
     workdir.mkdir(parents=True, exist_ok=True)
     storage = open_storage(config.storage_url)
     directions = [d for _, d in OBJECTIVES]
@@ -74,7 +77,9 @@ def run_study(config: SearchConfig, *, on_trial: Callable[[TrialEvent], None] | 
             "storage": config.storage_url,
             "study": config.study,
             "model": str(config.model),
+            "model_digest": detector.digest,
             "data": str(Path(config.data).resolve()),
+            "data_digest": dataset_digest(data),
             "objectives": [m for m, _ in OBJECTIVES],
             "directions": directions,
             "budgets": [str(b) for b in config.budgets],
@@ -90,6 +95,8 @@ def run_study(config: SearchConfig, *, on_trial: Callable[[TrialEvent], None] | 
             candidate = sample(trial, config.space)
             trial.set_user_attr("candidate", candidate.to_dict())
             result, metrics = build_and_measure(candidate, detector, data, workdir=workdir, settings=config.evaluation)
+            if math.isnan(metrics.map50_95):
+                raise StudyError("mAP is undefined: the val split has no labelled objects")
         except Exception as exc:
             reason = str(exc) if isinstance(exc, ParetodetError) else f"{type(exc).__name__}: {exc}"
             trial.set_user_attr("fail_reason", reason.splitlines()[0] if reason else type(exc).__name__)
@@ -102,8 +109,6 @@ def run_study(config: SearchConfig, *, on_trial: Callable[[TrialEvent], None] | 
         for budget, violation in zip(config.budgets, _constraint_values(config, values)):
             trial.set_constraint(str(budget), violation)
         trial.set_user_attr("wall_s", time.perf_counter() - trial_start)
-        if values["map50_95"] is None:
-            raise StudyError("mAP is undefined: the val split has no labelled objects")
         return tuple(float(values[m]) for m, _ in OBJECTIVES)
 
     completed_before = _count(study, "COMPLETE")
@@ -139,6 +144,21 @@ def run_study(config: SearchConfig, *, on_trial: Callable[[TrialEvent], None] | 
         front_size=_front_size(study),
         wall_s=time.perf_counter() - start,
     )
+
+
+def _check_same_study(workdir: Path, config: SearchConfig, *, model_digest: str, data_digest: str) -> None:
+    """Refuse to continue a work dir's study with another model or other data (their trials would mix)."""
+    if not (workdir / MANIFEST).is_file():
+        return
+    old = read_manifest(workdir)
+    if old.get("study") != config.study or old.get("storage") != config.storage_url:
+        return
+    for what, key, new in (("model", "model_digest", model_digest), ("data", "data_digest", data_digest)):
+        if old.get(key) not in (None, new):
+            raise StudyError(
+                f"{workdir} holds study '{config.study}' of another {what} ({old.get(what)}): "
+                "use a new --workdir or --study"
+            )
 
 
 def _create_or_load(config: SearchConfig, storage: optuna.storages.BaseStorage, directions: list[Any]) -> optuna.Study:

@@ -39,9 +39,10 @@ class Knob:
         for value in self.choices:
             parse_value(self.name, value)
 
-    def active(self, values: dict[str, Any]) -> bool:
-        """Whether the conditions hold for the values sampled so far."""
-        return all(values.get(key) in allowed for key, allowed in self.when)
+    def active(self, values: dict[str, Any], base: dict[str, Any] | None = None) -> bool:
+        """Whether the conditions hold for the values sampled so far (unsampled knobs: the base's)."""
+        base = base or {}
+        return all(values.get(key, base.get(key)) in allowed for key, allowed in self.when)
 
 
 @dataclass(frozen=True)
@@ -86,8 +87,9 @@ def default_space(*, qat: bool = True) -> SearchSpace:
 def sample(trial: optuna.Trial, space: SearchSpace) -> Candidate:
     """Sample one candidate from ``space`` with an Optuna trial (conditional knobs honoured)."""
     values: dict[str, Any] = {}
+    base = space.base.to_dict()
     for knob in space.knobs:
-        if not knob.active(values):
+        if not knob.active(values, base):
             continue
         if knob.choices:
             values[knob.name] = trial.suggest_categorical(knob.name, list(knob.choices))

@@ -39,3 +39,9 @@ def test_feasibility_and_relative_violation() -> None:
 
 def test_strict_bound_excludes_equality() -> None:
     assert feasible_mask({"size_mb": np.array([4.0])}, [Budget.parse("size_mb<4")]).tolist() == [False]
+
+
+def test_budget_text_keeps_its_precision() -> None:
+    assert str(Budget.parse("size_bytes<=3141592")) == "size_bytes<=3141592"
+    assert str(Budget.parse("latency_ms<12.5")) == "latency_ms<12.5"
+    assert Budget.parse(str(Budget.parse("size_bytes<=3141592"))).bound == 3141592

@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from paretodet.data import load_data_yaml
+from paretodet.data import dataset_digest, load_data_yaml
 from paretodet.models import load_detector
 from paretodet.objectives import EvalSettings, LatencySettings
 from paretodet.reports import build_info, write_report
@@ -35,7 +35,8 @@ def test_mixed_precision_uses_the_cached_sensitivity_table(tiny_model: Path, tin
     det, data = load_detector(tiny_model), load_data_yaml(tiny_data)
     cand = Candidate.from_dict({"imgsz": 64, "quant.precision": "int8", "quant.fp_layers": 2})
     result, metrics = build_and_measure(cand, det, data, workdir=tmp_path, settings=FAST)
-    table = json.loads(sensitivity_path(tmp_path / "cache", salt=det.digest, imgsz=64).read_text())
+    salt = f"{det.digest}-{dataset_digest(data)}"
+    table = json.loads(sensitivity_path(tmp_path / "cache", salt=salt, imgsz=64).read_text())
     assert len(result.artifact.fp32_blocks) == 2 and list(result.artifact.fp32_blocks) == table["ranking"][:2]
     assert set(table["drops"]) >= {"model.0", "model.22.cv3.0"}
     assert metrics.size_bytes == result.artifact.path.stat().st_size
@@ -78,3 +79,21 @@ def test_qat_stage_feeds_the_int8_export(tiny_model: Path, tiny_data: Path, tmp_
     # another calibration method reuses the fine-tuned weights
     other = build(cand.replace({"quant.calibration": "entropy"}), det, data, workdir=tmp_path)
     assert "qat" in other.cache_hits
+
+
+def test_cache_survives_a_moved_workdir_and_ignores_a_torn_sidecar(
+    tiny_model: Path, tiny_data: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    det, data = load_detector(tiny_model), load_data_yaml(tiny_data)
+    cand = Candidate.from_dict({"imgsz": 64})
+    first = build(cand, det, data, workdir=tmp_path / "a")
+    shutil.move(str(tmp_path / "a"), str(tmp_path / "b"))
+    moved = build(cand, det, data, workdir=tmp_path / "b")
+    assert moved.cache_hits == ("export",) and moved.artifact.path.is_file()
+    assert moved.artifact.path == tmp_path / "b" / first.artifact.path.relative_to(tmp_path / "a")
+    sidecar = moved.artifact.path.with_name(moved.artifact.path.name + ".json")
+    sidecar.write_text("{")  # a torn write: rebuilt, not trusted
+    rebuilt = build(cand, det, data, workdir=tmp_path / "b")
+    assert rebuilt.cache_hits == () and json.loads(sidecar.read_text())["imgsz"] == 64

@@ -89,3 +89,13 @@ def test_study_with_other_objectives_refused(tiny_model: Path, tiny_data: Path, 
     optuna.create_study(study_name="paretodet", storage=f"sqlite:///{tmp_path / 'study.db'}", direction="minimize")
     with pytest.raises(StudyError, match="objectives"):
         run_study(_config(tiny_model, tiny_data, tmp_path))
+
+
+def test_a_work_dir_keeps_its_model(tiny_model: Path, tiny_data: Path, tmp_path: Path) -> None:
+    from paretodet.data import SHAPE_CLASSES
+    from paretodet.testing import tiny_checkpoint
+
+    run_study(_config(tiny_model, tiny_data, tmp_path, trials=1))
+    other = tiny_checkpoint(tmp_path / "other" / "other.pt", names=SHAPE_CLASSES, seed=5)
+    with pytest.raises(StudyError, match="another model"):
+        run_study(_config(other, tiny_data, tmp_path, trials=2))

@@ -39,3 +39,14 @@ def test_ranges_sample_within_bounds() -> None:
 def test_bad_knob(kwargs: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         Knob(**kwargs)
+
+
+def test_conditions_fall_back_to_the_base_candidate() -> None:
+    from paretodet.spaces import Candidate
+
+    space = SearchSpace(
+        knobs=(Knob("quant.precision", choices=("fp32", "int8"), when=(("runtime", ("onnxruntime",)),)),),
+        base=Candidate(runtime="onnxruntime"),
+    )
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    assert {sample(study.ask(), space).quant.precision for _ in range(20)} == {"fp32", "int8"}
