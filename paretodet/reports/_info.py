@@ -45,7 +45,6 @@ KNOB_COLUMNS_EXCLUDED = {
     "cache_hits",
     "fail_reason",
     "wall_s",
-    "runtime_measured",
     "on_front",
     "feasible",
     "violation",

@@ -11,7 +11,7 @@ import pandas as pd
 
 from paretodet.errors import BudgetError
 from paretodet.reports._budget import BUDGET_METRICS, Budget
-from paretodet.reports._info import build_info, knob_columns, metric_columns
+from paretodet.reports._info import build_info, metric_columns
 
 __all__ = ["Selection", "select_best"]
 
@@ -57,9 +57,6 @@ class Selection:
         """The chosen trial's metrics."""
         row = self.best or {}
         return {k: _plain(row[k]) for k in self._metrics() if k in row}
-
-    def _knobs(self) -> list[str]:
-        return knob_columns(pd.DataFrame([self.best or {}]))
 
     def _metrics(self) -> list[str]:
         return metric_columns(pd.DataFrame([self.best or {}]))

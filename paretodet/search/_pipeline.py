@@ -106,7 +106,7 @@ def _build_int8(
         fp32_blocks = tuple(ranking[: candidate.quant.fp_layers])
     source, range_salt = fp32, salt
     if candidate.quant.qat_epochs:
-        source, qat_hit = _qat_stage(candidate, detector, data, cache=cache, fp32_blocks=fp32_blocks)
+        source, qat_hit = _qat_stage(candidate, detector, data, cache=cache, fp32_blocks=fp32_blocks, salt=salt)
         hits.extend(["qat"] if qat_hit else [])
         range_salt = source.path.parent.name  # the fine-tuned weights have their own activation ranges
     settings = Int8Settings(
@@ -135,10 +135,10 @@ def _build_int8(
 
 
 def _qat_stage(
-    candidate: Candidate, detector: Detector, data: DatasetInfo, *, cache: Path, fp32_blocks: tuple[str, ...]
+    candidate: Candidate, detector: Detector, data: DatasetInfo, *, cache: Path, fp32_blocks: tuple[str, ...], salt: str
 ) -> tuple[Artifact, bool]:
     """The QAT-fine-tuned model as an FP32 ONNX file (cached), ready for the INT8 export."""
-    key = candidate.stage_hash(QAT_KNOBS, salt=f"{detector.digest}-{dataset_digest(data)}")
+    key = candidate.stage_hash(QAT_KNOBS, salt=salt)
     dest = cache / "qat" / key / "model.onnx"
     if _cached(dest):
         return Artifact.read_sidecar(dest), True

@@ -66,7 +66,8 @@ def run_study(config: SearchConfig, *, on_trial: Callable[[TrialEvent], None] | 
     start = time.perf_counter()
     detector, data = load_model_and_data(config.model, config.data)
     workdir = config.workdir.resolve()
-    _check_same_study(workdir, config, model_digest=detector.digest, data_digest=dataset_digest(data))
+    data_digest = dataset_digest(data)
+    _check_same_study(workdir, config, model_digest=detector.digest, data_digest=data_digest)
     workdir.mkdir(parents=True, exist_ok=True)
     storage = open_storage(config.storage_url)
     directions = [d for _, d in OBJECTIVES]
@@ -79,7 +80,7 @@ def run_study(config: SearchConfig, *, on_trial: Callable[[TrialEvent], None] | 
             "model": str(config.model),
             "model_digest": detector.digest,
             "data": str(Path(config.data).resolve()),
-            "data_digest": dataset_digest(data),
+            "data_digest": data_digest,
             "objectives": [m for m, _ in OBJECTIVES],
             "directions": directions,
             "budgets": [str(b) for b in config.budgets],
