@@ -40,18 +40,37 @@ def _err() -> Console:
 
 @contextmanager
 def _image_bar(label: str) -> Iterator[Any]:
-    """A progress bar on stderr; yields an ``on_image(done, total)`` callback."""
+    """Progress bars on stderr; yields ``(on_image, on_epoch)`` callbacks, each ``(done, total)``."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
-        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=_err(), transient=True
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=_err(),
+        transient=True,
     ) as progress:
         task = progress.add_task(label, total=None)
 
         def on_image(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        yield on_image
+        yield on_image, _epoch_task(progress)
+
+
+def _epoch_task(progress: Any) -> Any:
+    """An ``on_epoch(done, total)`` callback that shows fine-tuning epochs as a second bar, once they start."""
+    task: list[Any] = []
+
+    def on_epoch(done: int, total: int) -> None:
+        if not task:
+            task.append(progress.add_task("fine-tuning epochs", total=total))
+        elif done == 1:
+            progress.reset(task[0], total=total)
+        progress.update(task[0], completed=done, total=total)
+
+    return on_epoch
 
 
 @contextmanager
@@ -115,9 +134,9 @@ def evaluate(
     with (
         _stdout_reserved(as_json),
         tempfile.TemporaryDirectory(prefix="paretodet-eval-") as tmp,
-        _image_bar("scoring val images") as bar,
+        _image_bar("scoring val images") as (on_image, _),
     ):
-        _, metrics = apply_candidate(model, data, candidate, Path(tmp), settings=settings, on_image=bar)
+        _, metrics = apply_candidate(model, data, candidate, Path(tmp), settings=settings, on_image=on_image)
     if as_json:
         _print_json(metrics.to_dict())
     else:
@@ -147,9 +166,9 @@ def apply(
             raise ConfigError(f"--set '{item}' is not KEY=VALUE (e.g. --set quant.precision=fp16)")
         values[key.strip()] = value
     candidate = Candidate.from_dict(values)
-    with _image_bar("scoring val images") as bar:
+    with _image_bar("scoring val images") as (on_image, on_epoch):
         artifact, metrics = apply_candidate(
-            model, data, candidate, out, settings=EvalSettings(threads=threads), on_image=bar
+            model, data, candidate, out, settings=EvalSettings(threads=threads), on_image=on_image, on_epoch=on_epoch
         )
     typer.echo(f"artifact: {artifact}\nconfig:   {out / 'config.yaml'}\nmetrics:  {out / 'metrics.json'}")
     typer.echo(f"mAP50-95 {metrics.map50_95:.4f}  latency {metrics.latency_ms:.2f} ms  size {metrics.size_bytes} B")
@@ -164,6 +183,7 @@ def _trial_bar(total_label: str) -> Iterator[Any]:
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     ) as progress:
         task = progress.add_task(total_label, total=None)
+        on_epoch = _epoch_task(progress)
 
         def on_trial(event: TrialEvent) -> None:
             progress.update(
@@ -172,7 +192,7 @@ def _trial_bar(total_label: str) -> Iterator[Any]:
             if event.state == "FAIL":
                 console.print(f"[red]trial {event.number} failed:[/red] {event.error}")
 
-        yield on_trial
+        yield on_trial, on_epoch
 
 
 @app.command()
@@ -205,8 +225,8 @@ def search(
         budgets=tuple(parse_budgets(budgets)),
         evaluation=EvalSettings(threads=threads),
     )
-    with _trial_bar("trials") as on_trial:
-        summary = run_study(config, on_trial=on_trial)
+    with _trial_bar("trials") as (on_trial, on_epoch):
+        summary = run_study(config, on_trial=on_trial, on_epoch=on_epoch)
     typer.echo(
         f"study '{summary.study}': {summary.completed} completed, {summary.failed} failed, "
         f"front {summary.front_size}; storage {summary.storage}"
@@ -309,7 +329,7 @@ def demo(
     from paretodet.search._demo import run_demo
 
     console = _err()
-    with _trial_bar("trials") as on_trial:
+    with _trial_bar("trials") as (on_trial, on_epoch):
         result = run_demo(
             out,
             trials=trials,
@@ -317,6 +337,7 @@ def demo(
             seed=seed,
             on_stage=lambda msg: console.print(f"[bold]>[/bold] {msg}"),
             on_trial=on_trial,
+            on_epoch=on_epoch,
         )
     s = result.summary
     typer.echo(f"{s.completed} trials completed ({s.failed} failed) in {s.wall_s:.0f} s; Pareto front: {s.front_size}")

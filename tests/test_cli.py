@@ -95,6 +95,23 @@ def test_apply_int8_from_the_command_line(tiny_model: Path, tiny_data: Path, tmp
     assert "quant.calibration: entropy" in (out_dir / "config.yaml").read_text()
 
 
+def test_apply_pruned_and_recovered_from_the_command_line(
+    tiny_model: Path, tiny_data: Path, tmp_path: Path, capsys
+) -> None:
+    from ultralytics import YOLO
+
+    out_dir = tmp_path / "p"
+    sets = ["imgsz=64", "runtime=torch", "prune.method=l2", "prune.ratio=0.3", "prune.finetune_epochs=1"]
+    args = ["apply", str(tiny_model), "--data", str(tiny_data), "--out", str(out_dir), "--threads", "1"]
+    code, out, _ = run_cli(args + [x for item in sets for x in ("--set", item)], capsys)
+    assert code == 0 and "mAP50-95" in out
+    metrics = json.loads((out_dir / "metrics.json").read_text())
+    unpruned = sum(p.numel() for p in YOLO(str(tiny_model)).model.parameters())
+    reloaded = sum(p.numel() for p in YOLO(str(out_dir / "model.pt")).model.parameters())
+    assert reloaded < 0.85 * unpruned and metrics["compressed_bytes"] > 0
+    assert "prune.finetune_epochs: 1" in (out_dir / "config.yaml").read_text()
+
+
 def test_search_report_select_export(tiny_model: Path, tiny_data: Path, tmp_path: Path, capsys) -> None:
     work = tmp_path / "w"
     code, out, _ = run_cli(
@@ -189,6 +206,8 @@ def bad_inputs(tmp_path: Path, tiny_data: Path) -> dict[str, Path]:
         ("bad_int", "'--trials'"),
         ("empty_calibration_folder", "no images found in"),
         ("out_is_a_file", "check the path"),
+        ("prune_ratio_out_of_range", "prune.ratio must be in [0, 0.9], got 0.95"),
+        ("prune_unknown_layer", "prune.skip names 'model.99'"),
     ],
 )
 def test_bad_input_is_one_clear_line(
@@ -214,6 +233,30 @@ def test_bad_input_is_one_clear_line(
         "select_empty_workdir": ["select", str(bad_inputs["empty_work"]), "--budget", "size_mb<=4"],
         "unknown_option": ["search", "--fast"],
         "bad_int": ["search", "--model", m, "--data", d, "--trials", "many"],
+        "prune_ratio_out_of_range": [
+            "apply",
+            m,
+            "--data",
+            d,
+            "--set",
+            "prune.ratio=0.95",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        "prune_unknown_layer": [
+            "apply",
+            m,
+            "--data",
+            d,
+            "--set",
+            "imgsz=64",
+            "--set",
+            "prune.method=l1",
+            "--set",
+            "prune.skip=model.99",
+            "--out",
+            str(tmp_path / "o"),
+        ],
         "out_is_a_file": ["apply", m, "--data", d, "--set", "imgsz=64", "--out", str(bad_inputs["corrupt"])],
         "empty_calibration_folder": [
             "apply",

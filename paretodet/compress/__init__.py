@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 from paretodet.compress._artifact import RUNTIMES, Artifact
+from paretodet.compress._c2f import C2fSplit, register_safe_globals, split_c2f_blocks
 from paretodet.compress._export import ONNX_OPSET, atomic_path, count_gflops, export_artifact, inference_module
+from paretodet.compress._finetune import FinetuneRecipe, finetune
+from paretodet.compress._prune import (
+    MAX_PRUNE_RATIO,
+    PRUNE_METHODS,
+    STRUCTURED_METHODS,
+    PruneReport,
+    PruneSpec,
+    prune_model,
+    structured_prune,
+)
 from paretodet.compress._qat import FakeQuantConv, QatRecipe, prepare_qat, qat_finetune, strip_qat
 from paretodet.compress._quantize import (
     CALIBRATION_METHODS,
@@ -18,7 +29,14 @@ from paretodet.compress._quantize import (
 
 __all__ = [
     "CALIBRATION_METHODS",
+    "MAX_PRUNE_RATIO",
     "ONNX_OPSET",
+    "PRUNE_METHODS",
+    "STRUCTURED_METHODS",
+    "C2fSplit",
+    "FinetuneRecipe",
+    "PruneReport",
+    "PruneSpec",
     "RUNTIMES",
     "Artifact",
     "FakeQuantConv",
@@ -28,6 +46,11 @@ __all__ = [
     "atomic_path",
     "count_gflops",
     "export_artifact",
+    "finetune",
+    "prune_model",
+    "register_safe_globals",
+    "split_c2f_blocks",
+    "structured_prune",
     "head_decode_nodes",
     "inference_module",
     "pick_calibration_images",

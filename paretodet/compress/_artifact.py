@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,18 @@ class Artifact:
         weights = self.path.with_suffix(".bin")
         extra = weights.stat().st_size if self.path.suffix == ".xml" and weights.is_file() else 0
         return self.path.stat().st_size + extra
+
+    def compressed_bytes(self) -> int:
+        """Bytes of the artifact's file(s) after zlib compression (level 6), measured by compressing them."""
+        files = [self.path] + ([self.path.with_suffix(".bin")] if self.path.suffix == ".xml" else [])
+        total = 0
+        for file in files:
+            packer = zlib.compressobj(6)
+            with file.open("rb") as fh:
+                while block := fh.read(1 << 20):
+                    total += len(packer.compress(block))
+            total += len(packer.flush())
+        return total
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""

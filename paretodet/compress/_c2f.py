@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["C2fSplit", "split_c2f_blocks"]
+__all__ = ["C2fSplit", "register_safe_globals", "split_c2f_blocks"]
 
 
 class C2fSplit(nn.Module):
@@ -80,7 +80,8 @@ def _half_conv(conv: Any, rows: slice) -> nn.Module:
 
 
 def split_c2f_blocks(model: nn.Module) -> tuple[nn.Module, int]:
-    """A copy of an Ultralytics detection model with every ``C2f`` replaced by :class:`C2fSplit`.
+    """A copy of an Ultralytics detection model with every ``C2f`` (or subclass computing the same way, such as
+    YOLO11's ``C3k2``) replaced by :class:`C2fSplit`.
 
     Returns the copy and how many blocks were replaced.
     """
@@ -90,7 +91,7 @@ def split_c2f_blocks(model: nn.Module) -> tuple[nn.Module, int]:
     replaced = 0
     module: Any
     for name, module in list(net.named_modules()):
-        if type(module) is C2f:
+        if isinstance(module, C2f) and type(module).forward is C2f.forward:  # C2f, C3k2 and kin
             parent_name, _, attr = name.rpartition(".")
             parent = net.get_submodule(parent_name) if parent_name else net
             new = C2fSplit(module).train(module.training)
@@ -100,3 +101,9 @@ def split_c2f_blocks(model: nn.Module) -> tuple[nn.Module, int]:
                 setattr(parent, attr, new)
             replaced += 1
     return net, replaced
+
+
+def register_safe_globals() -> None:
+    """Allow :class:`C2fSplit` in ``torch.load(weights_only=True)``, which Ultralytics uses when
+    ``ULTRALYTICS_SAFE_LOAD=1``: call it before loading a pruned checkpoint in that mode."""
+    torch.serialization.add_safe_globals([C2fSplit])

@@ -1,73 +1,269 @@
-"""Structured pruning: NNI's pruners choose the channels, Torch-Pruning removes them physically.
+"""Pruning: NNI's pruners choose what to remove; Torch-Pruning removes structured channels physically.
 
-NNI 3.0's own ``ModelSpeedup`` fails on current torch (its tracer), so the masks NNI computes are applied by
-Torch-Pruning's dependency graph instead, which also removes the coupled input channels of every consumer.
-C2f blocks are first replaced by :class:`~paretodet.compress._c2f.C2fSplit` (output-identical) so the
-channel split is prunable. The detection head is never pruned.
+Structured methods (``l1``, ``l2``, ``fpgm``, ``taylor``) drop whole output channels of the backbone's and
+neck's convolutions. NNI 3.0's own ``ModelSpeedup`` fails on current torch (its tracer), so the channel masks
+NNI computes are applied by Torch-Pruning's dependency graph instead, which also removes the coupled input
+channels of every consumer (concat, residual add, the next convolution). C2f blocks are first replaced by
+:class:`~paretodet.compress._c2f.C2fSplit` (output-identical) so their channel split is prunable.
+
+The unstructured method (``level``) zeroes the smallest weights in place: the network keeps its shapes, so
+it is no faster and its file is no smaller; only a compressed copy of the file is (the ``compressed_bytes``
+metric measures that). The detection head is never pruned.
 """
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
 from paretodet.compress._c2f import split_c2f_blocks
+from paretodet.compress._finetune import quiet_ultralytics
 from paretodet.errors import ConfigError, ExportError
 
-__all__ = ["PRUNE_METHODS", "PruneReport", "structured_prune"]
+__all__ = [
+    "MAX_PRUNE_RATIO",
+    "PRUNE_METHODS",
+    "STRUCTURED_METHODS",
+    "PruneReport",
+    "PruneSpec",
+    "prune_model",
+    "structured_prune",
+]
 
-PRUNE_METHODS: tuple[str, ...] = ("l1", "l2", "fpgm")
+STRUCTURED_METHODS: tuple[str, ...] = ("l1", "l2", "fpgm", "taylor")
+PRUNE_METHODS: tuple[str, ...] = (*STRUCTURED_METHODS, "level")
+MAX_PRUNE_RATIO = 0.9
+
+
+@dataclass(frozen=True)
+class PruneSpec:
+    """What to prune.
+
+    Attributes:
+        method: l1 / l2 / fpgm / taylor (structured: output channels) or level (unstructured: single weights).
+        ratio: fraction of each convolution's channels (or weights) to remove.
+        backbone_ratio / neck_ratio: per-part overrides of ``ratio`` (None: use ``ratio``).
+        skip: module names (e.g. ``model.0``, ``model.4.m.0``) whose convolutions stay unpruned.
+    """
+
+    method: str
+    ratio: float
+    backbone_ratio: float | None = None
+    neck_ratio: float | None = None
+    skip: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.method not in PRUNE_METHODS:
+            raise ConfigError(f"unknown pruning method '{self.method}': use one of {', '.join(PRUNE_METHODS)}")
+        for label, value in (
+            ("ratio", self.ratio),
+            ("backbone_ratio", self.backbone_ratio),
+            ("neck_ratio", self.neck_ratio),
+        ):
+            if value is not None and not 0.0 <= value <= MAX_PRUNE_RATIO:
+                raise ConfigError(f"pruning {label} must be in [0, {MAX_PRUNE_RATIO}], got {value}")
 
 
 @dataclass(frozen=True)
 class PruneReport:
-    """What pruning did: parameters before/after and how many channel groups were removed."""
+    """What pruning did.
+
+    Attributes:
+        params_before / params_after: parameter counts (unstructured pruning keeps the count).
+        groups_pruned: structured only: channel groups physically removed.
+        convs_considered: convolutions the pruner was allowed to touch.
+        zero_fraction: fraction of convolution weights that are exactly zero afterwards.
+    """
 
     params_before: int
     params_after: int
     groups_pruned: int
     convs_considered: int
-
-
-def _nni_pruner(method: str) -> Any:
-    from nni.compression.pruning import FPGMPruner, L1NormPruner, L2NormPruner
-
-    return {"l1": L1NormPruner, "l2": L2NormPruner, "fpgm": FPGMPruner}[method]
+    zero_fraction: float
 
 
 def structured_prune(model: nn.Module, *, method: str, ratio: float, imgsz: int = 160) -> tuple[nn.Module, PruneReport]:
-    """A physically smaller copy of an Ultralytics detection model with ``ratio`` of each backbone/neck conv's
-    output channels removed (chosen by the NNI ``method`` pruner).
+    """Shorthand for :func:`prune_model` with one global ratio (no data: not for ``taylor``)."""
+    return prune_model(model, PruneSpec(method=method, ratio=ratio), imgsz=imgsz)
+
+
+def prune_model(
+    model: nn.Module, spec: PruneSpec, *, imgsz: int = 320, data_yaml: Path | None = None, seed: int = 0
+) -> tuple[nn.Module, PruneReport]:
+    """A pruned copy of an Ultralytics detection model (its C2f blocks made prunable).
+
+    ``taylor`` scores channels by first-order Taylor importance from gradients of the detection loss on a
+    few training batches of ``data_yaml`` (absolute paths) at ``imgsz``.
 
     Example:
-        >>> pruned, report = structured_prune(detector.model, method="l2", ratio=0.3)  # doctest: +SKIP
+        >>> pruned, report = prune_model(detector.model, PruneSpec("l2", 0.3))  # doctest: +SKIP
     """
-    import torch_pruning as tp
-
-    if method not in PRUNE_METHODS:
-        raise ConfigError(f"unknown pruning method '{method}': use one of {', '.join(PRUNE_METHODS)}")
-    if not 0.0 <= ratio <= 0.9:
-        raise ConfigError(f"pruning ratio must be in [0, 0.9], got {ratio}")
     net, _ = split_c2f_blocks(model)
     net = net.float().cpu().eval()
     for param in net.parameters():
         param.requires_grad_(True)
-    head = len(net.model) - 1  # type: ignore[arg-type]
-    names = [n for n, m in net.named_modules() if isinstance(m, nn.Conv2d) and not n.startswith(f"model.{head}.")]
-    before = sum(p.numel() for p in net.parameters())
-    if ratio == 0.0 or not names:
-        return net, PruneReport(before, before, 0, len(names))
-    pruner = _nni_pruner(method)(net, [{"op_names": names, "op_types": ["Conv2d"], "sparse_ratio": ratio}])
-    _, masks = pruner.compress()
-    pruner.unwrap_model()
+    parts = _conv_parts(net)
+    _check_skip(net, spec.skip)
+    config_list: list[dict[str, Any]] = []
+    targets: list[str] = []
+    for part, part_ratio in (("backbone", spec.backbone_ratio), ("neck", spec.neck_ratio)):
+        ratio = spec.ratio if part_ratio is None else part_ratio
+        names = [n for n, p in parts.items() if p == part and not _skipped(n, spec.skip)]
+        if names and ratio > 0:
+            config_list.append({"op_names": names, "op_types": ["Conv2d"], "sparse_ratio": ratio})
+            targets.extend(names)
+    considered = len(targets)
+    before = _count(net)
+    if not config_list:
+        return net, PruneReport(before, before, 0, 0, _zero_fraction(net))
+    torch.manual_seed(seed)
+    masks = _nni_masks(net, spec.method, config_list, imgsz=imgsz, data_yaml=data_yaml)
+    if spec.method == "level":
+        with torch.no_grad():
+            for name, mask in masks.items():
+                if "weight" in mask:
+                    conv: Any = net.get_submodule(name)
+                    conv.weight.mul_(mask["weight"].to(conv.weight.dtype))
+        return net.eval(), PruneReport(before, before, 0, considered, _zero_fraction(net))
+    groups = _remove_channels(net, masks, targets, imgsz=imgsz)
+    _check_forward(net, imgsz, spec)
+    return net.eval(), PruneReport(before, _count(net), groups, considered, _zero_fraction(net))
+
+
+def _conv_parts(net: nn.Module) -> dict[str, str]:
+    """Each prunable convolution's part: ``backbone`` (the YAML's backbone layers) or ``neck`` (the rest
+    before the detection head, which is never pruned)."""
+    layers: Any = getattr(net, "model", None)
+    if not isinstance(layers, nn.Sequential | nn.ModuleList) or len(layers) < 2:
+        raise ExportError("pruning needs an Ultralytics-style model (model.model layers ending in a detection head)")
+    head = len(layers) - 1
+    yaml_cfg = getattr(net, "yaml", None) or {}
+    n_backbone = len(yaml_cfg.get("backbone", ())) or head
+    parts: dict[str, str] = {}
+    for name, module in net.named_modules():
+        bits = name.split(".")
+        if not isinstance(module, nn.Conv2d) or len(bits) < 2 or bits[0] != "model" or not bits[1].isdigit():
+            continue
+        index = int(bits[1])
+        if index < head:
+            parts[name] = "backbone" if index < n_backbone else "neck"
+    return parts
+
+
+def _skipped(name: str, skip: Sequence[str]) -> bool:
+    return any(name == s or name.startswith(s + ".") for s in skip)
+
+
+def _check_skip(net: nn.Module, skip: Sequence[str]) -> None:
+    known = [n for n, _ in net.named_modules() if n]
+    for name in skip:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            hint = f" (did you mean '{close[0]}'?)" if close else " (module names look like model.4 or model.4.m.0)"
+            raise ConfigError(f"prune.skip names '{name}', which is not a module of this model{hint}")
+
+
+def _count(net: nn.Module) -> int:
+    return sum(p.numel() for p in net.parameters())
+
+
+def _zero_fraction(net: nn.Module) -> float:
+    weights = [m.weight for m in net.modules() if isinstance(m, nn.Conv2d)]
+    total = sum(w.numel() for w in weights)
+    return float(sum(int((w == 0).sum()) for w in weights) / total) if total else 0.0
+
+
+def _nni_masks(
+    net: nn.Module, method: str, config_list: list[dict[str, Any]], *, imgsz: int, data_yaml: Path | None
+) -> dict[str, dict[str, torch.Tensor]]:
+    """Masks chosen by the NNI pruner of ``method`` (the model is unwrapped again afterwards)."""
+    from nni.compression.pruning import FPGMPruner, L1NormPruner, L2NormPruner, LevelPruner
+
+    pruner: Any
+    if method == "taylor":
+        pruner = _taylor_pruner(net, config_list, imgsz=imgsz, data_yaml=data_yaml)
+    else:
+        cls = {"l1": L1NormPruner, "l2": L2NormPruner, "fpgm": FPGMPruner, "level": LevelPruner}[method]
+        pruner = cls(net, config_list)
+    try:
+        _, masks = pruner.compress()
+    finally:
+        pruner.unwrap_model()
+    return masks
+
+
+TAYLOR_STEPS = 8
+
+
+def _taylor_pruner(net: nn.Module, config_list: list[dict[str, Any]], *, imgsz: int, data_yaml: Path | None) -> Any:
+    """NNI's TaylorPruner fed with detection-loss gradients from a few training batches."""
+    import nni
+    from nni.compression import TorchEvaluator
+    from nni.compression.pruning import TaylorPruner
+
+    if data_yaml is None:
+        raise ConfigError("prune.method=taylor needs training images (a data YAML with a train split)")
+    batches = _train_batches(net, data_yaml, imgsz=imgsz)
+
+    def training_step(batch: dict[str, Any], model: Any) -> torch.Tensor:
+        loss, _ = model.loss(batch)
+        return loss.sum()
+
+    def training_func(
+        model: Any, optimizers: Any, training_step: Any, lr_schedulers: Any = None, max_steps: Any = None, *_: Any
+    ) -> None:
+        model.train()
+        steps = len(batches) if max_steps is None else max_steps
+        for step in range(steps):  # a small train split is cycled until NNI has its gradient steps
+            optimizers.zero_grad()
+            training_step(batches[step % len(batches)], model).backward()
+            optimizers.step()
+        model.eval()
+
+    optimizer = nni.trace(torch.optim.SGD)(net.parameters(), lr=0.0)  # gradients only: weights stay put
+    evaluator = TorchEvaluator(training_func, optimizer, training_step)
+    return TaylorPruner(net, config_list, evaluator, training_steps=TAYLOR_STEPS)
+
+
+def _train_batches(net: nn.Module, data_yaml: Path, *, imgsz: int) -> list[dict[str, Any]]:
+    """``TAYLOR_STEPS`` letterboxed training batches (no augmentation) in the trainer's format."""
+    from ultralytics.cfg import get_cfg
+    from ultralytics.data import build_dataloader, build_yolo_dataset
+    from ultralytics.data.utils import check_det_dataset
+
+    cfg: Any = get_cfg(overrides={"imgsz": imgsz, "mosaic": 0.0, "mixup": 0.0, "fliplr": 0.0, "hsv_h": 0.0})
+    setattr(net, "args", cfg)  # noqa: B010 - the detection loss reads its gains from model.args
+    with quiet_ultralytics():
+        data = check_det_dataset(str(data_yaml))
+        dataset = build_yolo_dataset(cfg, data["train"], 16, data, mode="val", stride=32)
+    loader = build_dataloader(dataset, 16, 0, shuffle=True)
+    batches = []
+    for batch in loader:
+        batch["img"] = batch["img"].float() / 255
+        batches.append(batch)
+        if len(batches) >= TAYLOR_STEPS:
+            break
+    if not batches:
+        raise ConfigError(f"prune.method=taylor found no training images in {data_yaml}: add a train split")
+    return batches
+
+
+def _remove_channels(net: nn.Module, masks: dict[str, dict[str, torch.Tensor]], names: list[str], *, imgsz: int) -> int:
+    """Remove the masked output channels (and their coupled channels) with Torch-Pruning; return group count."""
+    import torch_pruning as tp
+
     example = torch.rand(1, 3, imgsz, imgsz)
     try:
         graph = tp.DependencyGraph().build_dependency(net, example_inputs=example)
     except Exception as exc:
-        raise ExportError(f"cannot trace the model's channel dependencies: {str(exc).splitlines()[0]}") from exc
+        raise ExportError(f"cannot trace the model's channel dependencies: {_first_line(exc)}") from exc
     groups = 0
     out_pruned: set[int] = set()  # convs whose output channels a coupled group already pruned
     for name in names:
@@ -83,14 +279,49 @@ def structured_prune(model: nn.Module, *, method: str, ratio: float, imgsz: int 
             out_pruned.update(id(dep.target.module) for dep, _ in group if dep.handler == tp.prune_conv_out_channels)
             group.prune()
             groups += 1
-    after = sum(p.numel() for p in net.parameters())
-    net.eval()
+    return groups
+
+
+def _check_forward(net: nn.Module, imgsz: int, spec: PruneSpec) -> None:
+    """Run the pruned model once; on failure name the innermost module that broke."""
+    with _module_tracker(net) as stack:
+        try:
+            with torch.no_grad():
+                net(torch.rand(1, 3, imgsz, imgsz))
+        except RuntimeError as exc:
+            where = stack[-1] if stack else "the model"
+            raise ExportError(
+                f"pruning broke module '{where}' ({_first_line(exc)}): this model cannot be pruned with "
+                f"method={spec.method} ratio={spec.ratio}; exclude it with prune.skip={where}"
+            ) from exc
+
+
+@contextmanager
+def _module_tracker(net: nn.Module) -> Iterator[list[str]]:
+    """Keep the names of the modules whose forward is running (innermost last)."""
+    stack: list[str] = []
+
+    def enter(name: str) -> Any:
+        def hook(_module: nn.Module, _inputs: Any) -> None:
+            stack.append(name)
+
+        return hook
+
+    def leave(_module: nn.Module, _inputs: Any, _output: Any) -> None:
+        stack.pop()
+
+    handles = []
+    for name, module in net.named_modules():
+        if name:
+            handles.append(module.register_forward_pre_hook(enter(name)))
+            handles.append(module.register_forward_hook(leave))
     try:
-        with torch.no_grad():
-            net(example)
-    except RuntimeError as exc:
-        raise ExportError(
-            f"pruning broke the graph ({str(exc).splitlines()[0]}): this model cannot be pruned "
-            f"with method={method} ratio={ratio}"
-        ) from exc
-    return net, PruneReport(before, after, groups, len(names))
+        yield stack
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

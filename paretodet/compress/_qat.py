@@ -18,6 +18,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from paretodet.compress._finetune import EpochCallback, FinetuneRecipe, finetune
+
 __all__ = ["FakeQuantConv", "QatRecipe", "block_of_module", "prepare_qat", "qat_finetune", "strip_qat"]
 
 
@@ -126,42 +128,20 @@ def qat_finetune(
     workdir: Path,
     recipe: QatRecipe,
     fake_quant: bool = True,
+    on_epoch: EpochCallback | None = None,
 ) -> nn.Module:
     """Fine-tune ``model`` with fake quantization; return the fused FP32 model with the adapted weights.
 
     ``fake_quant=False`` runs the same fine-tuning without fake quantization (the equal-compute baseline).
     """
-    from ultralytics.models.yolo.detect import DetectionTrainer
-
     prepared = prepare_qat(model, per_channel=per_channel, fp32_blocks=fp32_blocks, fake_quant=fake_quant)
-    args = {
-        "model": "qat.pt",
-        "data": str(data_yaml),
-        "epochs": recipe.epochs,
-        "imgsz": imgsz,
-        "batch": recipe.batch,
-        "device": "cpu",
-        "workers": 0,
-        "seed": recipe.seed,
-        "deterministic": True,
-        "plots": False,
-        "optimizer": "AdamW",
-        "lr0": recipe.lr,
-        "lrf": 1.0,
-        "momentum": 0.9,
-        "warmup_epochs": 0.0,
-        "mosaic": 0.0,
-        "close_mosaic": 0,
-        "amp": False,
-        "verbose": False,
-        "project": str(workdir),
-        "name": "qat",
-        "exist_ok": True,
-        "val": False,
-        "save": False,
-    }
-    trainer: Any = DetectionTrainer(overrides=args)
-    trainer.model = prepared  # kept: the stock setup would rebuild the model from YAML
-    trainer.train()
-    trained = trainer.ema.ema if trainer.ema is not None else trainer.model
+    trained = finetune(
+        prepared,
+        data_yaml,
+        imgsz=imgsz,
+        recipe=FinetuneRecipe(epochs=recipe.epochs, lr=recipe.lr, lrf=1.0, batch=recipe.batch, seed=recipe.seed),
+        workdir=workdir,
+        name="qat",
+        on_epoch=on_epoch,
+    )
     return strip_qat(trained)

@@ -85,6 +85,9 @@ def load_detector(source: str | Path) -> Detector:
 def _load_yolo(name: str, *, what: str) -> Any:
     from ultralytics import YOLO
 
+    from paretodet.compress._c2f import register_safe_globals
+
+    register_safe_globals()  # pruned checkpoints hold C2fSplit blocks, also under ULTRALYTICS_SAFE_LOAD=1
     try:
         yolo = YOLO(name, task="detect")
     except FileNotFoundError as exc:

@@ -72,6 +72,7 @@ def evaluate(
         fps=1000.0 / lat.median_ms,
         e2e_latency_ms=e2e.median_ms,
         size_bytes=artifact.size_bytes(),
+        compressed_bytes=artifact.compressed_bytes(),
         params=artifact.params,
         gflops=artifact.gflops,
         runtime=artifact.runtime,

@@ -19,6 +19,7 @@ METRIC_DIRECTIONS: dict[str, int] = {
     "e2e_latency_ms": -1,
     "size_bytes": -1,
     "size_mb": -1,
+    "compressed_bytes": -1,
     "params": -1,
     "gflops": -1,
 }
@@ -34,6 +35,8 @@ class Metrics:
         fps: 1000 / latency_ms.
         e2e_latency_ms: median of letterbox + inference + NMS.
         size_bytes: bytes of the artifact file. params / gflops: of the network inside it.
+        compressed_bytes: bytes of the artifact after zlib compression (what zeroed weights of unstructured
+            pruning save when the file is shipped compressed); -1 in records made before it was measured.
         runtime / imgsz / threads: how it was measured. eval_images: val images scored.
     """
 
@@ -51,6 +54,7 @@ class Metrics:
     imgsz: int
     threads: int
     eval_images: int
+    compressed_bytes: int = -1
 
     @property
     def size_mb(self) -> float:

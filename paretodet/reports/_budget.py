@@ -22,6 +22,7 @@ BUDGET_METRICS: tuple[str, ...] = (
     "fps",
     "size_mb",
     "size_bytes",
+    "compressed_bytes",
     "params",
     "gflops",
 )

@@ -44,6 +44,7 @@ def apply_candidate(
     *,
     settings: EvalSettings | None = None,
     on_image: Callable[[int, int], None] | None = None,
+    on_epoch: Callable[[int, int], None] | None = None,
 ) -> tuple[Path, Metrics]:
     """Build and measure one candidate; the artifact is copied to ``out/model.<ext>``.
 
@@ -53,7 +54,13 @@ def apply_candidate(
     out = out.resolve()
     detector, info = load_model_and_data(model, data)
     result, metrics = build_and_measure(
-        candidate, detector, info, workdir=out, settings=settings or EvalSettings(), on_image=on_image
+        candidate,
+        detector,
+        info,
+        workdir=out,
+        settings=settings or EvalSettings(),
+        on_image=on_image,
+        on_epoch=on_epoch,
     )
     final = out / f"model{result.artifact.path.suffix}"
     shutil.copy2(result.artifact.path, final)

@@ -19,6 +19,7 @@ from paretodet.spaces import default_space
 __all__ = ["DemoResult", "run_demo"]
 
 DEMO_TRIALS = 16
+DEMO_FINETUNE_EPOCHS = (0, 1, 2)  # pruning recovery kept short: the demo runs in a few minutes
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ def run_demo(
     seed: int = 0,
     on_stage: Callable[[str], None] | None = None,
     on_trial: Callable[[TrialEvent], None] | None = None,
+    on_epoch: Callable[[int, int], None] | None = None,
 ) -> DemoResult:
     """Synthesize the demo set, search over the packaged teacher, and write the report under ``out``.
 
@@ -64,10 +66,10 @@ def run_demo(
         workdir=out / "work",
         trials=trials,
         seed=seed,
-        space=default_space(qat=False),
+        space=default_space(qat=False, finetune_epochs=DEMO_FINETUNE_EPOCHS),
     )
     stage(f"searching {trials} candidates")
-    summary = run_study(config, on_trial=on_trial)
+    summary = run_study(config, on_trial=on_trial, on_epoch=on_epoch)
     stage("writing the report")
     df, manifest = load_trials(config.workdir)
     paths = write_report(

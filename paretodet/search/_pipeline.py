@@ -12,11 +12,15 @@ import yaml
 
 from paretodet.compress import (
     Artifact,
+    FinetuneRecipe,
     Int8Settings,
+    PruneSpec,
     QatRecipe,
     atomic_path,
     export_artifact,
+    finetune,
     pick_calibration_images,
+    prune_model,
     qat_finetune,
     quantize_int8,
     uses_reduced_range,
@@ -41,6 +45,11 @@ INT8_KNOBS: tuple[str, ...] = (
     "quant.qat_epochs",
 )
 QAT_KNOBS: tuple[str, ...] = ("imgsz", "quant.per_channel", "quant.fp_layers", "quant.qat_epochs")
+PRUNE_KNOBS: tuple[str, ...] = ("prune.method", "prune.ratio", "prune.backbone_ratio", "prune.neck_ratio", "prune.skip")
+RECOVER_KNOBS: tuple[str, ...] = (*PRUNE_KNOBS, "imgsz", "prune.finetune_epochs", "prune.lr")
+PRUNE_IMGSZ = 320  # input size of pruning's trace and Taylor gradients (independent of the candidate's imgsz)
+
+EpochProgress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -51,16 +60,26 @@ class BuildResult:
     cache_hits: tuple[str, ...]
 
 
-def build(candidate: Candidate, detector: Detector, data: DatasetInfo, *, workdir: Path) -> BuildResult:
+def build(
+    candidate: Candidate,
+    detector: Detector,
+    data: DatasetInfo,
+    *,
+    workdir: Path,
+    on_epoch: EpochProgress | None = None,
+) -> BuildResult:
     """Build ``candidate``'s artifact under ``workdir/cache``, reusing each stage whose inputs are unchanged.
 
-    Stages: export (FP32/FP16 file) -> [int8: block sensitivity, QAT fine-tune, calibration ranges, quantize].
+    Stages: [prune -> recovery fine-tune] -> export (FP32/FP16 file) -> [int8: block sensitivity, QAT
+    fine-tune, calibration ranges, quantize]. ``on_epoch(done, total)`` reports fine-tuning progress.
 
     Example:
         >>> result = build(Candidate(imgsz=256), load_detector("best.pt"), data, workdir=Path("w"))  # doctest: +SKIP
     """
     cache = workdir / "cache"
     hits: list[str] = []
+    if candidate.prune.method != "none":
+        detector = _pruned_detector(candidate, detector, data, cache=cache, hits=hits, on_epoch=on_epoch)
     base = candidate.replace({"quant.precision": "fp32"}) if candidate.quant.precision == "int8" else candidate
     key = base.stage_hash(EXPORT_KNOBS, salt=detector.digest)
     dest = cache / "export" / key / ("model.onnx" if base.runtime == "onnxruntime" else "model.pt")
@@ -73,7 +92,69 @@ def build(candidate: Candidate, detector: Detector, data: DatasetInfo, *, workdi
         )
     if candidate.quant.precision != "int8":
         return BuildResult(artifact=artifact, cache_hits=tuple(hits))
-    return _build_int8(candidate, artifact, detector, data, cache=cache, hits=hits)
+    return _build_int8(candidate, artifact, detector, data, cache=cache, hits=hits, on_epoch=on_epoch)
+
+
+def _pruned_detector(
+    candidate: Candidate,
+    detector: Detector,
+    data: DatasetInfo,
+    *,
+    cache: Path,
+    hits: list[str],
+    on_epoch: EpochProgress | None,
+) -> Detector:
+    """The pruned (and, with ``prune.finetune_epochs``, recovered) model, each stage cached as an Ultralytics
+    checkpoint; its digest is the stage key, so every downstream stage is keyed by it."""
+    prune = candidate.prune
+    salt = f"{detector.digest}-{dataset_digest(data)}"  # taylor reads training images
+    key = candidate.stage_hash(PRUNE_KNOBS, salt=salt)
+    pruned_path = cache / "prune" / key / "model.pt"
+    if _cached(pruned_path):
+        hits.append("prune")
+    else:
+        spec = PruneSpec(
+            method=prune.method,
+            ratio=prune.ratio,
+            backbone_ratio=prune.part_ratio("backbone"),
+            neck_ratio=prune.part_ratio("neck"),
+            skip=prune.skip_names(),
+        )
+        data_yaml = write_resolved_yaml(data, cache / "prune" / key / "data.yaml") if prune.method == "taylor" else None
+        net, _ = prune_model(detector.model, spec, imgsz=PRUNE_IMGSZ, data_yaml=data_yaml)
+        _save_stage(Detector(net, detector.names, f"{detector.source} (pruned)", key), pruned_path)
+    if not prune.finetune_epochs:
+        return _load_stage(pruned_path, detector, key)
+    recover_key = candidate.stage_hash(RECOVER_KNOBS, salt=salt)
+    recovered_path = cache / "recover" / recover_key / "model.pt"
+    if _cached(recovered_path):
+        hits.append("recover")
+        return _load_stage(recovered_path, detector, recover_key)
+    stage_dir = recovered_path.parent
+    tuned = finetune(
+        _load_stage(pruned_path, detector, key).model,
+        write_resolved_yaml(data, stage_dir / "data.yaml"),
+        imgsz=candidate.imgsz,
+        recipe=FinetuneRecipe(epochs=prune.finetune_epochs, lr=prune.lr),
+        workdir=stage_dir,
+        name="recover",
+        on_epoch=(lambda done, total, _model: on_epoch(done, total)) if on_epoch else None,
+    )
+    _save_stage(Detector(tuned, detector.names, f"{detector.source} (pruned, recovered)", recover_key), recovered_path)
+    return _load_stage(recovered_path, detector, recover_key)
+
+
+def _save_stage(detector: Detector, path: Path) -> None:
+    """Keep a stage's model as an ordinary Ultralytics checkpoint (written atomically, with a sidecar)."""
+    export_artifact(detector, path, runtime="torch", imgsz=PRUNE_IMGSZ, precision="fp32")
+
+
+def _load_stage(path: Path, original: Detector, key: str) -> Detector:
+    """Reload a stage's checkpoint (what a user reloading it gets) as a detector keyed by ``key``."""
+    loaded = load_detector(path)
+    return Detector(
+        model=loaded.model, names=original.names, source=f"{original.source} ({path.parent.name})", digest=key
+    )
 
 
 def _cached(path: Path) -> bool:
@@ -88,7 +169,14 @@ def _cached(path: Path) -> bool:
 
 
 def _build_int8(
-    candidate: Candidate, fp32: Artifact, detector: Detector, data: DatasetInfo, *, cache: Path, hits: list[str]
+    candidate: Candidate,
+    fp32: Artifact,
+    detector: Detector,
+    data: DatasetInfo,
+    *,
+    cache: Path,
+    hits: list[str],
+    on_epoch: EpochProgress | None = None,
 ) -> BuildResult:
     salt = f"{detector.digest}-{dataset_digest(data)}"  # calibration, sensitivity and QAT read the data
     # the INT8 file also depends on the machine: 7-bit weights on CPUs without VNNI
@@ -106,7 +194,9 @@ def _build_int8(
         fp32_blocks = tuple(ranking[: candidate.quant.fp_layers])
     source, range_salt = fp32, salt
     if candidate.quant.qat_epochs:
-        source, qat_hit = _qat_stage(candidate, detector, data, cache=cache, fp32_blocks=fp32_blocks, salt=salt)
+        source, qat_hit = _qat_stage(
+            candidate, detector, data, cache=cache, fp32_blocks=fp32_blocks, salt=salt, on_epoch=on_epoch
+        )
         hits.extend(["qat"] if qat_hit else [])
         range_salt = source.path.parent.name  # the fine-tuned weights have their own activation ranges
     settings = Int8Settings(
@@ -135,7 +225,14 @@ def _build_int8(
 
 
 def _qat_stage(
-    candidate: Candidate, detector: Detector, data: DatasetInfo, *, cache: Path, fp32_blocks: tuple[str, ...], salt: str
+    candidate: Candidate,
+    detector: Detector,
+    data: DatasetInfo,
+    *,
+    cache: Path,
+    fp32_blocks: tuple[str, ...],
+    salt: str,
+    on_epoch: EpochProgress | None,
 ) -> tuple[Artifact, bool]:
     """The QAT-fine-tuned model as an FP32 ONNX file (cached), ready for the INT8 export."""
     key = candidate.stage_hash(QAT_KNOBS, salt=salt)
@@ -151,6 +248,7 @@ def _qat_stage(
         fp32_blocks=fp32_blocks,
         workdir=cache / "qat" / key,
         recipe=QatRecipe(epochs=candidate.quant.qat_epochs),
+        on_epoch=(lambda done, total, _model: on_epoch(done, total)) if on_epoch else None,
     )
     tuned_detector = Detector(model=tuned, names=detector.names, source=f"{detector.source} (QAT)", digest=key)
     return export_artifact(tuned_detector, dest, runtime="onnxruntime", imgsz=candidate.imgsz, precision="fp32"), False
@@ -164,9 +262,10 @@ def build_and_measure(
     workdir: Path,
     settings: EvalSettings,
     on_image: Callable[[int, int], None] | None = None,
+    on_epoch: EpochProgress | None = None,
 ) -> tuple[BuildResult, Metrics]:
     """Build a candidate and measure its artifact: the code path of both ``apply`` and search trials."""
-    result = build(candidate, detector, data, workdir=workdir)
+    result = build(candidate, detector, data, workdir=workdir, on_epoch=on_epoch)
     metrics = evaluate(result.artifact, data, settings=settings, on_image=on_image)
     return result, metrics
 

@@ -53,8 +53,15 @@ class StudySummary:
     wall_s: float
 
 
-def run_study(config: SearchConfig, *, on_trial: Callable[[TrialEvent], None] | None = None) -> StudySummary:
+def run_study(
+    config: SearchConfig,
+    *,
+    on_trial: Callable[[TrialEvent], None] | None = None,
+    on_epoch: Callable[[int, int], None] | None = None,
+) -> StudySummary:
     """Run (or continue) the study until it holds ``config.trials`` completed trials.
+
+    ``on_trial`` hears about each finished trial; ``on_epoch(done, total)`` about fine-tuning epochs.
 
     A trial that raises is recorded FAIL with its reason and the study goes on.
 
@@ -95,7 +102,9 @@ def run_study(config: SearchConfig, *, on_trial: Callable[[TrialEvent], None] | 
         try:
             candidate = sample(trial, config.space)
             trial.set_user_attr("candidate", candidate.to_dict())
-            result, metrics = build_and_measure(candidate, detector, data, workdir=workdir, settings=config.evaluation)
+            result, metrics = build_and_measure(
+                candidate, detector, data, workdir=workdir, settings=config.evaluation, on_epoch=on_epoch
+            )
             if math.isnan(metrics.map50_95):
                 raise StudyError("mAP is undefined: the val split has no labelled objects")
         except Exception as exc:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from paretodet.spaces._candidate import (
     CALIBRATIONS,
     PRECISIONS,
+    PRUNE_CHOICES,
     Candidate,
+    PruneConfig,
     QuantConfig,
     inactive_knobs,
     knob_names,
@@ -16,7 +18,9 @@ from paretodet.spaces._space import Knob, SearchSpace, default_space, sample
 __all__ = [
     "CALIBRATIONS",
     "PRECISIONS",
+    "PRUNE_CHOICES",
     "Candidate",
+    "PruneConfig",
     "Knob",
     "QuantConfig",
     "SearchSpace",

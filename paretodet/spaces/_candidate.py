@@ -9,13 +9,24 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from paretodet.compress import RUNTIMES
+from paretodet.compress import MAX_PRUNE_RATIO, PRUNE_METHODS, RUNTIMES
 from paretodet.errors import ConfigError
 
-__all__ = ["CALIBRATIONS", "PRECISIONS", "Candidate", "QuantConfig", "inactive_knobs", "knob_names", "parse_value"]
+__all__ = [
+    "CALIBRATIONS",
+    "PRECISIONS",
+    "PRUNE_CHOICES",
+    "Candidate",
+    "PruneConfig",
+    "QuantConfig",
+    "inactive_knobs",
+    "knob_names",
+    "parse_value",
+]
 
 PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "int8")
 CALIBRATIONS: tuple[str, ...] = ("minmax", "entropy", "percentile")
+PRUNE_CHOICES: tuple[str, ...] = ("none", *PRUNE_METHODS)
 
 
 @dataclass(frozen=True)
@@ -40,6 +51,38 @@ class QuantConfig:
 
 
 @dataclass(frozen=True)
+class PruneConfig:
+    """Pruning knobs (``prune.*``); all but ``method`` apply only when ``method`` is not ``none``.
+
+    Attributes:
+        method: none; l1, l2, fpgm, taylor (structured: channels physically removed, NNI picks them);
+            level (unstructured: single weights zeroed, no smaller or faster unless the file is compressed).
+        ratio: fraction of each backbone/neck convolution's channels (weights, for level) removed.
+        backbone_ratio / neck_ratio: per-part ratio; -1 means "same as ratio". The head is never pruned.
+        skip: comma-separated module names kept unpruned (e.g. ``model.0,model.9``).
+        finetune_epochs: recovery fine-tuning epochs after pruning (Ultralytics trainer, pruned model kept).
+        lr: recovery learning rate (AdamW, linear decay to a tenth).
+    """
+
+    method: str = "none"
+    ratio: float = 0.3
+    backbone_ratio: float = -1.0
+    neck_ratio: float = -1.0
+    skip: str = ""
+    finetune_epochs: int = 0
+    lr: float = 0.0005
+
+    def skip_names(self) -> tuple[str, ...]:
+        """The ``skip`` module names as a tuple."""
+        return tuple(name.strip() for name in self.skip.split(",") if name.strip())
+
+    def part_ratio(self, part: str) -> float | None:
+        """The ratio of ``backbone`` or ``neck`` (None: the global ratio)."""
+        value = self.backbone_ratio if part == "backbone" else self.neck_ratio
+        return None if value < 0 else value
+
+
+@dataclass(frozen=True)
 class Candidate:
     """One candidate deployment config.
 
@@ -47,6 +90,7 @@ class Candidate:
         imgsz: square input size, a multiple of 32.
         runtime: ``onnxruntime`` or ``torch``.
         quant: quantization knobs.
+        prune: pruning knobs (applied first: prune -> fine-tune -> export/quantize).
 
     Example:
         >>> c = Candidate.from_dict({"imgsz": 256, "quant.precision": "fp16"})
@@ -57,6 +101,7 @@ class Candidate:
     imgsz: int = 320
     runtime: str = "onnxruntime"
     quant: QuantConfig = field(default_factory=QuantConfig)
+    prune: PruneConfig = field(default_factory=PruneConfig)
 
     def __post_init__(self) -> None:
         if not isinstance(self.imgsz, int) or self.imgsz < 32 or self.imgsz % 32 or self.imgsz > 4096:
@@ -72,6 +117,20 @@ class Candidate:
             raise ConfigError(f"quant.fp_layers must be >= 0, got {self.quant.fp_layers}")
         if not 0 <= self.quant.qat_epochs <= 1000:
             raise ConfigError(f"quant.qat_epochs must be >= 0, got {self.quant.qat_epochs}")
+        self._check_prune()
+
+    def _check_prune(self) -> None:
+        prune = self.prune
+        _check_choice("prune.method", prune.method, PRUNE_CHOICES)
+        if not 0.0 <= prune.ratio <= MAX_PRUNE_RATIO:
+            raise ConfigError(f"prune.ratio must be in [0, {MAX_PRUNE_RATIO}], got {prune.ratio}")
+        for key, value in (("prune.backbone_ratio", prune.backbone_ratio), ("prune.neck_ratio", prune.neck_ratio)):
+            if value != -1.0 and not 0.0 <= value <= MAX_PRUNE_RATIO:
+                raise ConfigError(f"{key} must be in [0, {MAX_PRUNE_RATIO}] or -1 (same as prune.ratio), got {value}")
+        if not 0 <= prune.finetune_epochs <= 1000:
+            raise ConfigError(f"prune.finetune_epochs must be between 0 and 1000, got {prune.finetune_epochs}")
+        if not 0.0 < prune.lr <= 1.0:
+            raise ConfigError(f"prune.lr must be in (0, 1], got {prune.lr}")
 
     def to_dict(self) -> dict[str, Any]:
         """Flat dict with dotted keys, in a stable order."""
@@ -99,15 +158,22 @@ class Candidate:
 
 
 def inactive_knobs(values: dict[str, Any]) -> set[str]:
-    """Knobs that have no effect for these values (the INT8 knobs of an FP32/FP16 candidate).
+    """Knobs that have no effect for these values (the INT8 knobs of an FP32/FP16 candidate, the pruning
+    knobs of an unpruned one, the recovery learning rate without recovery epochs).
 
     Example:
         >>> sorted(inactive_knobs({"quant.precision": "fp16"}))[:1]
-        ['quant.calib_images']
+        ['prune.backbone_ratio']
     """
-    if values.get("quant.precision") == "int8":
-        return set()
-    return {k for k in knob_names() if k.startswith("quant.") and k != "quant.precision"}
+    names = knob_names()
+    inactive: set[str] = set()
+    if values.get("quant.precision") != "int8":
+        inactive |= {k for k in names if k.startswith("quant.") and k != "quant.precision"}
+    if values.get("prune.method", "none") == "none":
+        inactive |= {k for k in names if k.startswith("prune.") and k != "prune.method"}
+    elif not values.get("prune.finetune_epochs", 0):
+        inactive.add("prune.lr")
+    return inactive
 
 
 def knob_names() -> list[str]:
@@ -169,4 +235,4 @@ def _unflatten(flat: dict[str, Any]) -> Candidate:
             nested.setdefault(head, {})[rest] = value
         else:
             top[key] = value
-    return Candidate(**top, quant=QuantConfig(**nested.get("quant", {})))
+    return Candidate(**top, quant=QuantConfig(**nested.get("quant", {})), prune=PruneConfig(**nested.get("prune", {})))

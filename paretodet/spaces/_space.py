@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from paretodet.compress import PRUNE_METHODS
 from paretodet.errors import ConfigError
 from paretodet.spaces._candidate import Candidate, _did_you_mean, knob_names, parse_value
 
@@ -63,13 +64,17 @@ class SearchSpace:
 
 
 _INT8 = (("quant.precision", ("int8",)),)
+_PRUNED = (("prune.method", PRUNE_METHODS),)
 
 
-def default_space(*, qat: bool = True) -> SearchSpace:
-    """The built-in space: input size, runtime, precision (FP16/INT8 are ONNX Runtime artifacts), INT8 knobs.
+def default_space(*, qat: bool = True, finetune_epochs: tuple[int, ...] = (0, 5, 10, 20)) -> SearchSpace:
+    """The built-in space: pruning (method, ratios, recovery), input size, runtime, precision (FP16/INT8 are
+    ONNX Runtime artifacts), INT8 knobs.
 
-    ``qat=False`` leaves out quantization-aware fine-tuning (minutes of training per candidate on a CPU).
+    ``qat=False`` leaves out quantization-aware fine-tuning; ``finetune_epochs`` are the pruning recovery
+    choices (each epoch is seconds to minutes of training on a CPU).
     """
+    recovering = tuple(e for e in finetune_epochs if e > 0)
     knobs = [
         Knob("imgsz", choices=(160, 192, 224, 256, 288, 320)),
         Knob("runtime", choices=("onnxruntime", "torch")),
@@ -81,6 +86,17 @@ def default_space(*, qat: bool = True) -> SearchSpace:
     ]
     if qat:
         knobs.append(Knob("quant.qat_epochs", choices=(0, 1, 2), when=_INT8))
+    knobs += [
+        Knob("prune.method", choices=("none", *PRUNE_METHODS)),
+        Knob("prune.ratio", low=0.1, high=0.6, step=0.1, when=_PRUNED),
+        Knob("prune.backbone_ratio", choices=(-1.0, 0.0, 0.2, 0.4), when=_PRUNED),
+        Knob("prune.neck_ratio", choices=(-1.0, 0.2, 0.4, 0.6), when=_PRUNED),
+        Knob("prune.finetune_epochs", choices=finetune_epochs, when=_PRUNED),
+    ]
+    if recovering:
+        knobs.append(
+            Knob("prune.lr", low=1e-4, high=2e-3, log=True, when=(*_PRUNED, ("prune.finetune_epochs", recovering)))
+        )
     return SearchSpace(knobs=tuple(knobs))
 
 
@@ -99,7 +115,9 @@ def sample(trial: optuna.Trial, space: SearchSpace) -> Candidate:
                 knob.name, int(knob.low or 0), int(knob.high or 0), step=step, log=knob.log
             )
         else:
-            values[knob.name] = trial.suggest_float(
+            value = trial.suggest_float(
                 knob.name, float(knob.low or 0), float(knob.high or 0), step=knob.step, log=knob.log
             )
+            # readable, hash-stable configs: 0.3 rather than 0.30000000000000004; 3 significant digits on log scales
+            values[knob.name] = float(f"{value:.3g}") if knob.log else round(value, 6)
     return space.base.replace(values)

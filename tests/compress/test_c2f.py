@@ -55,3 +55,19 @@ def test_split_model_saves_and_reloads_as_an_ultralytics_checkpoint(tiny_model: 
     x = torch.rand(1, 3, 64, 64)
     with torch.no_grad():
         assert torch.allclose(det.model.eval()(x)[0], reloaded(x)[0], atol=1e-5, rtol=0)
+
+
+def test_yolo11_c3k2_blocks_split_identically() -> None:
+    from ultralytics.nn.modules.block import C3k2
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(C3k2(16, 32, n=1, c3k=True), C3k2(32, 32, n=2, c3k=False)).eval()
+    for module in net.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.weight.data.uniform_(0.5, 1.5)
+            module.running_mean.data.normal_(0.0, 0.2)
+    split, replaced = split_c2f_blocks(net)
+    assert replaced == 2 and all(isinstance(m, C2fSplit) for m in split)
+    x = torch.rand(2, 16, 24, 24)
+    with torch.no_grad():
+        assert torch.allclose(net(x), split.eval()(x), atol=1e-5, rtol=0)

@@ -97,3 +97,24 @@ def test_cache_survives_a_moved_workdir_and_ignores_a_torn_sidecar(
     sidecar.write_text("{")  # a torn write: rebuilt, not trusted
     rebuilt = build(cand, det, data, workdir=tmp_path / "b")
     assert rebuilt.cache_hits == () and json.loads(sidecar.read_text())["imgsz"] == 64
+
+
+def test_pruning_stages_are_cached_and_feed_quantization(tiny_model: Path, tiny_data: Path, tmp_path: Path) -> None:
+    from ultralytics import YOLO
+
+    det, data = load_detector(tiny_model), load_data_yaml(tiny_data)
+    full = build(Candidate.from_dict({"imgsz": 64}), det, data, workdir=tmp_path)
+    knobs = {"imgsz": 64, "prune.method": "l2", "prune.ratio": 0.4, "prune.finetune_epochs": 1}
+    epochs: list[tuple[int, int]] = []
+    first = build(Candidate.from_dict(knobs), det, data, workdir=tmp_path, on_epoch=lambda d, t: epochs.append((d, t)))
+    assert first.cache_hits == () and epochs == [(1, 1)]
+    assert first.artifact.params < 0.8 * full.artifact.params
+    assert first.artifact.size_bytes() < 0.8 * full.artifact.size_bytes()
+    recovered = next((tmp_path / "cache" / "recover").glob("*/model.pt"))
+    assert sum(p.numel() for p in YOLO(str(recovered)).model.parameters()) < 0.8 * det.params()
+    # only quantization differs: the pruned and recovered models are reused
+    int8 = build(Candidate.from_dict({**knobs, "quant.precision": "int8"}), det, data, workdir=tmp_path)
+    assert int8.cache_hits[:2] == ("prune", "recover") and int8.artifact.params == first.artifact.params
+    # more recovery epochs: pruning is reused, recovery is not
+    longer = build(Candidate.from_dict({**knobs, "prune.finetune_epochs": 2}), det, data, workdir=tmp_path)
+    assert longer.cache_hits == ("prune",)

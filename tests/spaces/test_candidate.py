@@ -17,6 +17,13 @@ def test_round_trip_and_dotted_keys() -> None:
         "quant.per_channel": True,
         "quant.fp_layers": 0,
         "quant.qat_epochs": 0,
+        "prune.method": "none",
+        "prune.ratio": 0.3,
+        "prune.backbone_ratio": -1.0,
+        "prune.neck_ratio": -1.0,
+        "prune.skip": "",
+        "prune.finetune_epochs": 0,
+        "prune.lr": 0.0005,
     }
     assert Candidate.from_dict(c.to_dict()) == c
     assert knob_names()[:3] == ["imgsz", "runtime", "quant.precision"]
@@ -61,3 +68,27 @@ def test_stage_hash_is_stable_and_selective() -> None:
 def test_bad_values_fail_clearly(values: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         Candidate.from_dict(values)
+
+
+def test_pruning_knobs_parse_validate_and_go_inactive() -> None:
+    from paretodet.spaces import inactive_knobs
+
+    cand = Candidate.from_dict(
+        {"prune.method": "l2", "prune.ratio": "0.3", "prune.finetune_epochs": "20", "prune.skip": "model.0, model.9"}
+    )
+    assert cand.prune.ratio == 0.3 and cand.prune.finetune_epochs == 20
+    assert cand.prune.skip_names() == ("model.0", "model.9")
+    assert cand.prune.part_ratio("backbone") is None
+    assert cand.replace({"prune.neck_ratio": "0.5"}).prune.part_ratio("neck") == 0.5
+    assert "prune.lr" not in inactive_knobs(cand.to_dict())
+    assert "prune.lr" in inactive_knobs({**cand.to_dict(), "prune.finetune_epochs": 0})
+    assert "prune.ratio" in inactive_knobs(Candidate().to_dict())
+    for bad, needle in [
+        ({"prune.ratio": "0.95"}, r"prune.ratio must be in \[0, 0.9\]"),
+        ({"prune.neck_ratio": "1.5"}, "or -1"),
+        ({"prune.method": "fpmg"}, "did you mean 'fpgm'"),
+        ({"prune.finetune_epochs": "-1"}, "prune.finetune_epochs"),
+        ({"prune.lr": "0"}, "prune.lr"),
+    ]:
+        with pytest.raises(ConfigError, match=needle):
+            Candidate.from_dict(bad)

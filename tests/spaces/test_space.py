@@ -50,3 +50,19 @@ def test_conditions_fall_back_to_the_base_candidate() -> None:
     )
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     assert {sample(study.ask(), space).quant.precision for _ in range(20)} == {"fp32", "int8"}
+
+
+def test_pruning_knobs_are_sampled_only_for_pruned_candidates() -> None:
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=2))
+    methods = set()
+    for _ in range(80):
+        trial = study.ask()
+        cand = sample(trial, default_space())
+        methods.add(cand.prune.method)
+        pruned = cand.prune.method != "none"
+        assert ("prune.ratio" in trial.params) == pruned
+        assert ("prune.lr" in trial.params) == (pruned and cand.prune.finetune_epochs > 0)
+        if pruned:
+            assert cand.prune.ratio == round(cand.prune.ratio, 6) and 0.1 <= cand.prune.ratio <= 0.6
+        study.tell(trial, 0.0)
+    assert methods == {"none", "l1", "l2", "fpgm", "taylor", "level"}

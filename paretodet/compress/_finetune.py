@@ -1,0 +1,109 @@
+"""Fine-tuning a modified detector (pruned, fake-quantized) with the Ultralytics trainer, keeping the model.
+
+The stock ``DetectionTrainer`` rebuilds its model from the YAML, which silently undoes pruning; here the
+trainer's ``model`` is preset, so the modified module itself is trained and returned (its EMA weights).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+__all__ = ["EpochCallback", "FinetuneRecipe", "finetune", "quiet_ultralytics"]
+
+EpochCallback = Callable[[int, int, nn.Module], None]
+
+
+@contextmanager
+def quiet_ultralytics() -> Iterator[None]:
+    """Silence Ultralytics' log and its progress bars (disabled above INFO) while library code trains."""
+    logger = logging.getLogger("ultralytics")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+@dataclass(frozen=True)
+class FinetuneRecipe:
+    """AdamW fine-tuning without mosaic; the learning rate decays linearly from ``lr`` to ``lr * lrf``."""
+
+    epochs: int
+    lr: float = 5e-4
+    lrf: float = 0.1
+    batch: int = 16
+    seed: int = 0
+
+
+def finetune(
+    model: nn.Module,
+    data_yaml: Path,
+    *,
+    imgsz: int,
+    recipe: FinetuneRecipe,
+    workdir: Path,
+    name: str = "finetune",
+    on_epoch: EpochCallback | None = None,
+) -> nn.Module:
+    """Train ``model`` itself (not a rebuild from YAML) for ``recipe.epochs``; return its EMA weights in eval mode.
+
+    ``data_yaml`` must hold absolute paths. ``on_epoch(done, total, ema_model)`` runs after each epoch (for
+    progress bars and snapshots; copy the model if you keep it).
+    """
+    from ultralytics.models.yolo.detect import DetectionTrainer
+
+    net = copy.deepcopy(model).float().cpu()
+    for param in net.parameters():
+        param.requires_grad_(True)
+    args = {
+        "model": f"{name}.pt",
+        "data": str(data_yaml),
+        "epochs": recipe.epochs,
+        "imgsz": imgsz,
+        "batch": recipe.batch,
+        "device": "cpu",
+        "workers": 0,
+        "seed": recipe.seed,
+        "deterministic": True,
+        "plots": False,
+        "optimizer": "AdamW",
+        "lr0": recipe.lr,
+        "lrf": recipe.lrf,
+        "momentum": 0.9,
+        "warmup_epochs": 0.0,
+        "mosaic": 0.0,
+        "close_mosaic": 0,
+        "amp": False,
+        "verbose": False,
+        "project": str(workdir),
+        "name": name,
+        "exist_ok": True,
+        "val": False,
+        "save": False,
+    }
+    done = 0
+
+    def _on_fit_epoch_end(tr: Any) -> None:
+        nonlocal done
+        if done >= recipe.epochs:  # a final re-validation after training is not an epoch
+            return
+        done += 1
+        if on_epoch is not None:
+            on_epoch(done, recipe.epochs, tr.ema.ema if tr.ema is not None else tr.model)
+
+    with quiet_ultralytics():
+        trainer: Any = DetectionTrainer(overrides=args)
+        trainer.model = net  # kept: the stock setup would rebuild the model from YAML
+        trainer.add_callback("on_fit_epoch_end", _on_fit_epoch_end)
+        trainer.train()
+    trained = trainer.ema.ema if trainer.ema is not None else trainer.model
+    return copy.deepcopy(trained).float().cpu().eval()
