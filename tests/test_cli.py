@@ -112,6 +112,22 @@ def test_apply_pruned_and_recovered_from_the_command_line(
     assert "prune.finetune_epochs: 1" in (out_dir / "config.yaml").read_text()
 
 
+def test_apply_distilled_student_from_the_command_line(
+    tiny_model: Path, tiny_data: Path, tmp_path: Path, capsys
+) -> None:
+    out_dir = tmp_path / "kd"
+    sets = ["imgsz=64", "distill.student_width=0.5", "distill.temperature=4", "distill.alpha=0.5", "distill.epochs=1"]
+    args = ["apply", str(tiny_model), "--data", str(tiny_data), "--out", str(out_dir), "--threads", "1"]
+    code, _, _ = run_cli(args + [x for item in sets for x in ("--set", item)], capsys)
+    assert code == 0
+    metrics = json.loads((out_dir / "metrics.json").read_text())
+    from paretodet.models import load_detector
+
+    assert metrics["params"] < 0.5 * load_detector(tiny_model).params()  # the student was measured
+    assert list((out_dir / "cache" / "student").glob("*/model.pt"))
+    assert "distill.alpha: 0.5" in (out_dir / "config.yaml").read_text()
+
+
 def test_search_report_select_export(tiny_model: Path, tiny_data: Path, tmp_path: Path, capsys) -> None:
     work = tmp_path / "w"
     code, out, _ = run_cli(
@@ -172,7 +188,14 @@ def bad_inputs(tmp_path: Path, tiny_data: Path) -> dict[str, Path]:
     shutil.copytree(tiny_data.parent, empty_calib)
     for image in (empty_calib / "images" / "train").iterdir():
         image.unlink()
+    import ultralytics
+    import yaml
+
+    student_cfg = yaml.safe_load((Path(ultralytics.__file__).parent / "cfg/models/v8/yolov8.yaml").read_text())
+    student_yaml = tmp_path / "yolov8n-three.yaml"
+    student_yaml.write_text(yaml.safe_dump({**student_cfg, "nc": 3}))
     return {
+        "student_yaml": student_yaml,
         "emptycalib": empty_calib / "data.yaml",
         "corrupt": corrupt,
         "malformed": malformed,
@@ -208,6 +231,8 @@ def bad_inputs(tmp_path: Path, tiny_data: Path) -> dict[str, Path]:
         ("out_is_a_file", "check the path"),
         ("prune_ratio_out_of_range", "prune.ratio must be in [0, 0.9], got 0.95"),
         ("prune_unknown_layer", "prune.skip names 'model.99'"),
+        ("student_yaml_other_classes", "has nc=3 but the teacher has 6 classes"),
+        ("distill_alpha_out_of_range", "distill.alpha must be in [0, 1]"),
     ],
 )
 def test_bad_input_is_one_clear_line(
@@ -240,6 +265,26 @@ def test_bad_input_is_one_clear_line(
             d,
             "--set",
             "prune.ratio=0.95",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        "student_yaml_other_classes": [
+            "apply",
+            m,
+            "--data",
+            d,
+            "--set",
+            f"distill.student_yaml={bad_inputs['student_yaml']}",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        "distill_alpha_out_of_range": [
+            "apply",
+            m,
+            "--data",
+            d,
+            "--set",
+            "distill.alpha=2",
             "--out",
             str(tmp_path / "o"),
         ],

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from paretodet.compress._artifact import RUNTIMES, Artifact
 from paretodet.compress._c2f import C2fSplit, register_safe_globals, split_c2f_blocks
+from paretodet.compress._distill import StudentSpec, distillation_loss, distillation_terms, make_student
 from paretodet.compress._export import ONNX_OPSET, atomic_path, count_gflops, export_artifact, inference_module
-from paretodet.compress._finetune import FinetuneRecipe, finetune
+from paretodet.compress._finetune import FinetuneRecipe, finetune, training_batches
 from paretodet.compress._prune import (
     MAX_PRUNE_RATIO,
     PRUNE_METHODS,
@@ -37,6 +38,7 @@ __all__ = [
     "FinetuneRecipe",
     "PruneReport",
     "PruneSpec",
+    "StudentSpec",
     "RUNTIMES",
     "Artifact",
     "FakeQuantConv",
@@ -45,7 +47,11 @@ __all__ = [
     "QatRecipe",
     "atomic_path",
     "count_gflops",
+    "distillation_loss",
+    "distillation_terms",
     "export_artifact",
+    "make_student",
+    "training_batches",
     "finetune",
     "prune_model",
     "register_safe_globals",

@@ -16,7 +16,7 @@ from typing import Any
 
 from torch import nn
 
-__all__ = ["EpochCallback", "FinetuneRecipe", "finetune", "quiet_ultralytics"]
+__all__ = ["EpochCallback", "FinetuneRecipe", "finetune", "quiet_ultralytics", "training_batches"]
 
 EpochCallback = Callable[[int, int, nn.Module], None]
 
@@ -53,11 +53,14 @@ def finetune(
     workdir: Path,
     name: str = "finetune",
     on_epoch: EpochCallback | None = None,
+    criterion: Callable[[nn.Module], Any] | None = None,
+    trainer_args: dict[str, Any] | None = None,
 ) -> nn.Module:
     """Train ``model`` itself (not a rebuild from YAML) for ``recipe.epochs``; return its EMA weights in eval mode.
 
     ``data_yaml`` must hold absolute paths. ``on_epoch(done, total, ema_model)`` runs after each epoch (for
-    progress bars and snapshots; copy the model if you keep it).
+    progress bars and snapshots; copy the model if you keep it). ``criterion(model)`` builds the training loss
+    (default: the model's own); ``trainer_args`` are extra Ultralytics training arguments.
     """
     from ultralytics.models.yolo.detect import DetectionTrainer
 
@@ -89,6 +92,7 @@ def finetune(
         "exist_ok": True,
         "val": False,
         "save": False,
+        **(trainer_args or {}),
     }
     done = 0
 
@@ -104,6 +108,30 @@ def finetune(
         trainer: Any = DetectionTrainer(overrides=args)
         trainer.model = net  # kept: the stock setup would rebuild the model from YAML
         trainer.add_callback("on_fit_epoch_end", _on_fit_epoch_end)
+        if criterion is not None:  # set once the trainer set model.args (the loss gains) and made its EMA copy
+            trainer.add_callback("on_train_start", lambda tr: setattr(tr.model, "criterion", criterion(tr.model)))
         trainer.train()
-    trained = trainer.ema.ema if trainer.ema is not None else trainer.model
+    trained: Any = trainer.ema.ema if trainer.ema is not None else trainer.model
+    trained = getattr(trained, "student_model", trained)  # Ultralytics' own distillation wraps the student
+    trained.criterion = None
     return copy.deepcopy(trained).float().cpu().eval()
+
+
+def training_batches(data_yaml: Path, *, imgsz: int, count: int, batch: int = 16) -> list[dict[str, Any]]:
+    """Up to ``count`` shuffled, letterboxed training batches (no augmentation) in the trainer's format, images
+    scaled to [0, 1]. ``data_yaml`` must hold absolute paths."""
+    from ultralytics.cfg import get_cfg
+    from ultralytics.data import build_dataloader, build_yolo_dataset
+    from ultralytics.data.utils import check_det_dataset
+
+    cfg: Any = get_cfg(overrides={"imgsz": imgsz})
+    with quiet_ultralytics():
+        data = check_det_dataset(str(data_yaml))
+        dataset = build_yolo_dataset(cfg, data["train"], batch, data, mode="val", stride=32)
+    batches = []
+    for item in build_dataloader(dataset, batch, 0, shuffle=True):
+        item["img"] = item["img"].float() / 255
+        batches.append(item)
+        if len(batches) >= count:
+            break
+    return batches

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from paretodet.compress._c2f import split_c2f_blocks
-from paretodet.compress._finetune import quiet_ultralytics
+from paretodet.compress._finetune import training_batches
 from paretodet.errors import ConfigError, ExportError
 
 __all__ = [
@@ -210,7 +210,12 @@ def _taylor_pruner(net: nn.Module, config_list: list[dict[str, Any]], *, imgsz: 
 
     if data_yaml is None:
         raise ConfigError("prune.method=taylor needs training images (a data YAML with a train split)")
-    batches = _train_batches(net, data_yaml, imgsz=imgsz)
+    from ultralytics.cfg import get_cfg
+
+    setattr(net, "args", get_cfg())  # noqa: B010 - the detection loss reads its gains from model.args
+    batches = training_batches(data_yaml, imgsz=imgsz, count=TAYLOR_STEPS)
+    if not batches:
+        raise ConfigError(f"prune.method=taylor found no training images in {data_yaml}: add a train split")
 
     def training_step(batch: dict[str, Any], model: Any) -> torch.Tensor:
         loss, _ = model.loss(batch)
@@ -230,29 +235,6 @@ def _taylor_pruner(net: nn.Module, config_list: list[dict[str, Any]], *, imgsz: 
     optimizer = nni.trace(torch.optim.SGD)(net.parameters(), lr=0.0)  # gradients only: weights stay put
     evaluator = TorchEvaluator(training_func, optimizer, training_step)
     return TaylorPruner(net, config_list, evaluator, training_steps=TAYLOR_STEPS)
-
-
-def _train_batches(net: nn.Module, data_yaml: Path, *, imgsz: int) -> list[dict[str, Any]]:
-    """``TAYLOR_STEPS`` letterboxed training batches (no augmentation) in the trainer's format."""
-    from ultralytics.cfg import get_cfg
-    from ultralytics.data import build_dataloader, build_yolo_dataset
-    from ultralytics.data.utils import check_det_dataset
-
-    cfg: Any = get_cfg(overrides={"imgsz": imgsz, "mosaic": 0.0, "mixup": 0.0, "fliplr": 0.0, "hsv_h": 0.0})
-    setattr(net, "args", cfg)  # noqa: B010 - the detection loss reads its gains from model.args
-    with quiet_ultralytics():
-        data = check_det_dataset(str(data_yaml))
-        dataset = build_yolo_dataset(cfg, data["train"], 16, data, mode="val", stride=32)
-    loader = build_dataloader(dataset, 16, 0, shuffle=True)
-    batches = []
-    for batch in loader:
-        batch["img"] = batch["img"].float() / 255
-        batches.append(batch)
-        if len(batches) >= TAYLOR_STEPS:
-            break
-    if not batches:
-        raise ConfigError(f"prune.method=taylor found no training images in {data_yaml}: add a train split")
-    return batches
 
 
 def _remove_channels(net: nn.Module, masks: dict[str, dict[str, torch.Tensor]], names: list[str], *, imgsz: int) -> int:

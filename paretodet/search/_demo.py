@@ -19,7 +19,8 @@ from paretodet.spaces import default_space
 __all__ = ["DemoResult", "run_demo"]
 
 DEMO_TRIALS = 16
-DEMO_FINETUNE_EPOCHS = (0, 1, 2)  # pruning recovery kept short: the demo runs in a few minutes
+DEMO_FINETUNE_EPOCHS = (0, 1, 2)  # training kept short: the demo runs in a few minutes
+DEMO_STUDENT_EPOCHS = (2, 4)
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def run_demo(
         workdir=out / "work",
         trials=trials,
         seed=seed,
-        space=default_space(qat=False, finetune_epochs=DEMO_FINETUNE_EPOCHS),
+        space=default_space(qat=False, finetune_epochs=DEMO_FINETUNE_EPOCHS, student_epochs=DEMO_STUDENT_EPOCHS),
     )
     stage(f"searching {trials} candidates")
     summary = run_study(config, on_trial=on_trial, on_epoch=on_epoch)

@@ -12,15 +12,11 @@ import yaml
 
 from paretodet.compress import (
     Artifact,
-    FinetuneRecipe,
     Int8Settings,
-    PruneSpec,
     QatRecipe,
     atomic_path,
     export_artifact,
-    finetune,
     pick_calibration_images,
-    prune_model,
     qat_finetune,
     quantize_int8,
     uses_reduced_range,
@@ -30,6 +26,7 @@ from paretodet.errors import ConfigError, DataError
 from paretodet.models import Detector, load_detector
 from paretodet.objectives import EvalSettings, Metrics, evaluate
 from paretodet.search._sensitivity import block_sensitivity
+from paretodet.search._stages import EpochProgress, cached, transformed_detector
 from paretodet.spaces import Candidate
 
 __all__ = ["EXPORT_KNOBS", "BuildResult", "build", "build_and_measure", "load_model_and_data", "write_outputs"]
@@ -45,11 +42,6 @@ INT8_KNOBS: tuple[str, ...] = (
     "quant.qat_epochs",
 )
 QAT_KNOBS: tuple[str, ...] = ("imgsz", "quant.per_channel", "quant.fp_layers", "quant.qat_epochs")
-PRUNE_KNOBS: tuple[str, ...] = ("prune.method", "prune.ratio", "prune.backbone_ratio", "prune.neck_ratio", "prune.skip")
-RECOVER_KNOBS: tuple[str, ...] = (*PRUNE_KNOBS, "imgsz", "prune.finetune_epochs", "prune.lr")
-PRUNE_IMGSZ = 320  # input size of pruning's trace and Taylor gradients (independent of the candidate's imgsz)
-
-EpochProgress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -70,20 +62,20 @@ def build(
 ) -> BuildResult:
     """Build ``candidate``'s artifact under ``workdir/cache``, reusing each stage whose inputs are unchanged.
 
-    Stages: [prune -> recovery fine-tune] -> export (FP32/FP16 file) -> [int8: block sensitivity, QAT
-    fine-tune, calibration ranges, quantize]. ``on_epoch(done, total)`` reports fine-tuning progress.
+    Stages: [student (distillation)] -> [prune -> recovery fine-tune] -> export (FP32/FP16 file) -> [int8:
+    block sensitivity, QAT fine-tune, calibration ranges, quantize]. ``on_epoch(done, total)`` reports
+    fine-tuning progress.
 
     Example:
         >>> result = build(Candidate(imgsz=256), load_detector("best.pt"), data, workdir=Path("w"))  # doctest: +SKIP
     """
     cache = workdir / "cache"
     hits: list[str] = []
-    if candidate.prune.method != "none":
-        detector = _pruned_detector(candidate, detector, data, cache=cache, hits=hits, on_epoch=on_epoch)
+    detector = transformed_detector(candidate, detector, data, cache=cache, hits=hits, on_epoch=on_epoch)
     base = candidate.replace({"quant.precision": "fp32"}) if candidate.quant.precision == "int8" else candidate
     key = base.stage_hash(EXPORT_KNOBS, salt=detector.digest)
     dest = cache / "export" / key / ("model.onnx" if base.runtime == "onnxruntime" else "model.pt")
-    if _cached(dest):
+    if cached(dest):
         artifact = Artifact.read_sidecar(dest)
         hits.append("export")
     else:
@@ -93,79 +85,6 @@ def build(
     if candidate.quant.precision != "int8":
         return BuildResult(artifact=artifact, cache_hits=tuple(hits))
     return _build_int8(candidate, artifact, detector, data, cache=cache, hits=hits, on_epoch=on_epoch)
-
-
-def _pruned_detector(
-    candidate: Candidate,
-    detector: Detector,
-    data: DatasetInfo,
-    *,
-    cache: Path,
-    hits: list[str],
-    on_epoch: EpochProgress | None,
-) -> Detector:
-    """The pruned (and, with ``prune.finetune_epochs``, recovered) model, each stage cached as an Ultralytics
-    checkpoint; its digest is the stage key, so every downstream stage is keyed by it."""
-    prune = candidate.prune
-    salt = f"{detector.digest}-{dataset_digest(data)}"  # taylor reads training images
-    key = candidate.stage_hash(PRUNE_KNOBS, salt=salt)
-    pruned_path = cache / "prune" / key / "model.pt"
-    if _cached(pruned_path):
-        hits.append("prune")
-    else:
-        spec = PruneSpec(
-            method=prune.method,
-            ratio=prune.ratio,
-            backbone_ratio=prune.part_ratio("backbone"),
-            neck_ratio=prune.part_ratio("neck"),
-            skip=prune.skip_names(),
-        )
-        data_yaml = write_resolved_yaml(data, cache / "prune" / key / "data.yaml") if prune.method == "taylor" else None
-        net, _ = prune_model(detector.model, spec, imgsz=PRUNE_IMGSZ, data_yaml=data_yaml)
-        _save_stage(Detector(net, detector.names, f"{detector.source} (pruned)", key), pruned_path)
-    if not prune.finetune_epochs:
-        return _load_stage(pruned_path, detector, key)
-    recover_key = candidate.stage_hash(RECOVER_KNOBS, salt=salt)
-    recovered_path = cache / "recover" / recover_key / "model.pt"
-    if _cached(recovered_path):
-        hits.append("recover")
-        return _load_stage(recovered_path, detector, recover_key)
-    stage_dir = recovered_path.parent
-    tuned = finetune(
-        _load_stage(pruned_path, detector, key).model,
-        write_resolved_yaml(data, stage_dir / "data.yaml"),
-        imgsz=candidate.imgsz,
-        recipe=FinetuneRecipe(epochs=prune.finetune_epochs, lr=prune.lr),
-        workdir=stage_dir,
-        name="recover",
-        on_epoch=(lambda done, total, _model: on_epoch(done, total)) if on_epoch else None,
-    )
-    _save_stage(Detector(tuned, detector.names, f"{detector.source} (pruned, recovered)", recover_key), recovered_path)
-    return _load_stage(recovered_path, detector, recover_key)
-
-
-def _save_stage(detector: Detector, path: Path) -> None:
-    """Keep a stage's model as an ordinary Ultralytics checkpoint (written atomically, with a sidecar)."""
-    export_artifact(detector, path, runtime="torch", imgsz=PRUNE_IMGSZ, precision="fp32")
-
-
-def _load_stage(path: Path, original: Detector, key: str) -> Detector:
-    """Reload a stage's checkpoint (what a user reloading it gets) as a detector keyed by ``key``."""
-    loaded = load_detector(path)
-    return Detector(
-        model=loaded.model, names=original.names, source=f"{original.source} ({path.parent.name})", digest=key
-    )
-
-
-def _cached(path: Path) -> bool:
-    """A stage output counts as cached only when the file and a readable sidecar are both there."""
-    if not (path.is_file() and path.with_name(path.name + ".json").is_file()):
-        return False
-    try:
-        Artifact.read_sidecar(path)
-    except (ValueError, KeyError, TypeError, OSError):
-        return False
-    return True
 
 
 def _build_int8(
@@ -182,7 +101,7 @@ def _build_int8(
     # the INT8 file also depends on the machine: 7-bit weights on CPUs without VNNI
     int8_salt = f"{salt}-reduced_range={uses_reduced_range()}"
     dest = cache / "int8" / candidate.stage_hash(INT8_KNOBS, salt=int8_salt) / "model.onnx"
-    if _cached(dest):
+    if cached(dest):
         return BuildResult(artifact=Artifact.read_sidecar(dest), cache_hits=(*hits, "int8"))
     if data.train is None:
         raise DataError(f"{data.yaml_path} has no train split: INT8 calibrates on train images, add 'train:'")
@@ -237,7 +156,7 @@ def _qat_stage(
     """The QAT-fine-tuned model as an FP32 ONNX file (cached), ready for the INT8 export."""
     key = candidate.stage_hash(QAT_KNOBS, salt=salt)
     dest = cache / "qat" / key / "model.onnx"
-    if _cached(dest):
+    if cached(dest):
         return Artifact.read_sidecar(dest), True
     data_yaml = write_resolved_yaml(data, cache / "qat" / key / "data.yaml")
     tuned = qat_finetune(

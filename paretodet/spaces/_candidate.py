@@ -83,6 +83,36 @@ class PruneConfig:
 
 
 @dataclass(frozen=True)
+class DistillConfig:
+    """Knowledge-distillation knobs (``distill.*``).
+
+    A student is trained when ``student_width`` or ``student_depth`` is below 1 or ``student_yaml`` is set;
+    ``temperature`` and ``alpha`` also drive pruning recovery (the unpruned teacher teaches the pruned model).
+
+    Attributes:
+        student_width / student_depth: multipliers of the teacher's width / depth (1 = the teacher's).
+        student_yaml: a model YAML for the student instead (same classes as the teacher).
+        init: ``teacher`` (start from the teacher's weights where shapes allow) or ``scratch``.
+        temperature: softening temperature T of class logits and DFL distributions, in [1, 8].
+        alpha: weight of the distillation loss (0 = plain training on the labels).
+        epochs / lr: student training epochs and learning rate (AdamW, linear decay to a tenth).
+    """
+
+    student_width: float = 1.0
+    student_depth: float = 1.0
+    student_yaml: str = ""
+    init: str = "teacher"
+    temperature: float = 4.0
+    alpha: float = 0.0
+    epochs: int = 30
+    lr: float = 0.001
+
+    def has_student(self) -> bool:
+        """Whether a student is trained at all."""
+        return bool(self.student_yaml) or self.student_width != 1.0 or self.student_depth != 1.0
+
+
+@dataclass(frozen=True)
 class Candidate:
     """One candidate deployment config.
 
@@ -90,7 +120,8 @@ class Candidate:
         imgsz: square input size, a multiple of 32.
         runtime: ``onnxruntime`` or ``torch``.
         quant: quantization knobs.
-        prune: pruning knobs (applied first: prune -> fine-tune -> export/quantize).
+        distill: distillation knobs (a student is trained first: student -> prune -> recover -> quantize).
+        prune: pruning knobs (prune -> recovery fine-tune -> export/quantize).
 
     Example:
         >>> c = Candidate.from_dict({"imgsz": 256, "quant.precision": "fp16"})
@@ -102,6 +133,7 @@ class Candidate:
     runtime: str = "onnxruntime"
     quant: QuantConfig = field(default_factory=QuantConfig)
     prune: PruneConfig = field(default_factory=PruneConfig)
+    distill: DistillConfig = field(default_factory=DistillConfig)
 
     def __post_init__(self) -> None:
         if not isinstance(self.imgsz, int) or self.imgsz < 32 or self.imgsz % 32 or self.imgsz > 4096:
@@ -118,6 +150,7 @@ class Candidate:
         if not 0 <= self.quant.qat_epochs <= 1000:
             raise ConfigError(f"quant.qat_epochs must be >= 0, got {self.quant.qat_epochs}")
         self._check_prune()
+        self._check_distill()
 
     def _check_prune(self) -> None:
         prune = self.prune
@@ -131,6 +164,21 @@ class Candidate:
             raise ConfigError(f"prune.finetune_epochs must be between 0 and 1000, got {prune.finetune_epochs}")
         if not 0.0 < prune.lr <= 1.0:
             raise ConfigError(f"prune.lr must be in (0, 1], got {prune.lr}")
+
+    def _check_distill(self) -> None:
+        kd = self.distill
+        for key, value in (("distill.student_width", kd.student_width), ("distill.student_depth", kd.student_depth)):
+            if not 0.0 < value <= 1.0:
+                raise ConfigError(f"{key} must be in (0, 1] (a multiple of the teacher's), got {value}")
+        _check_choice("distill.init", kd.init, ("teacher", "scratch"))
+        if not 1.0 <= kd.temperature <= 8.0:
+            raise ConfigError(f"distill.temperature must be in [1, 8], got {kd.temperature}")
+        if not 0.0 <= kd.alpha <= 1.0:
+            raise ConfigError(f"distill.alpha must be in [0, 1], got {kd.alpha}")
+        if not 1 <= kd.epochs <= 10_000:
+            raise ConfigError(f"distill.epochs must be between 1 and 10000, got {kd.epochs}")
+        if not 0.0 < kd.lr <= 1.0:
+            raise ConfigError(f"distill.lr must be in (0, 1], got {kd.lr}")
 
     def to_dict(self) -> dict[str, Any]:
         """Flat dict with dotted keys, in a stable order."""
@@ -153,7 +201,10 @@ class Candidate:
     def stage_hash(self, keys: tuple[str, ...], *, salt: str = "") -> str:
         """Stable hash of the given knobs (plus ``salt``, e.g. the model digest): a stage's cache key."""
         flat = self.to_dict()
-        payload = json.dumps({"salt": salt, **{k: flat[k] for k in sorted(keys)}}, sort_keys=True)
+        defaults = Candidate().to_dict()
+        inactive = inactive_knobs(flat)  # a knob with no effect must not split the cache
+        values = {k: defaults[k] if k in inactive else flat[k] for k in sorted(keys)}
+        payload = json.dumps({"salt": salt, **values}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
@@ -169,10 +220,21 @@ def inactive_knobs(values: dict[str, Any]) -> set[str]:
     inactive: set[str] = set()
     if values.get("quant.precision") != "int8":
         inactive |= {k for k in names if k.startswith("quant.") and k != "quant.precision"}
-    if values.get("prune.method", "none") == "none":
+    pruned = values.get("prune.method", "none") != "none"
+    recovering = pruned and bool(values.get("prune.finetune_epochs", 0))
+    if not pruned:
         inactive |= {k for k in names if k.startswith("prune.") and k != "prune.method"}
-    elif not values.get("prune.finetune_epochs", 0):
+    elif not recovering:
         inactive.add("prune.lr")
+    student = bool(values.get("distill.student_yaml")) or any(
+        values.get(k, 1.0) != 1.0 for k in ("distill.student_width", "distill.student_depth")
+    )
+    if not student:
+        inactive |= {"distill.init", "distill.epochs", "distill.lr"}
+    if not (student or recovering):
+        inactive |= {"distill.alpha", "distill.temperature"}
+    elif not values.get("distill.alpha", 0.0):
+        inactive.add("distill.temperature")
     return inactive
 
 
@@ -235,4 +297,9 @@ def _unflatten(flat: dict[str, Any]) -> Candidate:
             nested.setdefault(head, {})[rest] = value
         else:
             top[key] = value
-    return Candidate(**top, quant=QuantConfig(**nested.get("quant", {})), prune=PruneConfig(**nested.get("prune", {})))
+    return Candidate(
+        **top,
+        quant=QuantConfig(**nested.get("quant", {})),
+        prune=PruneConfig(**nested.get("prune", {})),
+        distill=DistillConfig(**nested.get("distill", {})),
+    )

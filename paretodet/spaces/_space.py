@@ -19,7 +19,8 @@ __all__ = ["Knob", "SearchSpace", "default_space", "sample"]
 class Knob:
     """One sampled knob: a categorical ``choices`` list, or an int/float range ``low..high`` (``step``, ``log``).
 
-    ``when`` maps other knobs to the values for which this knob is sampled (else it keeps the base value).
+    ``when`` maps other knobs to the values for which this knob is sampled (all must hold, else it keeps the
+    base value); ``when_any`` adds alternatives of which at least one must hold.
     """
 
     name: str
@@ -29,6 +30,7 @@ class Knob:
     step: float | None = None
     log: bool = False
     when: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+    when_any: tuple[tuple[str, tuple[Any, ...]], ...] = ()
 
     def __post_init__(self) -> None:
         if self.name not in knob_names():
@@ -43,7 +45,9 @@ class Knob:
     def active(self, values: dict[str, Any], base: dict[str, Any] | None = None) -> bool:
         """Whether the conditions hold for the values sampled so far (unsampled knobs: the base's)."""
         base = base or {}
-        return all(values.get(key, base.get(key)) in allowed for key, allowed in self.when)
+        if not all(values.get(key, base.get(key)) in allowed for key, allowed in self.when):
+            return False
+        return not self.when_any or any(values.get(key, base.get(key)) in allowed for key, allowed in self.when_any)
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,10 @@ class SearchSpace:
         rows = []
         for knob in self.knobs:
             values = list(knob.choices) if knob.choices else f"{knob.low}..{knob.high}"
-            cond = ", ".join(f"{k} in {list(v)}" for k, v in knob.when)
+            cond = " and ".join(f"{k} in {list(v)}" for k, v in knob.when)
+            if knob.when_any:
+                either = " or ".join(f"{k} in {list(v)}" for k, v in knob.when_any)
+                cond = f"{cond} and ({either})" if cond else either
             rows.append({"knob": knob.name, "values": values, "when": cond})
         return rows
 
@@ -67,12 +74,17 @@ _INT8 = (("quant.precision", ("int8",)),)
 _PRUNED = (("prune.method", PRUNE_METHODS),)
 
 
-def default_space(*, qat: bool = True, finetune_epochs: tuple[int, ...] = (0, 5, 10, 20)) -> SearchSpace:
-    """The built-in space: pruning (method, ratios, recovery), input size, runtime, precision (FP16/INT8 are
-    ONNX Runtime artifacts), INT8 knobs.
+def default_space(
+    *,
+    qat: bool = True,
+    finetune_epochs: tuple[int, ...] = (0, 5, 10, 20),
+    student_epochs: tuple[int, ...] = (10, 30),
+) -> SearchSpace:
+    """The built-in space: input size, runtime, precision (FP16/INT8 are ONNX Runtime artifacts), INT8 knobs,
+    pruning (method, ratios, recovery), distillation (student size, init, T, alpha, epochs).
 
     ``qat=False`` leaves out quantization-aware fine-tuning; ``finetune_epochs`` are the pruning recovery
-    choices (each epoch is seconds to minutes of training on a CPU).
+    choices and ``student_epochs`` the student training choices (each epoch is seconds to minutes on a CPU).
     """
     recovering = tuple(e for e in finetune_epochs if e > 0)
     knobs = [
@@ -97,6 +109,19 @@ def default_space(*, qat: bool = True, finetune_epochs: tuple[int, ...] = (0, 5,
         knobs.append(
             Knob("prune.lr", low=1e-4, high=2e-3, log=True, when=(*_PRUNED, ("prune.finetune_epochs", recovering)))
         )
+    students = (0.75, 0.5, 0.25)
+    student = (("distill.student_width", students),)
+    knobs += [
+        Knob("distill.student_width", choices=(1.0, *students)),
+        Knob("distill.student_depth", choices=(1.0, 0.5), when=student),
+        Knob("distill.init", choices=("teacher", "scratch"), when=student),
+        Knob("distill.epochs", choices=student_epochs, when=student),
+        Knob("distill.lr", low=2e-4, high=3e-3, log=True, when=student),
+        Knob(
+            "distill.alpha", choices=(0.0, 0.25, 0.5, 0.75), when_any=(*student, ("prune.finetune_epochs", recovering))
+        ),
+        Knob("distill.temperature", low=1.0, high=8.0, step=0.5, when=(("distill.alpha", (0.25, 0.5, 0.75)),)),
+    ]
     return SearchSpace(knobs=tuple(knobs))
 
 

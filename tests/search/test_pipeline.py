@@ -118,3 +118,19 @@ def test_pruning_stages_are_cached_and_feed_quantization(tiny_model: Path, tiny_
     # more recovery epochs: pruning is reused, recovery is not
     longer = build(Candidate.from_dict({**knobs, "prune.finetune_epochs": 2}), det, data, workdir=tmp_path)
     assert longer.cache_hits == ("prune",)
+
+
+def test_student_then_pruning_with_kd_recovery(tiny_model: Path, tiny_data: Path, tmp_path: Path) -> None:
+    det, data = load_detector(tiny_model), load_data_yaml(tiny_data)
+    student = {"imgsz": 64, "distill.student_width": 0.5, "distill.epochs": 1, "distill.alpha": 0.5}
+    first = build(Candidate.from_dict(student), det, data, workdir=tmp_path)
+    assert first.cache_hits == () and first.artifact.params < 0.5 * det.params()
+    # the same student, pruned and recovered with KD from the teacher: the student stage is reused
+    pruned = {**student, "prune.method": "l1", "prune.ratio": 0.3, "prune.finetune_epochs": 1}
+    second = build(Candidate.from_dict(pruned), det, data, workdir=tmp_path)
+    assert second.cache_hits == ("student",) and second.artifact.params < first.artifact.params
+    # temperature has no effect when alpha = 0, so it does not split the cache
+    plain = {"imgsz": 64, "distill.student_width": 0.5, "distill.epochs": 1}
+    build(Candidate.from_dict(plain), det, data, workdir=tmp_path)
+    again = build(Candidate.from_dict({**plain, "distill.temperature": 7.0}), det, data, workdir=tmp_path)
+    assert again.cache_hits[0] == "student"

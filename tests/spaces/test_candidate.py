@@ -24,6 +24,14 @@ def test_round_trip_and_dotted_keys() -> None:
         "prune.skip": "",
         "prune.finetune_epochs": 0,
         "prune.lr": 0.0005,
+        "distill.student_width": 1.0,
+        "distill.student_depth": 1.0,
+        "distill.student_yaml": "",
+        "distill.init": "teacher",
+        "distill.temperature": 4.0,
+        "distill.alpha": 0.0,
+        "distill.epochs": 30,
+        "distill.lr": 0.001,
     }
     assert Candidate.from_dict(c.to_dict()) == c
     assert knob_names()[:3] == ["imgsz", "runtime", "quant.precision"]

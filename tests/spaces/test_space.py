@@ -66,3 +66,25 @@ def test_pruning_knobs_are_sampled_only_for_pruned_candidates() -> None:
             assert cand.prune.ratio == round(cand.prune.ratio, 6) and 0.1 <= cand.prune.ratio <= 0.6
         study.tell(trial, 0.0)
     assert methods == {"none", "l1", "l2", "fpgm", "taylor", "level"}
+
+
+def test_distillation_knobs_follow_their_conditions() -> None:
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=3))
+    students = kd_recoveries = 0
+    for _ in range(120):
+        trial = study.ask()
+        cand = sample(trial, default_space())
+        student = cand.distill.has_student()
+        recovering = cand.prune.method != "none" and cand.prune.finetune_epochs > 0
+        students += student
+        kd_recoveries += recovering and not student and cand.distill.alpha > 0
+        assert ("distill.epochs" in trial.params) == student
+        assert ("distill.alpha" in trial.params) == (student or recovering)
+        assert ("distill.temperature" in trial.params) == (cand.distill.alpha > 0)
+        study.tell(trial, 0.0)
+    assert students > 20 and kd_recoveries > 3
+
+
+def test_describe_shows_alternative_conditions() -> None:
+    rows = {row["knob"]: row["when"] for row in default_space().describe()}
+    assert "or prune.finetune_epochs in [5, 10, 20]" in rows["distill.alpha"]

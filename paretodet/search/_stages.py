@@ -1,0 +1,212 @@
+"""Model-changing stages of a trial: student (distillation) -> prune -> recovery fine-tune.
+
+Each stage's model is kept under ``workdir/cache/<stage>/<key>/model.pt`` as an ordinary Ultralytics
+checkpoint (atomic write plus sidecar), keyed by a hash of the knobs it depends on plus the digests of its
+input model and the data. The detector a stage returns carries that key as its digest, so every downstream
+stage (export, INT8) is keyed by the whole chain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from paretodet.compress import (
+    Artifact,
+    FinetuneRecipe,
+    PruneSpec,
+    StudentSpec,
+    distillation_loss,
+    export_artifact,
+    finetune,
+    make_student,
+    prune_model,
+)
+from paretodet.data import DatasetInfo, dataset_digest, write_resolved_yaml
+from paretodet.models import Detector, file_digest, load_detector
+from paretodet.spaces import Candidate
+
+__all__ = ["DISTILL_KNOBS", "PRUNE_KNOBS", "RECOVER_KNOBS", "EpochProgress", "cached", "transformed_detector"]
+
+EpochProgress = Callable[[int, int], None]
+
+DISTILL_KNOBS: tuple[str, ...] = (
+    "imgsz",
+    "distill.student_width",
+    "distill.student_depth",
+    "distill.student_yaml",
+    "distill.init",
+    "distill.temperature",
+    "distill.alpha",
+    "distill.epochs",
+    "distill.lr",
+)
+PRUNE_KNOBS: tuple[str, ...] = ("prune.method", "prune.ratio", "prune.backbone_ratio", "prune.neck_ratio", "prune.skip")
+RECOVER_KNOBS: tuple[str, ...] = (
+    *PRUNE_KNOBS,
+    "imgsz",
+    "prune.finetune_epochs",
+    "prune.lr",
+    "distill.temperature",
+    "distill.alpha",
+)
+PRUNE_IMGSZ = 320  # input size of pruning's trace and Taylor gradients (independent of the candidate's imgsz)
+
+
+def cached(path: Path) -> bool:
+    """A stage output counts as cached only when the file and a readable sidecar are both there."""
+    if not (path.is_file() and path.with_name(path.name + ".json").is_file()):
+        return False
+    try:
+        Artifact.read_sidecar(path)
+    except (ValueError, KeyError, TypeError, OSError):
+        return False
+    return True
+
+
+def transformed_detector(
+    candidate: Candidate,
+    teacher: Detector,
+    data: DatasetInfo,
+    *,
+    cache: Path,
+    hits: list[str],
+    on_epoch: EpochProgress | None = None,
+) -> Detector:
+    """The model the candidate deploys before export: ``teacher`` itself, or its distilled student, pruned
+    and recovered as the candidate says. Cache hits are appended to ``hits``."""
+    data_salt = dataset_digest(data)
+    detector = teacher
+    if candidate.distill.has_student():
+        detector = _student(candidate, teacher, data, cache=cache, hits=hits, salt=data_salt, on_epoch=on_epoch)
+    if candidate.prune.method != "none":
+        detector = _pruned(
+            candidate, detector, teacher, data, cache=cache, hits=hits, salt=data_salt, on_epoch=on_epoch
+        )
+    return detector
+
+
+def _student(
+    candidate: Candidate,
+    teacher: Detector,
+    data: DatasetInfo,
+    *,
+    cache: Path,
+    hits: list[str],
+    salt: str,
+    on_epoch: EpochProgress | None,
+) -> Detector:
+    kd = candidate.distill
+    yaml_path = Path(kd.student_yaml).expanduser() if kd.student_yaml else None
+    yaml_salt = file_digest(yaml_path) if yaml_path is not None and yaml_path.is_file() else ""
+    key = candidate.stage_hash(DISTILL_KNOBS, salt=f"{teacher.digest}-{salt}-{yaml_salt}")
+    path = cache / "student" / key / "model.pt"
+    if cached(path):
+        hits.append("student")
+        return _load_stage(path, teacher, key)
+    spec = StudentSpec(width=kd.student_width, depth=kd.student_depth, yaml=yaml_path, init=kd.init)
+    student = make_student(teacher.model, spec)
+    trained = _train(
+        student,
+        teacher,
+        data,
+        candidate,
+        workdir=path.parent,
+        recipe=FinetuneRecipe(epochs=kd.epochs, lr=kd.lr),
+        on_epoch=on_epoch,
+    )
+    _save_stage(Detector(trained, teacher.names, f"{teacher.source} (student)", key), path)
+    return _load_stage(path, teacher, key)
+
+
+def _pruned(
+    candidate: Candidate,
+    detector: Detector,
+    teacher: Detector,
+    data: DatasetInfo,
+    *,
+    cache: Path,
+    hits: list[str],
+    salt: str,
+    on_epoch: EpochProgress | None,
+) -> Detector:
+    """The pruned (and, with ``prune.finetune_epochs``, recovered) model."""
+    prune = candidate.prune
+    stage_salt = f"{detector.digest}-{salt}"  # taylor reads training images
+    key = candidate.stage_hash(PRUNE_KNOBS, salt=stage_salt)
+    pruned_path = cache / "prune" / key / "model.pt"
+    if cached(pruned_path):
+        hits.append("prune")
+    else:
+        spec = PruneSpec(
+            method=prune.method,
+            ratio=prune.ratio,
+            backbone_ratio=prune.part_ratio("backbone"),
+            neck_ratio=prune.part_ratio("neck"),
+            skip=prune.skip_names(),
+        )
+        data_yaml = write_resolved_yaml(data, pruned_path.parent / "data.yaml") if prune.method == "taylor" else None
+        net, _ = prune_model(detector.model, spec, imgsz=PRUNE_IMGSZ, data_yaml=data_yaml)
+        _save_stage(Detector(net, detector.names, f"{detector.source} (pruned)", key), pruned_path)
+    if not prune.finetune_epochs:
+        return _load_stage(pruned_path, detector, key)
+    recover_key = candidate.stage_hash(RECOVER_KNOBS, salt=stage_salt)
+    recovered_path = cache / "recover" / recover_key / "model.pt"
+    if cached(recovered_path):
+        hits.append("recover")
+        return _load_stage(recovered_path, detector, recover_key)
+    tuned = _train(
+        _load_stage(pruned_path, detector, key).model,
+        teacher,
+        data,
+        candidate,
+        workdir=recovered_path.parent,
+        recipe=FinetuneRecipe(epochs=prune.finetune_epochs, lr=prune.lr),
+        on_epoch=on_epoch,
+    )
+    _save_stage(Detector(tuned, detector.names, f"{detector.source} (pruned, recovered)", recover_key), recovered_path)
+    return _load_stage(recovered_path, detector, recover_key)
+
+
+def _train(
+    model: Any,
+    teacher: Detector,
+    data: DatasetInfo,
+    candidate: Candidate,
+    *,
+    workdir: Path,
+    recipe: FinetuneRecipe,
+    on_epoch: EpochProgress | None,
+) -> Any:
+    """Train ``model`` on the data at the candidate's imgsz, distilling from ``teacher`` when alpha > 0."""
+    kd = candidate.distill
+    criterion = None
+    if kd.alpha > 0:
+
+        def criterion(student: Any) -> Any:
+            return distillation_loss(student, teacher.model, temperature=kd.temperature, alpha=kd.alpha)
+
+    return finetune(
+        model,
+        write_resolved_yaml(data, workdir / "data.yaml"),
+        imgsz=candidate.imgsz,
+        recipe=recipe,
+        workdir=workdir,
+        name="train",
+        on_epoch=(lambda done, total, _model: on_epoch(done, total)) if on_epoch else None,
+        criterion=criterion,
+    )
+
+
+def _save_stage(detector: Detector, path: Path) -> None:
+    """Keep a stage's model as an ordinary Ultralytics checkpoint (written atomically, with a sidecar)."""
+    export_artifact(detector, path, runtime="torch", imgsz=PRUNE_IMGSZ, precision="fp32")
+
+
+def _load_stage(path: Path, original: Detector, key: str) -> Detector:
+    """Reload a stage's checkpoint (what a user reloading it gets) as a detector keyed by ``key``."""
+    loaded = load_detector(path)
+    return Detector(
+        model=loaded.model, names=original.names, source=f"{original.source} ({path.parent.name})", digest=key
+    )
