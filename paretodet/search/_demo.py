@@ -14,13 +14,11 @@ from paretodet.search._config import SearchConfig
 from paretodet.search._sensitivity import load_sensitivity_tables
 from paretodet.search._storage import load_trials
 from paretodet.search._study import StudySummary, TrialEvent, run_study
-from paretodet.spaces import default_space
+from paretodet.spaces import Knob, SearchSpace, default_space
 
-__all__ = ["DemoResult", "run_demo"]
+__all__ = ["DemoResult", "demo_space", "run_demo"]
 
 DEMO_TRIALS = 16
-DEMO_FINETUNE_EPOCHS = (0, 1, 2)  # training kept short: the demo runs in a few minutes
-DEMO_STUDENT_EPOCHS = (2, 4)
 
 
 @dataclass(frozen=True)
@@ -31,6 +29,19 @@ class DemoResult:
     report: dict[str, Path]
     teacher: Path
     data_yaml: Path
+
+
+def demo_space() -> SearchSpace:
+    """The default space with training kept short (the demo runs in minutes on a laptop CPU): no QAT, 0-2
+    recovery epochs, 2-epoch half-width students started from the teacher's weights."""
+    student = (("distill.student_width", (0.5,)),)
+    return default_space(qat=False, finetune_epochs=(0, 1, 2)).with_knobs(
+        Knob("distill.student_width", choices=(1.0, 0.5)),
+        Knob("distill.student_depth", choices=(1.0,), when=student),
+        Knob("distill.init", choices=("teacher",), when=student),
+        Knob("distill.epochs", choices=(2,), when=student),
+        Knob("distill.lr", choices=(0.001,), when=student),
+    )
 
 
 def run_demo(
@@ -67,7 +78,7 @@ def run_demo(
         workdir=out / "work",
         trials=trials,
         seed=seed,
-        space=default_space(qat=False, finetune_epochs=DEMO_FINETUNE_EPOCHS, student_epochs=DEMO_STUDENT_EPOCHS),
+        space=demo_space(),
     )
     stage(f"searching {trials} candidates")
     summary = run_study(config, on_trial=on_trial, on_epoch=on_epoch)

@@ -57,6 +57,14 @@ class SearchSpace:
     knobs: tuple[Knob, ...]
     base: Candidate = field(default_factory=Candidate)
 
+    def with_knobs(self, *knobs: Knob) -> SearchSpace:
+        """A copy with the knobs of the same names replaced (in place) by ``knobs``."""
+        by_name = {knob.name: knob for knob in knobs}
+        unknown = set(by_name) - {knob.name for knob in self.knobs}
+        if unknown:
+            raise ConfigError(f"knob(s) {', '.join(sorted(unknown))} are not in this space: add them instead")
+        return SearchSpace(knobs=tuple(by_name.get(k.name, k) for k in self.knobs), base=self.base)
+
     def describe(self) -> list[dict[str, Any]]:
         """One row per knob (name, values, condition), for display."""
         rows = []
@@ -74,17 +82,12 @@ _INT8 = (("quant.precision", ("int8",)),)
 _PRUNED = (("prune.method", PRUNE_METHODS),)
 
 
-def default_space(
-    *,
-    qat: bool = True,
-    finetune_epochs: tuple[int, ...] = (0, 5, 10, 20),
-    student_epochs: tuple[int, ...] = (10, 30),
-) -> SearchSpace:
+def default_space(*, qat: bool = True, finetune_epochs: tuple[int, ...] = (0, 5, 10, 20)) -> SearchSpace:
     """The built-in space: input size, runtime, precision (FP16/INT8 are ONNX Runtime artifacts), INT8 knobs,
     pruning (method, ratios, recovery), distillation (student size, init, T, alpha, epochs).
 
     ``qat=False`` leaves out quantization-aware fine-tuning; ``finetune_epochs`` are the pruning recovery
-    choices and ``student_epochs`` the student training choices (each epoch is seconds to minutes on a CPU).
+    choices (each epoch is seconds to minutes of training on a CPU).
     """
     recovering = tuple(e for e in finetune_epochs if e > 0)
     knobs = [
@@ -115,7 +118,7 @@ def default_space(
         Knob("distill.student_width", choices=(1.0, *students)),
         Knob("distill.student_depth", choices=(1.0, 0.5), when=student),
         Knob("distill.init", choices=("teacher", "scratch"), when=student),
-        Knob("distill.epochs", choices=student_epochs, when=student),
+        Knob("distill.epochs", choices=(10, 30), when=student),
         Knob("distill.lr", low=2e-4, high=3e-3, log=True, when=student),
         Knob(
             "distill.alpha", choices=(0.0, 0.25, 0.5, 0.75), when_any=(*student, ("prune.finetune_epochs", recovering))
