@@ -80,7 +80,7 @@ def block_of_module(name: str, head_index: int) -> str | None:
         return None
     if int(parts[1]) != head_index:
         return f"model.{parts[1]}"
-    if len(parts) >= 4 and parts[2] in ("cv2", "cv3"):
+    if len(parts) >= 4 and parts[2] in ("cv2", "cv3", "m"):
         return f"model.{parts[1]}.{parts[2]}.{parts[3]}"
     return None
 

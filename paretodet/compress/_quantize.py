@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 CALIBRATION_METHODS: tuple[str, ...] = ("minmax", "entropy", "percentile")
-_BLOCK = re.compile(r"^/model\.(\d+)/(?:(cv[23]\.\d+)/)?")
+_BLOCK = re.compile(r"^/model\.(\d+)/(?:((?:cv[23]|m)\.\d+)/)?")  # head conv branches: cv2/cv3 (v8), m (v5)
 
 
 @dataclass(frozen=True)
@@ -113,14 +113,15 @@ def head_decode_nodes(model: Any) -> list[str]:
 
 def quantizable_blocks(model: Any) -> dict[str, list[str]]:
     """Quantizable blocks, in graph order: ``model.K`` for backbone/neck blocks, ``model.H.cv2.i`` /
-    ``model.H.cv3.i`` for the head's box and class conv branches. Maps block name -> node names."""
+    ``model.H.cv3.i`` (``model.H.m.i`` for YOLOv5) for the head's box and class conv branches. Maps block name -> node names."""
     head = _head_index(model)
     blocks: dict[str, list[str]] = {}
     for node in model.graph.node:
         match = _BLOCK.match(node.name)
         if not match:
             continue
-        index, branch = int(match.group(1)), match.group(2)
+        index = int(match.group(1))
+        branch = match.group(2) if index == head else None  # only the head is split into branches
         if index == head and not branch:
             continue  # the decode stays FP32
         name = f"model.{index}" + (f".{branch}" if branch else "")

@@ -69,6 +69,11 @@ def load_detector(source: str | Path) -> Detector:
             raise ModelError(f"model {path} is a folder: pass a .pt checkpoint or a model .yaml file")
         if path.suffix.lower() not in _REMOTE_SUFFIXES:
             raise ModelError(f"model {path} is not a .pt checkpoint or model .yaml: pass one of those")
+        if path.suffix.lower() == ".pt" and _is_yolov5(path):
+            from paretodet.models._yolov5 import load_yolov5
+
+            model, names = load_yolov5(path)
+            return Detector(model=model, names=names, source=str(path), digest=file_digest(path))
         yolo = _load_yolo(str(path), what=f"checkpoint {path}")
         return _to_detector(yolo, source=str(path), digest=file_digest(path))
     is_bare_name = path.name == text and path.suffix.lower() in _REMOTE_SUFFIXES
@@ -80,6 +85,17 @@ def load_detector(source: str | Path) -> Detector:
     if ckpt_path and Path(ckpt_path).is_file():
         digest = file_digest(Path(ckpt_path))
     return _to_detector(yolo, source=text, digest=digest)
+
+
+def _is_yolov5(path: Path) -> bool:
+    """Whether ``path`` pickles classes of the original YOLOv5 code base (``models.*``), read without unpickling."""
+    import torch
+
+    try:
+        names = torch.serialization.get_unsafe_globals_in_checkpoint(str(path))
+    except Exception:  # not a torch zip archive: the regular loader reports it
+        return False
+    return any(name.startswith("models.") for name in names)
 
 
 def _load_yolo(name: str, *, what: str) -> Any:

@@ -1,0 +1,166 @@
+"""Original YOLOv5 checkpoints (the ultralytics/yolov5 code base), loaded without that code base.
+
+A YOLOv5 ``.pt`` is a pickle of ``models.yolo.Model``, ``models.common.Conv`` ... . It is read with torch's
+restricted (``weights_only``) unpickler, where each known class name is an alias of a paretodet class built
+from Ultralytics' blocks (same attribute names, same computation); any other global is refused before
+anything is unpickled. This module imports Ultralytics: import it where it is used.
+
+The anchor-based ``Detect`` head is rebuilt here: anchors, strides, grid and decode,
+with its output in the Ultralytics layout ``(B, 4 + nc, anchors)`` (xywh in pixels, then per-class scores
+= objectness x class probability), so evaluation, export and quantization treat it like any other model.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from ultralytics.nn.modules import C3, SPP, SPPF, Bottleneck, Concat, Conv
+from ultralytics.nn.tasks import DetectionModel
+
+from paretodet.errors import ModelError
+
+__all__ = ["V5_CLASSES", "YoloV5Detect", "YoloV5Model", "load_yolov5"]
+
+V5_CLASSES: tuple[str, ...] = (
+    "models.yolo.Model",
+    "models.yolo.Detect",
+    "models.common.Conv",
+    "models.common.C3",
+    "models.common.SPPF",
+    "models.common.SPP",
+    "models.common.Bottleneck",
+    "models.common.Concat",
+)
+_TORCH_PREFIX = "torch.nn.modules."
+
+
+def load_yolov5(path: Path) -> tuple[nn.Module, tuple[str, ...]]:
+    """The model (FP32, eval, CPU) and class names of an original YOLOv5 checkpoint.
+
+    Raises:
+        ModelError: the checkpoint references a class outside the known YOLOv5 and torch layers.
+    """
+    needed = torch.serialization.get_unsafe_globals_in_checkpoint(str(path))
+    aliases = _aliases()
+    known = set(aliases.values())
+    for name in needed:
+        if name not in known and not _plain_torch_layer(name):
+            raise ModelError(
+                f"{path} references '{name}', which paretodet does not load (only the YOLOv5 classes "
+                f"{', '.join(c.rsplit('.', 1)[1] for c in V5_CLASSES)} and torch layers): refusing to unpickle it"
+            )
+    torch_layers = [_torch_class(n) for n in needed if _plain_torch_layer(n)]
+    with torch.serialization.safe_globals([*aliases.items(), *torch_layers]):
+        ckpt = torch.load(str(path), map_location="cpu", weights_only=True)
+    model: Any = (ckpt.get("ema") or ckpt.get("model")) if isinstance(ckpt, dict) else None
+    if not isinstance(model, YoloV5Model):
+        raise ModelError(f"{path} holds no YOLOv5 detection model under 'model' or 'ema'")
+    model = model.float().eval()
+    head: Any = model.model[-1]
+    head.stride = head.stride.float()  # plain tensors the checkpoint stored in FP16
+    model.stride = head.stride
+    raw_names = model.names
+    names = (
+        tuple(str(raw_names[i]) for i in sorted(raw_names))
+        if isinstance(raw_names, dict)
+        else tuple(map(str, raw_names))
+    )
+    if len(names) != model.model[-1].nc:
+        raise ModelError(f"{path}: {len(names)} class names for a {model.model[-1].nc}-class head")
+    model.names = dict(enumerate(names))
+    for param in model.parameters():
+        param.requires_grad_(False)
+    return model, names
+
+
+def _plain_torch_layer(name: str) -> bool:
+    return name.startswith(_TORCH_PREFIX) and isinstance(_torch_class(name), type)
+
+
+def _torch_class(name: str) -> Any:
+    module_name, _, attr = name.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module_name), attr, None)
+    except ImportError:
+        return None
+
+
+def _aliases() -> dict[Any, str]:
+    """paretodet class -> the YOLOv5 name it stands for (the safe-globals alias form torch expects)."""
+    mapping = {
+        "models.yolo.Model": YoloV5Model,
+        "models.yolo.Detect": YoloV5Detect,
+        "models.common.Conv": Conv,
+        "models.common.C3": C3,
+        "models.common.SPPF": SPPF,
+        "models.common.SPP": SPP,
+        "models.common.Bottleneck": Bottleneck,
+        "models.common.Concat": Concat,
+    }
+    return {cls: name for name, cls in mapping.items()}
+
+
+class YoloV5Detect(nn.Module):
+    """The anchor-based YOLOv5 head: one 1x1 convolution per level predicting, for each of ``na`` anchors,
+    box offsets, objectness and class logits; decoded with the level's grid, stride and anchor sizes.
+
+    Unpickled attributes: ``m`` (convs), ``nc``, ``no`` (= nc + 5), ``nl``, ``na``, ``stride``, ``anchors``
+    (per level, in stride units).
+    """
+
+    export = False  # set by paretodet's export: return the decoded tensor only
+    m: nn.ModuleList
+    nc: int
+    no: int
+    nl: int
+    na: int
+    stride: torch.Tensor
+    anchors: torch.Tensor
+
+    def forward(self, x: list[torch.Tensor]) -> Any:
+        """Raw maps (B, na, H, W, no) per level in training; decoded (B, 4 + nc, N) (plus raw) otherwise."""
+        raw = []
+        decoded = []
+        for i in range(self.nl):
+            out = self.m[i](x[i])
+            b, _, h, w = out.shape
+            out = out.view(b, self.na, self.no, h, w).permute(0, 1, 3, 4, 2).contiguous()
+            raw.append(out)
+            if not self.training:
+                decoded.append(self._decode(out, i))
+        if self.training:
+            return raw
+        y = torch.cat(decoded, 1).permute(0, 2, 1)
+        return y if self.export else (y, raw)
+
+    def _decode(self, out: torch.Tensor, level: int) -> torch.Tensor:
+        b, na, h, w, _ = out.shape
+        stride = self.stride[level]
+        ys, xs = torch.meshgrid(
+            torch.arange(h, dtype=out.dtype, device=out.device),
+            torch.arange(w, dtype=out.dtype, device=out.device),
+            indexing="ij",
+        )
+        grid = torch.stack((xs, ys), -1).view(1, 1, h, w, 2)
+        anchors = (self.anchors[level] * stride).view(1, na, 1, 1, 2).to(out.dtype)
+        p = out.sigmoid()
+        xy = (p[..., 0:2] * 2 - 0.5 + grid) * stride
+        wh = (p[..., 2:4] * 2) ** 2 * anchors
+        scores = p[..., 5:] * p[..., 4:5]
+        return torch.cat((xy, wh, scores), -1).view(b, na * h * w, 4 + self.nc)
+
+
+class YoloV5Model(DetectionModel):
+    """Stand-in for ``models.yolo.Model``: an Ultralytics ``DetectionModel``, so ``forward``, ``fuse`` and the
+    layer bookkeeping (``m.f``, ``m.i``, ``save``) are Ultralytics' own. It has no training loss."""
+
+    def init_criterion(self) -> Any:
+        """YOLOv5's anchor-based loss is not implemented: training these checkpoints is refused."""
+        raise ModelError(
+            "YOLOv5 checkpoints have no training loss in paretodet: QAT, pruning recovery and distillation need "
+            "an Ultralytics model (evaluation, FP16/INT8 quantization and one-shot pruning work)"
+        )
