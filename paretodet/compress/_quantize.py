@@ -113,7 +113,8 @@ def head_decode_nodes(model: Any) -> list[str]:
 
 def quantizable_blocks(model: Any) -> dict[str, list[str]]:
     """Quantizable blocks, in graph order: ``model.K`` for backbone/neck blocks, ``model.H.cv2.i`` /
-    ``model.H.cv3.i`` (``model.H.m.i`` for YOLOv5) for the head's box and class conv branches. Maps block name -> node names."""
+    ``model.H.cv3.i`` (``model.H.m.i`` for YOLOv5) for the head's box and class conv branches. Maps block
+    name -> node names."""
     head = _head_index(model)
     blocks: dict[str, list[str]] = {}
     for node in model.graph.node:

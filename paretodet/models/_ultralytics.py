@@ -26,12 +26,14 @@ class Detector:
         names: class names, index = class id.
         source: what the user named (path or Ultralytics asset name).
         digest: a content hash of the source file (cache keys use it).
+        trainable: whether paretodet can train it (has a training loss): False for original YOLOv5 files.
     """
 
     model: torch.nn.Module
     names: tuple[str, ...]
     source: str
     digest: str
+    trainable: bool = True
 
     @property
     def nc(self) -> int:
@@ -73,7 +75,7 @@ def load_detector(source: str | Path) -> Detector:
             from paretodet.models._yolov5 import load_yolov5
 
             model, names = load_yolov5(path)
-            return Detector(model=model, names=names, source=str(path), digest=file_digest(path))
+            return Detector(model=model, names=names, source=str(path), digest=file_digest(path), trainable=False)
         yolo = _load_yolo(str(path), what=f"checkpoint {path}")
         return _to_detector(yolo, source=str(path), digest=file_digest(path))
     is_bare_name = path.name == text and path.suffix.lower() in _REMOTE_SUFFIXES

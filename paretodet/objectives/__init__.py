@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from paretodet.objectives._accuracy import AccuracyResult, NmsSettings, coco_ground_truth, evaluate_map, postprocess
+from paretodet.objectives._accuracy import (
+    AccuracyResult,
+    NmsSettings,
+    Predictions,
+    coco_ground_truth,
+    coco_map,
+    evaluate_map,
+    postprocess,
+    predict,
+    ultralytics_map,
+)
 from paretodet.objectives._evaluate import EvalSettings, evaluate
 from paretodet.objectives._latency import (
     LatencySettings,
@@ -22,12 +32,16 @@ __all__ = [
     "LatencyStats",
     "Metrics",
     "NmsSettings",
+    "Predictions",
     "Runner",
     "coco_ground_truth",
+    "coco_map",
     "evaluate",
     "evaluate_map",
     "list_runtimes",
     "measure_e2e_latency",
+    "predict",
+    "ultralytics_map",
     "measure_latency",
     "open_runner",
     "postprocess",

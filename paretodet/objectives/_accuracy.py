@@ -7,6 +7,7 @@ import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,17 @@ import numpy as np
 from paretodet.data import label_path_for, letterbox, read_image, read_labels, unletterbox_boxes
 from paretodet.objectives._runners import Runner
 
-__all__ = ["AccuracyResult", "NmsSettings", "coco_ground_truth", "evaluate_map", "postprocess"]
+__all__ = [
+    "AccuracyResult",
+    "NmsSettings",
+    "Predictions",
+    "coco_ground_truth",
+    "coco_map",
+    "evaluate_map",
+    "postprocess",
+    "predict",
+    "ultralytics_map",
+]
 
 
 @dataclass(frozen=True)
@@ -74,26 +85,28 @@ def coco_ground_truth(shapes: Sequence[tuple[Path, int, int]], names: Sequence[s
     return {"images": coco_images, "annotations": annotations, "categories": categories}
 
 
-def evaluate_map(
+@dataclass(frozen=True)
+class Predictions:
+    """An artifact's detections on val images: ``shapes`` = (image, height, width) and COCO-format ``results``
+    (image id = position in ``shapes``)."""
+
+    shapes: list[tuple[Path, int, int]]
+    results: list[dict[str, Any]]
+
+
+def predict(
     runner: Runner,
     images: Sequence[Path],
     *,
-    names: Sequence[str],
+    nc: int,
     imgsz: int,
     nms: NmsSettings | None = None,
     on_image: Callable[[int, int], None] | None = None,
-) -> AccuracyResult:
-    """Run ``runner`` over ``images`` and score its detections with pycocotools (mAP50-95, mAP50).
-
-    Example:
-        >>> res = evaluate_map(runner, images, names=("cat",), imgsz=320)  # doctest: +SKIP
-    """
-    from pycocotools.coco import COCO
-    from pycocotools.cocoeval import COCOeval
-
+) -> Predictions:
+    """Run ``runner`` over ``images`` (letterboxed as Ultralytics' validator does) and keep its detections."""
     nms = nms or NmsSettings()
     for path in images:  # fail on a bad label file before spending time on inference
-        read_labels(label_path_for(path), nc=len(names))
+        read_labels(label_path_for(path), nc=nc)
     shapes: list[tuple[Path, int, int]] = []
     results: list[dict[str, Any]] = []
     for image_id, path in enumerate(images):
@@ -113,11 +126,20 @@ def evaluate_map(
             )
         if on_image is not None:
             on_image(image_id + 1, len(images))
-    gt_dict = coco_ground_truth(shapes, names)
+    return Predictions(shapes=shapes, results=results)
+
+
+def coco_map(predictions: Predictions, names: Sequence[str]) -> AccuracyResult:
+    """mAP50-95 / mAP50 of ``predictions`` by pycocotools (the COCO protocol)."""
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    images, results = len(predictions.shapes), predictions.results
+    gt_dict = coco_ground_truth(predictions.shapes, names)
     if not gt_dict["annotations"]:
-        return AccuracyResult(map50_95=float("nan"), map50=float("nan"), images=len(images), detections=len(results))
+        return AccuracyResult(map50_95=float("nan"), map50=float("nan"), images=images, detections=len(results))
     if not results:
-        return AccuracyResult(map50_95=0.0, map50=0.0, images=len(images), detections=0)
+        return AccuracyResult(map50_95=0.0, map50=0.0, images=images, detections=0)
     with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints its progress
         coco_gt = COCO()
         coco_gt.dataset = gt_dict
@@ -128,5 +150,72 @@ def evaluate_map(
         evaluator.accumulate()
         evaluator.summarize()
     return AccuracyResult(
-        map50_95=float(evaluator.stats[0]), map50=float(evaluator.stats[1]), images=len(images), detections=len(results)
+        map50_95=float(evaluator.stats[0]), map50=float(evaluator.stats[1]), images=images, detections=len(results)
     )
+
+
+def ultralytics_map(predictions: Predictions, names: Sequence[str]) -> AccuracyResult:
+    """mAP50-95 / mAP50 of the same ``predictions`` by Ultralytics' metrics (its validator's matching and
+    ``ap_per_class``: 101-point interpolation, no area ranges): a second route to cross-check ``coco_map``."""
+    import torch
+    from ultralytics.engine.validator import BaseValidator
+    from ultralytics.utils.metrics import ap_per_class, box_iou
+
+    thresholds = SimpleNamespace(iouv=torch.linspace(0.5, 0.95, 10))
+    gt = coco_ground_truth(predictions.shapes, names)
+    by_image: dict[int, list[dict[str, Any]]] = {}
+    for det in predictions.results:
+        by_image.setdefault(det["image_id"], []).append(det)
+    truth: dict[int, list[dict[str, Any]]] = {}
+    for ann in gt["annotations"]:
+        truth.setdefault(ann["image_id"], []).append(ann)
+    tps: list[np.ndarray] = []
+    confs: list[float] = []
+    pred_cls: list[int] = []
+    target_cls: list[int] = []
+    for image_id in range(len(predictions.shapes)):
+        dets = sorted(by_image.get(image_id, []), key=lambda d: -d["score"])
+        anns = truth.get(image_id, [])
+        target_cls.extend(a["category_id"] for a in anns)
+        if not dets:
+            continue
+        p_boxes = torch.tensor([_xyxy(d["bbox"]) for d in dets])
+        p_cls = torch.tensor([d["category_id"] for d in dets])
+        if anns:
+            iou = box_iou(torch.tensor([_xyxy(a["bbox"]) for a in anns]), p_boxes)
+            t_cls = torch.tensor([a["category_id"] for a in anns])
+            correct = BaseValidator.match_predictions(thresholds, p_cls, t_cls, iou)  # type: ignore[arg-type]
+        else:
+            correct = torch.zeros(len(dets), 10, dtype=torch.bool)
+        tps.append(correct.numpy())
+        confs.extend(d["score"] for d in dets)
+        pred_cls.extend(d["category_id"] for d in dets)
+    if not target_cls:
+        return AccuracyResult(float("nan"), float("nan"), len(predictions.shapes), len(predictions.results))
+    if not tps:
+        return AccuracyResult(0.0, 0.0, len(predictions.shapes), 0)
+    ap = ap_per_class(np.concatenate(tps), np.array(confs), np.array(pred_cls), np.array(target_cls))[5]
+    return AccuracyResult(float(ap.mean()), float(ap[:, 0].mean()), len(predictions.shapes), len(predictions.results))
+
+
+def _xyxy(box: Sequence[float]) -> list[float]:
+    x, y, w, h = box
+    return [x, y, x + w, y + h]
+
+
+def evaluate_map(
+    runner: Runner,
+    images: Sequence[Path],
+    *,
+    names: Sequence[str],
+    imgsz: int,
+    nms: NmsSettings | None = None,
+    on_image: Callable[[int, int], None] | None = None,
+) -> AccuracyResult:
+    """Run ``runner`` over ``images`` and score its detections with pycocotools (mAP50-95, mAP50).
+
+    Example:
+        >>> res = evaluate_map(runner, images, names=("cat",), imgsz=320)  # doctest: +SKIP
+    """
+    predictions = predict(runner, images, nc=len(names), imgsz=imgsz, nms=nms, on_image=on_image)
+    return coco_map(predictions, names)

@@ -22,7 +22,7 @@ from paretodet.compress import (
     uses_reduced_range,
 )
 from paretodet.data import DatasetInfo, dataset_digest, list_images, load_data_yaml, write_resolved_yaml
-from paretodet.errors import ConfigError, DataError
+from paretodet.errors import ConfigError, DataError, ModelError
 from paretodet.models import Detector, load_detector
 from paretodet.objectives import EvalSettings, Metrics, evaluate
 from paretodet.search._sensitivity import block_sensitivity
@@ -69,6 +69,11 @@ def build(
     Example:
         >>> result = build(Candidate(imgsz=256), load_detector("best.pt"), data, workdir=Path("w"))  # doctest: +SKIP
     """
+    if not detector.trainable and candidate.training_knobs():
+        raise ModelError(
+            f"{detector.source} cannot be trained by paretodet (no training loss for this model format): "
+            f"drop {', '.join(candidate.training_knobs())}"
+        )
     cache = workdir / "cache"
     hits: list[str] = []
     detector = transformed_detector(candidate, detector, data, cache=cache, hits=hits, on_epoch=on_epoch)

@@ -94,13 +94,14 @@ def run_study(
         },
     )
     env = environment()
+    space = config.space if detector.trainable else config.space.without_training()
 
     def objective(trial: optuna.Trial) -> tuple[float, ...]:
         trial_start = time.perf_counter()
         trial.set_user_attr("environment", env)
         trial.set_user_attr("seed", config.seed)
         try:
-            candidate = sample(trial, config.space)
+            candidate = sample(trial, space)
             trial.set_user_attr("candidate", candidate.to_dict())
             result, metrics = build_and_measure(
                 candidate, detector, data, workdir=workdir, settings=config.evaluation, on_epoch=on_epoch

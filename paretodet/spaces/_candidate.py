@@ -27,6 +27,14 @@ __all__ = [
 PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "int8")
 CALIBRATIONS: tuple[str, ...] = ("minmax", "entropy", "percentile")
 PRUNE_CHOICES: tuple[str, ...] = ("none", *PRUNE_METHODS)
+# knobs whose non-default values train the model (not possible for models without a training loss)
+TRAINING_KNOBS: tuple[str, ...] = (
+    "quant.qat_epochs",
+    "prune.finetune_epochs",
+    "distill.student_width",
+    "distill.student_depth",
+    "distill.student_yaml",
+)
 
 
 @dataclass(frozen=True)
@@ -179,6 +187,12 @@ class Candidate:
             raise ConfigError(f"distill.epochs must be between 1 and 10000, got {kd.epochs}")
         if not 0.0 < kd.lr <= 1.0:
             raise ConfigError(f"distill.lr must be in (0, 1], got {kd.lr}")
+
+    def training_knobs(self) -> list[str]:
+        """The knobs set here that need training (QAT, pruning recovery, a student, KD)."""
+        flat = self.to_dict()
+        inactive = inactive_knobs(flat)
+        return [k for k in TRAINING_KNOBS if k not in inactive and flat[k] != Candidate().to_dict()[k]]
 
     def to_dict(self) -> dict[str, Any]:
         """Flat dict with dotted keys, in a stable order."""

@@ -65,6 +65,14 @@ class SearchSpace:
             raise ConfigError(f"knob(s) {', '.join(sorted(unknown))} are not in this space: add them instead")
         return SearchSpace(knobs=tuple(by_name.get(k.name, k) for k in self.knobs), base=self.base)
 
+    def without_training(self) -> SearchSpace:
+        """A copy that samples no training knob (for models paretodet cannot train), nor knobs that only
+        matter with training."""
+        from paretodet.spaces._candidate import TRAINING_KNOBS
+
+        dropped = set(TRAINING_KNOBS) | {k.name for k in self.knobs if k.name.startswith("distill.")} | {"prune.lr"}
+        return SearchSpace(knobs=tuple(k for k in self.knobs if k.name not in dropped), base=self.base)
+
     def describe(self) -> list[dict[str, Any]]:
         """One row per knob (name, values, condition), for display."""
         rows = []

@@ -75,3 +75,29 @@ def test_unknown_classes_are_refused_before_unpickling(tmp_path: Path) -> None:
         del sys.modules["models"], sys.modules["models.common"]
     with pytest.raises(ModelError, match=r"references 'models.common.C3TR'.*refusing to unpickle"):
         load_detector(tmp_path / "odd.pt")
+
+
+@needs_shared
+def test_a_search_on_yolov5_samples_no_training(tmp_path: Path) -> None:
+    from paretodet.objectives import EvalSettings, LatencySettings
+    from paretodet.search import SearchConfig, load_trials, run_study
+    from paretodet.spaces import Knob, default_space
+
+    small = default_space().with_knobs(  # the default space, with the slow choices pinned for a test
+        Knob("imgsz", choices=(160,)),
+        Knob("quant.calib_images", choices=(8,), when=(("quant.precision", ("int8",)),)),
+        Knob("quant.fp_layers", choices=(0,), when=(("quant.precision", ("int8",)),)),
+    )
+    config = SearchConfig(
+        space=small,
+        model=str(V5),
+        data=COCO128,
+        workdir=tmp_path / "w",
+        trials=3,
+        sampler="random",
+        evaluation=EvalSettings(threads=2, max_images=4, latency=LatencySettings(warmup=1, runs=30)),
+    )
+    summary = run_study(config)
+    df, _ = load_trials(config.workdir)
+    assert summary.completed == 3 and summary.failed == 0
+    assert set(df["prune.finetune_epochs"]) == {0} and set(df["distill.student_width"]) == {1.0}

@@ -62,3 +62,27 @@ def test_no_detections_score_zero(tiny_data: Path) -> None:
 
     result = evaluate_map(empty, images, names=info.names, imgsz=160, nms=NmsSettings())  # type: ignore[arg-type]
     assert result.map50_95 == 0.0 and result.detections == 0
+
+
+def test_two_scoring_routes_agree_on_the_same_predictions(tiny_data: Path) -> None:
+    from paretodet.compress import export_artifact
+    from paretodet.models import demo_teacher_path, load_detector
+    from paretodet.objectives import coco_map, open_runner, predict, ultralytics_map
+
+    info = load_data_yaml(tiny_data)
+    images = list_images(info.val)
+    # a perfect detector scores 1 by both routes
+    oracle = predict(OracleRunner(images, 160, info.nc), images, nc=info.nc, imgsz=160)
+    assert coco_map(oracle, info.names).map50_95 == pytest.approx(1.0, abs=1e-6)
+    # Ultralytics' interpolation ends its precision envelope with a zero: a perfect detector gets 0.995
+    assert ultralytics_map(oracle, info.names).map50_95 == pytest.approx(0.995, abs=1e-6)
+    # a real detector: pycocotools and Ultralytics' metrics score its detections alike
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        art = export_artifact(
+            load_detector(demo_teacher_path()), Path(tmp) / "t.onnx", runtime="onnxruntime", imgsz=160, precision="fp32"
+        )
+        preds = predict(open_runner(art, threads=1), images, nc=info.nc, imgsz=160)
+    coco, ultra = coco_map(preds, info.names), ultralytics_map(preds, info.names)
+    assert 0.2 < coco.map50_95 < 1.0 and abs(coco.map50_95 - ultra.map50_95) < 0.05
