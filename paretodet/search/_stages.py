@@ -106,18 +106,10 @@ def _student(
         hits.append("student")
         return _load_stage(path, teacher, key)
     spec = StudentSpec(width=kd.student_width, depth=kd.student_depth, yaml=yaml_path, init=kd.init)
-    student = make_student(teacher.model, spec)
-    trained = _train(
-        student,
-        teacher,
-        data,
-        candidate,
-        workdir=path.parent,
-        recipe=FinetuneRecipe(epochs=kd.epochs, lr=kd.lr),
-        on_epoch=on_epoch,
+    recipe = FinetuneRecipe(epochs=kd.epochs, lr=kd.lr)
+    return _trained_stage(
+        make_student(teacher.model, spec), path, key, teacher, teacher, data, candidate, recipe, on_epoch
     )
-    _save_stage(Detector(trained, teacher.names, f"{teacher.source} (student)", key), path)
-    return _load_stage(path, teacher, key)
 
 
 def _pruned(
@@ -156,17 +148,37 @@ def _pruned(
     if cached(recovered_path):
         hits.append("recover")
         return _load_stage(recovered_path, detector, recover_key)
-    tuned = _train(
-        _load_stage(pruned_path, detector, key).model,
-        teacher,
-        data,
-        candidate,
-        workdir=recovered_path.parent,
-        recipe=FinetuneRecipe(epochs=prune.finetune_epochs, lr=prune.lr),
+    pruned = _load_stage(pruned_path, detector, key).model
+    recipe = FinetuneRecipe(epochs=prune.finetune_epochs, lr=prune.lr)
+    return _trained_stage(
+        pruned,
+        path=recovered_path,
+        key=recover_key,
+        origin=detector,
+        teacher=teacher,
+        data=data,
+        candidate=candidate,
+        recipe=recipe,
         on_epoch=on_epoch,
     )
-    _save_stage(Detector(tuned, detector.names, f"{detector.source} (pruned, recovered)", recover_key), recovered_path)
-    return _load_stage(recovered_path, detector, recover_key)
+
+
+def _trained_stage(
+    model: Any,
+    *,
+    path: Path,
+    key: str,
+    origin: Detector,
+    teacher: Detector,
+    data: DatasetInfo,
+    candidate: Candidate,
+    recipe: FinetuneRecipe,
+    on_epoch: EpochProgress | None,
+) -> Detector:
+    """Train ``model`` (distilling from ``teacher`` when alpha > 0), keep it at ``path``, reload it."""
+    trained = _train(model, teacher, data, candidate, workdir=path.parent, recipe=recipe, on_epoch=on_epoch)
+    _save_stage(Detector(trained, origin.names, f"{origin.source} ({path.parent.parent.name})", key), path)
+    return _load_stage(path, origin, key)
 
 
 def _train(
