@@ -108,7 +108,15 @@ def _student(
     spec = StudentSpec(width=kd.student_width, depth=kd.student_depth, yaml=yaml_path, init=kd.init)
     recipe = FinetuneRecipe(epochs=kd.epochs, lr=kd.lr)
     return _trained_stage(
-        make_student(teacher.model, spec), path, key, teacher, teacher, data, candidate, recipe, on_epoch
+        make_student(teacher.model, spec),
+        path=path,
+        key=key,
+        origin=teacher,
+        teacher=teacher,
+        data=data,
+        candidate=candidate,
+        recipe=recipe,
+        on_epoch=on_epoch,
     )
 
 
