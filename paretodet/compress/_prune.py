@@ -13,6 +13,7 @@ metric measures that). The detection head is never pruned.
 
 from __future__ import annotations
 
+import copy
 import difflib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -105,7 +106,8 @@ def prune_model(
     Example:
         >>> pruned, report = prune_model(detector.model, PruneSpec("l2", 0.3))  # doctest: +SKIP
     """
-    net, _ = split_c2f_blocks(model)
+    # structured pruning needs C2f's split as two convolutions; unstructured keeps the stock blocks
+    net = split_c2f_blocks(model)[0] if spec.method in STRUCTURED_METHODS else copy.deepcopy(model)
     net = net.float().cpu().eval()
     for param in net.parameters():
         param.requires_grad_(True)
