@@ -207,11 +207,13 @@ def search(
     seed: int = typer.Option(0, "--seed", help="Sampler seed."),
     budgets: list[str] = typer.Option([], "--budget", help="Constraint, e.g. 'size_mb<=4' (repeatable)."),
     threads: int = typer.Option(2, "--threads", help="Runtime threads for latency."),
+    space: str = typer.Option("balanced", "--space", help="Preset (quick, balanced, thorough) or space YAML file."),
 ) -> None:
     """Run (or continue) a multi-objective search: maximize mAP50-95 and FPS, minimize size."""
     from paretodet.objectives import EvalSettings
     from paretodet.reports import parse_budgets
     from paretodet.search import SearchConfig, run_study
+    from paretodet.spaces import load_space
 
     config = SearchConfig(
         model=model,
@@ -224,6 +226,7 @@ def search(
         study=study,
         budgets=tuple(parse_budgets(budgets)),
         evaluation=EvalSettings(threads=threads),
+        space=load_space(space),
     )
     with _trial_bar("trials") as (on_trial, on_epoch):
         summary = run_study(config, on_trial=on_trial, on_epoch=on_epoch)
@@ -232,6 +235,38 @@ def search(
         f"front {summary.front_size}; storage {summary.storage}"
     )
     typer.echo(f"next: paretodet report {workdir}")
+
+
+@app.command()
+def spaces(
+    space: str | None = typer.Option(None, "--space", help="Show what this preset or space YAML samples."),
+    as_yaml: bool = typer.Option(False, "--yaml", help="With --space: print it as a space file to edit."),
+) -> None:
+    """Every knob (type, allowed values, default); with --space, what that space samples.
+
+    A space file is YAML: an optional 'base:' mapping (values of unsampled knobs) and a 'knobs:' mapping of
+    knob -> {choices: [...]} or {low: .., high: .., step: .., log: true}, each with optional 'when:' (all of
+    these knobs hold one of the listed values) and 'when_any:' (at least one does). Presets: quick (the demo),
+    balanced (the default), thorough. Start from one: paretodet spaces --space balanced --yaml > my.yaml
+    """
+    from paretodet.spaces import PRESETS, knob_table, load_space, space_to_dict
+
+    if space is None:
+        rows = knob_table()
+        width = max(len(r["knob"]) for r in rows)
+        typer.echo(f"{'knob':<{width}}  {'type':<5}  {'default':<13}  allowed / what it does")
+        for r in rows:
+            default = repr(r["default"]) if isinstance(r["default"], str) else str(r["default"])
+            typer.echo(f"{r['knob']:<{width}}  {r['type']:<5}  {default:<13}  {r['allowed']}: {r['help']}")
+        typer.echo(f"\npresets: {', '.join(PRESETS)} (paretodet spaces --space NAME)")
+        return
+    chosen = load_space(space)
+    if as_yaml:
+        typer.echo(yaml.safe_dump(space_to_dict(chosen), sort_keys=False, default_flow_style=None, width=118).rstrip())
+        return
+    for row in chosen.describe():
+        values = row["values"] if isinstance(row["values"], str) else ", ".join(map(str, row["values"]))
+        typer.echo(f"{row['knob']:<22} {values}" + (f"   (when {row['when']})" if row["when"] else ""))
 
 
 @app.command()

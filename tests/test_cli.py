@@ -128,6 +128,17 @@ def test_apply_distilled_student_from_the_command_line(
     assert "distill.alpha: 0.5" in (out_dir / "config.yaml").read_text()
 
 
+def test_spaces_lists_every_knob_and_exports_a_preset(tmp_path: Path, capsys) -> None:
+    from paretodet.spaces import knob_names, load_space
+
+    code, out, _ = run_cli(["spaces"], capsys)
+    assert code == 0 and all(name in out for name in knob_names())
+    code, out, _ = run_cli(["spaces", "--space", "balanced", "--yaml"], capsys)
+    assert code == 0
+    (tmp_path / "mine.yaml").write_text(out)
+    assert load_space(tmp_path / "mine.yaml") == load_space("balanced")
+
+
 def test_search_report_select_export(tiny_model: Path, tiny_data: Path, tmp_path: Path, capsys) -> None:
     work = tmp_path / "w"
     code, out, _ = run_cli(
@@ -194,7 +205,10 @@ def bad_inputs(tmp_path: Path, tiny_data: Path) -> dict[str, Path]:
     student_cfg = yaml.safe_load((Path(ultralytics.__file__).parent / "cfg/models/v8/yolov8.yaml").read_text())
     student_yaml = tmp_path / "yolov8n-three.yaml"
     student_yaml.write_text(yaml.safe_dump({**student_cfg, "nc": 3}))
+    bad_space = tmp_path / "space.yaml"
+    bad_space.write_text("knobs:\n  prune.ratio: {low: lots, high: 0.5}\n")
     return {
+        "bad_space": bad_space,
         "student_yaml": student_yaml,
         "emptycalib": empty_calib / "data.yaml",
         "corrupt": corrupt,
@@ -233,6 +247,7 @@ def bad_inputs(tmp_path: Path, tiny_data: Path) -> dict[str, Path]:
         ("prune_unknown_layer", "prune.skip names 'model.99'"),
         ("student_yaml_other_classes", "has nc=3 but the teacher has 6 classes"),
         ("distill_alpha_out_of_range", "distill.alpha must be in [0, 1]"),
+        ("space_file_wrong_type", "'low' must be a number"),
     ],
 )
 def test_bad_input_is_one_clear_line(
@@ -278,6 +293,7 @@ def test_bad_input_is_one_clear_line(
             "--out",
             str(tmp_path / "o"),
         ],
+        "space_file_wrong_type": ["search", "--model", m, "--data", d, "--space", str(bad_inputs["bad_space"])],
         "distill_alpha_out_of_range": [
             "apply",
             m,

@@ -14,7 +14,7 @@ from paretodet.search._config import SearchConfig
 from paretodet.search._sensitivity import load_sensitivity_tables
 from paretodet.search._storage import load_trials
 from paretodet.search._study import StudySummary, TrialEvent, run_study
-from paretodet.spaces import Knob, SearchSpace, default_space
+from paretodet.spaces import SearchSpace, load_space
 
 __all__ = ["DemoResult", "demo_space", "run_demo"]
 
@@ -32,16 +32,8 @@ class DemoResult:
 
 
 def demo_space() -> SearchSpace:
-    """The default space with training kept short (the demo runs in minutes on a laptop CPU): no QAT, 0-2
-    recovery epochs, 2-epoch half-width students started from the teacher's weights."""
-    student = (("distill.student_width", (0.5,)),)
-    return default_space(qat=False, finetune_epochs=(0, 1, 2)).with_knobs(
-        Knob("distill.student_width", choices=(1.0, 0.5)),
-        Knob("distill.student_depth", choices=(1.0,), when=student),
-        Knob("distill.init", choices=("teacher",), when=student),
-        Knob("distill.epochs", choices=(2,), when=student),
-        Knob("distill.lr", choices=(0.001,), when=student),
-    )
+    """The ``quick`` preset: every technique with training kept short (the demo runs in minutes)."""
+    return load_space("quick")
 
 
 def run_demo(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from paretodet.spaces._candidate import (
     CALIBRATIONS,
+    KNOB_INFO,
     PRECISIONS,
     PRUNE_CHOICES,
     TRAINING_KNOBS,
@@ -15,10 +16,13 @@ from paretodet.spaces._candidate import (
     knob_names,
     parse_value,
 )
+from paretodet.spaces._file import PRESETS, knob_table, load_space, parse_space, space_to_dict
 from paretodet.spaces._space import Knob, SearchSpace, default_space, sample
 
 __all__ = [
     "CALIBRATIONS",
+    "KNOB_INFO",
+    "PRESETS",
     "PRECISIONS",
     "PRUNE_CHOICES",
     "TRAINING_KNOBS",
@@ -30,6 +34,10 @@ __all__ = [
     "SearchSpace",
     "default_space",
     "inactive_knobs",
+    "knob_table",
+    "load_space",
+    "parse_space",
+    "space_to_dict",
     "knob_names",
     "parse_value",
     "sample",

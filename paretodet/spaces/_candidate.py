@@ -37,6 +37,34 @@ TRAINING_KNOBS: tuple[str, ...] = (
 )
 
 
+# knob -> (allowed values, what it does): the table `paretodet spaces` prints (a test checks it is complete)
+KNOB_INFO: dict[str, tuple[str, str]] = {
+    "imgsz": ("multiple of 32 in [32, 4096]", "square input size of the artifact"),
+    "runtime": ("onnxruntime | torch", "what the artifact ships on (torch: FP32 Ultralytics .pt)"),
+    "quant.precision": ("fp32 | fp16 | int8", "weights/compute precision (fp16, int8 need onnxruntime)"),
+    "quant.calibration": ("minmax | entropy | percentile", "int8: activation range estimation"),
+    "quant.calib_images": ("int in [1, 100000]", "int8: training images used for calibration"),
+    "quant.per_channel": ("bool", "int8: per-output-channel weight scales"),
+    "quant.fp_layers": ("int >= 0", "int8: most sensitive blocks kept FP32 (mixed precision)"),
+    "quant.qat_epochs": ("int >= 0", "int8: quantization-aware fine-tuning epochs (0 = PTQ)"),
+    "prune.method": ("none | l1 | l2 | fpgm | taylor | level", "pruner (level = unstructured weights)"),
+    "prune.ratio": ("float in [0, 0.9]", "fraction of each conv's channels (weights) removed"),
+    "prune.backbone_ratio": ("-1 or float in [0, 0.9]", "backbone's own ratio (-1 = prune.ratio)"),
+    "prune.neck_ratio": ("-1 or float in [0, 0.9]", "neck's own ratio (-1 = prune.ratio); the head is kept"),
+    "prune.skip": ("comma-separated module names", "modules never pruned, e.g. model.0,model.9"),
+    "prune.finetune_epochs": ("int in [0, 1000]", "recovery fine-tuning epochs after pruning"),
+    "prune.lr": ("float in (0, 1]", "recovery learning rate (AdamW, linear decay to a tenth)"),
+    "distill.student_width": ("float in (0, 1]", "student width / teacher width (1 and depth 1: no student)"),
+    "distill.student_depth": ("float in (0, 1]", "student depth / teacher depth"),
+    "distill.student_yaml": ("path or empty", "a model YAML for the student instead (same classes)"),
+    "distill.init": ("teacher | scratch", "student starts from the teacher's weights or random"),
+    "distill.temperature": ("float in [1, 8]", "softening temperature of class logits and DFL bins"),
+    "distill.alpha": ("float in [0, 1]", "KD weight for student training and recovery (0 = labels only)"),
+    "distill.epochs": ("int in [1, 10000]", "student training epochs"),
+    "distill.lr": ("float in (0, 1]", "student learning rate (AdamW, linear decay to a tenth)"),
+}
+
+
 @dataclass(frozen=True)
 class QuantConfig:
     """Quantization knobs (``quant.*``); all but ``precision`` apply to int8 only.

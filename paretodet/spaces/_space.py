@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from paretodet.compress import PRUNE_METHODS
 from paretodet.errors import ConfigError
 from paretodet.spaces._candidate import Candidate, _did_you_mean, knob_names, parse_value
 
@@ -86,54 +85,11 @@ class SearchSpace:
         return rows
 
 
-_INT8 = (("quant.precision", ("int8",)),)
-_PRUNED = (("prune.method", PRUNE_METHODS),)
+def default_space() -> SearchSpace:
+    """The default space: the ``balanced`` preset (every technique, moderate training per candidate)."""
+    from paretodet.spaces._file import load_space
 
-
-def default_space(*, qat: bool = True, finetune_epochs: tuple[int, ...] = (0, 5, 10, 20)) -> SearchSpace:
-    """The built-in space: input size, runtime, precision (FP16/INT8 are ONNX Runtime artifacts), INT8 knobs,
-    pruning (method, ratios, recovery), distillation (student size, init, T, alpha, epochs).
-
-    ``qat=False`` leaves out quantization-aware fine-tuning; ``finetune_epochs`` are the pruning recovery
-    choices (each epoch is seconds to minutes of training on a CPU).
-    """
-    recovering = tuple(e for e in finetune_epochs if e > 0)
-    knobs = [
-        Knob("imgsz", choices=(160, 192, 224, 256, 288, 320)),
-        Knob("runtime", choices=("onnxruntime", "torch")),
-        Knob("quant.precision", choices=("fp32", "fp16", "int8"), when=(("runtime", ("onnxruntime",)),)),
-        Knob("quant.calibration", choices=("minmax", "entropy", "percentile"), when=_INT8),
-        Knob("quant.calib_images", choices=(32, 64, 128), when=_INT8),
-        Knob("quant.per_channel", choices=(False, True), when=_INT8),
-        Knob("quant.fp_layers", choices=(0, 1, 2, 4), when=_INT8),
-    ]
-    if qat:
-        knobs.append(Knob("quant.qat_epochs", choices=(0, 1, 2), when=_INT8))
-    knobs += [
-        Knob("prune.method", choices=("none", *PRUNE_METHODS)),
-        Knob("prune.ratio", low=0.1, high=0.6, step=0.1, when=_PRUNED),
-        Knob("prune.backbone_ratio", choices=(-1.0, 0.0, 0.2, 0.4), when=_PRUNED),
-        Knob("prune.neck_ratio", choices=(-1.0, 0.2, 0.4, 0.6), when=_PRUNED),
-        Knob("prune.finetune_epochs", choices=finetune_epochs, when=_PRUNED),
-    ]
-    if recovering:
-        knobs.append(
-            Knob("prune.lr", low=1e-4, high=2e-3, log=True, when=(*_PRUNED, ("prune.finetune_epochs", recovering)))
-        )
-    students = (0.75, 0.5, 0.25)
-    student = (("distill.student_width", students),)
-    knobs += [
-        Knob("distill.student_width", choices=(1.0, *students)),
-        Knob("distill.student_depth", choices=(1.0, 0.5), when=student),
-        Knob("distill.init", choices=("teacher", "scratch"), when=student),
-        Knob("distill.epochs", choices=(10, 30), when=student),
-        Knob("distill.lr", low=2e-4, high=3e-3, log=True, when=student),
-        Knob(
-            "distill.alpha", choices=(0.0, 0.25, 0.5, 0.75), when_any=(*student, ("prune.finetune_epochs", recovering))
-        ),
-        Knob("distill.temperature", low=1.0, high=8.0, step=0.5, when=(("distill.alpha", (0.25, 0.5, 0.75)),)),
-    ]
-    return SearchSpace(knobs=tuple(knobs))
+    return load_space("balanced")
 
 
 def sample(trial: optuna.Trial, space: SearchSpace) -> Candidate:
