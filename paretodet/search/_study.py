@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -96,8 +98,11 @@ def run_study(
     env = environment()
     space = config.space if detector.trainable else config.space.without_training()
 
+    _requeue_interrupted(study, storage)
+
     def objective(trial: optuna.Trial) -> tuple[float, ...]:
         trial_start = time.perf_counter()
+        trial.set_user_attr("worker", WORKER)
         trial.set_user_attr("environment", env)
         trial.set_user_attr("seed", config.seed)
         try:
@@ -155,6 +160,38 @@ def run_study(
         front_size=_front_size(study),
         wall_s=time.perf_counter() - start,
     )
+
+
+WORKER = f"{socket.gethostname()}:{os.getpid()}"  # who runs a trial: a dead local worker's trial is re-queued
+
+
+def _requeue_interrupted(study: optuna.Study, storage: optuna.storages.BaseStorage) -> list[int]:
+    """Mark FAIL the RUNNING trials of workers on this machine that no longer exist (a killed search), and
+    queue their candidates again; returns their numbers. Workers elsewhere are left to the heartbeat."""
+    import optuna
+
+    host = socket.gethostname()
+    requeued = []
+    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        worker_host, _, pid = str(trial.user_attrs.get("worker", "")).rpartition(":")
+        if worker_host != host or not pid.isdigit() or _alive(int(pid)):
+            continue
+        storage.set_trial_user_attr(trial._trial_id, "fail_reason", "interrupted: its worker process ended; re-queued")
+        storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
+        if trial.params:
+            study.enqueue_trial(trial.params, user_attrs={"requeued_from": trial.number})
+        requeued.append(trial.number)
+    return requeued
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
 
 
 def _check_same_study(workdir: Path, config: SearchConfig, *, model_digest: str, data_digest: str) -> None:

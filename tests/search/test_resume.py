@@ -13,6 +13,14 @@ from paretodet.objectives import EvalSettings, LatencySettings
 from paretodet.search import SearchConfig, run_study
 
 
+def _running_with_params(db: Path) -> bool:
+    try:
+        study = optuna.load_study(study_name="paretodet", storage=f"sqlite:///{db}")
+    except KeyError:
+        return False
+    return any(t.state.name == "RUNNING" and t.params for t in study.get_trials())
+
+
 def _completed(db: Path) -> list[optuna.trial.FrozenTrial]:
     if not db.exists():
         return []
@@ -43,12 +51,16 @@ def test_kill_9_then_rerun_loses_no_completed_trial(tiny_model: Path, tiny_data:
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 180
-    while time.time() < deadline and len(_completed(work / "study.db")) < 2:
-        time.sleep(0.5)
+    db = work / "study.db"
+    while time.time() < deadline and not (len(_completed(db)) >= 2 and _running_with_params(db)):
+        time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     before = {t.number: t.values for t in _completed(work / "study.db")}
     assert len(before) >= 2
+    killed = optuna.load_study(study_name="paretodet", storage=f"sqlite:///{work / 'study.db'}")
+    interrupted = {t.number: t.params for t in killed.get_trials() if t.state.name == "RUNNING"}
+    assert interrupted
     summary = run_study(
         SearchConfig(
             model=str(tiny_model),
@@ -61,3 +73,9 @@ def test_kill_9_then_rerun_loses_no_completed_trial(tiny_model: Path, tiny_data:
     after = {t.number: t.values for t in _completed(work / "study.db")}
     assert summary.completed == len(before) + 2
     assert all(after[n] == v for n, v in before.items())
+    # the trial the kill interrupted is FAIL with its reason, and its candidate ran again
+    resumed = optuna.load_study(study_name="paretodet", storage=f"sqlite:///{work / 'study.db'}").get_trials()
+    for number, params in interrupted.items():
+        assert resumed[number].state.name == "FAIL" and "interrupted" in resumed[number].user_attrs["fail_reason"]
+        again = [t for t in resumed if t.user_attrs.get("requeued_from") == number]
+        assert again and again[0].params == params
