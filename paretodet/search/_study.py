@@ -232,6 +232,8 @@ def _make_sampler(config: SearchConfig) -> optuna.samplers.BaseSampler:
         return optuna.samplers.RandomSampler(seed=config.seed)
     if config.sampler == "tpe":
         return optuna.samplers.TPESampler(seed=config.seed)
+    if config.sampler == "grid":
+        return optuna.samplers.GridSampler(config.space.grid(), seed=config.seed)
     population = int(min(50, max(4, config.trials // 3)))
     return optuna.samplers.NSGAIISampler(seed=config.seed, population_size=population)
 

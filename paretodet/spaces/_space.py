@@ -72,6 +72,27 @@ class SearchSpace:
         dropped = set(TRAINING_KNOBS) | {k.name for k in self.knobs if k.name.startswith("distill.")} | {"prune.lr"}
         return SearchSpace(knobs=tuple(k for k in self.knobs if k.name not in dropped), base=self.base)
 
+    def grid(self, *, points: int = 5) -> dict[str, list[Any]]:
+        """Each knob's grid values (choices as they are; ranges at ``points`` evenly spaced values, geometric
+        for log ranges, on the step), for a grid-search baseline."""
+        import numpy as np
+
+        grid: dict[str, list[Any]] = {}
+        ints = {k for k, v in self.base.to_dict().items() if isinstance(v, int) and not isinstance(v, bool)}
+        for knob in self.knobs:
+            if knob.choices:
+                grid[knob.name] = list(knob.choices)
+                continue
+            low, high = float(knob.low or 0.0), float(knob.high or 0.0)
+            values = np.geomspace(low, high, points) if knob.log and low > 0 else np.linspace(low, high, points)
+            if knob.step:
+                values = low + np.round((values - low) / knob.step) * knob.step
+            if knob.name in ints:
+                grid[knob.name] = sorted({round(float(v)) for v in values})
+            else:
+                grid[knob.name] = sorted({float(f"{float(v):.6g}") for v in values})
+        return grid
+
     def describe(self) -> list[dict[str, Any]]:
         """One row per knob (name, values, condition), for display."""
         rows = []

@@ -99,3 +99,10 @@ def test_a_work_dir_keeps_its_model(tiny_model: Path, tiny_data: Path, tmp_path:
     other = tiny_checkpoint(tmp_path / "other" / "other.pt", names=SHAPE_CLASSES, seed=5)
     with pytest.raises(StudyError, match="another model"):
         run_study(_config(other, tiny_data, tmp_path, trials=2))
+
+
+def test_grid_baseline_covers_the_small_space(tiny_model: Path, tiny_data: Path, tmp_path: Path) -> None:
+    summary = run_study(_config(tiny_model, tiny_data, tmp_path, trials=4, sampler="grid"))
+    df, _ = load_trials(tmp_path)
+    assert summary.completed == 4
+    assert set(zip(df["imgsz"], df["quant.precision"])) == {(64, "fp32"), (64, "fp16"), (96, "fp32"), (96, "fp16")}

@@ -88,3 +88,22 @@ def test_distillation_knobs_follow_their_conditions() -> None:
 def test_describe_shows_alternative_conditions() -> None:
     rows = {row["knob"]: row["when"] for row in default_space().describe()}
     assert "or prune.finetune_epochs in [5, 10]" in rows["distill.alpha"]
+
+
+def test_grid_of_a_space() -> None:
+    space = SearchSpace(
+        knobs=(
+            Knob("imgsz", choices=(160, 320)),
+            Knob("prune.ratio", low=0.1, high=0.5, step=0.1),
+            Knob("prune.lr", low=1e-4, high=1e-2, log=True),
+            Knob("quant.calib_images", low=16, high=64),
+        )
+    )
+    grid = space.grid(points=3)
+    assert grid["imgsz"] == [160, 320]
+    assert grid["prune.ratio"] == [0.1, 0.3, 0.5]
+    assert grid["prune.lr"] == [0.0001, 0.001, 0.01]
+    assert grid["quant.calib_images"] == [16, 40, 64]
+    study = optuna.create_study(sampler=optuna.samplers.GridSampler(grid, seed=0))
+    seen = {(c.imgsz, c.prune.ratio) for c in (sample(study.ask(), space) for _ in range(8))}
+    assert len(seen) > 2
