@@ -180,7 +180,12 @@ def _trial_bar(total_label: str) -> Iterator[Any]:
 
     console = _err()
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
     ) as progress:
         task = progress.add_task(total_label, total=None)
         on_epoch = _epoch_task(progress)
@@ -235,6 +240,23 @@ def search(
         f"front {summary.front_size}; storage {summary.storage}"
     )
     typer.echo(f"next: paretodet report {workdir}")
+
+
+@app.command()
+def worker(
+    storage: str = typer.Option(..., "--storage", help="The study's Optuna storage URL, e.g. postgresql://..."),
+    study: str = typer.Option(..., "--study", help="Name of a study started by 'paretodet search'."),
+    workdir: Path = typer.Option(Path("paretodet-work"), "--workdir", help="Cache and artifacts (shared or own)."),
+    trials: int | None = typer.Option(None, "--trials", help="Completed-trial target (default: the study's)."),
+) -> None:
+    """Join a running study from this machine (start several: they share it through the storage)."""
+    from paretodet.search import run_worker
+
+    with _trial_bar("trials") as (on_trial, on_epoch):
+        summary = run_worker(storage, study, workdir=workdir, trials=trials, on_trial=on_trial, on_epoch=on_epoch)
+    typer.echo(
+        f"study '{summary.study}': {summary.completed} completed, {summary.failed} failed, front {summary.front_size}"
+    )
 
 
 @app.command()

@@ -16,6 +16,7 @@ from paretodet.search._pipeline import (
 from paretodet.search._sensitivity import block_sensitivity, load_sensitivity_tables
 from paretodet.search._storage import MANIFEST, load_trials, open_storage, read_manifest, write_manifest
 from paretodet.search._study import StudySummary, TrialEvent, run_study
+from paretodet.search._worker import run_worker
 
 __all__ = [
     "EXPORT_KNOBS",
@@ -38,6 +39,7 @@ __all__ = [
     "open_storage",
     "read_manifest",
     "run_study",
+    "run_worker",
     "write_manifest",
     "write_outputs",
 ]

@@ -81,6 +81,10 @@ def run_study(
     storage = open_storage(config.storage_url)
     directions = [d for _, d in OBJECTIVES]
     study = _create_or_load(config, storage, directions)
+    if STUDY_CONFIG_ATTR not in study.user_attrs:  # what a joining worker needs (paretodet worker)
+        from paretodet.search._worker import study_settings
+
+        study.set_user_attr(STUDY_CONFIG_ATTR, study_settings(config))
     write_manifest(
         workdir,
         {
@@ -162,6 +166,7 @@ def run_study(
     )
 
 
+STUDY_CONFIG_ATTR = "paretodet_config"
 WORKER = f"{socket.gethostname()}:{os.getpid()}"  # who runs a trial: a dead local worker's trial is re-queued
 
 

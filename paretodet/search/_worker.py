@@ -1,0 +1,75 @@
+"""Many workers, one study: the study stores its own search settings, so a worker needs only the storage URL
+and the study name. N processes on N machines share the study through Optuna's RDB storage (PostgreSQL,
+MySQL, ...); each one samples, builds and measures its own trials. There is no scheduler of our own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from paretodet.errors import StudyError
+from paretodet.objectives import EvalSettings
+from paretodet.reports import parse_budgets
+from paretodet.search._config import SearchConfig
+from paretodet.search._storage import open_storage
+from paretodet.search._study import STUDY_CONFIG_ATTR, StudySummary, TrialEvent, run_study
+from paretodet.spaces import parse_space, space_to_dict
+
+__all__ = ["STUDY_CONFIG_ATTR", "run_worker", "study_settings"]
+
+
+def study_settings(config: SearchConfig) -> dict[str, Any]:
+    """What a joining worker needs to run ``config``'s study, as stored with the study."""
+    return {
+        "model": str(config.model),
+        "data": str(Path(config.data).resolve()),
+        "trials": config.trials,
+        "sampler": config.sampler,
+        "seed": config.seed,
+        "budgets": [str(b) for b in config.budgets],
+        "space": space_to_dict(config.space),
+        "threads": config.evaluation.threads,
+    }
+
+
+def run_worker(
+    storage: str,
+    study: str,
+    *,
+    workdir: Path,
+    trials: int | None = None,
+    on_trial: Callable[[TrialEvent], None] | None = None,
+    on_epoch: Callable[[int, int], None] | None = None,
+) -> StudySummary:
+    """Join study ``study`` in ``storage`` and run trials until it holds its target of completed trials.
+
+    ``workdir`` holds this worker's cache and artifacts (a shared folder, or one per worker: every trial
+    records its artifact's path). The model and data paths stored with the study must be readable here.
+
+    Example:
+        >>> run_worker("postgresql://u:p@db/paretodet", "yolo-edge", workdir=Path("/shared/w"))  # doctest: +SKIP
+    """
+    import optuna
+
+    opened = open_storage(storage)
+    try:
+        stored = optuna.load_study(study_name=study, storage=opened).user_attrs.get(STUDY_CONFIG_ATTR)
+    except KeyError:
+        raise StudyError(f"no study '{study}' in {storage}: start it with 'paretodet search --storage ...'") from None
+    if not stored:
+        raise StudyError(f"study '{study}' was not created by paretodet search (no settings stored with it)")
+    config = SearchConfig(
+        model=stored["model"],
+        data=Path(stored["data"]),
+        workdir=workdir,
+        trials=trials or int(stored["trials"]),
+        sampler=stored["sampler"],
+        seed=int(stored["seed"]),
+        storage=storage,
+        study=study,
+        budgets=tuple(parse_budgets(stored["budgets"])),
+        space=parse_space(stored["space"], where=f"study '{study}'"),
+        evaluation=EvalSettings(threads=int(stored["threads"])),
+    )
+    return run_study(config, on_trial=on_trial, on_epoch=on_epoch)
