@@ -1,0 +1,186 @@
+"""What the trials say about each technique: fronts per technique, hypervolume, the knee, a written analysis.
+
+Pure pandas/numpy over the trial table of :class:`~paretodet.reports._info.ReportInfo` (tested without plots).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from paretodet.reports._info import ReportInfo
+from paretodet.reports._pareto import hypervolume, knee_index, normalize, pareto_mask
+
+__all__ = ["GROUPS", "Analysis", "analyze", "technique_group"]
+
+# trial groups by the techniques they use; "X alone" fronts take the trials whose techniques are within {X}
+GROUPS: tuple[str, ...] = ("baseline", "quantization", "pruning", "distillation", "combined")
+_TECHNIQUE_OF_GROUP = {"quantization": "quant", "pruning": "prune", "distillation": "distill"}
+_REFERENCE_MARGIN = 0.1  # hypervolume reference: 10% beyond the worst value seen, in normalized units
+
+
+def technique_group(row: pd.Series) -> str:
+    """``baseline``, ``quantization``, ``pruning``, ``distillation`` (one technique) or ``combined``."""
+    used = techniques(row)
+    if not used:
+        return "baseline"
+    if len(used) > 1:
+        return "combined"
+    return {v: k for k, v in _TECHNIQUE_OF_GROUP.items()}[next(iter(used))]
+
+
+def techniques(row: pd.Series) -> set[str]:
+    """The compression techniques a trial used."""
+    used = set()
+    if row.get("quant.precision", "fp32") in ("fp16", "int8"):
+        used.add("quant")
+    if row.get("prune.method", "none") not in ("none", None) and not pd.isna(row.get("prune.method", "none")):
+        used.add("prune")
+    student = any(float(row.get(k, 1.0) if not pd.isna(row.get(k, 1.0)) else 1.0) != 1.0 for k in _STUDENT_KNOBS)
+    if student or str(row.get("distill.student_yaml", "") or "") not in ("", "nan"):
+        used.add("distill")
+    return used
+
+
+_STUDENT_KNOBS = ("distill.student_width", "distill.student_depth")
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Computed facts behind the report's analysis section.
+
+    Attributes:
+        groups: completed trials' technique group, by trial number.
+        fronts: per group name (and "all"), the trial numbers on that group's front ("X alone" includes the
+            baseline trials, "all" is every completed trial).
+        hypervolume: per group name (and "all"), the normalized hypervolume of its front.
+        history: (trial number, hypervolume of the completed trials so far), in trial order.
+        knee: trial number of the combined front's knee (-1 if none).
+        reference: trial number of the reference model (the best-mAP baseline trial; -1 if there is none).
+        lines: the written analysis, one Markdown bullet per line.
+    """
+
+    groups: dict[int, str]
+    fronts: dict[str, list[int]]
+    hypervolume: dict[str, float]
+    history: list[tuple[int, float]]
+    knee: int
+    reference: int
+    lines: list[str] = field(default_factory=list)
+
+
+def analyze(info: ReportInfo) -> Analysis:
+    """Fronts of each technique alone vs all trials, hypervolumes, the knee point and the written analysis."""
+    done = info.complete.dropna(subset=[c for c, _ in info.objectives]).sort_values("number")
+    cols = [c for c, _ in info.objectives]
+    dirs = [d for _, d in info.objectives]
+    if done.empty:
+        return Analysis({}, {}, {}, [], -1, -1, ["No completed trial yet."])
+    groups = {int(r["number"]): technique_group(r) for _, r in done.iterrows()}
+    values = done[cols].to_numpy(dtype=float)
+    lows, highs = values.min(axis=0), values.max(axis=0)
+    scaled = normalize(values, dirs, lows=lows, highs=highs)
+    ref = [-_REFERENCE_MARGIN] * len(cols)
+    numbers = done["number"].astype(int).to_numpy()
+    group_of = np.array([groups[n] for n in numbers])
+    members = {"all": np.ones(len(done), dtype=bool)}
+    for name in GROUPS[1:4]:
+        members[name] = np.isin(group_of, ["baseline", name])
+    fronts, volumes = {}, {}
+    for name, mask in members.items():
+        if mask.any():
+            on = pareto_mask(values[mask], dirs)
+            fronts[name] = numbers[mask][on].tolist()
+            volumes[name] = hypervolume(scaled[mask], [1] * len(cols), ref)
+    history = [(int(numbers[i]), hypervolume(scaled[: i + 1], [1] * len(cols), ref)) for i in range(len(done))]
+    knee_row = knee_index(values, dirs)
+    knee = int(numbers[knee_row]) if knee_row >= 0 else -1
+    baseline = done[group_of == "baseline"]
+    reference = int(baseline.sort_values("map50_95").iloc[-1]["number"]) if not baseline.empty else -1
+    analysis = Analysis(groups, fronts, volumes, history, knee, reference)
+    return Analysis(**{**analysis.__dict__, "lines": _written(analysis, done, info)})
+
+
+def _written(a: Analysis, done: pd.DataFrame, info: ReportInfo) -> list[str]:
+    """The analysis in words: what each technique bought, what it cost, how the loss was mitigated."""
+    by_number = done.set_index(done["number"].astype(int))
+    lines = []
+    if a.reference >= 0:
+        ref = by_number.loc[a.reference]
+        lines.append(
+            f"Reference (best uncompressed trial {a.reference}): mAP50-95 {ref['map50_95']:.4f}, "
+            f"{ref['latency_ms']:.2f} ms, {ref['size_bytes'] / 1e6:.2f} MB."
+        )
+    else:
+        ref = None
+        lines.append("No uncompressed trial was sampled, so gains are shown as absolute figures.")
+    for name in GROUPS[1:4]:
+        own = done[[a.groups[int(n)] == name for n in done["number"]]]
+        if own.empty:
+            lines.append(f"{name.capitalize()} alone: no trial used it alone.")
+            continue
+        smallest = own.loc[own["size_bytes"].idxmin()]
+        fastest = own.loc[own["latency_ms"].idxmin()]
+        text = (
+            f"{name.capitalize()} alone ({len(own)} trials, front hypervolume {a.hypervolume.get(name, 0):.3f}): "
+            f"smallest {_vs(smallest, ref, 'size_bytes')} at mAP50-95 {_map_vs(smallest, ref)}; "
+            f"fastest {_vs(fastest, ref, 'latency_ms')} at mAP50-95 {_map_vs(fastest, ref)}."
+        )
+        lines.append(text)
+    lines.append(_mitigation(done, a))
+    lines.append(f"All trials together: front hypervolume {a.hypervolume.get('all', 0):.3f} (normalized, 1 = ideal).")
+    best = max((g for g in GROUPS[1:4] if g in a.hypervolume), key=lambda g: a.hypervolume[g], default=None)
+    if best is not None:
+        lines.append(f"Best single technique by front hypervolume: {best} ({a.hypervolume[best]:.3f}).")
+    if a.knee >= 0:
+        knee = by_number.loc[a.knee]
+        lines.append(
+            f"Knee of the front (the balanced trade-off): trial {a.knee} ({a.groups[a.knee]}): "
+            f"mAP50-95 {_map_vs(knee, ref)}, {_vs(knee, ref, 'latency_ms')}, {_vs(knee, ref, 'size_bytes')}."
+        )
+    if info.budgets:
+        feasible = int(info.trials["feasible"].sum())
+        lines.append(
+            f"Budgets {', '.join(str(b) for b in info.budgets)}: {feasible} of {len(done)} completed trials feasible."
+        )
+    return lines
+
+
+def _vs(row: pd.Series, ref: pd.Series | None, metric: str) -> str:
+    value = row[metric]
+    text = f"{value / 1e6:.2f} MB" if metric == "size_bytes" else f"{value:.2f} ms"
+    if ref is None or not ref[metric]:
+        return text
+    ratio = value / ref[metric]
+    return f"{text} ({ratio:.2f}x)" if metric == "size_bytes" else f"{text} ({ref[metric] / value:.2f}x faster)"
+
+
+def _map_vs(row: pd.Series, ref: pd.Series | None) -> str:
+    if ref is None:
+        return f"{row['map50_95']:.4f}"
+    return f"{row['map50_95']:.4f} ({row['map50_95'] - ref['map50_95']:+.4f})"
+
+
+def _mitigation(done: pd.DataFrame, a: Analysis) -> str:
+    """How the front's compressed trials limited their accuracy loss."""
+    front = done[done["number"].astype(int).isin(a.fronts.get("all", []))]
+    counts = {
+        "recovery fine-tuning": int((front.get("prune.finetune_epochs", pd.Series(dtype=float)).fillna(0) > 0).sum()),
+        "distillation loss (alpha > 0)": int((front.get("distill.alpha", pd.Series(dtype=float)).fillna(0) > 0).sum()),
+        "mixed precision (FP32 blocks)": int(
+            ((front.get("quant.precision") == "int8") & (front.get("quant.fp_layers", 0) > 0)).sum()
+        )
+        if "quant.precision" in front
+        else 0,
+        "quantization-aware fine-tuning": int(
+            ((front.get("quant.precision") == "int8") & (front.get("quant.qat_epochs", 0) > 0)).sum()
+        )
+        if "quant.precision" in front
+        else 0,
+    }
+    used = [f"{what} in {n}" for what, n in counts.items() if n]
+    if not used:
+        return f"Mitigation: none of the {len(front)} front trials used recovery, KD, mixed precision or QAT."
+    return f"Mitigation on the front ({len(front)} trials): " + "; ".join(used) + "."

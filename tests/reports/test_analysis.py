@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import pandas as pd
+
+from paretodet.reports import Budget, build_info
+from paretodet.reports._analysis import analyze, technique_group
+from paretodet.spaces import Candidate
+
+
+def _trial(number: int, knobs: dict, map50_95: float, latency_ms: float, size_mb: float) -> dict:
+    return {
+        "number": number,
+        "state": "COMPLETE",
+        **Candidate.from_dict(knobs).to_dict(),
+        "map50_95": map50_95,
+        "latency_ms": latency_ms,
+        "fps": 1000 / latency_ms,
+        "size_bytes": int(size_mb * 1e6),
+    }
+
+
+TRIALS = pd.DataFrame(
+    [
+        _trial(0, {}, 0.70, 10.0, 12.0),
+        _trial(1, {"quant.precision": "int8"}, 0.69, 7.0, 3.4),
+        _trial(2, {"quant.precision": "fp16"}, 0.70, 9.5, 6.1),
+        _trial(3, {"prune.method": "l2", "prune.finetune_epochs": 5}, 0.68, 7.5, 7.0),
+        _trial(4, {"distill.student_width": 0.5, "distill.alpha": 0.5}, 0.60, 5.0, 3.9),
+        _trial(5, {"prune.method": "l2", "quant.precision": "int8", "quant.fp_layers": 2}, 0.67, 5.5, 2.0),
+        {"number": 6, "state": "FAIL"},
+    ]
+)
+
+
+def test_groups_fronts_and_knee() -> None:
+    info = build_info(TRIALS, budgets=[Budget.parse("size_mb<=4")])
+    a = analyze(info)
+    assert a.groups == {
+        0: "baseline",
+        1: "quantization",
+        2: "quantization",
+        3: "pruning",
+        4: "distillation",
+        5: "combined",
+    }
+    assert set(a.fronts["quantization"]) == {1, 2}  # the baseline (0) competes: FP16 (2) dominates it
+    assert set(a.fronts["pruning"]) == {0, 3}
+    assert 5 in a.fronts["all"] and a.reference == 0
+    assert a.hypervolume["all"] >= max(a.hypervolume[g] for g in ("quantization", "pruning", "distillation"))
+    assert [n for n, _ in a.history] == [0, 1, 2, 3, 4, 5]
+    assert all(b >= a_ for (_, a_), (_, b) in zip(a.history, a.history[1:]))  # never decreases
+    assert a.knee in a.fronts["all"]
+    text = "\n".join(a.lines)
+    assert "Quantization alone (2 trials" in text and "(0.28x)" in text  # 3.4 MB of 12 MB
+    assert "distillation loss (alpha > 0) in 1" in text and "mixed precision (FP32 blocks) in 1" in text
+    assert "Budgets size_mb<=4: 3 of 6 completed trials feasible." in text
+
+
+def test_technique_group_of_a_row() -> None:
+    row = pd.Series(Candidate.from_dict({"distill.student_width": 0.5, "quant.precision": "fp16"}).to_dict())
+    assert technique_group(row) == "combined"
+    assert technique_group(pd.Series(Candidate().to_dict())) == "baseline"
+
+
+def test_no_completed_trial() -> None:
+    a = analyze(build_info(pd.DataFrame([{"number": 0, "state": "FAIL"}])))
+    assert a.knee == -1 and a.lines == ["No completed trial yet."]
