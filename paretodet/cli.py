@@ -301,7 +301,7 @@ def report(
 ) -> None:
     """Write report.html, report.md and trials.csv for a study."""
     from paretodet.reports import build_info, parse_budgets, write_report
-    from paretodet.search import load_sensitivity_tables, load_trials
+    from paretodet.search import load_sensitivity_tables, load_trials, param_importances
 
     df, manifest = load_trials(workdir)
     chosen = parse_budgets(budgets or manifest.get("budgets", []))
@@ -310,9 +310,10 @@ def report(
         out or workdir / "report",
         meta=manifest,
         sensitivity=load_sensitivity_tables(workdir),
+        importances=param_importances(workdir),
     )
     for kind, path in paths.items():
-        typer.echo(f"{kind:>4}: {path}")
+        typer.echo(f"{kind:>6}: {path}")
 
 
 @app.command()

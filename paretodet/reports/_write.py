@@ -8,7 +8,15 @@ from typing import Any
 
 import pandas as pd
 
+from paretodet.reports._analysis import Analysis, analyze
 from paretodet.reports._figures import front_table_figure, pareto_pair_figures
+from paretodet.reports._figures_more import (
+    front_3d_figure,
+    hypervolume_figure,
+    importance_figure,
+    parallel_figure,
+    technique_fronts_figure,
+)
 from paretodet.reports._info import ReportInfo, display_frame, front_columns, knob_columns, metric_columns
 
 __all__ = ["front_markdown", "write_report"]
@@ -37,19 +45,48 @@ def write_report(
     title: str = "paretodet report",
     meta: dict[str, Any] | None = None,
     sensitivity: list[dict[str, Any]] | None = None,
+    importances: dict[str, dict[str, float]] | None = None,
 ) -> dict[str, Path]:
-    """Write the three report files into ``out``; return their paths.
+    """Write the report files into ``out``: report.html (self-contained), report.md, trials.csv and
+    fronts.csv (each technique's front); return their paths.
 
     Example:
         >>> paths = write_report(build_info(trials), Path("report"))  # doctest: +SKIP
     """
     out.mkdir(parents=True, exist_ok=True)
-    paths = {"html": out / "report.html", "md": out / "report.md", "csv": out / "trials.csv"}
+    paths = {
+        "html": out / "report.html",
+        "md": out / "report.md",
+        "csv": out / "trials.csv",
+        "fronts": out / "fronts.csv",
+    }
+    analysis = analyze(info)
     _trials_csv(info.trials).to_csv(paths["csv"], index=False)
-    extra = _sensitivity_markdown(sensitivity or [])
+    _fronts_csv(analysis).to_csv(paths["fronts"], index=False)
+    extra = _analysis_markdown(analysis, importances or {}) + _sensitivity_markdown(sensitivity or [])
     paths["md"].write_text(_markdown(info, title, meta or {}) + extra)
-    paths["html"].write_text(_html(info, title, meta or {}, sensitivity or []))
+    paths["html"].write_text(_html(info, title, meta or {}, sensitivity or [], analysis, importances or {}))
     return paths
+
+
+def _fronts_csv(analysis: Analysis) -> pd.DataFrame:
+    rows = [
+        {"front": name, "trial": number, "group": analysis.groups.get(number), "knee": number == analysis.knee}
+        for name, numbers in analysis.fronts.items()
+        for number in numbers
+    ]
+    return pd.DataFrame(rows, columns=["front", "trial", "group", "knee"])
+
+
+def _analysis_markdown(analysis: Analysis, importances: dict[str, dict[str, float]]) -> str:
+    parts = ["", "## Analysis", "", *(f"- {line}" for line in analysis.lines)]
+    ranked = {m: v for m, v in importances.items() if v}
+    if ranked:
+        parts += ["", "## Parameter importance (Optuna)", "", "| objective | most important knobs |", "|---|---|"]
+        for metric, values in ranked.items():
+            top = ", ".join(f"{k} {v:.2f}" for k, v in list(values.items())[:5])
+            parts.append(f"| {metric} | {top} |")
+    return "\n".join(parts) + "\n"
 
 
 def _trials_csv(df: pd.DataFrame) -> pd.DataFrame:
@@ -112,17 +149,30 @@ def _sensitivity_markdown(tables: list[dict[str, Any]]) -> str:
     return "\n".join(parts) + ("\n" if parts else "")
 
 
-def _html(info: ReportInfo, title: str, meta: dict[str, Any], sensitivity: list[dict[str, Any]]) -> str:
-    figures = [*pareto_pair_figures(info), front_table_figure(info)]
+def _html(
+    info: ReportInfo,
+    title: str,
+    meta: dict[str, Any],
+    sensitivity: list[dict[str, Any]],
+    analysis: Analysis,
+    importances: dict[str, dict[str, float]],
+) -> str:
+    figures = [technique_fronts_figure(info, analysis), *pareto_pair_figures(info), front_table_figure(info)]
+    if not info.complete.empty:
+        figures += [front_3d_figure(info, analysis), hypervolume_figure(analysis), parallel_figure(info)]
+    importance = importance_figure(importances)
+    figures += [importance] if importance is not None else []
     blocks = []
     for i, fig in enumerate(figures):
         include = "inline" if i == 0 else False
         blocks.append(fig.to_html(full_html=False, include_plotlyjs=include, config={"displaylogo": False}))
     summary = "".join(f"<li>{html.escape(line)}</li>" for line in _summary_lines(info, meta))
+    written = "".join(f"<li>{html.escape(line)}</li>" for line in analysis.lines)
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title>"
         "<style>body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1><ul>{summary}</ul>{''.join(blocks)}{_sensitivity_html(sensitivity)}"
+        f"<h1>{html.escape(title)}</h1><ul>{summary}</ul><h2>Analysis</h2><ul>{written}</ul>"
+        f"{''.join(blocks)}{_sensitivity_html(sensitivity)}"
         "</body></html>"
     )

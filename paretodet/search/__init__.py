@@ -14,7 +14,14 @@ from paretodet.search._pipeline import (
     write_outputs,
 )
 from paretodet.search._sensitivity import block_sensitivity, load_sensitivity_tables
-from paretodet.search._storage import MANIFEST, load_trials, open_storage, read_manifest, write_manifest
+from paretodet.search._storage import (
+    MANIFEST,
+    load_trials,
+    open_storage,
+    param_importances,
+    read_manifest,
+    write_manifest,
+)
 from paretodet.search._study import StudySummary, TrialEvent, run_study
 from paretodet.search._worker import run_worker
 
@@ -37,6 +44,7 @@ __all__ = [
     "load_sensitivity_tables",
     "load_trials",
     "open_storage",
+    "param_importances",
     "read_manifest",
     "run_study",
     "run_worker",

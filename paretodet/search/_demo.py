@@ -12,7 +12,7 @@ from paretodet.models import DEMO_DATA_SPEC, demo_teacher_path, train_demo_teach
 from paretodet.reports import build_info, write_report
 from paretodet.search._config import SearchConfig
 from paretodet.search._sensitivity import load_sensitivity_tables
-from paretodet.search._storage import load_trials
+from paretodet.search._storage import load_trials, param_importances
 from paretodet.search._study import StudySummary, TrialEvent, run_study
 from paretodet.spaces import SearchSpace, load_space
 
@@ -82,5 +82,6 @@ def run_demo(
         title="paretodet demo",
         meta=manifest,
         sensitivity=load_sensitivity_tables(config.workdir),
+        importances=param_importances(config.workdir),
     )
     return DemoResult(summary=summary, report=paths, teacher=teacher, data_yaml=data_yaml)

@@ -98,3 +98,26 @@ def _trial_row(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
     row["fail_reason"] = attrs.get("fail_reason") or trial.system_attrs.get("fail_reason")
     row["wall_s"] = attrs.get("wall_s")
     return row
+
+
+def param_importances(workdir: Path) -> dict[str, dict[str, float]]:
+    """Optuna's parameter importances for each objective of a work dir's study (knobs sampled in every
+    completed trial only); empty for an objective Optuna cannot rank yet (too few trials)."""
+    import optuna
+
+    manifest = read_manifest(workdir)
+    study = optuna.load_study(study_name=manifest["study"], storage=open_storage(manifest["storage"]))
+    out: dict[str, dict[str, float]] = {}
+    for index, (metric, direction) in enumerate(zip(manifest["objectives"], manifest["directions"])):
+        sign = -1.0 if direction == "maximize" else 1.0  # Optuna ranks knobs by how they lower the target
+
+        def target(trial: optuna.trial.FrozenTrial, i: int = index, s: float = sign) -> float:
+            return s * trial.values[i]
+
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                out[metric] = dict(optuna.importance.get_param_importances(study, target=target))
+        except (RuntimeError, ValueError, ZeroDivisionError):
+            out[metric] = {}
+    return out
