@@ -1,0 +1,117 @@
+"""How good is the search itself: samplers' hypervolume at N trials, and what the stage cache saves.
+
+Usage: python benchmarks/search.py [--workdir DIR] [--trials 40] [--seeds 0 1] [--samplers nsga2 tpe random]
+                                   [--part all|samplers|cache]
+
+samplers: on the demo (packaged teacher, synthetic data), each sampler runs ``--trials`` trials per seed over
+the quick preset without its training knobs (so a trial takes seconds on a CPU); the hypervolume of each
+run's completed trials is computed with the objectives scaled to [0, 1] over *all* runs together (one
+yardstick), reference 10% beyond the worst. All runs share one stage cache: builds are reused, every trial
+is measured again.
+
+cache: wall time of a full trial (prune + 5 recovery epochs + export + measure) against trials that differ
+from it only in quantization (the pruned and recovered model come from the cache).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from paretodet.data import load_data_yaml, synthesize
+from paretodet.models import DEMO_DATA_SPEC, demo_teacher_path, load_detector
+from paretodet.objectives import EvalSettings
+from paretodet.reports._pareto import hypervolume, normalize
+from paretodet.search import OBJECTIVES, SearchConfig, build_and_measure, load_trials, run_study
+from paretodet.spaces import Candidate, load_space
+
+
+def sampler_part(work: Path, data_yaml: Path, args: argparse.Namespace) -> None:
+    """Hypervolume after N trials for each sampler and seed."""
+    space = load_space("quick").without_training()
+    runs: dict[tuple[str, int], np.ndarray] = {}
+    for sampler in args.samplers:
+        for seed in args.seeds:
+            config = SearchConfig(
+                model=str(demo_teacher_path()),
+                data=data_yaml,
+                workdir=work / "studies" / f"{sampler}-{seed}",
+                trials=args.trials,
+                sampler=sampler,
+                seed=seed,
+                storage=f"sqlite:///{work / 'studies.db'}",
+                study=f"{sampler}-{seed}",
+                space=space,
+                evaluation=EvalSettings(threads=2),
+            )
+            start = time.perf_counter()
+            run_study(config)
+            df, _ = load_trials(config.workdir)
+            done = df[df["state"] == "COMPLETE"].sort_values("number").head(args.trials)
+            runs[(sampler, seed)] = done[[m for m, _ in OBJECTIVES]].to_numpy(dtype=float)
+            print(f"{sampler} seed {seed}: {len(done)} trials in {time.perf_counter() - start:.0f} s", flush=True)
+    directions = [1 if d == "maximize" else -1 for _, d in OBJECTIVES]
+    everything = np.vstack(list(runs.values()))
+    lows, highs = everything.min(axis=0), everything.max(axis=0)
+    volumes = {
+        key: hypervolume(normalize(v, directions, lows=lows, highs=highs), [1, 1, 1], [-0.1] * 3)
+        for key, v in runs.items()
+    }
+    print(f"\nhypervolume after {args.trials} trials (demo, quick preset without training knobs)\n")
+    print("| sampler | " + " | ".join(f"seed {s}" for s in args.seeds) + " | mean | vs random |")
+    print("|---|" + "---|" * (len(args.seeds) + 2))
+    means = {s: statistics.mean(volumes[(s, seed)] for seed in args.seeds) for s in args.samplers}
+    for sampler in args.samplers:
+        per_seed = " | ".join(f"{volumes[(sampler, seed)]:.4f}" for seed in args.seeds)
+        ratio = f"{means[sampler] / means['random']:.2f}x" if means.get("random") else "-"
+        print(f"| {sampler} | {per_seed} | {means[sampler]:.4f} | {ratio} |")
+
+
+def cache_part(work: Path, data_yaml: Path) -> None:
+    """Wall time of a full trial vs trials that only change quantization."""
+    det, data = load_detector(demo_teacher_path()), load_data_yaml(data_yaml)
+    base = {"imgsz": 320, "prune.method": "l2", "prune.ratio": 0.3, "prune.finetune_epochs": 5}
+    rows = []
+    for label, extra in (
+        ("full trial: prune + 5 recovery epochs, FP32", {}),
+        ("only quantization changed: FP16", {"quant.precision": "fp16"}),
+        ("only quantization changed: INT8", {"quant.precision": "int8"}),
+        ("identical candidate again", {}),
+    ):
+        start = time.perf_counter()
+        result, _ = build_and_measure(
+            Candidate.from_dict({**base, **extra}), det, data, workdir=work / "cache_bench", settings=EvalSettings()
+        )
+        rows.append((label, time.perf_counter() - start, result.cache_hits))
+    full = rows[0][1]
+    print("\n| trial | wall s | share of a full trial | cache hits |\n|---|---|---|---|")
+    for label, seconds, hits in rows:
+        print(f"| {label} | {seconds:.1f} | {seconds / full:.2f} | {', '.join(hits) or '-'} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--trials", type=int, default=40)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--samplers", nargs="+", default=["nsga2", "tpe", "random"])
+    parser.add_argument("--part", choices=("all", "samplers", "cache"), default="all")
+    args = parser.parse_args()
+    work: Path = args.workdir or Path(tempfile.mkdtemp(prefix="paretodet-search-"))
+    work.mkdir(parents=True, exist_ok=True)
+    data_yaml = work / "data" / "data.yaml"
+    if not data_yaml.is_file():
+        synthesize(work / "data", DEMO_DATA_SPEC)
+    if args.part in ("all", "cache"):
+        cache_part(work, data_yaml)
+    if args.part in ("all", "samplers"):
+        sampler_part(work, data_yaml, args)
+
+
+if __name__ == "__main__":
+    main()
