@@ -25,7 +25,14 @@ from typing import Any
 
 from torch import nn
 
-from paretodet.compress import FinetuneRecipe, PruneSpec, export_artifact, finetune, prune_model
+from paretodet.compress import (
+    FinetuneRecipe,
+    PruneSpec,
+    distillation_loss,
+    export_artifact,
+    finetune,
+    prune_model,
+)
 from paretodet.data import DatasetInfo, load_data_yaml, synthesize, write_resolved_yaml
 from paretodet.models import DEMO_DATA_SPEC, Detector, demo_teacher_path, load_detector
 from paretodet.objectives import EvalSettings, Metrics, evaluate
@@ -33,6 +40,7 @@ from paretodet.search import build
 from paretodet.spaces import Candidate
 
 SNAPSHOTS = (5, 10, 20, 40)
+KD_TEMPERATURE = 4.0
 TRAIN_IMGSZ = 320
 
 
@@ -46,23 +54,40 @@ def save(model: nn.Module, names: tuple[str, ...], path: Path) -> None:
     export_artifact(Detector(model, names, str(path), path.stem), path, runtime="torch", imgsz=64, precision="fp32")
 
 
-def train_runs(work: Path, data: DatasetInfo, det: Detector, *, ratios: list[float], method: str, epochs: int) -> None:
-    """Prune, then fine-tune; and fine-tune the unpruned teacher the same way. Snapshots go to the work dir."""
+def train_runs(
+    work: Path,
+    data: DatasetInfo,
+    det: Detector,
+    *,
+    ratios: list[float],
+    method: str,
+    epochs: int,
+    kd_alpha: float,
+    kd_epochs: int,
+) -> None:
+    """Prune, then fine-tune; fine-tune the unpruned teacher the same way; with ``kd_alpha`` > 0 also recover
+    each pruned model with the distillation loss from the unpruned teacher. Snapshots go to the work dir."""
     data_yaml = write_resolved_yaml(data, work / "data.yaml")
-    runs: list[tuple[str, nn.Module]] = [("teacher", det.model)]
+    runs: list[tuple[str, nn.Module, int, Any]] = [("teacher", det.model, epochs, None)]
     for ratio in ratios:
         pruned, _ = prune_model(det.model, PruneSpec(method, ratio), imgsz=TRAIN_IMGSZ, data_yaml=data_yaml)
-        runs.append((f"{method}-{ratio}", pruned))
-    keep = [e for e in SNAPSHOTS if e <= epochs] or [epochs]
-    for name, model in runs:
+        runs.append((f"{method}-{ratio}", pruned, epochs, None))
+        if kd_alpha > 0:
+
+            def criterion(model: nn.Module) -> Any:
+                return distillation_loss(model, det.model, temperature=KD_TEMPERATURE, alpha=kd_alpha)
+
+            runs.append((f"{method}-{ratio}-kd{kd_alpha}", pruned, kd_epochs, criterion))
+    for name, model, run_epochs, criterion in runs:
+        keep = [e for e in SNAPSHOTS if e <= run_epochs] or [run_epochs]
         if snapshot_path(work, name, keep[-1]).is_file():
             print(f"{name}: snapshots already there")
             continue
         save(model, det.names, snapshot_path(work, name, 0))
         start = time.perf_counter()
 
-        def on_epoch(done: int, total: int, ema: nn.Module, run: str = name, t0: float = start) -> None:
-            if done in keep:
+        def on_epoch(done: int, total: int, ema: nn.Module, run: str = name, t0: float = start, k: Any = keep) -> None:
+            if done in k:
                 save(ema, det.names, snapshot_path(work, run, done))
             print(f"{run}: epoch {done}/{total} ({time.perf_counter() - t0:.0f} s)", flush=True)
 
@@ -70,10 +95,11 @@ def train_runs(work: Path, data: DatasetInfo, det: Detector, *, ratios: list[flo
             model,
             data_yaml,
             imgsz=TRAIN_IMGSZ,
-            recipe=FinetuneRecipe(epochs=epochs),
+            recipe=FinetuneRecipe(epochs=run_epochs),
             workdir=work / "runs",
             name=name,
             on_epoch=on_epoch,
+            criterion=criterion,
         )
 
 
@@ -119,6 +145,9 @@ def recovery_tables(work: Path, data: DatasetInfo, names: list[str], epochs: int
         row = []
         for epoch in keep:
             path = snapshot_path(work, name, epoch)
+            if not path.is_file():
+                row.append("-")
+                continue
             det = load_detector(path)
             row.append(f"{measure(Candidate.from_dict({'imgsz': TRAIN_IMGSZ}), det, data, work).map50_95:.4f}")
             finals[name] = det
@@ -146,6 +175,8 @@ def main() -> None:
     parser.add_argument("--method", default="l2")
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--phase", choices=("all", "train", "measure"), default="all")
+    parser.add_argument("--kd-alpha", type=float, default=0.0, help="also recover with KD from the teacher")
+    parser.add_argument("--kd-epochs", type=int, default=20)
     args = parser.parse_args()
     work: Path = args.workdir or Path(tempfile.mkdtemp(prefix="paretodet-prune-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -155,14 +186,27 @@ def main() -> None:
     data = load_data_yaml(data_yaml)
     det = load_detector(demo_teacher_path())
     if args.phase in ("all", "train"):
-        train_runs(work, data, det, ratios=args.ratios, method=args.method, epochs=args.epochs)
+        train_runs(
+            work,
+            data,
+            det,
+            ratios=args.ratios,
+            method=args.method,
+            epochs=args.epochs,
+            kd_alpha=args.kd_alpha,
+            kd_epochs=args.kd_epochs,
+        )
     if args.phase == "train":
         return
     os.sync()
     out: list[Any] = ["## one-shot pruning (demo teacher, demo val)", ""]
     out += one_shot_table(work, data, det, args.ratios)
     out += ["", f"## recovery: {args.method}, fine-tuned at {TRAIN_IMGSZ} px; teacher = equal-compute baseline", ""]
-    out += recovery_tables(work, data, ["teacher", *[f"{args.method}-{r}" for r in args.ratios]], args.epochs)
+    names = ["teacher"]
+    for ratio in args.ratios:
+        names.append(f"{args.method}-{ratio}")
+        names += [p.name for p in sorted((work / "snapshots").glob(f"{args.method}-{ratio}-kd*"))]
+    out += recovery_tables(work, data, names, args.epochs)
     print("\n".join(out))
 
 
