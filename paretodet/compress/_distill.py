@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import functools
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from paretodet.errors import ConfigError, ModelError
 __all__ = ["StudentSpec", "check_pair", "distillation_loss", "distillation_terms", "make_student"]
 
 
+@dataclass(frozen=True)
 class StudentSpec:
     """How to build a student: width/depth multipliers of the teacher's scale, or a model YAML.
 
@@ -36,14 +38,17 @@ class StudentSpec:
         seed: seed of the random initialisation.
     """
 
-    def __init__(
-        self, *, width: float = 0.5, depth: float = 1.0, yaml: Path | None = None, init: str = "scratch", seed: int = 0
-    ) -> None:
-        if not 0.0 < width <= 4.0 or not 0.0 < depth <= 4.0:
-            raise ConfigError(f"student width and depth must be in (0, 4], got width={width} depth={depth}")
-        if init not in ("scratch", "teacher"):
-            raise ConfigError(f"student init '{init}' is not one of scratch, teacher")
-        self.width, self.depth, self.yaml, self.init, self.seed = width, depth, yaml, init, seed
+    width: float = 0.5
+    depth: float = 1.0
+    yaml: Path | None = None
+    init: str = "scratch"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.width <= 4.0 or not 0.0 < self.depth <= 4.0:
+            raise ConfigError(f"student width and depth must be in (0, 4], got width={self.width} depth={self.depth}")
+        if self.init not in ("scratch", "teacher"):
+            raise ConfigError(f"student init '{self.init}' is not one of scratch, teacher")
 
 
 def make_student(teacher: nn.Module, spec: StudentSpec) -> nn.Module:
