@@ -32,7 +32,7 @@ class DemoResult:
 
 
 def demo_space() -> SearchSpace:
-    """The ``quick`` preset: every technique with training kept short (the demo runs in minutes)."""
+    """The ``quick`` preset: quantization, pruning with short recovery, KD as the recovery loss (minutes)."""
     return load_space("quick")
 
 
