@@ -52,6 +52,9 @@ class PruneSpec:
         ratio: fraction of each convolution's channels (or weights) to remove.
         backbone_ratio / neck_ratio: per-part overrides of ``ratio`` (None: use ``ratio``).
         skip: module names (e.g. ``model.0``, ``model.4.m.0``) whose convolutions stay unpruned.
+        round_to: structured only: each pruned convolution keeps a multiple of this many channels (NNI's
+            choice is trimmed, restoring the removed channels of largest weight norm): CPU kernels run such
+            shapes much faster (measured: ratio 0.3 ran 0.80x the teacher's latency rounded, 0.94x unrounded).
     """
 
     method: str
@@ -59,6 +62,7 @@ class PruneSpec:
     backbone_ratio: float | None = None
     neck_ratio: float | None = None
     skip: tuple[str, ...] = ()
+    round_to: int = 8
 
     def __post_init__(self) -> None:
         if self.method not in PRUNE_METHODS:
@@ -70,6 +74,8 @@ class PruneSpec:
         ):
             if value is not None and not 0.0 <= value <= MAX_PRUNE_RATIO:
                 raise ConfigError(f"pruning {label} must be in [0, {MAX_PRUNE_RATIO}], got {value}")
+        if self.round_to < 1:
+            raise ConfigError(f"pruning round_to must be >= 1, got {self.round_to}")
 
 
 @dataclass(frozen=True)
@@ -134,7 +140,7 @@ def prune_model(
                     conv: Any = net.get_submodule(name)
                     conv.weight.mul_(mask["weight"].to(conv.weight.dtype))
         return net.eval(), PruneReport(before, before, 0, considered, _zero_fraction(net))
-    groups = _remove_channels(net, masks, targets, imgsz=imgsz)
+    groups = _remove_channels(net, masks, targets, imgsz=imgsz, round_to=spec.round_to)
     _check_forward(net, imgsz, spec)
     return net.eval(), PruneReport(before, _count(net), groups, considered, _zero_fraction(net))
 
@@ -239,7 +245,9 @@ def _taylor_pruner(net: nn.Module, config_list: list[dict[str, Any]], *, imgsz: 
     return TaylorPruner(net, config_list, evaluator, training_steps=TAYLOR_STEPS)
 
 
-def _remove_channels(net: nn.Module, masks: dict[str, dict[str, torch.Tensor]], names: list[str], *, imgsz: int) -> int:
+def _remove_channels(
+    net: nn.Module, masks: dict[str, dict[str, torch.Tensor]], names: list[str], *, imgsz: int, round_to: int = 1
+) -> int:
     """Remove the masked output channels (and their coupled channels) with Torch-Pruning; return group count."""
     import torch_pruning as tp
 
@@ -255,7 +263,7 @@ def _remove_channels(net: nn.Module, masks: dict[str, dict[str, torch.Tensor]], 
         weight_mask = masks.get(name, {}).get("weight")
         if weight_mask is None or id(conv) in out_pruned:
             continue  # NNI's indices for a conv coupled to one pruned before would be stale
-        removed = torch.nonzero(weight_mask.flatten(1).sum(1) == 0).flatten().tolist()
+        removed = _rounded_removal(conv, weight_mask.flatten(1).sum(1) == 0, round_to)
         if not removed:
             continue
         group = graph.get_pruning_group(conv, tp.prune_conv_out_channels, idxs=removed)
@@ -264,6 +272,22 @@ def _remove_channels(net: nn.Module, masks: dict[str, dict[str, torch.Tensor]], 
             group.prune()
             groups += 1
     return groups
+
+
+def _rounded_removal(conv: Any, removed_mask: torch.Tensor, round_to: int) -> list[int]:
+    """Indices to remove so that the kept channel count is a multiple of ``round_to`` (never fewer kept than
+    the mask keeps): the removed channels of largest weight L2 norm are restored."""
+    total = int(removed_mask.numel())
+    kept = total - int(removed_mask.sum())
+    target = min(total, -(-max(kept, 1) // round_to) * round_to)
+    removed = torch.nonzero(removed_mask).flatten()
+    if target > kept and len(removed):
+        norms = conv.weight.detach().flatten(1).norm(dim=1)[removed]
+        restore = torch.argsort(norms, descending=True)[: target - kept]
+        keep_back = torch.zeros(len(removed), dtype=torch.bool)
+        keep_back[restore] = True
+        removed = removed[~keep_back]
+    return removed.tolist()
 
 
 def _check_forward(net: nn.Module, imgsz: int, spec: PruneSpec) -> None:

@@ -164,3 +164,15 @@ def test_pruned_model_fine_tunes_without_losing_its_pruning(tiny_model: Path, ti
     reloaded = load_detector(art.path)
     ckpt, _ = torch_safe_load(str(art.path), safe_only=True)
     assert sum(p.numel() for p in ckpt["model"].parameters()) == reloaded.params() == report.params_after
+
+
+def test_kept_channel_counts_are_rounded_for_fast_kernels() -> None:
+    from paretodet.compress import PruneSpec, prune_model
+
+    model = load_detector(demo_teacher_path()).model
+    rounded, r8 = prune_model(model, PruneSpec("l2", 0.3), imgsz=64)
+    exact, r1 = prune_model(model, PruneSpec("l2", 0.3, round_to=1), imgsz=64)
+    convs = [m for n, m in rounded.named_modules() if isinstance(m, torch.nn.Conv2d) and not n.startswith("model.22.")]
+    assert all(c.out_channels % 8 == 0 for c in convs)
+    assert any(m.out_channels % 8 for m in exact.modules() if isinstance(m, torch.nn.Conv2d))
+    assert r1.params_after < r8.params_after < 0.7 * r8.params_before
