@@ -125,7 +125,7 @@ def one_shot_table(work: Path, data: DatasetInfo, det: Detector, ratios: list[fl
     for method in ("l1", "l2", "fpgm", "taylor", "level"):
         for ratio in ratios:
             pruned, _ = prune_model(det.model, PruneSpec(method, ratio), imgsz=TRAIN_IMGSZ, data_yaml=data_yaml)
-            pdet = Detector(pruned, det.names, f"{method}-{ratio}", f"oneshot-{method}-{ratio}-{det.digest}")
+            pdet = Detector(pruned, det.names, f"{method}-{ratio}", f"oneshot-r8-{method}-{ratio}-{det.digest}")
             lines.append(_one_shot_row(method, ratio, pdet, measure(c320, pdet, data, work), work, data))
     return lines
 
