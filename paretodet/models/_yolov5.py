@@ -23,18 +23,8 @@ from ultralytics.nn.tasks import DetectionModel
 
 from paretodet.errors import ModelError
 
-__all__ = ["V5_CLASSES", "YoloV5Detect", "YoloV5Model", "load_yolov5"]
+__all__ = ["YoloV5Detect", "YoloV5Model", "load_yolov5"]
 
-V5_CLASSES: tuple[str, ...] = (
-    "models.yolo.Model",
-    "models.yolo.Detect",
-    "models.common.Conv",
-    "models.common.C3",
-    "models.common.SPPF",
-    "models.common.SPP",
-    "models.common.Bottleneck",
-    "models.common.Concat",
-)
 _TORCH_PREFIX = "torch.nn.modules."
 
 
@@ -46,12 +36,12 @@ def load_yolov5(path: Path) -> tuple[nn.Module, tuple[str, ...]]:
     """
     needed = torch.serialization.get_unsafe_globals_in_checkpoint(str(path))
     aliases = _aliases()
-    known = set(aliases.values())
+    known = list(aliases.values())  # in the order of the mapping, for the message
     for name in needed:
         if name not in known and not _plain_torch_layer(name):
             raise ModelError(
                 f"{path} references '{name}', which paretodet does not load (only the YOLOv5 classes "
-                f"{', '.join(c.rsplit('.', 1)[1] for c in V5_CLASSES)} and torch layers): refusing to unpickle it"
+                f"{', '.join(c.rsplit('.', 1)[1] for c in known)} and torch layers): refusing to unpickle it"
             )
     torch_layers = [_torch_class(n) for n in needed if _plain_torch_layer(n)]
     with torch.serialization.safe_globals([*aliases.items(), *torch_layers]):
@@ -91,7 +81,12 @@ def _torch_class(name: str) -> Any:
 
 def _aliases() -> dict[Any, str]:
     """paretodet class -> the YOLOv5 name it stands for (the safe-globals alias form torch expects)."""
-    mapping = {
+    return {cls: name for name, cls in _v5_classes().items()}
+
+
+def _v5_classes() -> dict[str, Any]:
+    """YOLOv5 class name -> the paretodet/Ultralytics class that stands for it."""
+    return {
         "models.yolo.Model": YoloV5Model,
         "models.yolo.Detect": YoloV5Detect,
         "models.common.Conv": Conv,
@@ -101,7 +96,6 @@ def _aliases() -> dict[Any, str]:
         "models.common.Bottleneck": Bottleneck,
         "models.common.Concat": Concat,
     }
-    return {cls: name for name, cls in mapping.items()}
 
 
 class YoloV5Detect(nn.Module):

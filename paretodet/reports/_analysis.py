@@ -5,7 +5,9 @@ Pure pandas/numpy over the trial table of :class:`~paretodet.reports._info.Repor
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,19 +34,21 @@ def technique_group(row: pd.Series) -> str:
 
 
 def techniques(row: pd.Series) -> set[str]:
-    """The compression techniques a trial used."""
+    """The compression techniques a trial used (knobs missing from the row count as their defaults)."""
     used = set()
-    if row.get("quant.precision", "fp32") in ("fp16", "int8"):
+    if _knob(row, "quant.precision", "fp32") in ("fp16", "int8"):
         used.add("quant")
-    if row.get("prune.method", "none") not in ("none", None) and not pd.isna(row.get("prune.method", "none")):
+    if _knob(row, "prune.method", "none") != "none":
         used.add("prune")
-    student = any(float(row.get(k, 1.0) if not pd.isna(row.get(k, 1.0)) else 1.0) != 1.0 for k in _STUDENT_KNOBS)
-    if student or str(row.get("distill.student_yaml", "") or "") not in ("", "nan"):
+    widths = (float(_knob(row, k, 1.0)) for k in ("distill.student_width", "distill.student_depth"))
+    if any(w != 1.0 for w in widths) or _knob(row, "distill.student_yaml", ""):
         used.add("distill")
     return used
 
 
-_STUDENT_KNOBS = ("distill.student_width", "distill.student_depth")
+def _knob(row: pd.Series, key: str, default: Any) -> Any:
+    value = row.get(key, default)
+    return default if value is None or (isinstance(value, float) and np.isnan(value)) else value
 
 
 @dataclass(frozen=True)
@@ -100,7 +104,7 @@ def analyze(info: ReportInfo) -> Analysis:
     baseline = done[group_of == "baseline"]
     reference = int(baseline.sort_values("map50_95").iloc[-1]["number"]) if not baseline.empty else -1
     analysis = Analysis(groups, fronts, volumes, history, knee, reference)
-    return Analysis(**{**analysis.__dict__, "lines": _written(analysis, done, info)})
+    return dataclasses.replace(analysis, lines=_written(analysis, done, info))
 
 
 def _written(a: Analysis, done: pd.DataFrame, info: ReportInfo) -> list[str]:

@@ -218,9 +218,9 @@ class Candidate:
 
     def training_knobs(self) -> list[str]:
         """The knobs set here that need training (QAT, pruning recovery, a student, KD)."""
-        flat = self.to_dict()
+        flat, defaults = self.to_dict(), Candidate().to_dict()
         inactive = inactive_knobs(flat)
-        return [k for k in TRAINING_KNOBS if k not in inactive and flat[k] != Candidate().to_dict()[k]]
+        return [k for k in TRAINING_KNOBS if k not in inactive and flat[k] != defaults[k]]
 
     def to_dict(self) -> dict[str, Any]:
         """Flat dict with dotted keys, in a stable order."""

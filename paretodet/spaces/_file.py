@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from paretodet.errors import ConfigError
-from paretodet.spaces._candidate import KNOB_INFO, Candidate, _did_you_mean, knob_names
+from paretodet.spaces._candidate import KNOB_INFO, Candidate, _did_you_mean, knob_names, parse_value
 from paretodet.spaces._space import Knob, SearchSpace
 
 __all__ = ["PRESETS", "knob_table", "load_space", "space_to_dict"]
@@ -134,8 +134,6 @@ def _parse_conditions(
             )
         if not isinstance(values, list | tuple) or not values:
             raise ConfigError(f"{where}: knob '{name}': '{key}: {other}' needs a non-empty list of values")
-        from paretodet.spaces._candidate import parse_value
-
         parsed = tuple(parse_value(other, v) for v in values)
         out.append((other, parsed))
     return tuple(out)
