@@ -61,6 +61,20 @@ class Int8Settings:
             raise ConfigError(f"quant.calib_images must be >= 1, got {self.calib_images}")
 
 
+def _calibration_chunking(calibration: str, imgsz: int, images: int) -> dict[str, int]:
+    """ORT options that bound calibration memory by feeding the calibrator a few images at a time.
+
+    ORT's calibrators keep every tensor of every image they are fed until they reduce them to ranges or
+    histograms: at 640 px, 128 images of YOLOv5n took a 24 GB machine out of memory (measured). MinMax
+    honours ``CalibMaxIntermediateOutputs``; the histogram calibrators (entropy, percentile) ignore it and
+    are fed in chunks instead (``CalibStridedMinMax``, which needs a chunk size that divides the image count).
+    """
+    chunk = max(1, min(32, (320 * 320 * 8) // (imgsz * imgsz)))
+    if calibration == "minmax":
+        return {"CalibMaxIntermediateOutputs": chunk}
+    return {"CalibStridedMinMax": max(d for d in range(1, chunk + 1) if images % d == 0)}
+
+
 class LetterboxCalibrationReader:
     """Feeds calibration images through the evaluation letterbox (ORT ``CalibrationDataReader`` protocol)."""
 
@@ -80,6 +94,13 @@ class LetterboxCalibrationReader:
     def rewind(self) -> None:
         """Start again from the first image."""
         self._iter = iter(self.images)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def set_range(self, start_index: int, end_index: int) -> None:
+        """Feed only images ``start_index:end_index`` (ORT's strided calibration calls this per chunk)."""
+        self._iter = iter(self.images[start_index:end_index])
 
 
 def pick_calibration_images(images: Sequence[Path], count: int) -> list[Path]:
@@ -194,10 +215,7 @@ def quantize_int8(
     }[settings.calibration]
     reader = LetterboxCalibrationReader(calibration_images, imgsz=imgsz, input_name=model.graph.input[0].name)
     cache_hit = calibration_cache is not None and calibration_cache.is_file()
-    # histogram calibrators hold every tensor of every image until they flush: at 640 px, 32 images of YOLOv5n
-    # took a 24 GB machine out of memory (measured); flushing every few images keeps it to a few GB
-    flush = max(1, min(32, (320 * 320 * 8) // (imgsz * imgsz)))
-    extra = {"CalibMaxIntermediateOutputs": flush} if settings.calibration != "minmax" else {}
+    extra = _calibration_chunking(settings.calibration, imgsz, len(calibration_images))
     try:
         with _quiet():
             quantize_static(

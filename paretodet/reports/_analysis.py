@@ -110,15 +110,16 @@ def analyze(info: ReportInfo) -> Analysis:
 def _written(a: Analysis, done: pd.DataFrame, info: ReportInfo) -> list[str]:
     """The analysis in words: what each technique bought, what it cost, how the loss was mitigated."""
     by_number = done.set_index(done["number"].astype(int))
+    baselines = done[[a.groups[int(n)] == "baseline" for n in done["number"]]]
     lines = []
     if a.reference >= 0:
         ref = by_number.loc[a.reference]
         lines.append(
             f"Reference (best uncompressed trial {a.reference}): mAP50-95 {ref['map50_95']:.4f}, "
-            f"{ref['latency_ms']:.2f} ms, {ref['size_bytes'] / 1e6:.2f} MB."
+            f"{ref['latency_ms']:.2f} ms, {ref['size_bytes'] / 1e6:.2f} MB. Each comparison below is against "
+            "the best uncompressed trial with the same input size and runtime (or size alone) where one exists."
         )
     else:
-        ref = None
         lines.append("No uncompressed trial was sampled, so gains are shown as absolute figures.")
     for name in GROUPS[1:4]:
         own = done[[a.groups[int(n)] == name for n in done["number"]]]
@@ -127,10 +128,11 @@ def _written(a: Analysis, done: pd.DataFrame, info: ReportInfo) -> list[str]:
             continue
         smallest = own.loc[own["size_bytes"].idxmin()]
         fastest = own.loc[own["latency_ms"].idxmin()]
+        small_ref, fast_ref = _reference_for(smallest, baselines), _reference_for(fastest, baselines)
         text = (
             f"{name.capitalize()} alone ({len(own)} trials, front hypervolume {a.hypervolume.get(name, 0):.3f}): "
-            f"smallest {_vs(smallest, ref, 'size_bytes')} at mAP50-95 {_map_vs(smallest, ref)}; "
-            f"fastest {_vs(fastest, ref, 'latency_ms')} at mAP50-95 {_map_vs(fastest, ref)}."
+            f"smallest {_vs(smallest, small_ref, 'size_bytes')} at mAP50-95 {_map_vs(smallest, small_ref)}; "
+            f"fastest {_vs(fastest, fast_ref, 'latency_ms')} at mAP50-95 {_map_vs(fastest, fast_ref)}."
         )
         lines.append(text)
     lines.append(_mitigation(done, a))
@@ -140,9 +142,11 @@ def _written(a: Analysis, done: pd.DataFrame, info: ReportInfo) -> list[str]:
         lines.append(f"Best single technique by front hypervolume: {best} ({a.hypervolume[best]:.3f}).")
     if a.knee >= 0:
         knee = by_number.loc[a.knee]
+        knee_ref = _reference_for(knee, baselines)
         lines.append(
             f"Knee of the front (the balanced trade-off): trial {a.knee} ({a.groups[a.knee]}): "
-            f"mAP50-95 {_map_vs(knee, ref)}, {_vs(knee, ref, 'latency_ms')}, {_vs(knee, ref, 'size_bytes')}."
+            f"mAP50-95 {_map_vs(knee, knee_ref)}, {_vs(knee, knee_ref, 'latency_ms')}, "
+            f"{_vs(knee, knee_ref, 'size_bytes')}."
         )
     if info.budgets:
         feasible = int(info.trials["feasible"].sum())
@@ -150,6 +154,20 @@ def _written(a: Analysis, done: pd.DataFrame, info: ReportInfo) -> list[str]:
             f"Budgets {', '.join(str(b) for b in info.budgets)}: {feasible} of {len(done)} completed trials feasible."
         )
     return lines
+
+
+def _reference_for(row: pd.Series, baselines: pd.DataFrame) -> pd.Series | None:
+    """The best-mAP uncompressed trial to compare ``row`` with: same imgsz and runtime, else same imgsz, else any."""
+    if baselines.empty:
+        return None
+    pools = [baselines]
+    if "imgsz" in baselines:
+        same_size = baselines[baselines["imgsz"] == row.get("imgsz")]
+        pools.insert(0, same_size)
+        if "runtime" in baselines:
+            pools.insert(0, same_size[same_size["runtime"] == row.get("runtime")])
+    pool = next(p for p in pools if not p.empty)
+    return pool.loc[pool["map50_95"].idxmax()]
 
 
 def _vs(row: pd.Series, ref: pd.Series | None, metric: str) -> str:
@@ -164,7 +182,7 @@ def _vs(row: pd.Series, ref: pd.Series | None, metric: str) -> str:
 def _map_vs(row: pd.Series, ref: pd.Series | None) -> str:
     if ref is None:
         return f"{row['map50_95']:.4f}"
-    return f"{row['map50_95']:.4f} ({row['map50_95'] - ref['map50_95']:+.4f})"
+    return f"{row['map50_95']:.4f} ({row['map50_95'] - ref['map50_95']:+.4f} vs trial {int(ref['number'])})"
 
 
 def _mitigation(done: pd.DataFrame, a: Analysis) -> str:

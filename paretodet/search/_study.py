@@ -6,6 +6,7 @@ import math
 import os
 import socket
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -236,7 +237,10 @@ def _make_sampler(config: SearchConfig) -> optuna.samplers.BaseSampler:
     if config.sampler == "random":
         return optuna.samplers.RandomSampler(seed=config.seed)
     if config.sampler == "tpe":
-        return optuna.samplers.TPESampler(seed=config.seed)
+        # multivariate + group models the conditional knobs jointly; constant liar keeps parallel workers apart
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.TPESampler(seed=config.seed, multivariate=True, group=True, constant_liar=True)
     if config.sampler == "grid":
         return optuna.samplers.GridSampler(config.space.grid(), seed=config.seed)
     population = int(min(50, max(4, config.trials // 3)))

@@ -141,3 +141,35 @@ def test_calibration_picks_are_spread_and_deterministic() -> None:
     images = [Path(f"{i}.png") for i in range(10)]
     assert pick_calibration_images(images, 3) == [Path("0.png"), Path("4.png"), Path("9.png")]
     assert pick_calibration_images(images, 50) == images
+
+
+def test_calibration_memory_is_bounded_by_chunks() -> None:
+    from paretodet.compress._quantize import _calibration_chunking
+
+    assert _calibration_chunking("entropy", 640, 128) == {"CalibStridedMinMax": 2}
+    assert _calibration_chunking("percentile", 640, 127) == {"CalibStridedMinMax": 1}  # chunks must divide
+    assert _calibration_chunking("percentile", 160, 96) == {"CalibStridedMinMax": 32}
+    assert _calibration_chunking("minmax", 640, 128) == {"CalibMaxIntermediateOutputs": 2}
+
+
+def test_histogram_calibrators_are_fed_in_chunks(fp32, calib, tmp_path: Path, monkeypatch) -> None:
+    """ORT's entropy calibrator ignores CalibMaxIntermediateOutputs: it must really get a few images per call."""
+    from onnxruntime.quantization.calibrate import HistogramCalibrater
+
+    import paretodet.compress._quantize as quantize_module
+
+    fed: list[int] = []
+    original = HistogramCalibrater.collect_data
+
+    def spy(self, reader):  # type: ignore[no-untyped-def]
+        before = reader._iter
+        images = list(before)
+        fed.append(len(images))
+        reader._iter = iter(images)
+        return original(self, reader)
+
+    monkeypatch.setattr(HistogramCalibrater, "collect_data", spy)
+    monkeypatch.setattr(quantize_module, "_calibration_chunking", lambda *_: {"CalibStridedMinMax": 2})
+    out = tmp_path / "entropy.onnx"
+    quantize_int8(fp32.path, out, calibration_images=calib, imgsz=64, settings=Int8Settings(calibration="entropy"))
+    assert fed == [2, 2] and out.is_file()

@@ -65,3 +65,18 @@ def test_technique_group_of_a_row() -> None:
 def test_no_completed_trial() -> None:
     a = analyze(build_info(pd.DataFrame([{"number": 0, "state": "FAIL"}])))
     assert a.knee == -1 and a.lines == ["No completed trial yet."]
+
+
+def test_comparisons_pair_trials_with_a_baseline_of_the_same_input_size() -> None:
+    trials = pd.DataFrame(
+        [
+            _trial(0, {"imgsz": 320}, 0.70, 10.0, 12.0),
+            _trial(1, {"imgsz": 160}, 0.50, 3.0, 12.0),
+            _trial(2, {"imgsz": 160, "quant.precision": "int8"}, 0.49, 2.0, 3.0),
+        ]
+    )
+    a = analyze(build_info(trials))
+    assert a.reference == 0  # the overall reference is still the best uncompressed trial
+    line = next(x for x in a.lines if x.startswith("Quantization alone"))
+    # INT8 at 160 px is compared with FP32 at 160 px (trial 1), not with FP32 at 320 px
+    assert "(-0.0100 vs trial 1)" in line and "(1.50x faster)" in line and "(0.25x)" in line
