@@ -61,17 +61,17 @@ class Int8Settings:
             raise ConfigError(f"quant.calib_images must be >= 1, got {self.calib_images}")
 
 
-def _calibration_chunking(calibration: str, imgsz: int, images: int) -> dict[str, int]:
+def _calibration_chunking(imgsz: int, images: int) -> dict[str, int]:
     """ORT options that bound calibration memory by feeding the calibrator a few images at a time.
 
-    ORT's calibrators keep every tensor of every image they are fed until they reduce them to ranges or
-    histograms: at 640 px, 128 images of YOLOv5n took a 24 GB machine out of memory (measured). MinMax
-    honours ``CalibMaxIntermediateOutputs``; the histogram calibrators (entropy, percentile) ignore it and
-    are fed in chunks instead (``CalibStridedMinMax``, which needs a chunk size that divides the image count).
+    ORT's histogram calibrators (entropy, percentile) keep every tensor of every image they are fed until
+    they reduce them to histograms: at 640 px, 128 images of YOLOv5n took a 24 GB machine out of memory
+    (measured). ``CalibMaxIntermediateOutputs`` does not help: the histogram calibrators ignore it and
+    ORT 1.32's MinMax drops the images it flushes. ``CalibStridedMinMax`` (despite its name, for every
+    method) calls the calibrator once per chunk, which merges ranges and histograms across chunks; the
+    chunk size must divide the image count.
     """
     chunk = max(1, min(32, (320 * 320 * 8) // (imgsz * imgsz)))
-    if calibration == "minmax":
-        return {"CalibMaxIntermediateOutputs": chunk}
     return {"CalibStridedMinMax": max(d for d in range(1, chunk + 1) if images % d == 0)}
 
 
@@ -215,7 +215,7 @@ def quantize_int8(
     }[settings.calibration]
     reader = LetterboxCalibrationReader(calibration_images, imgsz=imgsz, input_name=model.graph.input[0].name)
     cache_hit = calibration_cache is not None and calibration_cache.is_file()
-    extra = _calibration_chunking(settings.calibration, imgsz, len(calibration_images))
+    extra = _calibration_chunking(imgsz, len(calibration_images))
     try:
         with _quiet():
             quantize_static(

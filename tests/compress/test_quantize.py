@@ -146,10 +146,30 @@ def test_calibration_picks_are_spread_and_deterministic() -> None:
 def test_calibration_memory_is_bounded_by_chunks() -> None:
     from paretodet.compress._quantize import _calibration_chunking
 
-    assert _calibration_chunking("entropy", 640, 128) == {"CalibStridedMinMax": 2}
-    assert _calibration_chunking("percentile", 640, 127) == {"CalibStridedMinMax": 1}  # chunks must divide
-    assert _calibration_chunking("percentile", 160, 96) == {"CalibStridedMinMax": 32}
-    assert _calibration_chunking("minmax", 640, 128) == {"CalibMaxIntermediateOutputs": 2}
+    assert _calibration_chunking(640, 128) == {"CalibStridedMinMax": 2}
+    assert _calibration_chunking(640, 127) == {"CalibStridedMinMax": 1}  # chunks must divide the count
+    assert _calibration_chunking(160, 96) == {"CalibStridedMinMax": 32}
+
+
+def test_chunked_minmax_ranges_equal_one_pass(fp32, calib, tmp_path: Path, monkeypatch) -> None:
+    import json
+
+    import paretodet.compress._quantize as quantize_module
+
+    ranges = {}
+    for chunk in (1, 4):
+        monkeypatch.setattr(quantize_module, "_calibration_chunking", lambda *_, c=chunk: {"CalibStridedMinMax": c})
+        cache = tmp_path / f"ranges{chunk}.json"
+        quantize_int8(
+            fp32.path,
+            tmp_path / f"m{chunk}.onnx",
+            calibration_images=calib,
+            imgsz=64,
+            settings=Int8Settings(),
+            calibration_cache=cache,
+        )
+        ranges[chunk] = json.loads(cache.read_text())
+    assert ranges[1] == ranges[4]
 
 
 def test_histogram_calibrators_are_fed_in_chunks(fp32, calib, tmp_path: Path, monkeypatch) -> None:
