@@ -1,6 +1,6 @@
 """How good is the search itself: samplers' hypervolume at N trials, and what the stage cache saves.
 
-Usage: python benchmarks/search.py [--workdir DIR] [--trials 40] [--seeds 0 1] [--samplers nsga2 tpe random]
+Usage: python benchmarks/search.py [--workdir DIR] [--trials 40] [--seeds 0 1] [--samplers tpe nsga2 random]
                                    [--part all|samplers|cache]
 
 samplers: on the demo (packaged teacher, synthetic data), each sampler runs ``--trials`` trials per seed over
@@ -99,7 +99,7 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--trials", type=int, default=40)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    parser.add_argument("--samplers", nargs="+", default=["nsga2", "tpe", "random"])
+    parser.add_argument("--samplers", nargs="+", default=["tpe", "nsga2", "random"])
     parser.add_argument("--part", choices=("all", "samplers", "cache"), default="all")
     args = parser.parse_args()
     work: Path = args.workdir or Path(tempfile.mkdtemp(prefix="paretodet-search-"))

@@ -208,7 +208,7 @@ def search(
     workdir: Path = typer.Option(Path("paretodet-work"), "--workdir", help="Study database, cache, artifacts."),
     storage: str | None = typer.Option(None, "--storage", help="Optuna storage URL (default: SQLite in workdir)."),
     study: str = typer.Option("paretodet", "--study", help="Study name."),
-    sampler: str = typer.Option("nsga2", "--sampler", help="nsga2, tpe, random or grid."),
+    sampler: str = typer.Option("tpe", "--sampler", help="tpe, nsga2, random or grid."),
     seed: int = typer.Option(0, "--seed", help="Sampler seed."),
     budgets: list[str] = typer.Option([], "--budget", help="Constraint, e.g. 'size_mb<=4' (repeatable)."),
     threads: int = typer.Option(2, "--threads", help="Runtime threads for latency."),

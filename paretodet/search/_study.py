@@ -236,15 +236,15 @@ def _make_sampler(config: SearchConfig) -> optuna.samplers.BaseSampler:
 
     if config.sampler == "random":
         return optuna.samplers.RandomSampler(seed=config.seed)
-    if config.sampler == "tpe":
-        # multivariate + group models the conditional knobs jointly; constant liar keeps parallel workers apart
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.samplers.TPESampler(seed=config.seed, multivariate=True, group=True, constant_liar=True)
     if config.sampler == "grid":
         return optuna.samplers.GridSampler(config.space.grid(), seed=config.seed)
-    population = int(min(50, max(4, config.trials // 3)))
-    return optuna.samplers.NSGAIISampler(seed=config.seed, population_size=population)
+    if config.sampler == "nsga2":
+        population = int(min(50, max(4, config.trials // 3)))
+        return optuna.samplers.NSGAIISampler(seed=config.seed, population_size=population)
+    # multivariate + group models the conditional knobs jointly; constant liar keeps parallel workers apart
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(seed=config.seed, multivariate=True, group=True, constant_liar=True)
 
 
 def _constraint_values(config: SearchConfig, metrics: dict[str, Any]) -> list[float]:
