@@ -59,7 +59,8 @@ class Analysis:
         groups: completed trials' technique group, by trial number.
         fronts: per group name (and "all"), the trial numbers on that group's front ("X alone" includes the
             baseline trials, "all" is every completed trial).
-        hypervolume: per group name (and "all"), the normalized hypervolume of its front.
+        hypervolume: per group name (and "all"), the hypervolume of its front as a share of the box between
+            the reference point and the ideal corner (objectives scaled over all trials; 1 = ideal).
         history: (trial number, hypervolume of the completed trials so far), in trial order.
         knee: trial number of the combined front's knee (-1 if none).
         reference: trial number of the reference model (the best-mAP baseline trial; -1 if there is none).
@@ -87,6 +88,11 @@ def analyze(info: ReportInfo) -> Analysis:
     lows, highs = values.min(axis=0), values.max(axis=0)
     scaled = normalize(values, dirs, lows=lows, highs=highs)
     ref = [-_REFERENCE_MARGIN] * len(cols)
+    box = (1 + _REFERENCE_MARGIN) ** len(cols)  # the whole box: a point at the ideal corner scores 1
+
+    def share(points: np.ndarray) -> float:
+        return hypervolume(points, [1] * len(cols), ref) / box
+
     numbers = done["number"].astype(int).to_numpy()
     group_of = np.array([groups[n] for n in numbers])
     members = {"all": np.ones(len(done), dtype=bool)}
@@ -97,8 +103,8 @@ def analyze(info: ReportInfo) -> Analysis:
         if mask.any():
             on = pareto_mask(values[mask], dirs)
             fronts[name] = numbers[mask][on].tolist()
-            volumes[name] = hypervolume(scaled[mask], [1] * len(cols), ref)
-    history = [(int(numbers[i]), hypervolume(scaled[: i + 1], [1] * len(cols), ref)) for i in range(len(done))]
+            volumes[name] = share(scaled[mask])
+    history = [(int(numbers[i]), share(scaled[: i + 1])) for i in range(len(done))]
     knee_row = knee_index(values, dirs)
     knee = int(numbers[knee_row]) if knee_row >= 0 else -1
     baseline = done[group_of == "baseline"]
@@ -117,7 +123,8 @@ def _written(a: Analysis, done: pd.DataFrame, info: ReportInfo) -> list[str]:
         lines.append(
             f"Reference (best uncompressed trial {a.reference}): mAP50-95 {ref['map50_95']:.4f}, "
             f"{ref['latency_ms']:.2f} ms, {ref['size_bytes'] / 1e6:.2f} MB. Each comparison below is against "
-            "the best uncompressed trial with the same input size and runtime (or size alone) where one exists."
+            "the best uncompressed trial with the same input size and runtime (else the same size, else the "
+            "reference; its input size is then named)."
         )
     else:
         lines.append("No uncompressed trial was sampled, so gains are shown as absolute figures.")
@@ -182,7 +189,9 @@ def _vs(row: pd.Series, ref: pd.Series | None, metric: str) -> str:
 def _map_vs(row: pd.Series, ref: pd.Series | None) -> str:
     if ref is None:
         return f"{row['map50_95']:.4f}"
-    return f"{row['map50_95']:.4f} ({row['map50_95'] - ref['map50_95']:+.4f} vs trial {int(ref['number'])})"
+    other_size = "imgsz" in ref and ref["imgsz"] != row.get("imgsz")
+    at = f" at {int(ref['imgsz'])} px" if other_size else ""
+    return f"{row['map50_95']:.4f} ({row['map50_95'] - ref['map50_95']:+.4f} vs trial {int(ref['number'])}{at})"
 
 
 def _mitigation(done: pd.DataFrame, a: Analysis) -> str:

@@ -80,3 +80,16 @@ def test_comparisons_pair_trials_with_a_baseline_of_the_same_input_size() -> Non
     line = next(x for x in a.lines if x.startswith("Quantization alone"))
     # INT8 at 160 px is compared with FP32 at 160 px (trial 1), not with FP32 at 320 px
     assert "(-0.0100 vs trial 1)" in line and "(1.50x faster)" in line and "(0.25x)" in line
+
+
+def test_hypervolume_is_a_share_of_the_box_one_at_the_ideal() -> None:
+    trials = pd.DataFrame(
+        [
+            _trial(0, {}, 0.50, 10.0, 12.0),
+            _trial(1, {"quant.precision": "int8"}, 0.70, 5.0, 3.0),  # best in every objective
+        ]
+    )
+    a = analyze(build_info(trials))
+    assert abs(a.hypervolume["all"] - 1.0) < 1e-9
+    assert all(0 <= v <= 1 for v in a.hypervolume.values())
+    assert abs(a.history[-1][1] - 1.0) < 1e-9
