@@ -17,16 +17,16 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from _demo import demo_workdir
 from torch import nn
 
 from paretodet.compress import FinetuneRecipe, StudentSpec, distillation_loss, export_artifact, finetune, make_student
-from paretodet.data import DatasetInfo, load_data_yaml, synthesize, write_resolved_yaml
-from paretodet.models import DEMO_DATA_SPEC, Detector, demo_teacher_path, load_detector
+from paretodet.data import DatasetInfo, load_data_yaml, write_resolved_yaml
+from paretodet.models import Detector, demo_teacher_path, load_detector
 from paretodet.objectives import EvalSettings, Metrics, evaluate
 from paretodet.search import build
 from paretodet.spaces import Candidate
@@ -90,11 +90,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--phase", choices=("all", "train", "measure"), default="all")
     args = parser.parse_args()
-    work: Path = args.workdir or Path(tempfile.mkdtemp(prefix="paretodet-kd-"))
-    work.mkdir(parents=True, exist_ok=True)
-    if not (work / "data" / "data.yaml").is_file():
-        synthesize(work / "data", DEMO_DATA_SPEC)
-    data = load_data_yaml(work / "data" / "data.yaml")
+    work, demo_yaml = demo_workdir(args.workdir, "paretodet-kd-")
+    data = load_data_yaml(demo_yaml)
     data_yaml = write_resolved_yaml(data, work / "data_abs.yaml")
     teacher = load_detector(demo_teacher_path())
     first = args.seeds[0]

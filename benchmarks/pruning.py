@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from _demo import demo_workdir
 from torch import nn
 
 from paretodet.compress import (
@@ -35,8 +35,8 @@ from paretodet.compress import (
     finetune,
     prune_model,
 )
-from paretodet.data import DatasetInfo, load_data_yaml, synthesize, write_resolved_yaml
-from paretodet.models import DEMO_DATA_SPEC, Detector, demo_teacher_path, load_detector
+from paretodet.data import DatasetInfo, load_data_yaml, write_resolved_yaml
+from paretodet.models import Detector, demo_teacher_path, load_detector
 from paretodet.objectives import EvalSettings, Metrics, evaluate
 from paretodet.search import build
 from paretodet.spaces import Candidate
@@ -180,11 +180,7 @@ def main() -> None:
     parser.add_argument("--kd-alpha", type=float, default=0.0, help="also recover with KD from the teacher")
     parser.add_argument("--kd-epochs", type=int, default=20)
     args = parser.parse_args()
-    work: Path = args.workdir or Path(tempfile.mkdtemp(prefix="paretodet-prune-"))
-    work.mkdir(parents=True, exist_ok=True)
-    data_yaml = work / "data" / "data.yaml"
-    if not data_yaml.is_file():
-        synthesize(work / "data", DEMO_DATA_SPEC)
+    work, data_yaml = demo_workdir(args.workdir, "paretodet-prune-")
     data = load_data_yaml(data_yaml)
     det = load_detector(demo_teacher_path())
     if args.phase in ("all", "train"):

@@ -19,15 +19,15 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _demo import demo_workdir
 
-from paretodet.data import load_data_yaml, synthesize
-from paretodet.models import DEMO_DATA_SPEC, demo_teacher_path, load_detector
+from paretodet.data import load_data_yaml
+from paretodet.models import demo_teacher_path, load_detector
 from paretodet.objectives import EvalSettings
 from paretodet.reports import Budget, build_info
 from paretodet.reports._pareto import hypervolume, normalize
@@ -133,11 +133,7 @@ def main() -> None:
     parser.add_argument("--budgets", nargs="+", default=["size_mb<=4", "map50_95>=0.5"])
     parser.add_argument("--part", choices=("all", "samplers", "budgets", "cache"), default="all")
     args = parser.parse_args()
-    work: Path = args.workdir or Path(tempfile.mkdtemp(prefix="paretodet-search-"))
-    work.mkdir(parents=True, exist_ok=True)
-    data_yaml = work / "data" / "data.yaml"
-    if not data_yaml.is_file():
-        synthesize(work / "data", DEMO_DATA_SPEC)
+    work, data_yaml = demo_workdir(args.workdir, "paretodet-search-")
     if args.part in ("all", "cache"):
         cache_part(work, data_yaml)
     if args.part in ("all", "samplers"):
