@@ -14,11 +14,12 @@ from paretodet.search import SearchConfig, run_study
 
 
 def _running_with_params(db: Path) -> bool:
+    """A trial is RUNNING with its whole candidate sampled (killed mid-build, not between two suggestions)."""
     try:
         study = optuna.load_study(study_name="paretodet", storage=f"sqlite:///{db}")
     except KeyError:
         return False
-    return any(t.state.name == "RUNNING" and t.params for t in study.get_trials())
+    return any(t.state.name == "RUNNING" and "candidate" in t.user_attrs for t in study.get_trials())
 
 
 def _completed(db: Path) -> list[optuna.trial.FrozenTrial]:
