@@ -196,6 +196,9 @@ def _trial_bar(total_label: str) -> Iterator[Any]:
             )
             if event.state == "FAIL":
                 console.print(f"[red]trial {event.number} failed:[/red] {event.error}")
+            elif event.duplicate_of is not None:
+                reused = "reused its result" if event.state == "COMPLETE" else "sampling again"
+                console.print(f"[dim]trial {event.number}: same config as trial {event.duplicate_of}, {reused}[/dim]")
 
         yield on_trial, on_epoch
 
@@ -237,7 +240,7 @@ def search(
         summary = run_study(config, on_trial=on_trial, on_epoch=on_epoch)
     typer.echo(
         f"study '{summary.study}': {summary.completed} completed, {summary.failed} failed, "
-        f"front {summary.front_size}; storage {summary.storage}"
+        f"{summary.duplicates} duplicate samples skipped, front {summary.front_size}; storage {summary.storage}"
     )
     typer.echo(f"next: paretodet report {workdir}")
 
@@ -255,8 +258,42 @@ def worker(
     with _trial_bar("trials") as (on_trial, on_epoch):
         summary = run_worker(storage, study, workdir=workdir, trials=trials, on_trial=on_trial, on_epoch=on_epoch)
     typer.echo(
-        f"study '{summary.study}': {summary.completed} completed, {summary.failed} failed, front {summary.front_size}"
+        f"study '{summary.study}': {summary.completed} completed, {summary.failed} failed, "
+        f"{summary.duplicates} duplicate samples skipped, front {summary.front_size}"
     )
+
+
+@app.command()
+def measure(
+    workdir: Path = typer.Argument(..., help="A search work dir (copied here, or shared)."),
+    label: str = typer.Option(..., "--label", help="Name of this machine's figures, e.g. jetson-orin."),
+    storage: str | None = typer.Option(None, "--storage", help="The study's storage URL (default: the work dir's)."),
+    study: str | None = typer.Option(None, "--study", help="Study name (with --storage)."),
+    front_only: bool = typer.Option(False, "--front-only", help="Re-time only the Pareto front's artifacts."),
+    threads: int | None = typer.Option(None, "--threads", help="Runtime threads (default: the study's)."),
+) -> None:
+    """Re-time built artifacts on this machine (the deployment target) and store them under --label.
+
+    Needs only the artifacts' runtime (onnxruntime), not the training stack. Use them with
+    'paretodet report WORKDIR --latency-from LABEL' and 'paretodet select ... --latency-from LABEL'.
+    """
+    from paretodet.search._measure import measure_study
+
+    console = _err()
+
+    def on_trial(done: int, total: int, number: int) -> None:
+        console.print(f"[dim]timed trial {number} ({done}/{total})[/dim]")
+
+    summary = measure_study(
+        workdir, label=label, storage=storage, study=study, front_only=front_only, threads=threads, on_trial=on_trial
+    )
+    host = summary.host
+    typer.echo(
+        f"timed {summary.measured} artifacts on {host.get('host')} ({host.get('cpu')}, {host.get('threads')} threads)"
+        + (f"; {summary.skipped} not found here" if summary.skipped else "")
+        + f"; stored as '{summary.label}'"
+    )
+    typer.echo(f"next: paretodet report {workdir} --latency-from {summary.label}")
 
 
 @app.command()
@@ -298,12 +335,15 @@ def report(
     budgets: list[str] = typer.Option(
         [], "--budget", help="Mark trials outside these budgets (default: the search's)."
     ),
+    latency_from: str | None = typer.Option(
+        None, "--latency-from", help="Use the latencies 'paretodet measure --label' stored under this label."
+    ),
 ) -> None:
     """Write report.html, report.md and trials.csv for a study."""
     from paretodet.reports import build_info, parse_budgets, write_report
     from paretodet.search import load_sensitivity_tables, load_trials, param_importances
 
-    df, manifest = load_trials(workdir)
+    df, manifest = load_trials(workdir, latency_from=latency_from)
     chosen = parse_budgets(budgets or manifest.get("budgets", []))
     paths = write_report(
         build_info(df, budgets=chosen),
@@ -323,6 +363,9 @@ def select(
     objective: str = typer.Option("map50_95", "--objective", help="What to optimize among feasible trials."),
     export: Path | None = typer.Option(None, "--export", help="Copy the chosen artifact and config.yaml here."),
     as_json: bool = typer.Option(False, "--json", help="Print only JSON on stdout."),
+    latency_from: str | None = typer.Option(
+        None, "--latency-from", help="Judge latency budgets on the figures 'paretodet measure' stored under this label."
+    ),
 ) -> None:
     """Pick the best trial that meets every budget."""
     from paretodet.errors import StudyError
@@ -331,7 +374,9 @@ def select(
 
     chosen = parse_budgets(budgets)
     with _stdout_reserved(as_json):
-        df, _ = load_trials(workdir)
+        df, _ = load_trials(workdir, latency_from=latency_from)
+        if latency_from is not None:  # only the trials re-timed under that label compete
+            df = df[df["latency_ms"].notna()]
         selection = select_best(df, chosen, objective=objective)
     if selection.best is None:
         closest = selection.closest

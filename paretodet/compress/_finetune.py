@@ -108,6 +108,7 @@ def finetune(
         trainer: Any = DetectionTrainer(overrides=args)
         trainer.model = net  # kept: the stock setup would rebuild the model from YAML
         trainer.add_callback("on_fit_epoch_end", _on_fit_epoch_end)
+        trainer.add_callback("on_train_batch_start", lambda _tr: _pause_while_timing())
         if criterion is not None:  # set once the trainer set model.args (the loss gains) and made its EMA copy
             trainer.add_callback("on_train_start", lambda tr: setattr(tr.model, "criterion", criterion(tr.model)))
         trainer.train()
@@ -135,3 +136,10 @@ def training_batches(data_yaml: Path, *, imgsz: int, count: int, batch: int = 16
         if len(batches) >= count:
             break
     return batches
+
+
+def _pause_while_timing() -> None:
+    """Training pauses between batches while another paretodet process on this host times latency."""
+    from paretodet.objectives._host import timing_gate
+
+    timing_gate()

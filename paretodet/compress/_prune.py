@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from paretodet.compress._c2f import split_c2f_blocks
+from paretodet.compress._choices import MAX_PRUNE_RATIO, PRUNE_METHODS, STRUCTURED_METHODS
 from paretodet.compress._finetune import training_batches
 from paretodet.errors import ConfigError, ExportError
 
@@ -37,10 +38,6 @@ __all__ = [
     "prune_model",
     "structured_prune",
 ]
-
-STRUCTURED_METHODS: tuple[str, ...] = ("l1", "l2", "fpgm", "taylor")
-PRUNE_METHODS: tuple[str, ...] = (*STRUCTURED_METHODS, "level")
-MAX_PRUNE_RATIO = 0.9
 
 
 @dataclass(frozen=True)

@@ -2,49 +2,102 @@
 
 from __future__ import annotations
 
-from paretodet.objectives._accuracy import (
-    AccuracyResult,
-    NmsSettings,
-    Predictions,
-    coco_ground_truth,
-    coco_map,
-    evaluate_map,
-    postprocess,
-    predict,
-    ultralytics_map,
-)
-from paretodet.objectives._evaluate import EvalSettings, evaluate
-from paretodet.objectives._latency import (
-    LatencySettings,
-    LatencyStats,
-    measure_e2e_latency,
-    measure_latency,
-    summarize_times,
-)
-from paretodet.objectives._metrics import METRIC_DIRECTIONS, Metrics
-from paretodet.objectives._runners import Runner, list_runtimes, open_runner, register_runtime
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "METRIC_DIRECTIONS",
-    "AccuracyResult",
-    "EvalSettings",
-    "LatencySettings",
-    "LatencyStats",
-    "Metrics",
-    "NmsSettings",
-    "Predictions",
-    "Runner",
-    "coco_ground_truth",
-    "coco_map",
-    "evaluate",
-    "evaluate_map",
-    "list_runtimes",
-    "measure_e2e_latency",
-    "predict",
-    "ultralytics_map",
-    "measure_latency",
-    "open_runner",
-    "postprocess",
-    "register_runtime",
-    "summarize_times",
-]
+from paretodet._lazy import lazy_exports
+
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "_accuracy": (
+        "AccuracyResult",
+        "NmsSettings",
+        "Predictions",
+        "coco_ground_truth",
+        "coco_map",
+        "evaluate_map",
+        "postprocess",
+        "predict",
+        "ultralytics_map",
+    ),
+    "_evaluate": (
+        "EvalSettings",
+        "evaluate",
+    ),
+    "_host": (
+        "TimingHost",
+        "timing_gate",
+        "timing_host",
+        "timing_lock",
+    ),
+    "_latency": (
+        "LatencySettings",
+        "LatencyStats",
+        "measure_e2e_latency",
+        "measure_latency",
+        "summarize_times",
+    ),
+    "_metrics": (
+        "BUDGET_METRICS",
+        "METRIC_DIRECTIONS",
+        "METRICS",
+        "OBJECTIVE_METRICS",
+        "Metrics",
+        "MetricSpec",
+        "format_metric",
+    ),
+    "_runners": (
+        "Runner",
+        "RuntimeEntry",
+        "list_runtimes",
+        "open_runner",
+        "register_runtime",
+        "runtime_entry",
+    ),
+}
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)
+
+if TYPE_CHECKING:  # the same names, for type checkers
+    from paretodet.objectives._accuracy import (
+        AccuracyResult as AccuracyResult,
+        NmsSettings as NmsSettings,
+        Predictions as Predictions,
+        coco_ground_truth as coco_ground_truth,
+        coco_map as coco_map,
+        evaluate_map as evaluate_map,
+        postprocess as postprocess,
+        predict as predict,
+        ultralytics_map as ultralytics_map,
+    )
+    from paretodet.objectives._evaluate import (
+        EvalSettings as EvalSettings,
+        evaluate as evaluate,
+    )
+    from paretodet.objectives._host import (
+        TimingHost as TimingHost,
+        timing_gate as timing_gate,
+        timing_host as timing_host,
+        timing_lock as timing_lock,
+    )
+    from paretodet.objectives._latency import (
+        LatencySettings as LatencySettings,
+        LatencyStats as LatencyStats,
+        measure_e2e_latency as measure_e2e_latency,
+        measure_latency as measure_latency,
+        summarize_times as summarize_times,
+    )
+    from paretodet.objectives._metrics import (
+        BUDGET_METRICS as BUDGET_METRICS,
+        METRIC_DIRECTIONS as METRIC_DIRECTIONS,
+        METRICS as METRICS,
+        OBJECTIVE_METRICS as OBJECTIVE_METRICS,
+        Metrics as Metrics,
+        MetricSpec as MetricSpec,
+        format_metric as format_metric,
+    )
+    from paretodet.objectives._runners import (
+        Runner as Runner,
+        RuntimeEntry as RuntimeEntry,
+        list_runtimes as list_runtimes,
+        open_runner as open_runner,
+        register_runtime as register_runtime,
+        runtime_entry as runtime_entry,
+    )

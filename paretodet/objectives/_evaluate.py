@@ -9,9 +9,10 @@ from paretodet.compress import Artifact
 from paretodet.data import DatasetInfo, list_images
 from paretodet.errors import ConfigError
 from paretodet.objectives._accuracy import NmsSettings, evaluate_map
+from paretodet.objectives._host import timing_gate, timing_host, timing_lock
 from paretodet.objectives._latency import LatencySettings, measure_e2e_latency, measure_latency
 from paretodet.objectives._metrics import Metrics
-from paretodet.objectives._runners import open_runner
+from paretodet.objectives._runners import open_runner, runtime_entry
 
 __all__ = ["EvalSettings", "evaluate"]
 
@@ -60,9 +61,19 @@ def evaluate(
     if settings.max_images is not None:
         images = images[: settings.max_images]
     runner = open_runner(artifact, threads=settings.threads)
-    acc = evaluate_map(runner, images, names=data.names, imgsz=artifact.imgsz, nms=settings.nms, on_image=on_image)
-    lat = measure_latency(runner, imgsz=artifact.imgsz, settings=settings.latency)
-    e2e = measure_e2e_latency(runner, images, imgsz=artifact.imgsz, settings=settings.latency, nms=settings.nms)
+
+    def scored(done: int, total: int) -> None:
+        timing_gate()  # pause while another process on this host times
+        if on_image is not None:
+            on_image(done, total)
+
+    acc = evaluate_map(runner, images, names=data.names, imgsz=artifact.imgsz, nms=settings.nms, on_image=scored)
+    with timing_lock():  # one process times at once on this host
+        lat = measure_latency(runner, imgsz=artifact.imgsz, settings=settings.latency)
+        e2e = measure_e2e_latency(runner, images, imgsz=artifact.imgsz, settings=settings.latency, nms=settings.nms)
+    host = timing_host(
+        runtime=artifact.runtime, package=runtime_entry(artifact.runtime).package, threads=settings.threads
+    )
     return Metrics(
         map50_95=acc.map50_95,
         map50=acc.map50,
@@ -79,4 +90,8 @@ def evaluate(
         imgsz=artifact.imgsz,
         threads=settings.threads,
         eval_images=acc.images,
+        host=host.host,
+        cpu=host.cpu,
+        cores=host.cores,
+        runtime_version=host.runtime_version,
     )

@@ -1,28 +1,116 @@
-"""The one Metrics record every layer passes around."""
+"""The one Metrics record every layer passes around, and the one table of metrics (name, unit, direction,
+format) that objectives, budgets, select and reports read."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import KW_ONLY, asdict, dataclass, fields
 from typing import Any
 
-__all__ = ["METRIC_DIRECTIONS", "Metrics"]
+__all__ = [
+    "BUDGET_METRICS",
+    "METRICS",
+    "METRIC_DIRECTIONS",
+    "OBJECTIVE_METRICS",
+    "MetricSpec",
+    "Metrics",
+    "format_metric",
+]
 
-# direction of each numeric metric: +1 larger is better, -1 smaller is better
-METRIC_DIRECTIONS: dict[str, int] = {
-    "map50_95": 1,
-    "map50": 1,
-    "latency_ms": -1,
-    "latency_p90_ms": -1,
-    "latency_cv": -1,
-    "fps": 1,
-    "e2e_latency_ms": -1,
-    "size_bytes": -1,
-    "size_mb": -1,
-    "compressed_bytes": -1,
-    "params": -1,
-    "gflops": -1,
-}
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One metric: what it is called, which way is better and how a value is shown.
+
+    Attributes:
+        name: the key in ``Metrics.to_dict()``, trials.csv, budgets and ``select --objective``.
+        label: its name for people (axis titles); ``short``: a shorter one (hover texts; default: label).
+        unit: the unit of the stored value ("" for scores and counts).
+        direction: +1 larger is better, -1 smaller is better, 0 neither (how the artifact was measured).
+        fmt: the format of ``value * scale`` for people (``"{:.2f} MB"``).
+        scale: factor applied before formatting (bytes shown in MB: 1e-6).
+        budget: budgets and ``select --objective`` may name it.
+        headline: shown in the report's front tables.
+        derived: (metric, factor): computed from another metric when a table lacks it (size_mb).
+    """
+
+    name: str
+    _: KW_ONLY
+    label: str
+    direction: int
+    unit: str = ""
+    fmt: str = "{:.4g}"
+    scale: float = 1.0
+    budget: bool = True
+    headline: bool = True
+    derived: tuple[str, float] | None = None
+    short: str = ""
+
+    @property
+    def title(self) -> str:
+        """An axis title: ``latency, ms (lower is better)``."""
+        text = f"{self.label}, {self.unit}" if self.unit else self.label
+        return f"{text} ({'higher' if self.direction > 0 else 'lower'} is better)" if self.direction else text
+
+    @property
+    def optuna_direction(self) -> str:
+        """``maximize`` or ``minimize`` (Optuna's spelling of the direction)."""
+        if not self.direction:
+            raise ValueError(f"metric '{self.name}' has no direction: it cannot be an objective")
+        return "maximize" if self.direction > 0 else "minimize"
+
+    def format(self, value: float) -> str:
+        """A value for people, e.g. ``12.00 MB`` for 12e6 bytes."""
+        return self.fmt.format(value * self.scale)
+
+
+def _metric_table(*specs: MetricSpec) -> dict[str, MetricSpec]:
+    return {spec.name: spec for spec in specs}
+
+
+# every numeric metric of a trial, in the canonical column order (the one table of metrics)
+METRICS: dict[str, MetricSpec] = _metric_table(
+    MetricSpec("map50_95", label="mAP50-95", direction=1, fmt="{:.4f}"),
+    MetricSpec("map50", label="mAP50", direction=1, fmt="{:.4f}"),
+    MetricSpec("latency_ms", label="latency", unit="ms", direction=-1, fmt="{:.2f} ms"),
+    MetricSpec("latency_p90_ms", label="latency p90", unit="ms", direction=-1, fmt="{:.2f} ms", headline=False),
+    MetricSpec("latency_cv", label="latency CV (std/mean)", direction=-1, fmt="{:.3f}", budget=False, headline=False),
+    MetricSpec("fps", label="FPS, model only", short="FPS", direction=1, fmt="{:.1f}"),
+    MetricSpec("e2e_latency_ms", label="end-to-end latency", unit="ms", direction=-1, fmt="{:.2f} ms"),
+    MetricSpec(
+        "size_bytes", label="artifact size", short="size", unit="bytes", direction=-1, fmt="{:.2f} MB", scale=1e-6
+    ),
+    MetricSpec(
+        "size_mb",
+        label="artifact size",
+        short="size",
+        unit="MB",
+        direction=-1,
+        fmt="{:.2f} MB",
+        headline=False,
+        derived=("size_bytes", 1e-6),
+    ),
+    MetricSpec("compressed_bytes", label="compressed size", unit="bytes", direction=-1, fmt="{:.2f} MB", scale=1e-6),
+    MetricSpec("params", label="parameters", direction=-1, fmt="{:,.0f}"),
+    MetricSpec("gflops", label="GFLOPs", direction=-1, fmt="{:.2f}"),
+    MetricSpec("threads", label="threads", direction=0, fmt="{:.0f}", budget=False, headline=False),
+    MetricSpec("eval_images", label="val images scored", direction=0, fmt="{:.0f}", budget=False, headline=False),
+)
+# direction of each metric that has one: +1 larger is better, -1 smaller is better
+METRIC_DIRECTIONS: dict[str, int] = {name: m.direction for name, m in METRICS.items() if m.direction}
+# metrics a budget (``size_mb<=4``) or ``select --objective`` may name
+BUDGET_METRICS: tuple[str, ...] = tuple(name for name, m in METRICS.items() if m.budget)
+# a study's objectives, in this order
+OBJECTIVE_METRICS: tuple[str, ...] = ("map50_95", "fps", "size_bytes")
+
+
+def format_metric(name: str, value: Any) -> str:
+    """``value`` of metric ``name`` for people (``format_metric("latency_ms", 7)`` -> ``'7.00 ms'``); values that
+    are not numbers, and unknown metrics, as they are."""
+    spec = METRICS.get(name)
+    if spec is None or isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+        return str(value)
+    return spec.format(value)
 
 
 @dataclass(frozen=True)
@@ -38,6 +126,8 @@ class Metrics:
         compressed_bytes: bytes of the artifact after zlib compression (what zeroed weights of unstructured
             pruning save when the file is shipped compressed); -1 in records made before it was measured.
         runtime / imgsz / threads: how it was measured. eval_images: val images scored.
+        host / cpu / cores / runtime_version: where latency was timed (see ``TimingHost``); empty in records
+            made before it was recorded.
     """
 
     map50_95: float
@@ -55,6 +145,10 @@ class Metrics:
     threads: int
     eval_images: int
     compressed_bytes: int = -1
+    host: str = ""
+    cpu: str = ""
+    cores: int = 0
+    runtime_version: str = ""
 
     @property
     def size_mb(self) -> float:

@@ -6,6 +6,7 @@ A runner maps a ``(1, 3, S, S)`` float32 array to the raw ``(1, 4 + nc, anchors)
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -13,7 +14,7 @@ import numpy as np
 from paretodet.compress import Artifact
 from paretodet.errors import ConfigError, ModelError
 
-__all__ = ["Runner", "list_runtimes", "open_runner", "register_runtime"]
+__all__ = ["Runner", "RuntimeEntry", "list_runtimes", "open_runner", "register_runtime", "runtime_entry"]
 
 
 class Runner(Protocol):
@@ -26,12 +27,30 @@ class Runner(Protocol):
         ...
 
 
-_RUNTIMES: dict[str, Callable[[Artifact, int], Runner]] = {}
+@dataclass(frozen=True)
+class RuntimeEntry:
+    """A registered runtime: how to open an artifact on it, and the Python package whose version is recorded
+    with every latency timed on it."""
+
+    name: str
+    opener: Callable[[Artifact, int], Runner]
+    package: str | None = None
 
 
-def register_runtime(name: str, opener: Callable[[Artifact, int], Runner]) -> None:
-    """Register a runtime: ``opener(artifact, threads)`` returns a :class:`Runner`."""
-    _RUNTIMES[name] = opener
+_RUNTIMES: dict[str, RuntimeEntry] = {}
+_BUILTINS_DONE = False
+
+
+def register_runtime(name: str, opener: Callable[[Artifact, int], Runner], *, package: str | None = None) -> None:
+    """Register a runtime next to the built-ins: ``opener(artifact, threads)`` returns a :class:`Runner`;
+    ``package`` is the distribution whose version latency records name. A name registered again replaces
+    the earlier entry (a built-in too).
+
+    Example:
+        >>> register_runtime("tflite", open_tflite, package="tflite-runtime")  # doctest: +SKIP
+    """
+    _register_builtins()
+    _RUNTIMES[name] = RuntimeEntry(name=name, opener=opener, package=package)
 
 
 def list_runtimes() -> list[str]:
@@ -40,14 +59,20 @@ def list_runtimes() -> list[str]:
     return sorted(_RUNTIMES)
 
 
+def runtime_entry(name: str) -> RuntimeEntry:
+    """The registry entry of runtime ``name``; ConfigError naming the known ones when it is unknown."""
+    _register_builtins()
+    if name not in _RUNTIMES:
+        raise ConfigError(f"unknown runtime '{name}': use one of {', '.join(sorted(_RUNTIMES))}")
+    return _RUNTIMES[name]
+
+
 def open_runner(artifact: Artifact, *, threads: int) -> Runner:
     """Open ``artifact`` on its runtime with ``threads`` intra-op threads."""
-    _register_builtins()
-    if artifact.runtime not in _RUNTIMES:
-        raise ConfigError(f"unknown runtime '{artifact.runtime}': use one of {', '.join(sorted(_RUNTIMES))}")
+    entry = runtime_entry(artifact.runtime)
     if threads < 1:
         raise ConfigError(f"threads must be >= 1, got {threads}")
-    return _RUNTIMES[artifact.runtime](artifact, threads)
+    return entry.opener(artifact, threads)
 
 
 class _OrtRunner:
@@ -111,7 +136,13 @@ class _OpenVinoRunner:
 
 
 def _register_builtins() -> None:
-    if not _RUNTIMES:
-        register_runtime("onnxruntime", _OrtRunner)
-        register_runtime("torch", _TorchRunner)
-        register_runtime("openvino", _OpenVinoRunner)
+    global _BUILTINS_DONE
+    if _BUILTINS_DONE:
+        return
+    _BUILTINS_DONE = True
+    for name, opener, package in (
+        ("onnxruntime", _OrtRunner, "onnxruntime"),
+        ("torch", _TorchRunner, "torch"),
+        ("openvino", _OpenVinoRunner, "openvino"),
+    ):
+        _RUNTIMES.setdefault(name, RuntimeEntry(name=name, opener=opener, package=package))

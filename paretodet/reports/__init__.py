@@ -2,25 +2,58 @@
 
 from __future__ import annotations
 
-from paretodet.reports._budget import BUDGET_METRICS, Budget, feasible_mask, parse_budgets, violations
-from paretodet.reports._info import ReportInfo, build_info, knob_columns, metric_columns
-from paretodet.reports._pareto import pareto_mask
-from paretodet.reports._select import Selection, select_best
-from paretodet.reports._write import front_markdown, write_report
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "BUDGET_METRICS",
-    "Budget",
-    "ReportInfo",
-    "Selection",
-    "build_info",
-    "feasible_mask",
-    "front_markdown",
-    "knob_columns",
-    "metric_columns",
-    "pareto_mask",
-    "parse_budgets",
-    "select_best",
-    "violations",
-    "write_report",
-]
+from paretodet._lazy import lazy_exports
+
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "_budget": (
+        "BUDGET_METRICS",
+        "Budget",
+        "feasible_mask",
+        "parse_budgets",
+        "violations",
+    ),
+    "_info": (
+        "ReportInfo",
+        "build_info",
+        "knob_columns",
+        "metric_columns",
+    ),
+    "_pareto": ("pareto_mask",),
+    "_select": (
+        "Selection",
+        "select_best",
+    ),
+    "_write": (
+        "front_markdown",
+        "write_report",
+    ),
+}
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)
+
+if TYPE_CHECKING:  # the same names, for type checkers
+    from paretodet.reports._budget import (
+        BUDGET_METRICS as BUDGET_METRICS,
+        Budget as Budget,
+        feasible_mask as feasible_mask,
+        parse_budgets as parse_budgets,
+        violations as violations,
+    )
+    from paretodet.reports._info import (
+        ReportInfo as ReportInfo,
+        build_info as build_info,
+        knob_columns as knob_columns,
+        metric_columns as metric_columns,
+    )
+    from paretodet.reports._pareto import (
+        pareto_mask as pareto_mask,
+    )
+    from paretodet.reports._select import (
+        Selection as Selection,
+        select_best as select_best,
+    )
+    from paretodet.reports._write import (
+        front_markdown as front_markdown,
+        write_report as write_report,
+    )

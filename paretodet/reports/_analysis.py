@@ -12,14 +12,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from paretodet.objectives import format_metric
 from paretodet.reports._info import ReportInfo
 from paretodet.reports._pareto import hypervolume, knee_index, normalize, pareto_mask
+from paretodet.spaces import TECHNIQUES, techniques_used
 
-__all__ = ["GROUPS", "Analysis", "analyze", "technique_group"]
+__all__ = ["GROUPS", "SINGLE_GROUPS", "Analysis", "analyze", "technique_group", "techniques"]
 
 # trial groups by the techniques they use; "X alone" fronts take the trials whose techniques are within {X}
-GROUPS: tuple[str, ...] = ("baseline", "quantization", "pruning", "distillation", "combined")
-_TECHNIQUE_OF_GROUP = {"quantization": "quant", "pruning": "prune", "distillation": "distill"}
+SINGLE_GROUPS: tuple[str, ...] = tuple(TECHNIQUES.values())  # one per technique: quantization, pruning, ...
+GROUPS: tuple[str, ...] = ("baseline", *SINGLE_GROUPS, "combined")
+
 _REFERENCE_MARGIN = 0.1  # hypervolume reference: 10% beyond the worst value seen, in normalized units
 
 
@@ -30,25 +33,17 @@ def technique_group(row: pd.Series) -> str:
         return "baseline"
     if len(used) > 1:
         return "combined"
-    return {v: k for k, v in _TECHNIQUE_OF_GROUP.items()}[next(iter(used))]
+    return TECHNIQUES[next(iter(used))]
 
 
 def techniques(row: pd.Series) -> set[str]:
-    """The compression techniques a trial used (knobs missing from the row count as their defaults)."""
-    used = set()
-    if _knob(row, "quant.precision", "fp32") in ("fp16", "int8"):
-        used.add("quant")
-    if _knob(row, "prune.method", "none") != "none":
-        used.add("prune")
-    widths = (float(_knob(row, k, 1.0)) for k in ("distill.student_width", "distill.student_depth"))
-    if any(w != 1.0 for w in widths) or _knob(row, "distill.student_yaml", ""):
-        used.add("distill")
-    return used
+    """The compression techniques a trial used: those whose switch knobs are off their defaults (knobs
+    missing from the row, or empty there, count as their defaults)."""
+    return techniques_used({k: v for k, v in row.items() if isinstance(k, str) and not _missing(v)})
 
 
-def _knob(row: pd.Series, key: str, default: Any) -> Any:
-    value = row.get(key, default)
-    return default if value is None or (isinstance(value, float) and np.isnan(value)) else value
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))
 
 
 @dataclass(frozen=True)
@@ -96,7 +91,7 @@ def analyze(info: ReportInfo) -> Analysis:
     numbers = done["number"].astype(int).to_numpy()
     group_of = np.array([groups[n] for n in numbers])
     members = {"all": np.ones(len(done), dtype=bool)}
-    for name in GROUPS[1:4]:
+    for name in SINGLE_GROUPS:
         members[name] = np.isin(group_of, ["baseline", name])
     fronts, volumes = {}, {}
     for name, mask in members.items():
@@ -120,15 +115,16 @@ def _written(a: Analysis, done: pd.DataFrame, info: ReportInfo) -> list[str]:
     lines = []
     if a.reference >= 0:
         ref = by_number.loc[a.reference]
+        score, speed, size = (format_metric(m, ref[m]) for m in ("map50_95", "latency_ms", "size_bytes"))
         lines.append(
-            f"Reference (best uncompressed trial {a.reference}): mAP50-95 {ref['map50_95']:.4f}, "
-            f"{ref['latency_ms']:.2f} ms, {ref['size_bytes'] / 1e6:.2f} MB. Each comparison below is against "
+            f"Reference (best uncompressed trial {a.reference}): mAP50-95 {score}, {speed}, {size}. "
+            "Each comparison below is against "
             "the best uncompressed trial with the same input size and runtime (else the same size, else the "
             "reference; its input size is then named)."
         )
     else:
         lines.append("No uncompressed trial was sampled, so gains are shown as absolute figures.")
-    for name in GROUPS[1:4]:
+    for name in SINGLE_GROUPS:
         own = done[[a.groups[int(n)] == name for n in done["number"]]]
         if own.empty:
             lines.append(f"{name.capitalize()} alone: no trial used it alone.")
@@ -144,7 +140,7 @@ def _written(a: Analysis, done: pd.DataFrame, info: ReportInfo) -> list[str]:
         lines.append(text)
     lines.append(_mitigation(done, a))
     lines.append(f"All trials together: front hypervolume {a.hypervolume.get('all', 0):.3f} (normalized, 1 = ideal).")
-    best = max((g for g in GROUPS[1:4] if g in a.hypervolume), key=lambda g: a.hypervolume[g], default=None)
+    best = max((g for g in SINGLE_GROUPS if g in a.hypervolume), key=lambda g: a.hypervolume[g], default=None)
     if best is not None:
         lines.append(f"Best single technique by front hypervolume: {best} ({a.hypervolume[best]:.3f}).")
     if a.knee >= 0:
@@ -178,8 +174,9 @@ def _reference_for(row: pd.Series, baselines: pd.DataFrame) -> pd.Series | None:
 
 
 def _vs(row: pd.Series, ref: pd.Series | None, metric: str) -> str:
+    """``row``'s ``metric`` (size_bytes or latency_ms) for people, with its ratio to the reference's."""
     value = row[metric]
-    text = f"{value / 1e6:.2f} MB" if metric == "size_bytes" else f"{value:.2f} ms"
+    text = format_metric(metric, value)
     if ref is None or not ref[metric]:
         return text
     ratio = value / ref[metric]
@@ -187,11 +184,12 @@ def _vs(row: pd.Series, ref: pd.Series | None, metric: str) -> str:
 
 
 def _map_vs(row: pd.Series, ref: pd.Series | None) -> str:
+    text = format_metric("map50_95", row["map50_95"])
     if ref is None:
-        return f"{row['map50_95']:.4f}"
+        return text
     other_size = "imgsz" in ref and ref["imgsz"] != row.get("imgsz")
     at = f" at {int(ref['imgsz'])} px" if other_size else ""
-    return f"{row['map50_95']:.4f} ({row['map50_95'] - ref['map50_95']:+.4f} vs trial {int(ref['number'])}{at})"
+    return f"{text} ({row['map50_95'] - ref['map50_95']:+.4f} vs trial {int(ref['number'])}{at})"
 
 
 def _mitigation(done: pd.DataFrame, a: Analysis) -> str:

@@ -10,22 +10,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from paretodet.errors import BudgetError
+from paretodet.objectives import BUDGET_METRICS
 
 __all__ = ["BUDGET_METRICS", "Budget", "feasible_mask", "parse_budgets", "violations"]
 
-BUDGET_METRICS: tuple[str, ...] = (
-    "map50_95",
-    "map50",
-    "latency_ms",
-    "latency_p90_ms",
-    "e2e_latency_ms",
-    "fps",
-    "size_mb",
-    "size_bytes",
-    "compressed_bytes",
-    "params",
-    "gflops",
-)
 _OPS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt}
 _PATTERN = re.compile(r"^\s*([a-z0-9_]+)\s*(<=|>=|<|>)\s*([-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?)\s*$")
 

@@ -7,27 +7,25 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from paretodet.objectives import METRICS, format_metric
 from paretodet.reports._info import ReportInfo, display_frame, front_columns, knob_columns
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-__all__ = ["AXIS_TITLES", "front_table_figure", "pareto_pair_figures"]
+__all__ = ["AXIS_TITLES", "HOVER_METRICS", "front_table_figure", "pareto_pair_figures"]
 
-AXIS_TITLES = {
-    "map50_95": "mAP50-95 (higher is better)",
-    "fps": "FPS, model only (higher is better)",
-    "size_bytes": "artifact size, bytes (lower is better)",
-    "latency_ms": "latency ms (lower is better)",
-}
+AXIS_TITLES: dict[str, str] = {name: spec.title for name, spec in METRICS.items()}
+HOVER_METRICS: tuple[str, ...] = ("map50_95", "fps", "size_bytes")  # shown with every trial's knobs
 
 
 def _hover(df: pd.DataFrame) -> list[str]:
     knobs = knob_columns(df)
+    metrics = [m for m in HOVER_METRICS if m in df.columns]
     lines = []
     for _, row in df.iterrows():
         parts = [f"trial {int(row['number'])}"] + [f"{k}={row[k]}" for k in knobs]
-        parts += [f"mAP50-95={row['map50_95']:.4f}", f"FPS={row['fps']:.1f}", f"size={row['size_bytes'] / 1e6:.2f} MB"]
+        parts += [f"{METRICS[m].short or METRICS[m].label}={format_metric(m, row[m])}" for m in metrics]
         lines.append("<br>".join(parts))
     return lines
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from paretodet.reports._analysis import GROUPS, Analysis
+from paretodet.reports._analysis import GROUPS, SINGLE_GROUPS, Analysis
 from paretodet.reports._figures import AXIS_TITLES, _hover
 from paretodet.reports._info import ReportInfo, knob_columns
 
@@ -23,13 +23,14 @@ __all__ = [
     "technique_fronts_figure",
 ]
 
-GROUP_COLOURS = {
+GROUP_COLOURS = {  # by technique group (paretodet.reports._analysis.GROUPS)
     "baseline": "#7f7f7f",
     "quantization": "#1f77b4",
     "pruning": "#2ca02c",
     "distillation": "#9467bd",
     "combined": "#d62728",
 }
+_OTHER_COLOUR = "#17becf"  # a group added without a colour here
 
 
 def front_3d_figure(info: ReportInfo, analysis: Analysis) -> go.Figure:
@@ -53,7 +54,7 @@ def front_3d_figure(info: ReportInfo, analysis: Analysis) -> go.Figure:
                 name=group,
                 text=_hover(part),
                 hoverinfo="text",
-                marker={"size": size, "color": GROUP_COLOURS[group], "opacity": 0.85},
+                marker={"size": size, "color": GROUP_COLOURS.get(group, _OTHER_COLOUR), "opacity": 0.85},
             )
         )
     fig.update_layout(
@@ -114,12 +115,8 @@ def technique_fronts_figure(info: ReportInfo, analysis: Analysis, *, x: str = "l
 
     done = info.complete.set_index(info.complete["number"].astype(int))
     fig = go.Figure()
-    for name, colour, dash in (
-        ("quantization", GROUP_COLOURS["quantization"], "dot"),
-        ("pruning", GROUP_COLOURS["pruning"], "dot"),
-        ("distillation", GROUP_COLOURS["distillation"], "dot"),
-        ("all", "#111111", "solid"),
-    ):
+    lines = [(name, GROUP_COLOURS.get(name, _OTHER_COLOUR), "dot") for name in SINGLE_GROUPS]
+    for name, colour, dash in [*lines, ("all", "#111111", "solid")]:
         numbers = analysis.fronts.get(name, [])
         if not numbers:
             continue

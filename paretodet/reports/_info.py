@@ -8,48 +8,26 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from paretodet.objectives import METRICS, OBJECTIVE_METRICS
 from paretodet.reports._budget import Budget, violations
 from paretodet.reports._pareto import pareto_mask
+from paretodet.spaces import inactive_knobs, knob_names
 
 __all__ = [
-    "KNOB_COLUMNS_EXCLUDED",
+    "DEFAULT_OBJECTIVES",
+    "METRIC_COLUMNS",
     "ReportInfo",
     "build_info",
     "display_frame",
     "front_columns",
     "knob_columns",
     "metric_columns",
+    "metric_arrays",
 ]
 
 # the study's objectives: (metric column, +1 maximize / -1 minimize)
-DEFAULT_OBJECTIVES: tuple[tuple[str, int], ...] = (("map50_95", 1), ("fps", 1), ("size_bytes", -1))
-METRIC_COLUMNS: tuple[str, ...] = (
-    "map50_95",
-    "map50",
-    "latency_ms",
-    "latency_p90_ms",
-    "latency_cv",
-    "fps",
-    "e2e_latency_ms",
-    "size_bytes",
-    "size_mb",
-    "compressed_bytes",
-    "params",
-    "gflops",
-    "threads",
-    "eval_images",
-)
-KNOB_COLUMNS_EXCLUDED = {
-    "number",
-    "state",
-    "artifact",
-    "cache_hits",
-    "fail_reason",
-    "wall_s",
-    "on_front",
-    "feasible",
-    "violation",
-}
+DEFAULT_OBJECTIVES: tuple[tuple[str, int], ...] = tuple((m, METRICS[m].direction) for m in OBJECTIVE_METRICS)
+METRIC_COLUMNS: tuple[str, ...] = tuple(METRICS)  # in the canonical order
 
 
 @dataclass(frozen=True)
@@ -80,27 +58,12 @@ class ReportInfo:
 
 def front_columns(df: pd.DataFrame) -> list[str]:
     """Columns of a front table: trial, knobs, the headline metrics, feasibility."""
-    wanted = [
-        "number",
-        *knob_columns(df),
-        "map50_95",
-        "map50",
-        "latency_ms",
-        "fps",
-        "e2e_latency_ms",
-        "size_bytes",
-        "compressed_bytes",
-        "params",
-        "gflops",
-        "feasible",
-    ]
+    wanted = ["number", *knob_columns(df), *(name for name, m in METRICS.items() if m.headline), "feasible"]
     return [c for c in wanted if c in df.columns]
 
 
 def display_frame(df: pd.DataFrame) -> pd.DataFrame:
     """A copy for tables shown to people: knobs that have no effect on a row are shown as '-'."""
-    from paretodet.spaces import inactive_knobs
-
     out = df.copy().astype(object)
     for index, row in df.iterrows():
         for knob in inactive_knobs(row.to_dict()):
@@ -115,10 +78,17 @@ def metric_columns(df: pd.DataFrame) -> list[str]:
 
 
 def knob_columns(df: pd.DataFrame) -> list[str]:
-    """Candidate knob columns present in ``df``."""
-    metrics = set(METRIC_COLUMNS) | {"runtime", "imgsz"}
-    knobs = [c for c in df.columns if c not in metrics and c not in KNOB_COLUMNS_EXCLUDED]
-    return [*(c for c in ("imgsz", "runtime") if c in df.columns), *knobs]
+    """Candidate knob columns present in ``df``, in the knobs' order (imgsz and runtime first)."""
+    return [c for c in knob_names() if c in df.columns]
+
+
+def metric_arrays(df: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Each metric column of ``df`` as floats, plus the derived metrics it lacks (size_mb from size_bytes)."""
+    columns = {c: df[c].to_numpy(dtype=float) for c in metric_columns(df)}
+    for name, spec in METRICS.items():
+        if spec.derived and name not in columns and spec.derived[0] in columns:
+            columns[name] = columns[spec.derived[0]] * spec.derived[1]
+    return columns
 
 
 def build_info(
@@ -137,9 +107,7 @@ def build_info(
     on_front = np.zeros(len(df), dtype=bool)
     on_front[complete] = pareto_mask(values[complete], [d for _, d in objectives])
     df["on_front"] = on_front
-    columns = {c: df[c].to_numpy(dtype=float) for c in metric_columns(df)}
-    if "size_bytes" in columns and "size_mb" not in columns:
-        columns["size_mb"] = columns["size_bytes"] / 1e6
+    columns = metric_arrays(df)
     for budget in budgets:
         columns.setdefault(budget.metric, np.full(len(df), np.nan))
     viol = violations(columns, list(budgets)) if len(df) else np.zeros(0)

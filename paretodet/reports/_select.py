@@ -10,12 +10,12 @@ import numpy as np
 import pandas as pd
 
 from paretodet.errors import BudgetError
-from paretodet.reports._budget import BUDGET_METRICS, Budget
-from paretodet.reports._info import build_info, metric_columns
+from paretodet.objectives import BUDGET_METRICS, METRICS
+from paretodet.reports._budget import Budget
+from paretodet.reports._info import build_info, metric_arrays, metric_columns
+from paretodet.spaces import Candidate, knob_defaults
 
 __all__ = ["Selection", "select_best"]
-
-_MAXIMIZE = {"map50_95", "map50", "fps"}
 
 
 @dataclass(frozen=True)
@@ -37,9 +37,7 @@ class Selection:
     def candidate(self) -> dict[str, Any]:
         """The chosen trial's full config (dotted keys), typed as the knobs are (a table of trials with
         missing knobs holds ints as floats: 320.0 -> 320)."""
-        from paretodet.spaces import Candidate
-
-        defaults = Candidate().to_dict()
+        defaults = knob_defaults()
         row = self.best or {}
         values = {}
         for key, default in defaults.items():
@@ -80,10 +78,13 @@ def select_best(trials: pd.DataFrame, budgets: Sequence[Budget], *, objective: s
         raise BudgetError(f"unknown objective '{objective}': use one of {', '.join(BUDGET_METRICS)}")
     info = build_info(trials, budgets=budgets)
     done = info.complete.copy()
-    if "size_bytes" in done:
-        done["size_mb"] = done["size_bytes"] / 1e6
+    for name, values in metric_arrays(done).items():
+        if name not in done:
+            done[name] = values  # derived metrics (size_mb)
+    if objective not in done and not done.empty:
+        raise BudgetError(f"no trial recorded '{objective}': pick another objective")
     feasible = done[done["feasible"]]
-    ascending = objective not in _MAXIMIZE
+    ascending = METRICS[objective].direction < 0
     if not feasible.empty:
         order = feasible.sort_values([objective, "size_bytes", "latency_ms"], ascending=[ascending, True, True])
         return Selection(

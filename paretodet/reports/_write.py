@@ -108,10 +108,42 @@ def _summary_lines(info: ReportInfo, meta: dict[str, Any]) -> list[str]:
     for key in ("model", "data", "storage", "study"):
         if key in meta:
             lines.append(f"{key}: {meta[key]}")
+    lines += latency_host_lines(info.complete, meta)
     failed = df[df["state"] == "FAIL"]
     for _, row in failed.iterrows():
         lines.append(f"trial {int(row['number'])} failed: {row.get('fail_reason')}")
     return lines
+
+
+def latency_host_lines(done: pd.DataFrame, meta: dict[str, Any]) -> list[str]:
+    """Where the latencies shown were timed: the re-timing host of ``--latency-from``, the one search host,
+    or a warning that trials timed on different hosts share one FPS axis."""
+    if meta.get("latency_from"):
+        host = meta.get("latency_host") or {}
+        return [
+            f"latency and FPS: re-timed by 'paretodet measure' as '{meta['latency_from']}' on {host.get('host')} "
+            f"({host.get('cpu')}, {host.get('cores')} cores, {host.get('threads')} threads, "
+            f"{host.get('runtime')} {host.get('runtime_version')}); trials it did not time are left off the front"
+        ]
+    if "host" not in done or done.empty:
+        return []
+    known = done[done["host"].fillna("").astype(str) != ""]
+    keys = ["host", "cpu", "threads"]
+    hosts = known[[c for c in keys if c in known]].drop_duplicates()
+    described = [
+        f"{r['host']} ({r.get('cpu', '?')}, {int(r['threads']) if 'threads' in r else '?'} threads): "
+        f"{int((known['host'] == r['host']).sum())} trials"
+        for _, r in hosts.iterrows()
+    ]
+    if len(hosts) == 1:
+        return [f"latency timed on {described[0]}"]
+    if len(hosts) > 1:
+        return [
+            f"WARNING: latency was timed on {len(hosts)} different hosts, and their FPS share one axis: "
+            + "; ".join(described)
+            + ". Re-time on one machine with 'paretodet measure WORKDIR --label NAME', then report --latency-from NAME"
+        ]
+    return []
 
 
 def _sensitivity_html(tables: list[dict[str, Any]]) -> str:

@@ -2,52 +2,88 @@
 
 from __future__ import annotations
 
-from paretodet.search._apply import apply_candidate, load_candidate_file
-from paretodet.search._config import OBJECTIVES, SAMPLERS, SearchConfig
-from paretodet.search._environment import environment
-from paretodet.search._pipeline import (
-    EXPORT_KNOBS,
-    BuildResult,
-    build,
-    build_and_measure,
-    load_model_and_data,
-    write_outputs,
-)
-from paretodet.search._sensitivity import block_sensitivity, load_sensitivity_tables
-from paretodet.search._storage import (
-    MANIFEST,
-    load_trials,
-    open_storage,
-    param_importances,
-    read_manifest,
-    write_manifest,
-)
-from paretodet.search._study import StudySummary, TrialEvent, run_study
-from paretodet.search._worker import run_worker
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "EXPORT_KNOBS",
-    "MANIFEST",
-    "OBJECTIVES",
-    "SAMPLERS",
-    "BuildResult",
-    "SearchConfig",
-    "StudySummary",
-    "TrialEvent",
-    "apply_candidate",
-    "build",
-    "block_sensitivity",
-    "build_and_measure",
-    "environment",
-    "load_candidate_file",
-    "load_model_and_data",
-    "load_sensitivity_tables",
-    "load_trials",
-    "open_storage",
-    "param_importances",
-    "read_manifest",
-    "run_study",
-    "run_worker",
-    "write_manifest",
-    "write_outputs",
-]
+from paretodet._lazy import lazy_exports
+
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "_apply": (
+        "apply_candidate",
+        "load_candidate_file",
+    ),
+    "_config": (
+        "OBJECTIVES",
+        "SAMPLERS",
+        "SearchConfig",
+    ),
+    "_environment": ("environment",),
+    "_pipeline": (
+        "EXPORT_KNOBS",
+        "BuildResult",
+        "build",
+        "build_and_measure",
+        "load_model_and_data",
+        "write_outputs",
+    ),
+    "_sensitivity": (
+        "block_sensitivity",
+        "load_sensitivity_tables",
+    ),
+    "_storage": (
+        "MANIFEST",
+        "load_trials",
+        "open_storage",
+        "param_importances",
+        "read_manifest",
+        "write_manifest",
+    ),
+    "_study": (
+        "StudySummary",
+        "TrialEvent",
+        "run_study",
+    ),
+    "_worker": ("run_worker",),
+}
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)
+
+if TYPE_CHECKING:  # the same names, for type checkers
+    from paretodet.search._apply import (
+        apply_candidate as apply_candidate,
+        load_candidate_file as load_candidate_file,
+    )
+    from paretodet.search._config import (
+        OBJECTIVES as OBJECTIVES,
+        SAMPLERS as SAMPLERS,
+        SearchConfig as SearchConfig,
+    )
+    from paretodet.search._environment import (
+        environment as environment,
+    )
+    from paretodet.search._pipeline import (
+        EXPORT_KNOBS as EXPORT_KNOBS,
+        BuildResult as BuildResult,
+        build as build,
+        build_and_measure as build_and_measure,
+        load_model_and_data as load_model_and_data,
+        write_outputs as write_outputs,
+    )
+    from paretodet.search._sensitivity import (
+        block_sensitivity as block_sensitivity,
+        load_sensitivity_tables as load_sensitivity_tables,
+    )
+    from paretodet.search._storage import (
+        MANIFEST as MANIFEST,
+        load_trials as load_trials,
+        open_storage as open_storage,
+        param_importances as param_importances,
+        read_manifest as read_manifest,
+        write_manifest as write_manifest,
+    )
+    from paretodet.search._study import (
+        StudySummary as StudySummary,
+        TrialEvent as TrialEvent,
+        run_study as run_study,
+    )
+    from paretodet.search._worker import (
+        run_worker as run_worker,
+    )

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 from paretodet.errors import ConfigError
-from paretodet.objectives import EvalSettings
-from paretodet.reports import Budget
-from paretodet.spaces import SearchSpace, default_space
+from paretodet.objectives import METRICS, OBJECTIVE_METRICS, EvalSettings, LatencySettings, NmsSettings
+from paretodet.reports import Budget, parse_budgets
+from paretodet.spaces import SearchSpace, default_space, parse_space, space_to_dict
 
 __all__ = ["OBJECTIVES", "SAMPLERS", "SearchConfig"]
 
 SAMPLERS: tuple[str, ...] = ("tpe", "nsga2", "random", "grid")
 # (metric, optuna direction): the study's objectives, in this order
-OBJECTIVES: tuple[tuple[str, str], ...] = (("map50_95", "maximize"), ("fps", "maximize"), ("size_bytes", "minimize"))
+OBJECTIVES: tuple[tuple[str, str], ...] = tuple((m, METRICS[m].optuna_direction) for m in OBJECTIVE_METRICS)
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,60 @@ class SearchConfig:
         if not self.study.strip():
             raise ConfigError("--study must not be empty")
 
+    def to_stored(self) -> dict[str, Any]:
+        """What a study stores so that any worker runs it exactly as started (everything but the per-process
+        work dir, storage URL and study name, which a worker gives itself)."""
+        return {
+            "model": str(self.model),
+            "data": str(Path(self.data).resolve()),
+            "trials": self.trials,
+            "sampler": self.sampler,
+            "seed": self.seed,
+            "budgets": [str(b) for b in self.budgets],
+            "space": space_to_dict(self.space),
+            "evaluation": asdict(self.evaluation),
+        }
+
+    @classmethod
+    def from_stored(
+        cls, stored: dict[str, Any], *, workdir: Path, storage: str | None, study: str, trials: int | None = None
+    ) -> SearchConfig:
+        """Inverse of :meth:`to_stored`; ``trials`` overrides the stored target.
+
+        Example:
+            >>> stored = config.to_stored()  # doctest: +SKIP
+            >>> again = SearchConfig.from_stored(stored, workdir=Path("w"), storage=None, study="s")  # doctest: +SKIP
+        """
+        return cls(
+            model=str(stored["model"]),
+            data=Path(stored["data"]),
+            workdir=workdir,
+            trials=trials or int(stored["trials"]),
+            sampler=str(stored["sampler"]),
+            seed=int(stored["seed"]),
+            storage=storage,
+            study=study,
+            budgets=tuple(parse_budgets(stored.get("budgets", []))),
+            space=parse_space(stored["space"], where=f"study '{study}'"),
+            evaluation=_evaluation_from_dict(stored.get("evaluation") or {"threads": stored.get("threads", 2)}),
+        )
+
     @property
     def storage_url(self) -> str:
         """The Optuna storage URL (SQLite file in the work dir unless given)."""
         return self.storage or f"sqlite:///{(self.workdir / 'study.db').resolve()}"
+
+
+def _evaluation_from_dict(values: dict[str, Any]) -> EvalSettings:
+    """EvalSettings from ``asdict(EvalSettings)`` (unknown keys, from a newer version, are ignored)."""
+    nested = {"nms": NmsSettings, "latency": LatencySettings}
+    known = {f.name for f in fields(EvalSettings)}
+    kwargs: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in known:
+            continue
+        if key in nested and isinstance(value, dict):
+            sub = {f.name for f in fields(nested[key])}
+            value = nested[key](**{k: v for k, v in value.items() if k in sub})
+        kwargs[key] = value
+    return EvalSettings(**kwargs)

@@ -8,6 +8,8 @@ import socket
 from importlib import metadata
 from typing import Any
 
+from paretodet.objectives._host import cpu_model
+
 __all__ = ["environment"]
 
 _PACKAGES = ("paretodet", "torch", "torchvision", "ultralytics", "onnx", "onnxruntime", "optuna", "numpy")
@@ -25,19 +27,8 @@ def environment() -> dict[str, Any]:
         "host": socket.gethostname(),
         "platform": platform.platform(),
         "machine": platform.machine(),
-        "processor": _cpu_model(),
+        "processor": cpu_model(),
         "cpu_count": os.cpu_count(),
         "python": platform.python_version(),
         "packages": versions,
     }
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()

@@ -27,21 +27,15 @@ from paretodet.models import Detector, load_detector
 from paretodet.objectives import EvalSettings, Metrics, evaluate
 from paretodet.search._sensitivity import block_sensitivity
 from paretodet.search._stages import EpochProgress, cached, transformed_detector
-from paretodet.spaces import Candidate
+from paretodet.spaces import Candidate, stage_knobs
 
 __all__ = ["EXPORT_KNOBS", "BuildResult", "build", "build_and_measure", "load_model_and_data", "write_outputs"]
 
-EXPORT_KNOBS: tuple[str, ...] = ("imgsz", "runtime", "quant.precision")
-CALIBRATION_KNOBS: tuple[str, ...] = ("imgsz", "quant.calibration", "quant.calib_images")
-INT8_KNOBS: tuple[str, ...] = (
-    "imgsz",
-    "quant.calibration",
-    "quant.calib_images",
-    "quant.per_channel",
-    "quant.fp_layers",
-    "quant.qat_epochs",
-)
-QAT_KNOBS: tuple[str, ...] = ("imgsz", "quant.per_channel", "quant.fp_layers", "quant.qat_epochs")
+# each stage's cache key hashes the knobs whose declaration names the stage (paretodet.spaces.stage_knobs)
+EXPORT_KNOBS: tuple[str, ...] = stage_knobs("export")
+CALIBRATION_KNOBS: tuple[str, ...] = stage_knobs("calibration")
+INT8_KNOBS: tuple[str, ...] = stage_knobs("int8")
+QAT_KNOBS: tuple[str, ...] = stage_knobs("qat")
 
 
 @dataclass(frozen=True)

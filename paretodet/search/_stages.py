@@ -25,32 +25,16 @@ from paretodet.compress import (
 )
 from paretodet.data import DatasetInfo, dataset_digest, write_resolved_yaml
 from paretodet.models import Detector, file_digest, load_detector
-from paretodet.spaces import Candidate
+from paretodet.spaces import Candidate, stage_knobs
 
 __all__ = ["DISTILL_KNOBS", "PRUNE_KNOBS", "RECOVER_KNOBS", "EpochProgress", "cached", "transformed_detector"]
 
 EpochProgress = Callable[[int, int], None]
 
-DISTILL_KNOBS: tuple[str, ...] = (
-    "imgsz",
-    "distill.student_width",
-    "distill.student_depth",
-    "distill.student_yaml",
-    "distill.init",
-    "distill.temperature",
-    "distill.alpha",
-    "distill.epochs",
-    "distill.lr",
-)
-PRUNE_KNOBS: tuple[str, ...] = ("prune.method", "prune.ratio", "prune.backbone_ratio", "prune.neck_ratio", "prune.skip")
-RECOVER_KNOBS: tuple[str, ...] = (
-    *PRUNE_KNOBS,
-    "imgsz",
-    "prune.finetune_epochs",
-    "prune.lr",
-    "distill.temperature",
-    "distill.alpha",
-)
+# each stage's cache key hashes the knobs whose declaration names the stage (paretodet.spaces.stage_knobs)
+DISTILL_KNOBS: tuple[str, ...] = stage_knobs("student")
+PRUNE_KNOBS: tuple[str, ...] = stage_knobs("prune")
+RECOVER_KNOBS: tuple[str, ...] = stage_knobs("recover")
 PRUNE_IMGSZ = 320  # input size of pruning's trace and Taylor gradients (independent of the candidate's imgsz)
 
 

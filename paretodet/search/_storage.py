@@ -43,7 +43,20 @@ def read_manifest(workdir: Path) -> dict[str, Any]:
         data: dict[str, Any] = json.loads(path.read_text())
     except json.JSONDecodeError:
         raise StudyError(f"{path} is corrupt: re-run the search or restore the file") from None
-    return data
+    return _moved_sqlite(data, workdir)
+
+
+def _moved_sqlite(manifest: dict[str, Any], workdir: Path) -> dict[str, Any]:
+    """A work dir copied elsewhere (e.g. to the deployment target) keeps its SQLite study beside it: use that
+    file when the stored one is not there (opening a missing SQLite file would create an empty study)."""
+    url = str(manifest.get("storage", ""))
+    if not url.startswith("sqlite:///"):
+        return manifest
+    stored = Path(url[len("sqlite:///") :])
+    local = workdir.resolve() / stored.name
+    if not stored.is_file() and local.is_file():
+        return {**manifest, "storage": f"sqlite:///{local}"}
+    return manifest
 
 
 def open_storage(url: str) -> optuna.storages.BaseStorage:
@@ -68,10 +81,14 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
         ) from None
 
 
-def load_trials(workdir: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+def load_trials(workdir: Path, *, latency_from: str | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """All trials of a work dir's study as a table (one row per trial) plus the study's manifest.
 
-    Columns: number, state, every candidate knob, every metric, artifact, fail_reason, cache_hits.
+    Columns: number, state, every candidate knob, every metric, artifact, fail_reason, cache_hits, and where
+    latency was timed (host, cpu, cores, threads, runtime_version). With ``latency_from``, the latency
+    columns (latency_ms, latency_p90_ms, latency_cv, fps) hold the figures ``paretodet measure --label``
+    stored under that label (NaN for trials it did not time) and the manifest gains ``latency_from`` and
+    ``latency_host``.
     """
     import optuna
     import pandas as pd
@@ -85,7 +102,26 @@ def load_trials(workdir: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     rows = [_trial_row(t) for t in study.get_trials(deepcopy=False)]
     if not rows:
         raise StudyError(f"the study in {workdir} has no trials yet: run the search first")
+    if latency_from is not None:
+        manifest = {**manifest, **_relabel(rows, study.user_attrs, latency_from)}
     return pd.DataFrame(rows), manifest
+
+
+def _relabel(rows: list[dict[str, Any]], study_attrs: dict[str, Any], label: str) -> dict[str, Any]:
+    """Put the latencies measured under ``label`` into ``rows`` (in place); return what the manifest adds."""
+    from paretodet.search._measure import LATENCY_COLUMNS, relabelled_latency
+
+    figures, host = relabelled_latency(study_attrs, label)
+    for row in rows:
+        source = row.get("duplicate_of")
+        measured = figures.get(int(source) if source is not None else row["number"])
+        for column in LATENCY_COLUMNS:
+            row[column] = measured[column] if measured else float("nan")
+        row["e2e_latency_ms"] = float("nan")  # not re-timed there (it needs the NMS of the training stack)
+        if measured:
+            row.update({"host": host.get("host"), "cpu": host.get("cpu"), "cores": host.get("cores")})
+            row.update({"threads": host.get("threads"), "runtime_version": host.get("runtime_version")})
+    return {"latency_from": label, "latency_host": host}
 
 
 def _trial_row(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
@@ -97,6 +133,7 @@ def _trial_row(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
     row["cache_hits"] = ",".join(attrs.get("cache_hits", []))
     row["fail_reason"] = attrs.get("fail_reason") or trial.system_attrs.get("fail_reason")
     row["wall_s"] = attrs.get("wall_s")
+    row["duplicate_of"] = attrs.get("duplicate_of")
     return row
 
 

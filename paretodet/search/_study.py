@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import socket
@@ -41,6 +42,7 @@ class TrialEvent:
     candidate: dict[str, Any]
     metrics: dict[str, Any] | None
     error: str | None
+    duplicate_of: int | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,8 @@ class StudySummary:
     failed: int
     front_size: int
     wall_s: float
+    duplicates: int = 0
+    sampler_seed: int = 0
 
 
 def run_study(
@@ -61,12 +65,19 @@ def run_study(
     *,
     on_trial: Callable[[TrialEvent], None] | None = None,
     on_epoch: Callable[[int, int], None] | None = None,
+    joining: bool = False,
 ) -> StudySummary:
     """Run (or continue) the study until it holds ``config.trials`` completed trials.
 
     ``on_trial`` hears about each finished trial; ``on_epoch(done, total)`` about fine-tuning epochs.
 
-    A trial that raises is recorded FAIL with its reason and the study goes on.
+    A trial that raises is recorded FAIL with its reason and the study goes on. Many processes may run one
+    study (``joining``: this one joins a study that another started): the process that creates the study
+    samples with ``config.seed`` (a single-process search is reproducible), every later one with its own
+    seed stream derived from it, and a sampled config that another trial already measured (COMPLETE) or is
+    building (RUNNING) is not built twice: the trial is recorded PRUNED with ``duplicate_of`` and the sampler
+    draws again. After ``MAX_RESAMPLES`` duplicates in a row the space counts as exhausted: a duplicate of a
+    measured config is then recorded COMPLETE with that trial's stored result, without measuring.
 
     Example:
         >>> summary = run_study(SearchConfig(model="best.pt", data=Path("d.yaml"), workdir=Path("w")))  # doctest: +SKIP
@@ -81,11 +92,14 @@ def run_study(
     workdir.mkdir(parents=True, exist_ok=True)
     storage = open_storage(config.storage_url)
     directions = [d for _, d in OBJECTIVES]
-    study = _create_or_load(config, storage, directions)
+    existing = _existing_trials(storage, config.study)
+    if existing is None and not joining:
+        sampler_seed = config.seed
+    else:
+        sampler_seed = process_seed(config.seed, worker=WORKER, existing_trials=existing or 0)
+    study = _create_or_load(config, storage, directions, sampler_seed=sampler_seed)
     if STUDY_CONFIG_ATTR not in study.user_attrs:  # what a joining worker needs (paretodet worker)
-        from paretodet.search._worker import study_settings
-
-        study.set_user_attr(STUDY_CONFIG_ATTR, study_settings(config))
+        study.set_user_attr(STUDY_CONFIG_ATTR, config.to_stored())
     write_manifest(
         workdir,
         {
@@ -105,19 +119,32 @@ def run_study(
 
     _requeue_interrupted(study, storage)
 
+    resamples = 0  # duplicates sampled in a row by this process
+
     def objective(trial: optuna.Trial) -> tuple[float, ...]:
+        nonlocal resamples
         trial_start = time.perf_counter()
         trial.set_user_attr("worker", WORKER)
         trial.set_user_attr("environment", env)
         trial.set_user_attr("seed", config.seed)
+        trial.set_user_attr("sampler_seed", sampler_seed)
         try:
             candidate = sample(trial, space)
+            key = candidate.config_key()
             trial.set_user_attr("candidate", candidate.to_dict())
+            trial.set_user_attr("config_key", key)  # written before the check below: see _same_config
+            original = _same_config(study, trial.number, key)
+            if original is not None:
+                return _duplicate(study, trial, original, exhausted=resamples >= MAX_RESAMPLES)
+            resamples = 0
             result, metrics = build_and_measure(
                 candidate, detector, data, workdir=workdir, settings=config.evaluation, on_epoch=on_epoch
             )
             if math.isnan(metrics.map50_95):
                 raise StudyError("mAP is undefined: the val split has no labelled objects")
+        except optuna.TrialPruned:
+            resamples += 1
+            raise
         except Exception as exc:
             reason = str(exc) if isinstance(exc, ParetodetError) else f"{type(exc).__name__}: {exc}"
             trial.set_user_attr("fail_reason", reason.splitlines()[0] if reason else type(exc).__name__)
@@ -138,7 +165,8 @@ def run_study(
 
     def callback(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         nonlocal done
-        done += 1
+        pruned = trial.state.name == "PRUNED"
+        done += 0 if pruned else 1
         if on_trial is not None:
             on_trial(
                 TrialEvent(
@@ -150,12 +178,16 @@ def run_study(
                     candidate=trial.user_attrs.get("candidate", {}),
                     metrics=trial.user_attrs.get("metrics"),
                     error=trial.user_attrs.get("fail_reason"),
+                    duplicate_of=trial.user_attrs.get("duplicate_of"),
                 )
             )
+        if done >= to_run:
+            study.stop()
 
     if to_run:
         stop_at_target = optuna.study.MaxTrialsCallback(config.trials, states=(optuna.trial.TrialState.COMPLETE,))
-        study.optimize(objective, n_trials=to_run, catch=(Exception,), callbacks=[callback, stop_at_target])
+        bound = to_run * (MAX_RESAMPLES + 2)  # duplicates are re-sampled, a bounded number of times
+        study.optimize(objective, n_trials=bound, catch=(Exception,), callbacks=[callback, stop_at_target])
     return StudySummary(
         workdir=workdir,
         storage=config.storage_url,
@@ -164,11 +196,84 @@ def run_study(
         failed=_count(study, "FAIL"),
         front_size=_front_size(study),
         wall_s=time.perf_counter() - start,
+        duplicates=sum(1 for t in study.get_trials(deepcopy=False) if "duplicate_of" in t.user_attrs),
+        sampler_seed=sampler_seed,
     )
 
 
 STUDY_CONFIG_ATTR = "paretodet_config"
 WORKER = f"{socket.gethostname()}:{os.getpid()}"  # who runs a trial: a dead local worker's trial is re-queued
+MAX_RESAMPLES = 25  # duplicates in a row before the space counts as exhausted
+
+
+def process_seed(seed: int, *, worker: str, existing_trials: int) -> int:
+    """The sampler seed of a process that joins a study: derived from the study's seed, the process's
+    identity (host:pid) and how many trials the study held when it joined, so no two processes replay one
+    stream.
+
+    Example:
+        >>> process_seed(0, worker="a:1", existing_trials=0) != process_seed(0, worker="a:2", existing_trials=0)
+        True
+    """
+    digest = hashlib.sha256(f"{seed}/{worker}/{existing_trials}".encode()).hexdigest()
+    return int(digest[:8], 16)
+
+
+def _existing_trials(storage: optuna.storages.BaseStorage, name: str) -> int | None:
+    """How many trials study ``name`` holds, or None when it does not exist yet."""
+    try:
+        study_id = storage.get_study_id_from_name(name)
+    except KeyError:
+        return None
+    return len(storage.get_all_trials(study_id, deepcopy=False))
+
+
+def _same_config(study: optuna.Study, number: int, key: str) -> optuna.trial.FrozenTrial | None:
+    """A trial other than ``number`` that measured (COMPLETE) or is building (RUNNING, with a smaller number)
+    the config ``key``. Each process writes its trial's key before it looks, so of two processes that sample
+    one config at the same moment the later-numbered one always sees the other and yields."""
+    import optuna
+
+    states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNING)
+    for other in study.get_trials(deepcopy=False, states=states):
+        if other.number == number or _config_key(other) != key:
+            continue
+        if other.state == optuna.trial.TrialState.COMPLETE or other.number < number:
+            return other
+    return None
+
+
+def _config_key(trial: optuna.trial.FrozenTrial) -> str | None:
+    key = trial.user_attrs.get("config_key")
+    if key is None and "candidate" in trial.user_attrs:  # trials stored before config keys were
+        from paretodet.errors import ConfigError
+        from paretodet.spaces import Candidate
+
+        try:
+            key = Candidate.from_dict(trial.user_attrs["candidate"]).config_key()
+        except ConfigError:
+            return None
+    return key
+
+
+def _duplicate(
+    study: optuna.Study, trial: optuna.Trial, original: optuna.trial.FrozenTrial, *, exhausted: bool
+) -> tuple[float, ...]:
+    """Handle a sampled config that ``original`` measured or is building: PRUNED (sample again) unless the
+    space is exhausted, then COMPLETE with ``original``'s stored result (nothing is measured)."""
+    import optuna
+
+    trial.set_user_attr("duplicate_of", original.number)
+    if not exhausted or original.state != optuna.trial.TrialState.COMPLETE:
+        if exhausted:  # every config left is being built by another process: nothing new to do here
+            study.stop()
+        raise optuna.TrialPruned(f"same config as trial {original.number}")
+    for key in ("metrics", "artifact"):
+        trial.set_user_attr(key, original.user_attrs.get(key))
+    trial.set_user_attr("cache_hits", [])
+    for name, violation in (original.constraints or {}).items():
+        trial.set_constraint(name, violation)
+    return tuple(original.values)
 
 
 def _requeue_interrupted(study: optuna.Study, storage: optuna.storages.BaseStorage) -> list[int]:
@@ -215,10 +320,12 @@ def _check_same_study(workdir: Path, config: SearchConfig, *, model_digest: str,
             )
 
 
-def _create_or_load(config: SearchConfig, storage: optuna.storages.BaseStorage, directions: list[Any]) -> optuna.Study:
+def _create_or_load(
+    config: SearchConfig, storage: optuna.storages.BaseStorage, directions: list[Any], *, sampler_seed: int
+) -> optuna.Study:
     import optuna
 
-    sampler = _make_sampler(config)
+    sampler = _make_sampler(config, seed=sampler_seed)
     try:
         study = optuna.create_study(
             study_name=config.study, storage=storage, sampler=sampler, directions=directions, load_if_exists=True
@@ -231,20 +338,20 @@ def _create_or_load(config: SearchConfig, storage: optuna.storages.BaseStorage, 
     return study
 
 
-def _make_sampler(config: SearchConfig) -> optuna.samplers.BaseSampler:
+def _make_sampler(config: SearchConfig, *, seed: int) -> optuna.samplers.BaseSampler:
     import optuna
 
     if config.sampler == "random":
-        return optuna.samplers.RandomSampler(seed=config.seed)
+        return optuna.samplers.RandomSampler(seed=seed)
     if config.sampler == "grid":
-        return optuna.samplers.GridSampler(config.space.grid(), seed=config.seed)
+        return optuna.samplers.GridSampler(config.space.grid(), seed=seed)
     if config.sampler == "nsga2":
         population = int(min(50, max(4, config.trials // 3)))
-        return optuna.samplers.NSGAIISampler(seed=config.seed, population_size=population)
+        return optuna.samplers.NSGAIISampler(seed=seed, population_size=population)
     # multivariate + group models the conditional knobs jointly; constant liar keeps parallel workers apart
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.samplers.TPESampler(seed=config.seed, multivariate=True, group=True, constant_liar=True)
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, constant_liar=True)
 
 
 def _constraint_values(config: SearchConfig, metrics: dict[str, Any]) -> list[float]:

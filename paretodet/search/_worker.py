@@ -6,31 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from paretodet.errors import StudyError
-from paretodet.objectives import EvalSettings
-from paretodet.reports import parse_budgets
 from paretodet.search._config import SearchConfig
 from paretodet.search._storage import open_storage
 from paretodet.search._study import STUDY_CONFIG_ATTR, StudySummary, TrialEvent, run_study
-from paretodet.spaces import parse_space, space_to_dict
 
-__all__ = ["STUDY_CONFIG_ATTR", "run_worker", "study_settings"]
-
-
-def study_settings(config: SearchConfig) -> dict[str, Any]:
-    """What a joining worker needs to run ``config``'s study, as stored with the study."""
-    return {
-        "model": str(config.model),
-        "data": str(Path(config.data).resolve()),
-        "trials": config.trials,
-        "sampler": config.sampler,
-        "seed": config.seed,
-        "budgets": [str(b) for b in config.budgets],
-        "space": space_to_dict(config.space),
-        "threads": config.evaluation.threads,
-    }
+__all__ = ["STUDY_CONFIG_ATTR", "run_worker"]
 
 
 def run_worker(
@@ -59,17 +41,5 @@ def run_worker(
         raise StudyError(f"no study '{study}' in {storage}: start it with 'paretodet search --storage ...'") from None
     if not stored:
         raise StudyError(f"study '{study}' was not created by paretodet search (no settings stored with it)")
-    config = SearchConfig(
-        model=stored["model"],
-        data=Path(stored["data"]),
-        workdir=workdir,
-        trials=trials or int(stored["trials"]),
-        sampler=stored["sampler"],
-        seed=int(stored["seed"]),
-        storage=storage,
-        study=study,
-        budgets=tuple(parse_budgets(stored["budgets"])),
-        space=parse_space(stored["space"], where=f"study '{study}'"),
-        evaluation=EvalSettings(threads=int(stored["threads"])),
-    )
-    return run_study(config, on_trial=on_trial, on_epoch=on_epoch)
+    config = SearchConfig.from_stored(stored, workdir=workdir, storage=storage, study=study, trials=trials)
+    return run_study(config, on_trial=on_trial, on_epoch=on_epoch, joining=True)

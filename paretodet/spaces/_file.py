@@ -23,7 +23,8 @@ from typing import Any
 import yaml
 
 from paretodet.errors import ConfigError
-from paretodet.spaces._candidate import KNOB_INFO, Candidate, _did_you_mean, knob_names, parse_value
+from paretodet.spaces._candidate import Candidate, knob_names, knob_specs, parse_value
+from paretodet.spaces._knobs import did_you_mean
 from paretodet.spaces._space import Knob, SearchSpace
 
 __all__ = ["PRESETS", "knob_table", "load_space", "space_to_dict"]
@@ -45,7 +46,7 @@ def load_space(source: str | Path) -> SearchSpace:
         return parse_space(yaml.safe_load(_preset_text(text)), where=f"preset '{text}'")
     path = Path(text).expanduser()
     if not path.is_file():
-        hint = _did_you_mean(text, list(PRESETS))
+        hint = did_you_mean(text, list(PRESETS))
         raise ConfigError(f"space file not found: {path}{hint} (pass a YAML file or one of {', '.join(PRESETS)})")
     try:
         raw = yaml.safe_load(path.read_text())
@@ -66,7 +67,7 @@ def parse_space(raw: Any, *, where: str) -> SearchSpace:
         raise ConfigError(f"{where}: a space needs a 'knobs:' mapping of knob name -> {{choices | low/high}}")
     for key in raw:
         if key not in _TOP_KEYS:
-            raise ConfigError(f"{where}: unknown key '{key}'{_did_you_mean(str(key), list(_TOP_KEYS))}")
+            raise ConfigError(f"{where}: unknown key '{key}'{did_you_mean(str(key), list(_TOP_KEYS))}")
     base_values = raw.get("base") or {}
     if not isinstance(base_values, dict):
         raise ConfigError(f"{where}: 'base' must be a mapping of knob: value")
@@ -81,13 +82,13 @@ def parse_space(raw: Any, *, where: str) -> SearchSpace:
 
 def _parse_knob(name: str, spec: Any, *, where: str, before: list[str]) -> Knob:
     if name not in knob_names():
-        raise ConfigError(f"{where}: unknown knob '{name}'{_did_you_mean(name, knob_names())}")
+        raise ConfigError(f"{where}: unknown knob '{name}'{did_you_mean(name, knob_names())}")
     if not isinstance(spec, dict):
         raise ConfigError(f"{where}: knob '{name}' needs a mapping such as {{choices: [...]}} or {{low: .., high: ..}}")
     for key in spec:
         if key not in _KNOB_KEYS:
             raise ConfigError(
-                f"{where}: knob '{name}' has unknown field '{key}'{_did_you_mean(str(key), list(_KNOB_KEYS))}"
+                f"{where}: knob '{name}' has unknown field '{key}'{did_you_mean(str(key), list(_KNOB_KEYS))}"
             )
     choices = spec.get("choices", ())
     if not isinstance(choices, list | tuple):
@@ -130,7 +131,7 @@ def _parse_conditions(
         other = str(other)
         if other not in knob_names():
             raise ConfigError(
-                f"{where}: knob '{name}': '{key}' names unknown knob '{other}'{_did_you_mean(other, knob_names())}"
+                f"{where}: knob '{name}': '{key}' names unknown knob '{other}'{did_you_mean(other, knob_names())}"
             )
         if not isinstance(values, list | tuple) or not values:
             raise ConfigError(f"{where}: knob '{name}': '{key}: {other}' needs a non-empty list of values")
@@ -159,9 +160,21 @@ def space_to_dict(space: SearchSpace) -> dict[str, Any]:
 
 
 def knob_table() -> list[dict[str, Any]]:
-    """Every knob: name, type, allowed values, default, what it does."""
-    rows = []
-    for name, default in Candidate().to_dict().items():
-        allowed, doc = KNOB_INFO[name]
-        rows.append({"knob": name, "type": type(default).__name__, "allowed": allowed, "default": default, "help": doc})
-    return rows
+    """Every knob: name, type, allowed values, default, what it does, when it acts, the stages it feeds.
+
+    Example:
+        >>> knob_table()[0]["allowed"]
+        'a multiple of 32 in [32, 4096]'
+    """
+    return [
+        {
+            "knob": name,
+            "type": spec.kind,
+            "allowed": spec.allowed(),
+            "default": spec.default,
+            "help": spec.help,
+            "when": spec.when.name if spec.when else "",
+            "stages": spec.stages,
+        }
+        for name, spec in knob_specs().items()
+    ]

@@ -6,7 +6,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from paretodet.errors import ConfigError
-from paretodet.spaces._candidate import Candidate, _did_you_mean, knob_names, parse_value
+from paretodet.spaces._candidate import (
+    Candidate,
+    knob_names,
+    knob_specs,
+    parse_value,
+    training_only_knobs,
+)
+from paretodet.spaces._knobs import did_you_mean
 
 if TYPE_CHECKING:
     import optuna
@@ -33,13 +40,28 @@ class Knob:
 
     def __post_init__(self) -> None:
         if self.name not in knob_names():
-            raise ConfigError(f"unknown knob '{self.name}' in space{_did_you_mean(self.name, knob_names())}")
+            raise ConfigError(f"unknown knob '{self.name}' in space{did_you_mean(self.name, knob_names())}")
         if bool(self.choices) == (self.low is not None):
             raise ConfigError(f"knob '{self.name}': give either 'choices' or 'low'/'high'")
         if self.low is not None and (self.high is None or self.high < self.low):
             raise ConfigError(f"knob '{self.name}': empty range {self.low}..{self.high}")
+        self._check_values()
+
+    def _check_values(self) -> None:
+        """Choices, range ends and condition values must be values their knobs accept (as declared)."""
+        spec = knob_specs()[self.name]
         for value in self.choices:
-            parse_value(self.name, value)
+            spec.check(parse_value(self.name, value))
+        for bound in (self.low, self.high):
+            if bound is not None:
+                whole = spec.kind == "int" and float(bound).is_integer()
+                spec.check(int(bound) if whole else parse_value(self.name, bound))
+        for key, allowed in (*self.when, *self.when_any):
+            if key not in knob_specs():
+                hint = did_you_mean(key, knob_names())
+                raise ConfigError(f"knob '{self.name}': condition on unknown knob '{key}'{hint}")
+            for value in allowed:
+                knob_specs()[key].check(parse_value(key, value))
 
     def active(self, values: dict[str, Any], base: dict[str, Any] | None = None) -> bool:
         """Whether the conditions hold for the values sampled so far (unsampled knobs: the base's)."""
@@ -67,9 +89,7 @@ class SearchSpace:
     def without_training(self) -> SearchSpace:
         """A copy that samples no training knob (for models paretodet cannot train), nor knobs that only
         matter with training."""
-        from paretodet.spaces._candidate import TRAINING_KNOBS
-
-        dropped = set(TRAINING_KNOBS) | {k.name for k in self.knobs if k.name.startswith("distill.")} | {"prune.lr"}
+        dropped = set(training_only_knobs())
         return SearchSpace(knobs=tuple(k for k in self.knobs if k.name not in dropped), base=self.base)
 
     def grid(self, *, points: int = 5) -> dict[str, list[Any]]:

@@ -93,3 +93,15 @@ def test_hypervolume_is_a_share_of_the_box_one_at_the_ideal() -> None:
     assert abs(a.hypervolume["all"] - 1.0) < 1e-9
     assert all(0 <= v <= 1 for v in a.hypervolume.values())
     assert abs(a.history[-1][1] - 1.0) < 1e-9
+
+
+def test_technique_groups_follow_the_knob_declarations() -> None:
+    from paretodet.reports._analysis import GROUPS, techniques
+    from paretodet.spaces import TECHNIQUES
+
+    assert GROUPS[1:-1] == tuple(TECHNIQUES.values()) and GROUPS[0] == "baseline"
+    # knobs a trial did not record (NaN in the table) count as their defaults
+    row = pd.Series({"number": 0, "quant.precision": float("nan"), "prune.method": "l1", "distill.student_yaml": None})
+    assert techniques(row) == {"prune"} and technique_group(row) == "pruning"
+    assert technique_group(pd.Series({"distill.student_depth": 0.5})) == "distillation"
+    assert technique_group(pd.Series({"quant.precision": "fp32", "distill.student_width": 1.0})) == "baseline"

@@ -59,3 +59,16 @@ def test_objective_direction_and_closest() -> None:
     assert select_best(_trials(), [], objective="latency_ms").best["number"] == 1
     none = select_best(_trials(), [Budget.parse("size_mb<=1")])
     assert none.best is None and none.closest["number"] == 0
+
+
+def test_objective_directions_come_from_the_metric_table() -> None:
+    import pytest
+
+    from paretodet.errors import BudgetError
+
+    assert select_best(_trials(), [], objective="fps").best["number"] == 1  # larger is better
+    assert select_best(_trials(), [], objective="size_mb").best["number"] == 0  # derived from size_bytes
+    with pytest.raises(BudgetError, match="unknown objective 'latency_cv'"):
+        select_best(_trials(), [], objective="latency_cv")
+    with pytest.raises(BudgetError, match="no trial recorded 'gflops'"):
+        select_best(_trials(), [], objective="gflops")

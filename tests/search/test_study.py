@@ -41,8 +41,19 @@ def test_study_records_trials_and_resumes(tiny_model: Path, tiny_data: Path, tmp
     assert summary.completed == 6
     again = study.get_trials()
     assert [t.values for t in again[:3]] == [t.values for t in first]
-    # only 4 distinct candidates exist, so some trial reused a cached artifact
-    assert any("export" in t.user_attrs["cache_hits"] for t in again)
+    # only 4 distinct configs exist: each is measured once, re-samples are PRUNED, and once the space is
+    # exhausted a duplicate is recorded COMPLETE with its original's stored result (nothing measured again)
+    done = [t for t in again if t.state.name == "COMPLETE"]
+    measured = [t for t in done if "duplicate_of" not in t.user_attrs]
+    assert len(measured) == 4 and len({t.user_attrs["config_key"] for t in measured}) == 4
+    reused = [t for t in done if "duplicate_of" in t.user_attrs]
+    assert len(reused) == 2 and summary.duplicates >= 2
+    by_number = {t.number: t for t in again}
+    for t in reused:
+        original = by_number[t.user_attrs["duplicate_of"]]
+        assert t.values == original.values and t.user_attrs["config_key"] == original.user_attrs["config_key"]
+    pruned = [t for t in again if t.state.name == "PRUNED"]
+    assert pruned and all("duplicate_of" in t.user_attrs for t in pruned)
 
 
 def test_failing_trial_is_recorded_and_study_goes_on(
@@ -75,7 +86,8 @@ def test_report_and_select_from_study(tiny_model: Path, tiny_data: Path, tmp_pat
     assert "Pareto front" in html and "Plotly.newPlot" in html
     assert "<script src=" not in html and len(html) > 1_000_000  # plotly.js inlined: opens offline
     csv = paths["csv"].read_text().splitlines()
-    assert csv[0].startswith("number,state,imgsz,runtime,quant.precision,quant.calibration,") and len(csv) == 5
+    assert csv[0].startswith("number,state,imgsz,runtime,quant.precision,quant.calibration,")
+    assert len(csv) == len(df) + 1 and (df["state"] == "COMPLETE").sum() == 4  # re-sampled duplicates: PRUNED rows
     assert ",map50_95,map50," in csv[0]
     assert "| number |" in paths["md"].read_text()
     sel = select_best(df, [Budget.parse("size_mb<=3")])

@@ -1,0 +1,172 @@
+"""Re-time built artifacts on the machine this runs on (the deployment target), labelled with that host.
+
+Only the artifacts' runtime is needed here (ONNX Runtime for ``.onnx`` artifacts): this module and what it
+imports stay free of torch and Ultralytics. Results are stored with the study, under ``latency:<label>``
+in the study's user attributes, so ``report --latency-from LABEL`` and ``select --latency-from LABEL`` on
+any machine that opens the study use them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from paretodet.errors import StudyError
+
+if TYPE_CHECKING:
+    import optuna
+
+__all__ = ["LATENCY_PREFIX", "MeasureSummary", "latency_labels", "measure_study", "relabelled_latency"]
+
+LATENCY_PREFIX = "latency:"
+_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+# the latency figures a label replaces in the trial table
+LATENCY_COLUMNS: tuple[str, ...] = ("latency_ms", "latency_p90_ms", "latency_cv", "fps")
+
+
+@dataclass(frozen=True)
+class MeasureSummary:
+    """What ``measure_study`` did: how many artifacts it timed, where, under which label."""
+
+    label: str
+    measured: int
+    skipped: int
+    host: dict[str, Any]
+
+
+def measure_study(
+    workdir: Path,
+    *,
+    label: str,
+    storage: str | None = None,
+    study: str | None = None,
+    front_only: bool = False,
+    threads: int | None = None,
+    on_trial: Callable[[int, int, int], None] | None = None,
+) -> MeasureSummary:
+    """Re-time the completed trials' artifacts here, one at a time (under the host-wide timing lock), and
+    store the figures with the study under ``label``.
+
+    The study is the work dir's (its manifest) unless ``storage`` and ``study`` are given. An artifact path
+    that does not exist here is looked up under ``workdir`` by its path below ``cache/`` (a work dir copied
+    to the target). ``threads`` defaults to the study's own evaluation threads. ``on_trial(done, total,
+    number)`` reports progress.
+
+    Example:
+        >>> measure_study(Path("work"), label="jetson", front_only=True)  # doctest: +SKIP
+    """
+    from paretodet.objectives._host import timing_host, timing_lock
+    from paretodet.objectives._latency import LatencySettings, measure_latency
+    from paretodet.objectives._runners import open_runner, runtime_entry
+
+    if not _LABEL.match(label):
+        raise StudyError(f"--label '{label}' must be 1-64 letters, digits, '.', '_' or '-'")
+    opened = _open_study(workdir, storage=storage, study=study)
+    stored = opened.user_attrs.get("paretodet_config") or {}
+    evaluation = stored.get("evaluation") or {}
+    use_threads = threads or int(evaluation.get("threads", stored.get("threads", 2)))
+    latency = LatencySettings(**(evaluation.get("latency") or {}))
+    trials = _trials_to_time(opened, front_only=front_only)
+    if not trials:
+        raise StudyError(f"the study in {workdir} has no completed trial to measure: run the search first")
+    key = f"{LATENCY_PREFIX}{label}"
+    record: dict[str, Any] = {"host": None, "trials": {}}
+    skipped = 0
+    for done, trial in enumerate(trials, start=1):
+        artifact = _local_artifact(trial.user_attrs["artifact"], workdir)
+        if artifact is None:
+            skipped += 1
+            continue
+        entry = runtime_entry(artifact.runtime)
+        runner = open_runner(artifact, threads=use_threads)
+        with timing_lock():
+            stats = measure_latency(runner, imgsz=artifact.imgsz, settings=latency)
+        host = timing_host(runtime=artifact.runtime, package=entry.package, threads=use_threads)
+        record["host"] = host.to_dict()
+        record["trials"][str(trial.number)] = {
+            "latency_ms": stats.median_ms,
+            "latency_p90_ms": stats.p90_ms,
+            "latency_cv": stats.cv,
+            "fps": 1000.0 / stats.median_ms,
+            "runtime_version": host.runtime_version,
+        }
+        opened.set_user_attr(key, record)  # after each artifact: an interrupted run keeps what it timed
+        if on_trial is not None:
+            on_trial(done, len(trials), trial.number)
+    if not record["trials"]:
+        raise StudyError(f"none of the {len(trials)} artifacts exists here: copy the work dir (cache/) first")
+    return MeasureSummary(label=label, measured=len(record["trials"]), skipped=skipped, host=record["host"])
+
+
+def latency_labels(study_attrs: dict[str, Any]) -> list[str]:
+    """The labels of the latency sets stored with a study."""
+    return sorted(k[len(LATENCY_PREFIX) :] for k in study_attrs if k.startswith(LATENCY_PREFIX))
+
+
+def relabelled_latency(study_attrs: dict[str, Any], label: str) -> tuple[dict[int, dict[str, float]], dict[str, Any]]:
+    """The per-trial latency figures stored under ``label`` and the host they were timed on.
+
+    Raises StudyError naming the labels that exist when ``label`` is unknown.
+    """
+    record = study_attrs.get(f"{LATENCY_PREFIX}{label}")
+    if not record:
+        known = latency_labels(study_attrs)
+        hint = f"known: {', '.join(known)}" if known else "none measured yet: run 'paretodet measure' first"
+        raise StudyError(f"no latencies labelled '{label}' in this study ({hint})")
+    figures = {int(n): {c: float(v[c]) for c in LATENCY_COLUMNS} for n, v in record["trials"].items()}
+    return figures, dict(record.get("host") or {})
+
+
+def _open_study(workdir: Path, *, storage: str | None, study: str | None) -> optuna.Study:
+    import optuna
+
+    from paretodet.search._storage import open_storage, read_manifest
+
+    if storage is None:
+        manifest = read_manifest(workdir)
+        storage, study = manifest["storage"], study or manifest["study"]
+    if not study:
+        raise StudyError("--storage needs --study NAME as well")
+    try:
+        return optuna.load_study(study_name=study, storage=open_storage(storage))
+    except KeyError:
+        raise StudyError(f"no study '{study}' in this storage: check --study") from None
+
+
+def _trials_to_time(study: optuna.Study, *, front_only: bool) -> list[optuna.trial.FrozenTrial]:
+    """Completed trials with an artifact (one per artifact file), optionally only the Pareto front's."""
+    import numpy as np
+
+    from paretodet.reports._pareto import pareto_mask
+
+    done = [
+        t
+        for t in study.get_trials(deepcopy=False)
+        if t.state.name == "COMPLETE"
+        and t.values
+        and t.user_attrs.get("artifact")
+        and "duplicate_of" not in t.user_attrs  # a duplicate shares its original's artifact
+    ]
+    if front_only and done:
+        signs = [1 if d.name == "MAXIMIZE" else -1 for d in study.directions]
+        mask = pareto_mask(np.array([t.values for t in done], dtype=float), signs)
+        done = [t for t, on in zip(done, mask) if on]
+    return done
+
+
+def _local_artifact(stored: dict[str, Any], workdir: Path) -> Any:
+    """The stored artifact with a path that exists here (as stored, or under ``workdir``), else None."""
+    from paretodet.compress._artifact import Artifact
+
+    artifact = Artifact.from_dict(stored)
+    if artifact.path.is_file():
+        return artifact
+    parts = artifact.path.parts
+    if "cache" in parts:
+        moved = workdir.joinpath(*parts[len(parts) - parts[::-1].index("cache") - 1 :])
+        if moved.is_file():
+            return Artifact.from_dict({**stored, "path": str(moved)})
+    return None

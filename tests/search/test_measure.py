@@ -1,0 +1,129 @@
+"""`paretodet measure`: re-time built artifacts on another host, then report and select on those figures."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import pytest
+
+from paretodet.objectives import EvalSettings, LatencySettings, LatencyStats
+from paretodet.reports import build_info, select_best
+from paretodet.search import SearchConfig, load_trials, run_study
+from paretodet.search._measure import measure_study
+from paretodet.spaces import Knob, SearchSpace
+
+FAST = EvalSettings(threads=1, latency=LatencySettings(warmup=2, runs=30))
+SPACE = SearchSpace(knobs=(Knob("imgsz", choices=(64, 96, 128, 160)), Knob("quant.precision", choices=("fp32",))))
+# what `paretodet measure` may import: the artifacts' runtime, not the training stack
+_NO_TRAINING_STACK = """
+import sys
+class Refuse:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("torch", "torchvision", "ultralytics", "nni", "torch_pruning"):
+            raise ImportError(f"{name} is not installed on this target")
+        return None
+sys.meta_path.insert(0, Refuse())
+from paretodet.cli import main
+main(sys.argv[1:])
+"""
+
+
+@pytest.fixture(scope="module")
+def study_dir(tiny_model: Path, tiny_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("measured")
+    config = SearchConfig(
+        model=str(tiny_model), data=tiny_data, workdir=work, trials=4, sampler="grid", space=SPACE, evaluation=FAST
+    )
+    run_study(config)
+    return work
+
+
+def _cli(*args: str, code: str | None = None) -> subprocess.CompletedProcess[str]:
+    prefix = [sys.executable, "-c", code] if code else [sys.executable, "-m", "paretodet.cli"]
+    return subprocess.run([*prefix, *args], capture_output=True, text=True, timeout=300)
+
+
+def test_measure_runs_without_the_training_stack_and_stores_a_label(study_dir: Path) -> None:
+    proc = _cli("measure", str(study_dir), "--label", "edge-box", code=_NO_TRAINING_STACK)
+    assert proc.returncode == 0, proc.stderr
+    assert "timed 4 artifacts" in proc.stdout
+    df, manifest = load_trials(study_dir, latency_from="edge-box")
+    assert manifest["latency_from"] == "edge-box" and manifest["latency_host"]["runtime"] == "onnxruntime"
+    done = df[df["state"] == "COMPLETE"]
+    assert done["latency_ms"].notna().all() and (done["fps"] == 1000.0 / done["latency_ms"]).all()
+
+
+def test_relabelled_latencies_change_the_front(study_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import paretodet.objectives._latency as latency
+
+    original, _ = load_trials(study_dir)
+    info = build_info(original)
+    front = set(info.front["number"])
+    dominated = sorted(set(info.complete["number"]) - front)
+    assert dominated, "the fixture study needs a dominated trial"
+    order = sorted(info.complete["number"])
+    fast_call = order.index(dominated[0])
+    calls = []
+
+    def fake(runner, *, imgsz, settings, sample=None):  # the target host: one trial 1000x faster than the rest
+        calls.append(imgsz)
+        ms = 0.01 if len(calls) - 1 == fast_call else 10.0
+        return LatencyStats(median_ms=ms, p90_ms=ms, mean_ms=ms, cv=0.0, runs=settings.runs)
+
+    monkeypatch.setattr(latency, "measure_latency", fake)
+    measure_study(study_dir, label="target")
+    relabelled, meta = load_trials(study_dir, latency_from="target")
+    new_front = set(build_info(relabelled).front["number"])
+    assert dominated[0] in new_front and new_front != front
+    assert select_best(relabelled, [], objective="fps").best["number"] == dominated[0]
+    # the report says where these latencies come from
+    from paretodet.reports import write_report
+
+    paths = write_report(build_info(relabelled), study_dir / "report-target", meta=meta)
+    assert "re-timed by 'paretodet measure' as 'target'" in paths["md"].read_text()
+
+
+def test_front_only_times_only_the_front(study_dir: Path) -> None:
+    summary = measure_study(study_dir, label="front", front_only=True)
+    info = build_info(load_trials(study_dir)[0])
+    assert summary.measured == len(info.front)
+    stored = optuna.load_study(study_name="paretodet", storage=f"sqlite:///{study_dir / 'study.db'}").user_attrs
+    assert set(stored["latency:front"]["trials"]) == {str(n) for n in info.front["number"]}
+
+
+def test_measure_errors_are_one_line(study_dir: Path, tmp_path: Path) -> None:
+    cases = [
+        (("measure", str(tmp_path), "--label", "x"), "holds no paretodet study"),
+        (("report", str(study_dir), "--latency-from", "nope"), "no latencies labelled 'nope'"),
+        (("select", str(study_dir), "--latency-from", "nope"), "no latencies labelled 'nope'"),
+        (
+            ("measure", str(tmp_path), "--label", "x", "--storage", "postgresql://u:x@127.0.0.1:1/n", "--study", "s"),
+            "cannot open storage",
+        ),
+        (("measure", str(study_dir), "--label", "bad label!"), "--label"),
+    ]  # fmt: skip
+    for args, expected in cases:
+        proc = _cli(*args)
+        lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
+        assert proc.returncode == 2 and len(lines) == 1 and lines[0].startswith("error:"), (args, proc.stderr)
+        assert expected in lines[0], (args, lines[0])
+
+
+def test_measure_a_work_dir_copied_to_the_target(study_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    target = tmp_path / "on-target"
+    shutil.copytree(study_dir, target)
+    hidden = study_dir.with_name(study_dir.name + "-away")
+    study_dir.rename(hidden)  # the build machine's paths do not exist on the target
+    try:
+        summary = measure_study(target, label="copied")
+        assert summary.measured == 4 and summary.skipped == 0
+        df, manifest = load_trials(target, latency_from="copied")
+        assert manifest["storage"] == f"sqlite:///{target.resolve() / 'study.db'}"
+        assert df.loc[df["state"] == "COMPLETE", "latency_ms"].notna().all()
+    finally:
+        hidden.rename(study_dir)
