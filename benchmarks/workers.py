@@ -5,9 +5,10 @@ Parts:
   once (PostgreSQL: 2 workers; SQLite: the search and 1 worker, 2 local processes) until the study holds
   ``--trials`` completed trials. Prints completed trials, distinct configs among the measured ones,
   re-sampled duplicates, and wall time.
-- ``timing``: the same candidate measured by 3 concurrent ``paretodet evaluate`` processes, with the
-  host-wide timing lock and without it (``PARETODET_TIMING_LOCK=off``), in interleaved rounds. Prints each
-  process's median latency and the CV of the 3 medians.
+- ``timing``: the same candidate measured by 3 ``paretodet evaluate`` processes, in interleaved rounds of
+  three modes: one after the other (``sequential``: the host's own noise between processes), all at once
+  without the host-wide timing lock (``PARETODET_TIMING_LOCK=off``), all at once with it (``on``). Prints
+  each process's median latency and the CV of the 3 medians.
 
 Usage::
 
@@ -83,23 +84,31 @@ def distinct(storage: str, *, work: Path, trials: int, joiners: int, data: Path)
     }
 
 
+MODES = ("sequential", "off", "on")
+
+
 def timing(*, work: Path, data: Path, rounds: int, imgsz: int) -> list[dict[str, object]]:
-    """3 concurrent evaluate processes of one candidate, lock off then on, ``rounds`` times."""
+    """3 evaluate processes of one candidate per mode (see the module docstring), ``rounds`` times."""
     rows = []
     model = str(demo_teacher_path())
+    cmd = _cli("evaluate", model, "--data", str(data), "--imgsz", str(imgsz), "--threads", "2", "--json")
     for round_no in range(rounds):
-        for lock in ("off", "on"):
+        for mode in MODES:
             env = dict(os.environ)
-            env["PARETODET_TIMING_LOCK"] = "off" if lock == "off" else str(work / "timing.lock")
-            cmd = _cli("evaluate", model, "--data", str(data), "--imgsz", str(imgsz), "--threads", "2", "--json")
-            procs = [
-                subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
-                for _ in range(3)
-            ]
-            medians = [json.loads(p.communicate()[0])["latency_ms"] for p in procs]
+            env["PARETODET_TIMING_LOCK"] = "off" if mode == "off" else str(work / "timing.lock")
+
+            def start(env: dict[str, str] = env) -> subprocess.Popen[str]:
+                return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+
+            if mode == "sequential":
+                outputs = [start().communicate()[0] for _ in range(3)]
+            else:
+                procs = [start() for _ in range(3)]
+                outputs = [p.communicate()[0] for p in procs]
+            medians = [json.loads(out)["latency_ms"] for out in outputs]
             cv = statistics.pstdev(medians) / statistics.mean(medians)
-            rows.append({"round": round_no, "lock": lock, "medians_ms": [round(m, 2) for m in medians], "cv": cv})
-            print(f"round {round_no} lock {lock:>3}: medians {rows[-1]['medians_ms']} ms, CV {cv:.3f}", flush=True)
+            rows.append({"round": round_no, "mode": mode, "medians_ms": [round(m, 2) for m in medians], "cv": cv})
+            print(f"round {round_no} {mode:>10}: medians {rows[-1]['medians_ms']} ms, CV {cv:.3f}", flush=True)
     return rows
 
 
@@ -119,9 +128,14 @@ def main() -> None:
     print(f"CPU: {cpu_model()}, {os.cpu_count()} cores", flush=True)
     if args.part == "timing":
         rows = timing(work=args.workdir, data=data, rounds=args.rounds, imgsz=args.imgsz)
-        for lock in ("off", "on"):
-            cvs = [r["cv"] for r in rows if r["lock"] == lock]
-            print(f"lock {lock}: CV of the 3 medians per round {[round(c, 3) for c in cvs]}, max {max(cvs):.3f}")
+        for mode in MODES:
+            part = [r for r in rows if r["mode"] == mode]
+            cvs = [float(r["cv"]) for r in part]  # type: ignore[arg-type]
+            medians = [m for r in part for m in r["medians_ms"]]  # type: ignore[attr-defined]
+            print(
+                f"{mode:>10}: CV per round {[round(c, 3) for c in cvs]}, mean {statistics.mean(cvs):.3f}, "
+                f"max {max(cvs):.3f}; medians {min(medians):.2f}-{max(medians):.2f} ms"
+            )
         return
     for backend in args.backends:
         if backend == "postgres":

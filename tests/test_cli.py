@@ -186,7 +186,7 @@ def bad_inputs(tmp_path: Path, tiny_data: Path) -> dict[str, Path]:
     malformed = tmp_path / "malformed.yaml"
     malformed.write_text("names: [a, b\nval: x\n")
     noval = tmp_path / "noval.yaml"
-    noval.write_text("path: .\ntrain: images\nnames: [a]\n")
+    noval.write_text("train: images\nnames: [a]\n")
     # a copy of the tiny data whose first val label has a bad line
     import shutil
 

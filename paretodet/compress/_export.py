@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from paretodet.compress._artifact import Artifact
 from paretodet.errors import ConfigError, ExportError
+from paretodet.objectives._host import heavy_work
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -51,6 +52,7 @@ def count_gflops(net: torch.nn.Module, imgsz: int) -> float:
     return counter.get_total_flops() / 1e9
 
 
+@heavy_work()  # not while another process on this host times latency
 def export_artifact(detector: Detector, dest: Path, *, runtime: str, imgsz: int, precision: str) -> Artifact:
     """Write ``detector`` as the artifact for ``runtime`` at ``dest`` (written atomically) and return it.
 

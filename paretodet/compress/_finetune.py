@@ -9,12 +9,14 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from torch import nn
+
+from paretodet.objectives._host import heavy_work
 
 __all__ = ["EpochCallback", "FinetuneRecipe", "finetune", "quiet_ultralytics", "training_batches"]
 
@@ -108,10 +110,12 @@ def finetune(
         trainer: Any = DetectionTrainer(overrides=args)
         trainer.model = net  # kept: the stock setup would rebuild the model from YAML
         trainer.add_callback("on_fit_epoch_end", _on_fit_epoch_end)
-        trainer.add_callback("on_train_batch_start", lambda _tr: _pause_while_timing())
         if criterion is not None:  # set once the trainer set model.args (the loss gains) and made its EMA copy
             trainer.add_callback("on_train_start", lambda tr: setattr(tr.model, "criterion", criterion(tr.model)))
-        trainer.train()
+        with ExitStack() as batch_unit:  # each batch is a unit of heavy work (see objectives._host)
+            trainer.add_callback("on_train_batch_start", lambda _tr: batch_unit.enter_context(heavy_work()))
+            trainer.add_callback("on_train_batch_end", lambda _tr: batch_unit.close())
+            trainer.train()
     trained: Any = trainer.ema.ema if trainer.ema is not None else trainer.model
     trained = getattr(trained, "student_model", trained)  # Ultralytics' own distillation wraps the student
     trained.criterion = None
@@ -136,10 +140,3 @@ def training_batches(data_yaml: Path, *, imgsz: int, count: int, batch: int = 16
         if len(batches) >= count:
             break
     return batches
-
-
-def _pause_while_timing() -> None:
-    """Training pauses between batches while another paretodet process on this host times latency."""
-    from paretodet.objectives._host import timing_gate
-
-    timing_gate()

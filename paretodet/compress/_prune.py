@@ -28,6 +28,7 @@ from paretodet.compress._c2f import split_c2f_blocks
 from paretodet.compress._choices import MAX_PRUNE_RATIO, PRUNE_METHODS, STRUCTURED_METHODS
 from paretodet.compress._finetune import training_batches
 from paretodet.errors import ConfigError, ExportError
+from paretodet.objectives._host import heavy_work
 
 __all__ = [
     "MAX_PRUNE_RATIO",
@@ -98,6 +99,7 @@ def structured_prune(model: nn.Module, *, method: str, ratio: float, imgsz: int 
     return prune_model(model, PruneSpec(method=method, ratio=ratio), imgsz=imgsz)
 
 
+@heavy_work()  # not while another process on this host times latency
 def prune_model(
     model: nn.Module, spec: PruneSpec, *, imgsz: int = 320, data_yaml: Path | None = None, seed: int = 0
 ) -> tuple[nn.Module, PruneReport]:

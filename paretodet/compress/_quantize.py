@@ -22,6 +22,7 @@ import numpy as np
 
 from paretodet.data import letterbox, read_image
 from paretodet.errors import ConfigError, DataError, ExportError
+from paretodet.objectives._host import heavy_work
 
 __all__ = [
     "CALIBRATION_METHODS",
@@ -177,6 +178,7 @@ def uses_reduced_range() -> bool:
     return not any(flag in flags for flag in ("avx512_vnni", "avx_vnni", "amx_int8"))
 
 
+@heavy_work()  # not while another process on this host times latency
 def quantize_int8(
     fp32_onnx: Path,
     dest: Path,

@@ -33,7 +33,7 @@ class DatasetInfo:
 
     Attributes:
         yaml_path: the data YAML itself.
-        root: the dataset root (``path:`` resolved against the YAML's own folder).
+        root: the dataset root, resolved as Ultralytics resolves it (see ``load_data_yaml``).
         train / val: absolute image folders (or list files) of each split; ``train`` may be ``None``.
         names: class names, index = class id.
     """
@@ -51,8 +51,12 @@ class DatasetInfo:
 
 
 def write_data_yaml(root: Path, *, names: list[str], train: bool = True) -> Path:
-    """Write ``root/data.yaml`` for an ``images/{train,val}`` layout (``path: .``) and return its path."""
-    data: dict[str, object] = {"path": "."}
+    """Write ``root/data.yaml`` for an ``images/{train,val}`` layout and return its path.
+
+    The YAML has no ``path:`` key, so Ultralytics and paretodet both read train/val from the YAML's own folder
+    whatever the working directory (``path: .`` would mean the working directory to Ultralytics).
+    """
+    data: dict[str, object] = {}
     if train:
         data["train"] = "images/train"
     data.update({"val": "images/val", "names": dict(enumerate(names))})
@@ -72,9 +76,14 @@ def write_resolved_yaml(info: DatasetInfo, dest: Path) -> Path:
 
 
 def load_data_yaml(path: Path | str) -> DatasetInfo:
-    """Parse and resolve an Ultralytics data YAML that exists on disk.
+    """Parse and resolve an Ultralytics data YAML that exists on disk, to the images Ultralytics would read.
 
-    A relative ``path:`` resolves against the YAML's own folder. Raises DataError naming the problem.
+    The dataset root follows Ultralytics' ``check_det_dataset``: no ``path:`` -> the YAML's own folder; an
+    absolute ``path:`` -> itself; a relative one -> the working directory's folder of that name if it exists,
+    else that name under Ultralytics' ``datasets_dir``. train/val resolve against the root. A relative
+    ``path:`` that also names an existing folder next to the YAML, other than the one Ultralytics picks, is
+    ambiguous (``path: .`` read from another working directory) and raises DataError, as does every other
+    problem, naming it and the fix.
 
     Example:
         >>> info = load_data_yaml("demo/data/data.yaml")  # doctest: +SKIP
@@ -92,16 +101,47 @@ def load_data_yaml(path: Path | str) -> DatasetInfo:
         raise DataError(f"data YAML {yaml_path} is malformed{where}: fix its YAML syntax") from None
     if not isinstance(raw, dict):
         raise DataError(f"data YAML {yaml_path} must be a mapping with 'val' and 'names' keys")
-    root_value = raw.get("path") or "."
-    root = Path(str(root_value)).expanduser()
-    if not root.is_absolute():
-        root = (yaml_path.parent / root).resolve()
     if not raw.get("val"):
         raise DataError(f"data YAML {yaml_path} has no 'val' split: add 'val: images/val' (or your folder)")
     names = _parse_names(raw.get("names"), yaml_path)
+    root = _dataset_root(raw.get("path"), yaml_path)
     val = _split_path(root, raw["val"], yaml_path, "val")
     train = _split_path(root, raw["train"], yaml_path, "train") if raw.get("train") else None
     return DatasetInfo(yaml_path=yaml_path.resolve(), root=root, train=train, val=val, names=names)
+
+
+def _dataset_root(value: Any, yaml_path: Path) -> Path:
+    """The dataset root of a data YAML whose ``path:`` is ``value``, as Ultralytics resolves it.
+
+    Raises DataError where the YAML's folder and the working directory would give different folders.
+    """
+    folder = yaml_path.parent.resolve()
+    if not value:  # Ultralytics: `data.get("path") or <the YAML's folder>`
+        return folder
+    given = Path(str(value))
+    if given.is_absolute():
+        return given
+    if str(value).startswith("~"):
+        raise DataError(f"data YAML {yaml_path}: Ultralytics does not expand '~' in 'path: {value}': write it out")
+    ours = (folder / given).resolve()
+    if given.exists():  # relative to the working directory, as Ultralytics checks it
+        theirs = given.resolve()
+    else:
+        from ultralytics.utils import SETTINGS
+
+        theirs = (Path(SETTINGS["datasets_dir"]) / given).resolve()
+    if ours.exists() and ours != theirs:
+        raise DataError(
+            f"data YAML {yaml_path}: 'path: {value}' is {ours} next to the YAML but {theirs} for Ultralytics "
+            f"(working directory {Path.cwd()}): "
+            "remove 'path:' so both tools read the YAML's folder, or make it absolute"
+        )
+    if not theirs.exists():
+        raise DataError(
+            f"data YAML {yaml_path}: dataset root 'path: {value}' not found ({theirs}): "
+            "remove 'path:' to use the YAML's folder, or make it absolute"
+        )
+    return theirs
 
 
 def _fetch_ultralytics_dataset(name: str) -> DatasetInfo:
@@ -136,12 +176,14 @@ def _parse_names(value: Any, yaml_path: Path) -> tuple[str, ...]:
 
 
 def _split_path(root: Path, value: Any, yaml_path: Path, split: str) -> Path:
+    """A split folder (or list file) under ``root``, as Ultralytics resolves it (no ``~`` expansion)."""
     if isinstance(value, list):
         if len(value) != 1:
             raise DataError(f"data YAML {yaml_path}: '{split}' lists several folders; use one folder")
         value = value[0]
-    path = Path(str(value)).expanduser()
-    path = path if path.is_absolute() else root / path
+    path = root / str(value)
+    if not path.exists() and str(value).startswith("../"):  # Ultralytics' fallback for a '../' prefix
+        path = root / str(value)[3:]
     if not path.exists():
         raise DataError(f"data YAML {yaml_path}: {split} split {path} does not exist (check 'path' and '{split}')")
     return path

@@ -47,8 +47,9 @@ class SynthSpec:
 def synthesize(out: Path | str, spec: SynthSpec | None = None, *, splits: tuple[str, ...] = ("train", "val")) -> Path:
     """Write an Ultralytics-layout dataset and return the path of its data YAML.
 
-    Layout: ``images/{train,val}``, ``labels/{train,val}`` (YOLO txt), ``data.yaml`` (``path: .``),
-    ``annotations/instances_val.json`` (COCO ground truth of the val split). ``splits`` limits what is written
+    Layout: ``images/{train,val}``, ``labels/{train,val}`` (YOLO txt), ``data.yaml`` (no ``path:`` key, so the
+    splits are read from its folder whatever the working directory), ``annotations/instances_val.json`` (COCO
+    ground truth of the val split). ``splits`` limits what is written
     (each image depends only on its seed, split and index, so a val-only set equals the full set's val).
 
     Example:

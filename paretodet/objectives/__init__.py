@@ -24,7 +24,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "_host": (
         "TimingHost",
-        "timing_gate",
+        "heavy_work",
         "timing_host",
         "timing_lock",
     ),
@@ -73,7 +73,7 @@ if TYPE_CHECKING:  # the same names, for type checkers
     )
     from paretodet.objectives._host import (
         TimingHost as TimingHost,
-        timing_gate as timing_gate,
+        heavy_work as heavy_work,
         timing_host as timing_host,
         timing_lock as timing_lock,
     )

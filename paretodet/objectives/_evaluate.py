@@ -9,8 +9,8 @@ from paretodet.compress import Artifact
 from paretodet.data import DatasetInfo, list_images
 from paretodet.errors import ConfigError
 from paretodet.objectives._accuracy import NmsSettings, evaluate_map
-from paretodet.objectives._host import timing_gate, timing_host, timing_lock
-from paretodet.objectives._latency import LatencySettings, measure_e2e_latency, measure_latency
+from paretodet.objectives._host import heavy_work, timed_quietly, timing_host
+from paretodet.objectives._latency import LatencySettings, LatencyStats, measure_e2e_latency, measure_latency
 from paretodet.objectives._metrics import Metrics
 from paretodet.objectives._runners import open_runner, runtime_entry
 
@@ -60,17 +60,16 @@ def evaluate(
     images = list_images(data.val)
     if settings.max_images is not None:
         images = images[: settings.max_images]
-    runner = open_runner(artifact, threads=settings.threads)
+    with heavy_work():  # building a session is heavy too
+        runner = open_runner(artifact, threads=settings.threads)
+    acc = evaluate_map(runner, images, names=data.names, imgsz=artifact.imgsz, nms=settings.nms, on_image=on_image)
 
-    def scored(done: int, total: int) -> None:
-        timing_gate()  # pause while another process on this host times
-        if on_image is not None:
-            on_image(done, total)
-
-    acc = evaluate_map(runner, images, names=data.names, imgsz=artifact.imgsz, nms=settings.nms, on_image=scored)
-    with timing_lock():  # one process times at once on this host
-        lat = measure_latency(runner, imgsz=artifact.imgsz, settings=settings.latency)
+    def timing() -> tuple[LatencyStats, LatencyStats]:
+        model_only = measure_latency(runner, imgsz=artifact.imgsz, settings=settings.latency)
         e2e = measure_e2e_latency(runner, images, imgsz=artifact.imgsz, settings=settings.latency, nms=settings.nms)
+        return model_only, e2e
+
+    (lat, e2e), others = timed_quietly(timing)  # one process times at once on this host, on a quiet CPU
     host = timing_host(
         runtime=artifact.runtime, package=runtime_entry(artifact.runtime).package, threads=settings.threads
     )
@@ -83,7 +82,7 @@ def evaluate(
         fps=1000.0 / lat.median_ms,
         e2e_latency_ms=e2e.median_ms,
         size_bytes=artifact.size_bytes(),
-        compressed_bytes=artifact.compressed_bytes(),
+        compressed_bytes=_compressed_bytes(artifact),
         params=artifact.params,
         gflops=artifact.gflops,
         runtime=artifact.runtime,
@@ -94,4 +93,10 @@ def evaluate(
         cpu=host.cpu,
         cores=host.cores,
         runtime_version=host.runtime_version,
+        timing_others_cpu=round(others, 4),
     )
+
+
+def _compressed_bytes(artifact: Artifact) -> int:
+    with heavy_work():  # compressing a file is heavy too
+        return artifact.compressed_bytes()

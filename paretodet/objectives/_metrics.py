@@ -128,6 +128,8 @@ class Metrics:
         runtime / imgsz / threads: how it was measured. eval_images: val images scored.
         host / cpu / cores / runtime_version: where latency was timed (see ``TimingHost``); empty in records
             made before it was recorded.
+        timing_others_cpu: share of the host's CPU time that other processes used while this was timed (a
+            disturbed timing is repeated, up to 3 runs); -1 in older records.
     """
 
     map50_95: float
@@ -149,6 +151,7 @@ class Metrics:
     cpu: str = ""
     cores: int = 0
     runtime_version: str = ""
+    timing_others_cpu: float = -1.0
 
     @property
     def size_mb(self) -> float:

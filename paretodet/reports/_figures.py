@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from paretodet.objectives import METRICS, format_metric
-from paretodet.reports._info import ReportInfo, display_frame, front_columns, knob_columns
+from paretodet.reports._info import (
+    TIMED_METRICS,
+    ReportInfo,
+    display_frame,
+    front_columns,
+    knob_columns,
+    timing_hosts,
+)
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -17,6 +24,15 @@ __all__ = ["AXIS_TITLES", "HOVER_METRICS", "front_table_figure", "pareto_pair_fi
 
 AXIS_TITLES: dict[str, str] = {name: spec.title for name, spec in METRICS.items()}
 HOVER_METRICS: tuple[str, ...] = ("map50_95", "fps", "size_bytes")  # shown with every trial's knobs
+
+
+def axis_title(metric: str, done: pd.DataFrame) -> str:
+    """A metric's axis title; a latency axis whose trials were timed on several hosts says so."""
+    title = AXIS_TITLES.get(metric, metric)
+    hosts = len(timing_hosts(done))
+    if metric in TIMED_METRICS and hosts > 1:
+        title += f" - MIXED: timed on {hosts} different hosts"
+    return title
 
 
 def _hover(df: pd.DataFrame) -> list[str]:
@@ -71,8 +87,8 @@ def pareto_pair_figures(info: ReportInfo) -> list[go.Figure]:
             )
         fig.update_layout(
             title=f"{y} vs {x}",
-            xaxis_title=AXIS_TITLES.get(x, x),
-            yaxis_title=AXIS_TITLES.get(y, y),
+            xaxis_title=axis_title(x, done),
+            yaxis_title=axis_title(y, done),
             template="plotly_white",
             height=440,
             legend={"orientation": "h", "y": -0.2},

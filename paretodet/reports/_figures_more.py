@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from paretodet.reports._analysis import GROUPS, SINGLE_GROUPS, Analysis
-from paretodet.reports._figures import AXIS_TITLES, _hover
+from paretodet.reports._figures import AXIS_TITLES, _hover, axis_title
 from paretodet.reports._info import ReportInfo, knob_columns
 
 if TYPE_CHECKING:
@@ -146,7 +146,7 @@ def technique_fronts_figure(info: ReportInfo, analysis: Analysis, *, x: str = "l
         )
     fig.update_layout(
         title="Front of each technique alone vs all techniques together (3-objective fronts, shown in 2D)",
-        xaxis_title=AXIS_TITLES.get(x, x),
+        xaxis_title=axis_title(x, info.complete),
         yaxis_title=AXIS_TITLES["map50_95"],
         template="plotly_white",
         height=460,

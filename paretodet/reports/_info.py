@@ -14,6 +14,8 @@ from paretodet.reports._pareto import pareto_mask
 from paretodet.spaces import inactive_knobs, knob_names
 
 __all__ = [
+    "TIMED_METRICS",
+    "timing_hosts",
     "DEFAULT_OBJECTIVES",
     "METRIC_COLUMNS",
     "ReportInfo",
@@ -70,6 +72,20 @@ def display_frame(df: pd.DataFrame) -> pd.DataFrame:
             if knob in out.columns:
                 out.at[index, knob] = "-"
     return out
+
+
+TIMED_METRICS: tuple[str, ...] = ("latency_ms", "latency_p90_ms", "latency_cv", "fps", "e2e_latency_ms")
+TIMING_HOST_COLUMNS: tuple[str, ...] = ("host", "cpu", "threads")
+
+
+def timing_hosts(df: pd.DataFrame) -> pd.DataFrame:
+    """The distinct places (host, CPU, threads) where the rows' latencies were timed, with a ``trials`` count;
+    rows made before hosts were recorded are left out."""
+    columns = [c for c in TIMING_HOST_COLUMNS if c in df.columns]
+    if "host" not in columns or df.empty:
+        return pd.DataFrame(columns=[*TIMING_HOST_COLUMNS, "trials"])
+    known = df[df["host"].fillna("").astype(str) != ""]
+    return known.groupby(columns, dropna=False).size().reset_index(name="trials")
 
 
 def metric_columns(df: pd.DataFrame) -> list[str]:

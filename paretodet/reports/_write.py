@@ -17,7 +17,14 @@ from paretodet.reports._figures_more import (
     parallel_figure,
     technique_fronts_figure,
 )
-from paretodet.reports._info import ReportInfo, display_frame, front_columns, knob_columns, metric_columns
+from paretodet.reports._info import (
+    ReportInfo,
+    display_frame,
+    front_columns,
+    knob_columns,
+    metric_columns,
+    timing_hosts,
+)
 
 __all__ = ["front_markdown", "write_report"]
 
@@ -125,14 +132,9 @@ def latency_host_lines(done: pd.DataFrame, meta: dict[str, Any]) -> list[str]:
             f"({host.get('cpu')}, {host.get('cores')} cores, {host.get('threads')} threads, "
             f"{host.get('runtime')} {host.get('runtime_version')}); trials it did not time are left off the front"
         ]
-    if "host" not in done or done.empty:
-        return []
-    known = done[done["host"].fillna("").astype(str) != ""]
-    keys = ["host", "cpu", "threads"]
-    hosts = known[[c for c in keys if c in known]].drop_duplicates()
+    hosts = timing_hosts(done)
     described = [
-        f"{r['host']} ({r.get('cpu', '?')}, {int(r['threads']) if 'threads' in r else '?'} threads): "
-        f"{int((known['host'] == r['host']).sum())} trials"
+        f"{r['host']} ({r.get('cpu', '?')}, {r.get('threads', '?')} threads): {int(r['trials'])} trials"
         for _, r in hosts.iterrows()
     ]
     if len(hosts) == 1:

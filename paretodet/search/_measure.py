@@ -58,7 +58,7 @@ def measure_study(
     Example:
         >>> measure_study(Path("work"), label="jetson", front_only=True)  # doctest: +SKIP
     """
-    from paretodet.objectives._host import timing_host, timing_lock
+    from paretodet.objectives._host import timed_quietly, timing_host
     from paretodet.objectives._latency import LatencySettings, measure_latency
     from paretodet.objectives._runners import open_runner, runtime_entry
 
@@ -82,8 +82,8 @@ def measure_study(
             continue
         entry = runtime_entry(artifact.runtime)
         runner = open_runner(artifact, threads=use_threads)
-        with timing_lock():
-            stats = measure_latency(runner, imgsz=artifact.imgsz, settings=latency)
+        imgsz = artifact.imgsz
+        stats, others = timed_quietly(lambda r=runner, s=imgsz: measure_latency(r, imgsz=s, settings=latency))
         host = timing_host(runtime=artifact.runtime, package=entry.package, threads=use_threads)
         record["host"] = host.to_dict()
         record["trials"][str(trial.number)] = {
@@ -92,6 +92,7 @@ def measure_study(
             "latency_cv": stats.cv,
             "fps": 1000.0 / stats.median_ms,
             "runtime_version": host.runtime_version,
+            "timing_others_cpu": round(others, 4),
         }
         opened.set_user_attr(key, record)  # after each artifact: an interrupted run keeps what it timed
         if on_trial is not None:

@@ -9,19 +9,19 @@ from pathlib import Path
 
 import pytest
 
-from paretodet.objectives import timing_gate, timing_host, timing_lock
+from paretodet.objectives import heavy_work, timing_host, timing_lock
 
 _HOLD = """
 import sys, time
-from paretodet.objectives import timing_lock
-with timing_lock():
+from paretodet.objectives import heavy_work, timing_lock
+with (timing_lock() if sys.argv[2] == "timing" else heavy_work()):
     print("held", flush=True)
     time.sleep(float(sys.argv[1]))
 """
 
 
-def _hold_lock(seconds: float) -> subprocess.Popen[str]:
-    proc = subprocess.Popen([sys.executable, "-c", _HOLD, str(seconds)], stdout=subprocess.PIPE, text=True)
+def _hold_lock(seconds: float, what: str = "timing") -> subprocess.Popen[str]:
+    proc = subprocess.Popen([sys.executable, "-c", _HOLD, str(seconds), what], stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
     return proc
 
@@ -40,15 +40,29 @@ def test_timing_is_serialized_across_processes() -> None:
     assert waited >= 0.5 and time.perf_counter() - start >= 0.5
 
 
-def test_heavy_work_pauses_while_another_process_times() -> None:
+def test_heavy_work_waits_while_another_process_times() -> None:
     proc = _hold_lock(1.0)
     start = time.perf_counter()
-    timing_gate()
+    with heavy_work():
+        waited = time.perf_counter() - start
     proc.wait(timeout=30)
-    assert time.perf_counter() - start >= 0.5
+    assert waited >= 0.5
     start = time.perf_counter()
-    timing_gate()  # nobody times now: no wait
-    assert time.perf_counter() - start < 0.2
+    with heavy_work(), heavy_work():  # nobody times now: no wait; re-entrant
+        assert time.perf_counter() - start < 0.2
+
+
+def test_timing_waits_for_heavy_work_in_flight_elsewhere() -> None:
+    proc = _hold_lock(1.0, "heavy")
+    with timing_lock() as waited:
+        pass
+    proc.wait(timeout=30)
+    assert waited >= 0.5
+
+
+def test_timing_inside_a_unit_of_heavy_work_is_refused() -> None:
+    with heavy_work(), pytest.raises(RuntimeError, match="wait for itself"), timing_lock():
+        pass
 
 
 def test_the_lock_can_be_switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
