@@ -33,6 +33,8 @@ class SearchConfig:
         storage: Optuna storage URL (default: SQLite in the work dir). study: study name.
         budgets: constraints the sampler steers towards; reports mark infeasible trials.
         space: what is sampled. evaluation: how artifacts are measured.
+        probes: measure the reference probes first (the unmodified model and each technique alone at its
+            default knobs, see ``search._probes``), so every report can say what each technique buys.
     """
 
     model: str
@@ -46,6 +48,7 @@ class SearchConfig:
     budgets: tuple[Budget, ...] = ()
     space: SearchSpace = field(default_factory=default_space)
     evaluation: EvalSettings = field(default_factory=EvalSettings)
+    probes: bool = True
 
     def __post_init__(self) -> None:
         if self.trials < 1:
@@ -67,6 +70,7 @@ class SearchConfig:
             "budgets": [str(b) for b in self.budgets],
             "space": space_to_dict(self.space),
             "evaluation": asdict(self.evaluation),
+            "probes": self.probes,
         }
 
     @classmethod
@@ -91,6 +95,7 @@ class SearchConfig:
             budgets=tuple(parse_budgets(stored.get("budgets", []))),
             space=parse_space(stored["space"], where=f"study '{study}'"),
             evaluation=_evaluation_from_dict(stored.get("evaluation") or {"threads": stored.get("threads", 2)}),
+            probes=bool(stored.get("probes", True)),
         )
 
     @property

@@ -21,6 +21,7 @@ from paretodet.reports import pareto_mask, violations
 from paretodet.search._config import OBJECTIVES, SearchConfig
 from paretodet.search._environment import environment
 from paretodet.search._pipeline import build_and_measure, load_model_and_data
+from paretodet.search._probes import enqueue_probes
 from paretodet.search._storage import MANIFEST, open_storage, read_manifest, write_manifest
 from paretodet.spaces import sample
 
@@ -116,6 +117,8 @@ def run_study(
     )
     env = environment()
     space = config.space if detector.trainable else config.space.without_training()
+    if config.probes and not joining:  # once per study: a resumed one keeps its queue, workers never queue
+        enqueue_probes(study, space, trials=config.trials)
 
     _requeue_interrupted(study, storage)
 
@@ -335,6 +338,11 @@ def _create_or_load(
     existing = [d.name.lower() for d in study.directions]
     if existing != directions:
         raise StudyError(f"study '{config.study}' exists with objectives {existing}; use another --study name")
+    names = [m for m, _ in OBJECTIVES]
+    if study.metric_names != names:  # optuna-dashboard and optuna.visualization label the objectives by these
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names(names)
     return study
 
 

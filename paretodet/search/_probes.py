@@ -1,0 +1,163 @@
+"""Reference probes: a small fixed set of candidates every study measures first, so that every report can say
+what each technique buys alone (the unmodified model, FP16, INT8 PTQ, INT8 with its mitigation, pruning
+one-shot and with recovery, a student with and without KD), whatever the sampler explores afterwards.
+
+Probes are ordinary trials queued before the sampler's own: they count towards ``--trials``, use the stage
+cache, and sit on the front if they earn it. Each probe is expressed in the space's own values (a knob the
+space samples takes a value the space allows), and one the space cannot express is left out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from paretodet.errors import ConfigError
+from paretodet.spaces import Candidate, Knob, SearchSpace
+
+if TYPE_CHECKING:
+    import optuna
+
+__all__ = ["PROBES_ATTR", "Probe", "enqueue_probes", "reference_probes"]
+
+PROBES_ATTR = "paretodet_probes"  # study attr: the probes were queued (once per study)
+PROBE_SHARE = 0.5  # at most this share of the study's trials are probes
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A named reference candidate: ``params`` are the values of the space's sampled knobs."""
+
+    name: str
+    params: dict[str, Any]
+    candidate: Candidate
+
+
+def reference_probes(space: SearchSpace, *, limit: int) -> list[Probe]:
+    """The probes ``space`` can express, most important first, at most ``limit``.
+
+    Example:
+        >>> [p.name for p in reference_probes(load_space("quick"), limit=8)]  # doctest: +SKIP
+        ['original', 'fp16', 'int8', 'int8 + mixed precision', 'pruning one-shot', 'pruning + recovery']
+    """
+    knobs = {k.name: k for k in space.knobs}
+    base = space.base.to_dict()
+    sizes = _allowed(knobs.get("imgsz"), [base["imgsz"]])
+    largest = max(sizes)
+    wishes: list[tuple[str, dict[str, Any]]] = [("original", {"imgsz": largest})]
+    if base["imgsz"] in sizes and base["imgsz"] != largest:
+        wishes.append((f"original at {base['imgsz']} px", {"imgsz": base["imgsz"]}))
+    at = {"imgsz": largest}
+    int8 = {**at, "quant.precision": "int8"}
+    wishes += [
+        ("fp16", {**at, "quant.precision": "fp16"}),
+        ("int8", int8),
+        ("int8 + mixed precision", {**int8, "quant.fp_layers": _least_positive(knobs, "quant.fp_layers")}),
+        ("int8 + QAT", {**int8, "quant.qat_epochs": _least_positive(knobs, "quant.qat_epochs")}),
+    ]
+    method = _first_structured(knobs)
+    if method:
+        pruned = {**at, "prune.method": method}
+        epochs = _least_positive(knobs, "prune.finetune_epochs")
+        wishes += [
+            ("pruning one-shot", {**pruned, "prune.finetune_epochs": 0}),
+            ("pruning + recovery", {**pruned, "prune.finetune_epochs": epochs, "distill.alpha": 0.0}),
+        ]
+    width = _middle_below_one(knobs, "distill.student_width")
+    if width is not None:
+        student = {**at, "distill.student_width": width, "distill.student_depth": 1.0}
+        alpha = _middle_positive(knobs, "distill.alpha")
+        wishes += [
+            ("student", {**student, "distill.alpha": 0.0}),
+            ("student + KD", {**student, "distill.alpha": alpha}),
+        ]
+    probes, seen = [], set()
+    for name, wish in wishes:
+        probe = _express(name, wish, space)
+        if probe is not None and probe.candidate.config_key() not in seen:
+            seen.add(probe.candidate.config_key())
+            probes.append(probe)
+    return probes[: max(0, limit)]
+
+
+def enqueue_probes(study: optuna.Study, space: SearchSpace, *, trials: int) -> list[str]:
+    """Queue the probes once per study (the process that creates it; a resumed or joined study keeps its
+    queue), skipping configs the study already holds; returns the names queued."""
+    if study.user_attrs.get(PROBES_ATTR) is not None:
+        return []
+    held = {t.user_attrs.get("config_key") for t in study.get_trials(deepcopy=False)}
+    queued = []
+    for probe in reference_probes(space, limit=int(trials * PROBE_SHARE)):
+        if probe.candidate.config_key() in held:
+            continue
+        study.enqueue_trial(probe.params, user_attrs={"probe": probe.name}, skip_if_exists=True)
+        queued.append(probe.name)
+    study.set_user_attr(PROBES_ATTR, queued)
+    return queued
+
+
+def _express(name: str, wish: dict[str, Any], space: SearchSpace) -> Probe | None:
+    """The probe's sampled values in ``space``'s own terms, or None when the space cannot express it."""
+    base = space.base.to_dict()
+    values = {**base, **wish}
+    params: dict[str, Any] = {}
+    for knob in space.knobs:
+        if not knob.active(params, base):
+            continue
+        allowed = _allowed(knob, [])
+        wanted = values[knob.name]
+        if knob.choices:
+            if wanted not in knob.choices:
+                if knob.name in wish:
+                    return None
+                wanted = _nearest(knob.choices, base[knob.name])
+        elif not (float(knob.low or 0) <= float(wanted) <= float(knob.high or 0)):
+            if knob.name in wish or not allowed:
+                return None
+            wanted = _nearest(allowed, wanted)
+        params[knob.name] = wanted
+    for key, value in wish.items():  # a wished knob the space does not sample must already hold the value
+        if key not in params and base.get(key) != value and Candidate().to_dict().get(key) != value:
+            return None
+    try:
+        candidate = space.base.replace(params)
+    except ConfigError:
+        return None
+    return Probe(name=name, params=params, candidate=candidate)
+
+
+def _allowed(knob: Knob | None, default: list[Any]) -> list[Any]:
+    if knob is None:
+        return default
+    if knob.choices:
+        return list(knob.choices)
+    return [v for v in (knob.low, knob.high) if v is not None]
+
+
+def _nearest(options: Any, target: Any) -> Any:
+    numeric = [o for o in options if isinstance(o, (int, float)) and not isinstance(o, bool)]
+    if numeric and isinstance(target, (int, float)) and not isinstance(target, bool):
+        return min(numeric, key=lambda o: abs(o - target))
+    return next(iter(options))
+
+
+def _least_positive(knobs: dict[str, Knob], name: str) -> Any:
+    positive = [v for v in _allowed(knobs.get(name), []) if isinstance(v, (int, float)) and v > 0]
+    return min(positive) if positive else 1
+
+
+def _middle_positive(knobs: dict[str, Knob], name: str) -> Any:
+    positive = sorted(v for v in _allowed(knobs.get(name), []) if isinstance(v, (int, float)) and v > 0)
+    return positive[len(positive) // 2] if positive else 0.5
+
+
+def _middle_below_one(knobs: dict[str, Knob], name: str) -> float | None:
+    smaller = sorted(v for v in _allowed(knobs.get(name), []) if isinstance(v, (int, float)) and v < 1.0)
+    return smaller[len(smaller) // 2] if smaller else None
+
+
+def _first_structured(knobs: dict[str, Knob]) -> str | None:
+    from paretodet.compress import STRUCTURED_METHODS
+
+    methods = [m for m in _allowed(knobs.get("prune.method"), []) if m in STRUCTURED_METHODS]
+    return "l2" if "l2" in methods else (methods[0] if methods else None)
