@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 import tempfile
 from contextlib import contextmanager
@@ -20,6 +19,7 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
+    from paretodet.reports import Selection
     from paretodet.search import TrialEvent
 
 app = typer.Typer(
@@ -216,6 +216,9 @@ def search(
     budgets: list[str] = typer.Option([], "--budget", help="Constraint, e.g. 'size_mb<=4' (repeatable)."),
     threads: int = typer.Option(2, "--threads", help="Runtime threads for latency."),
     space: str = typer.Option("balanced", "--space", help="Preset (quick, balanced, thorough) or space YAML file."),
+    probes: bool = typer.Option(
+        True, "--probes/--no-probes", help="First measure the original model and each technique alone (default)."
+    ),
 ) -> None:
     """Run (or continue) a multi-objective search: maximize mAP50-95 and FPS, minimize size."""
     from paretodet.objectives import EvalSettings
@@ -235,6 +238,7 @@ def search(
         budgets=tuple(parse_budgets(budgets)),
         evaluation=EvalSettings(threads=threads),
         space=load_space(space),
+        probes=probes,
     )
     with _trial_bar("trials") as (on_trial, on_epoch):
         summary = run_study(config, on_trial=on_trial, on_epoch=on_epoch)
@@ -397,7 +401,7 @@ def select(
         "feasible_trials": selection.feasible_count,
     }
     if export is not None:
-        result["exported"] = _export_selection(export, result)
+        result["exported"] = _export_selection(export, selection, workdir=workdir)
     if as_json:
         _print_json(result)
         return
@@ -407,18 +411,11 @@ def select(
         typer.echo(f"exported to {export}")
 
 
-def _export_selection(export: Path, result: dict[str, Any]) -> dict[str, str]:
-    from paretodet.errors import StudyError
+def _export_selection(export: Path, selection: Selection, *, workdir: Path) -> dict[str, str]:
+    from paretodet.reports import export_selection
+    from paretodet.search import read_manifest
 
-    artifact = Path(str(result["artifact"]))
-    if not artifact.is_file():
-        raise StudyError(f"the chosen artifact {artifact} is gone: re-run 'paretodet apply' with its config")
-    export.mkdir(parents=True, exist_ok=True)
-    target = export / f"model{artifact.suffix}"
-    shutil.copy2(artifact, target)
-    (export / "config.yaml").write_text(yaml.safe_dump(result["config"], sort_keys=False))
-    (export / "metrics.json").write_text(json.dumps(result["metrics"], indent=2))
-    return {"artifact": str(target), "config": str(export / "config.yaml")}
+    return export_selection(selection, export, meta=read_manifest(workdir))
 
 
 @app.command()

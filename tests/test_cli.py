@@ -169,6 +169,10 @@ def test_search_report_select_export(tiny_model: Path, tiny_data: Path, tmp_path
     chosen = json.loads(out)
     assert chosen["feasible_trials"] == 2 and Path(chosen["exported"]["artifact"]).is_file()
     assert (tmp_path / "exp" / "config.yaml").is_file()
+    readme = (tmp_path / "exp" / "README.md").read_text()  # beside the model: what it is and how to rebuild it
+    assert f"# paretodet export: trial {chosen['trial']}" in readme and "| latency |" in readme
+    assert f"paretodet apply {tiny_model} --data {tiny_data.resolve()} --out trial_{chosen['trial']}" in readme
+    assert chosen["exported"]["readme"] == str(tmp_path / "exp" / "README.md")
     code, _, err = run_cli(["select", str(work), "--budget", "size_mb<=0.0001"], capsys)
     assert_one_line_error(code, err, "no trial meets size_mb<=0.0001; closest: trial")
 

@@ -29,6 +29,11 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "export_artifact",
         "inference_module",
     ),
+    "_metadata": (
+        "METADATA_KEYS",
+        "read_onnx_metadata",
+        "ultralytics_metadata",
+    ),
     "_finetune": (
         "FinetuneRecipe",
         "finetune",
@@ -97,6 +102,11 @@ if TYPE_CHECKING:  # the same names, for type checkers
         FinetuneRecipe as FinetuneRecipe,
         finetune as finetune,
         training_batches as training_batches,
+    )
+    from paretodet.compress._metadata import (
+        METADATA_KEYS as METADATA_KEYS,
+        read_onnx_metadata as read_onnx_metadata,
+        ultralytics_metadata as ultralytics_metadata,
     )
     from paretodet.compress._prune import (
         PruneReport as PruneReport,

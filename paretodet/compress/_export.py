@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from paretodet.compress._artifact import Artifact
+from paretodet.compress._metadata import set_onnx_metadata, ultralytics_metadata
 from paretodet.errors import ConfigError, ExportError
 from paretodet.objectives._host import heavy_work
 
@@ -56,6 +57,9 @@ def count_gflops(net: torch.nn.Module, imgsz: int) -> float:
 def export_artifact(detector: Detector, dest: Path, *, runtime: str, imgsz: int, precision: str) -> Artifact:
     """Write ``detector`` as the artifact for ``runtime`` at ``dest`` (written atomically) and return it.
 
+    An ONNX file carries Ultralytics' metadata (class names, imgsz, stride, task: see ``compress._metadata``),
+    so ``YOLO(path).predict(image)`` labels its boxes with the dataset's class names.
+
     Example:
         >>> art = export_artifact(det, Path("m.onnx"), runtime="onnxruntime", imgsz=320, precision="fp16")
     """
@@ -67,7 +71,8 @@ def export_artifact(detector: Detector, dest: Path, *, runtime: str, imgsz: int,
     dest.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(dest) as tmp:
         if runtime == "onnxruntime":
-            _write_onnx(net, tmp, imgsz=imgsz, precision=precision)
+            metadata = ultralytics_metadata(detector, imgsz=imgsz, precision=precision, opset=ONNX_OPSET)
+            _write_onnx(net, tmp, imgsz=imgsz, precision=precision, metadata=metadata)
         elif runtime == "torch":
             if precision != "fp32":
                 raise ConfigError(
@@ -109,7 +114,7 @@ def _write_ultralytics_pt(detector: Detector, path: Path) -> None:
     torch.save(ckpt, path)
 
 
-def _write_onnx(net: torch.nn.Module, path: Path, *, imgsz: int, precision: str) -> None:
+def _write_onnx(net: torch.nn.Module, path: Path, *, imgsz: int, precision: str, metadata: dict[str, Any]) -> None:
     import onnx
     import torch
 
@@ -131,11 +136,12 @@ def _write_onnx(net: torch.nn.Module, path: Path, *, imgsz: int, precision: str)
         raise ExportError(
             f"ONNX export failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
         ) from exc
+    model = onnx.load(str(path))
     if precision == "fp16":
         from onnxruntime.transformers.float16 import convert_float_to_float16
 
-        model = onnx.load(str(path))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model = convert_float_to_float16(model, keep_io_types=True)
-        onnx.save(model, str(path))
+    set_onnx_metadata(model, metadata)
+    onnx.save(model, str(path))

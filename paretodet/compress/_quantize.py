@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from paretodet.compress._metadata import read_onnx_metadata, restated_for, set_onnx_metadata
 from paretodet.data import letterbox, read_image
 from paretodet.errors import ConfigError, DataError, ExportError
 from paretodet.objectives._host import heavy_work
@@ -192,7 +193,9 @@ def quantize_int8(
     """Write a QDQ INT8 model of ``fp32_onnx`` to ``dest``.
 
     ``calibration_cache`` (a JSON file) stores the activation ranges so later calls with the same
-    calibration skip it. ``only_blocks`` quantizes just those blocks (sensitivity analysis).
+    calibration skip it. ``only_blocks`` quantizes just those blocks (sensitivity analysis). The FP32 file's
+    Ultralytics metadata (class names, imgsz, stride, task) is carried over, its export arguments restated
+    for INT8.
 
     Example:
         >>> quantize_int8(Path("m.onnx"), Path("q.onnx"), calibration_images=imgs, imgsz=320,
@@ -240,3 +243,8 @@ def quantize_int8(
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ExportError(f"INT8 quantization failed: {first}") from exc
+    metadata = read_onnx_metadata(model)
+    if "names" in metadata:  # ORT 1.32 copies metadata_props; restated (args: INT8) without relying on that
+        quantized = onnx.load(str(dest))
+        set_onnx_metadata(quantized, restated_for(metadata, "int8"))
+        onnx.save(quantized, str(dest))

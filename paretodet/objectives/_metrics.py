@@ -4,6 +4,7 @@ format) that objectives, budgets, select and reports read."""
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import KW_ONLY, asdict, dataclass, fields
 from typing import Any
 
@@ -108,9 +109,9 @@ def format_metric(name: str, value: Any) -> str:
     """``value`` of metric ``name`` for people (``format_metric("latency_ms", 7)`` -> ``'7.00 ms'``); values that
     are not numbers, and unknown metrics, as they are."""
     spec = METRICS.get(name)
-    if spec is None or isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+    if spec is None or isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value):
         return str(value)
-    return spec.format(value)
+    return spec.format(float(value))  # numpy scalars too
 
 
 @dataclass(frozen=True)

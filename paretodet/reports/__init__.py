@@ -14,6 +14,10 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "parse_budgets",
         "violations",
     ),
+    "_export": (
+        "export_selection",
+        "selection_readme",
+    ),
     "_info": (
         "ReportInfo",
         "build_info",
@@ -39,6 +43,10 @@ if TYPE_CHECKING:  # the same names, for type checkers
         feasible_mask as feasible_mask,
         parse_budgets as parse_budgets,
         violations as violations,
+    )
+    from paretodet.reports._export import (
+        export_selection as export_selection,
+        selection_readme as selection_readme,
     )
     from paretodet.reports._info import (
         ReportInfo as ReportInfo,

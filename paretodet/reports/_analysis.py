@@ -7,21 +7,42 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from itertools import combinations
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from paretodet.objectives import format_metric
+from paretodet.objectives import format_metric as _format_metric
 from paretodet.reports._info import ReportInfo
 from paretodet.reports._pareto import hypervolume, knee_index, normalize, pareto_mask
-from paretodet.spaces import TECHNIQUES, techniques_used
+from paretodet.spaces import TECHNIQUES, knob_defaults, techniques_used
 
-__all__ = ["GROUPS", "SINGLE_GROUPS", "Analysis", "analyze", "technique_group", "techniques"]
+__all__ = [
+    "COMBOS",
+    "GROUPS",
+    "SINGLE_GROUPS",
+    "Analysis",
+    "analyze",
+    "best_trial",
+    "original_trial",
+    "technique_combo",
+    "technique_group",
+    "techniques",
+]
 
 # trial groups by the techniques they use; "X alone" fronts take the trials whose techniques are within {X}
 SINGLE_GROUPS: tuple[str, ...] = tuple(TECHNIQUES.values())  # one per technique: quantization, pruning, ...
 GROUPS: tuple[str, ...] = ("baseline", *SINGLE_GROUPS, "combined")
+# every technique combination a trial can use, by name ("quantization + pruning"), fewest techniques first
+COMBOS: tuple[str, ...] = (
+    "baseline",
+    *(
+        " + ".join(TECHNIQUES[t] for t in combo)
+        for n in range(1, len(TECHNIQUES) + 1)
+        for combo in combinations(TECHNIQUES, n)
+    ),
+)
 
 _REFERENCE_MARGIN = 0.1  # hypervolume reference: 10% beyond the worst value seen, in normalized units
 
@@ -36,10 +57,22 @@ def technique_group(row: pd.Series) -> str:
     return TECHNIQUES[next(iter(used))]
 
 
+def technique_combo(row: pd.Series) -> str:
+    """The trial's technique combination, one of :data:`COMBOS`: ``baseline``, ``quantization``,
+    ``quantization + pruning``, ... (techniques in :data:`~paretodet.spaces.TECHNIQUES` order)."""
+    used = techniques(row)
+    return " + ".join(name for key, name in TECHNIQUES.items() if key in used) or "baseline"
+
+
 def techniques(row: pd.Series) -> set[str]:
     """The compression techniques a trial used: those whose switch knobs are off their defaults (knobs
     missing from the row, or empty there, count as their defaults)."""
     return techniques_used({k: v for k, v in row.items() if isinstance(k, str) and not _missing(v)})
+
+
+def format_metric(name: str, value: Any) -> str:
+    """:func:`paretodet.objectives.format_metric` for table cells too (numpy scalars, e.g. an int64 size)."""
+    return _format_metric(name, value.item() if isinstance(value, np.generic) else value)
 
 
 def _missing(value: Any) -> bool:
@@ -58,7 +91,7 @@ class Analysis:
             the reference point and the ideal corner (objectives scaled over all trials; 1 = ideal).
         history: (trial number, hypervolume of the completed trials so far), in trial order.
         knee: trial number of the combined front's knee (-1 if none).
-        reference: trial number of the reference model (the best-mAP baseline trial; -1 if there is none).
+        reference: trial number of the reference model (the original: see :func:`original_trial`; -1 if none).
         lines: the written analysis, one Markdown bullet per line.
     """
 
@@ -103,7 +136,8 @@ def analyze(info: ReportInfo) -> Analysis:
     knee_row = knee_index(values, dirs)
     knee = int(numbers[knee_row]) if knee_row >= 0 else -1
     baseline = done[group_of == "baseline"]
-    reference = int(baseline.sort_values("map50_95").iloc[-1]["number"]) if not baseline.empty else -1
+    original = original_trial(baseline)
+    reference = int(original["number"]) if original is not None else -1
     analysis = Analysis(groups, fronts, volumes, history, knee, reference)
     return dataclasses.replace(analysis, lines=_written(analysis, done, info))
 
@@ -117,7 +151,8 @@ def _written(a: Analysis, done: pd.DataFrame, info: ReportInfo) -> list[str]:
         ref = by_number.loc[a.reference]
         score, speed, size = (format_metric(m, ref[m]) for m in ("map50_95", "latency_ms", "size_bytes"))
         lines.append(
-            f"Reference (best uncompressed trial {a.reference}): mAP50-95 {score}, {speed}, {size}. "
+            f"Reference (the original model, trial {a.reference}: unmodified, largest input size): mAP50-95 {score}, "
+            f"{speed}, {size}. "
             "Each comparison below is against "
             "the best uncompressed trial with the same input size and runtime (else the same size, else the "
             "reference; its input size is then named)."
@@ -157,6 +192,26 @@ def _written(a: Analysis, done: pd.DataFrame, info: ReportInfo) -> list[str]:
             f"Budgets {', '.join(str(b) for b in info.budgets)}: {feasible} of {len(done)} completed trials feasible."
         )
     return lines
+
+
+def best_trial(df: pd.DataFrame) -> pd.Series:
+    """The best-mAP50-95 row of a non-empty table (ties: lower latency, then the lower trial number)."""
+    keys = [c for c in ("map50_95", "latency_ms", "number") if c in df]
+    return df.sort_values(keys, ascending=[c != "map50_95" for c in keys]).iloc[0]
+
+
+def original_trial(unmodified: pd.DataFrame) -> pd.Series | None:
+    """The original model among unmodified trials: the largest input size, on the default runtime when it
+    was measured there, the best mAP50-95 of those (None when there is no unmodified trial)."""
+    if unmodified.empty:
+        return None
+    pool = unmodified
+    if "imgsz" in pool and pool["imgsz"].notna().any():
+        pool = pool[pool["imgsz"] == pool["imgsz"].max()]
+    if "runtime" in pool:
+        default = pool[pool["runtime"] == knob_defaults()["runtime"]]
+        pool = default if not default.empty else pool
+    return best_trial(pool)
 
 
 def _reference_for(row: pd.Series, baselines: pd.DataFrame) -> pd.Series | None:

@@ -8,9 +8,19 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from paretodet.reports._analysis import GROUPS, SINGLE_GROUPS, Analysis
-from paretodet.reports._figures import AXIS_TITLES, _hover, axis_title
-from paretodet.reports._info import ReportInfo, knob_columns
+from paretodet.objectives import METRICS
+from paretodet.reports._analysis import COMBOS, SINGLE_GROUPS, Analysis, technique_combo
+from paretodet.reports._figures import (
+    AXIS_TITLES,
+    COMBO_COLOURS,
+    OTHER_COLOUR,
+    _hover,
+    axis_scale,
+    axis_title,
+    staircase_shape,
+    symbols,
+)
+from paretodet.reports._info import ReportInfo, knob_columns, projection_mask
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -23,42 +33,37 @@ __all__ = [
     "technique_fronts_figure",
 ]
 
-GROUP_COLOURS = {  # by technique group (paretodet.reports._analysis.GROUPS)
-    "baseline": "#7f7f7f",
-    "quantization": "#1f77b4",
-    "pruning": "#2ca02c",
-    "distillation": "#9467bd",
-    "combined": "#d62728",
-}
-_OTHER_COLOUR = "#17becf"  # a group added without a colour here
-
 
 def front_3d_figure(info: ReportInfo, analysis: Analysis) -> go.Figure:
-    """All completed trials in the space of the three objectives, coloured by technique, the front larger."""
+    """All completed trials in the space of the three objectives, coloured by technique combination, shaped
+    by precision, the front larger."""
     import plotly.graph_objects as go
 
     done = info.complete
     (x, _), (y, _), (z, _) = info.objectives[:3]
+    combos = np.array([technique_combo(r) for _, r in done.iterrows()], dtype=object)
     fig = go.Figure()
-    for group in GROUPS:
-        part = done[[analysis.groups.get(int(n)) == group for n in done["number"]]]
-        if part.empty:
-            continue
-        size = np.where(part["on_front"], 9, 4)
+    for combo in [c for c in COMBOS if c in set(combos)] + sorted(set(combos) - set(COMBOS)):
+        part = done[combos == combo]
         fig.add_trace(
             go.Scatter3d(
                 x=part[x],
                 y=part[y],
                 z=part[z],
                 mode="markers",
-                name=group,
+                name=combo,
                 text=_hover(part),
                 hoverinfo="text",
-                marker={"size": size, "color": GROUP_COLOURS.get(group, _OTHER_COLOUR), "opacity": 0.85},
+                marker={
+                    "size": np.where(part["on_front"], 9, 4),
+                    "symbol": symbols(part),
+                    "color": COMBO_COLOURS.get(combo, OTHER_COLOUR),
+                    "opacity": 0.85,
+                },
             )
         )
     fig.update_layout(
-        title="All trials in 3D (front points are larger)",
+        title="All trials in 3D, coloured by techniques used (front points are larger; symbol: precision)",
         scene={"xaxis_title": x, "yaxis_title": y, "zaxis_title": z},
         template="plotly_white",
         height=560,
@@ -110,46 +115,60 @@ def parallel_figure(info: ReportInfo) -> go.Figure:
 
 
 def technique_fronts_figure(info: ReportInfo, analysis: Analysis, *, x: str = "latency_ms") -> go.Figure:
-    """mAP50-95 against ``x`` for the front of each technique alone and the front of all trials."""
+    """mAP50-95 against ``x``: the 2D front (over these two axes) of each technique alone (with the unmodified
+    trials) and of all trials together, as staircases."""
     import plotly.graph_objects as go
 
-    done = info.complete.set_index(info.complete["number"].astype(int))
+    direction = METRICS[x].direction if x in METRICS else -1
+    axes = [(x, direction), ("map50_95", 1)]
+    done = info.complete.dropna(subset=[x, "map50_95"]) if x in info.complete else info.complete.iloc[:0]
+    group = np.array([analysis.groups.get(int(n), "") for n in done["number"]], dtype=object)
+    _, fx = axis_scale(x)
     fig = go.Figure()
-    lines = [(name, GROUP_COLOURS.get(name, _OTHER_COLOUR), "dot") for name in SINGLE_GROUPS]
-    for name, colour, dash in [*lines, ("all", "#111111", "solid")]:
-        numbers = analysis.fronts.get(name, [])
-        if not numbers:
+    lines = [
+        (name, COMBO_COLOURS.get(name, OTHER_COLOUR), "dot", np.isin(group, ["baseline", name]))
+        for name in SINGLE_GROUPS
+    ]
+    for name, colour, dash, members in [*lines, ("all", "#111111", "solid", np.ones(len(done), dtype=bool))]:
+        part = done[members]
+        if part.empty or not (name == "all" or (group[members] == name).any()):
             continue
-        part = done.loc[numbers].sort_values(x)
-        label = "all techniques (combined front)" if name == "all" else f"{name} alone"
+        part = part[projection_mask(part, axes)].sort_values([x, "map50_95"])
+        label = "all techniques together" if name == "all" else f"{name} alone (with unmodified trials)"
         fig.add_trace(
             go.Scatter(
-                x=part[x],
+                x=part[x] * fx,
                 y=part["map50_95"],
                 mode="lines+markers",
                 name=label,
-                text=_hover(part.reset_index(drop=True)),
+                text=_hover(part),
                 hoverinfo="text",
-                line={"color": colour, "dash": dash, "shape": "hv"},
+                line={"color": colour, "dash": dash, "shape": staircase_shape(direction)},
+                marker={"symbol": symbols(part), "size": 9},
+                meta={"role": "front" if name == "all" else "group-front", "directions": [direction, 1]},
             )
         )
-    if analysis.knee >= 0:
-        knee = done.loc[analysis.knee]
+    if analysis.knee >= 0 and analysis.knee in set(done["number"].astype(int)):
+        knee = done[done["number"].astype(int) == analysis.knee]
         fig.add_trace(
             go.Scatter(
-                x=[knee[x]],
-                y=[knee["map50_95"]],
+                x=knee[x] * fx,
+                y=knee["map50_95"],
                 mode="markers",
-                name=f"knee (trial {analysis.knee})",
+                name=f"knee (trial {analysis.knee}, all objectives)",
+                text=_hover(knee),
+                hoverinfo="text",
                 marker={"symbol": "star", "size": 16, "color": "#ff7f0e"},
+                meta={"role": "knee"},
             )
         )
     fig.update_layout(
-        title="Front of each technique alone vs all techniques together (3-objective fronts, shown in 2D)",
+        title="Front of each technique alone vs all techniques together (fronts over these two axes)",
         xaxis_title=axis_title(x, info.complete),
         yaxis_title=AXIS_TITLES["map50_95"],
         template="plotly_white",
         height=460,
+        meta={"projection": [x, "map50_95"], "directions": [direction, 1]},
     )
     return fig
 

@@ -25,6 +25,7 @@ __all__ = [
     "knob_columns",
     "metric_columns",
     "metric_arrays",
+    "projection_mask",
 ]
 
 # the study's objectives: (metric column, +1 maximize / -1 minimize)
@@ -130,3 +131,18 @@ def build_info(
     df["violation"] = np.where(complete, viol, np.inf)
     df["feasible"] = complete & (df["violation"] == 0)
     return ReportInfo(trials=df, objectives=tuple(objectives), budgets=tuple(budgets))
+
+
+def projection_mask(df: pd.DataFrame, axes: Sequence[tuple[str, int]]) -> np.ndarray:
+    """Rows of ``df`` that are non-dominated over the (column, direction) ``axes`` alone: the front of a 2D
+    projection is its own, not the projection of the front over every objective. Rows with a NaN: never.
+
+    Example:
+        >>> df = pd.DataFrame({"map50_95": [0.5, 0.6, 0.4], "size_bytes": [2, 3, 3]})
+        >>> projection_mask(df, [("map50_95", 1), ("size_bytes", -1)]).tolist()
+        [True, True, False]
+    """
+    columns = [c for c, _ in axes]
+    if df.empty:
+        return np.zeros(0, dtype=bool)
+    return pareto_mask(df[columns].to_numpy(dtype=float), [d for _, d in axes])

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from paretodet.reports._analysis import Analysis, analyze
-from paretodet.reports._figures import front_table_figure, pareto_pair_figures
+from paretodet.reports._figures import pareto_pair_figures
 from paretodet.reports._figures_more import (
     front_3d_figure,
     hypervolume_figure,
@@ -17,32 +17,26 @@ from paretodet.reports._figures_more import (
     parallel_figure,
     technique_fronts_figure,
 )
-from paretodet.reports._info import (
-    ReportInfo,
-    display_frame,
-    front_columns,
-    knob_columns,
-    metric_columns,
-    timing_hosts,
+from paretodet.reports._front_table import front_rows
+from paretodet.reports._info import ReportInfo, knob_columns, metric_columns, timing_hosts
+from paretodet.reports._tables import (
+    SORT_SCRIPT,
+    TABLE_STYLE,
+    front_table_html,
+    front_table_markdown,
+    technique_table_html,
+    technique_table_markdown,
 )
+from paretodet.reports._verdicts import TechniqueTable, technique_table
 
 __all__ = ["front_markdown", "write_report"]
 
 
-def front_markdown(info: ReportInfo) -> str:
-    """The front as a Markdown table."""
-    front = display_frame(info.front)
-    columns = front_columns(front)
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for _, row in front.iterrows():
-        lines.append("| " + " | ".join(_fmt(row[c]) for c in columns) + " |")
-    return "\n".join(lines)
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
+def front_markdown(info: ReportInfo, *, meta: dict[str, Any] | None = None, knee: int | None = None) -> str:
+    """The front as a compact Markdown table: one line per front trial (config summary, metrics with units,
+    budgets, the ``paretodet apply`` command that rebuilds it)."""
+    knee = analyze(info).knee if knee is None else knee
+    return front_table_markdown(front_rows(info, meta=meta, knee=knee), budgets=bool(info.budgets))
 
 
 def write_report(
@@ -68,11 +62,13 @@ def write_report(
         "fronts": out / "fronts.csv",
     }
     analysis = analyze(info)
+    techniques = technique_table(info)
+    meta = meta or {}
     _trials_csv(info.trials).to_csv(paths["csv"], index=False)
     _fronts_csv(analysis).to_csv(paths["fronts"], index=False)
     extra = _analysis_markdown(analysis, importances or {}) + _sensitivity_markdown(sensitivity or [])
-    paths["md"].write_text(_markdown(info, title, meta or {}) + extra)
-    paths["html"].write_text(_html(info, title, meta or {}, sensitivity or [], analysis, importances or {}))
+    paths["md"].write_text(_markdown(info, title, meta, techniques, analysis.knee) + extra)
+    paths["html"].write_text(_html(info, title, meta, sensitivity or [], analysis, importances or {}, techniques))
     return paths
 
 
@@ -148,21 +144,34 @@ def latency_host_lines(done: pd.DataFrame, meta: dict[str, Any]) -> list[str]:
     return []
 
 
+def sensitivity_title(table: dict[str, Any]) -> str:
+    """A sensitivity table's title: its model and input size when the table records them, its val subset and
+    FP32 score."""
+    where = []
+    model = table.get("model") or (f"digest {str(table['model_digest'])[:12]}" if table.get("model_digest") else "")
+    where.append(f"model {model}" if model else "model not recorded")
+    where.append(f"{int(table['imgsz'])} px" if table.get("imgsz") else "input size not recorded")
+    return (
+        f"INT8 sensitivity per block: {', '.join(where)} (val subset of {table.get('val_images', '?')} images, "
+        f"FP32 mAP50-95 {table.get('fp32_map50_95', float('nan')):.4f})"
+    )
+
+
 def _sensitivity_html(tables: list[dict[str, Any]]) -> str:
     out = []
     for table in tables:
-        rows = "".join(f"<tr><td>{html.escape(b)}</td><td>{d:.4f}</td></tr>" for b, d in table["rows"])
+        rows = "".join(f"<tr><td>{html.escape(b)}</td><td class='num'>{d:.4f}</td></tr>" for b, d in table["rows"])
         out.append(
-            f"<h2>INT8 sensitivity per block ({table['val_images']} val images, FP32 mAP50-95 "
-            f"{table['fp32_map50_95']:.4f})</h2><table><tr><th>block</th><th>mAP50-95 drop</th></tr>"
-            f"{rows}</table>"
+            f"<h2>{html.escape(sensitivity_title(table))}</h2><table class='report sensitivity'>"
+            f"<thead><tr><th>block</th><th>mAP50-95 drop</th></tr></thead><tbody>{rows}</tbody></table>"
         )
     return "".join(out)
 
 
-def _markdown(info: ReportInfo, title: str, meta: dict[str, Any]) -> str:
-    parts = [f"# {title}", "", *(f"- {line}" for line in _summary_lines(info, meta)), "", "## Pareto front", ""]
-    parts.append(front_markdown(info) if len(info.front) else "_no completed trial_")
+def _markdown(info: ReportInfo, title: str, meta: dict[str, Any], techniques: TechniqueTable, knee: int) -> str:
+    parts = [f"# {title}", "", *(f"- {line}" for line in _summary_lines(info, meta)), ""]
+    parts += [technique_table_markdown(techniques), "## Pareto front", ""]
+    parts.append(front_markdown(info, meta=meta, knee=knee) if len(info.front) else "_no completed trial_")
     parts += ["", "All trials: trials.csv. Interactive figures: report.html.", ""]
     return "\n".join(parts)
 
@@ -173,8 +182,7 @@ def _sensitivity_markdown(tables: list[dict[str, Any]]) -> str:
     for table in tables:
         parts += [
             "",
-            f"## INT8 sensitivity per block (val subset of {table['val_images']} images, "
-            f"FP32 mAP50-95 {table['fp32_map50_95']:.4f})",
+            f"## {sensitivity_title(table)}",
             "",
             "| block | mAP50-95 drop |",
             "|---|---|",
@@ -190,8 +198,9 @@ def _html(
     sensitivity: list[dict[str, Any]],
     analysis: Analysis,
     importances: dict[str, dict[str, float]],
+    techniques: TechniqueTable,
 ) -> str:
-    figures = [technique_fronts_figure(info, analysis), *pareto_pair_figures(info), front_table_figure(info)]
+    figures = [*pareto_pair_figures(info, knee=analysis.knee), technique_fronts_figure(info, analysis)]
     if not info.complete.empty:
         figures += [front_3d_figure(info, analysis), hypervolume_figure(analysis), parallel_figure(info)]
     importance = importance_figure(importances)
@@ -202,11 +211,15 @@ def _html(
         blocks.append(fig.to_html(full_html=False, include_plotlyjs=include, config={"displaylogo": False}))
     summary = "".join(f"<li>{html.escape(line)}</li>" for line in _summary_lines(info, meta))
     written = "".join(f"<li>{html.escape(line)}</li>" for line in analysis.lines)
+    front = front_rows(info, meta=meta, knee=analysis.knee)
+    front_html = front_table_html(front, budgets=bool(info.budgets)) if len(front) else "<p>No completed trial.</p>"
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title>"
-        "<style>body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1><ul>{summary}</ul><h2>Analysis</h2><ul>{written}</ul>"
-        f"{''.join(blocks)}{_sensitivity_html(sensitivity)}"
+        "<style>body{font-family:sans-serif;max-width:1400px;margin:auto;padding:1em}"
+        f"{TABLE_STYLE}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1><ul>{summary}</ul>{technique_table_html(techniques)}"
+        f"{front_html}<h2>Analysis</h2><ul>{written}</ul>"
+        f"{''.join(blocks)}{_sensitivity_html(sensitivity)}{SORT_SCRIPT}"
         "</body></html>"
     )

@@ -8,6 +8,7 @@ any machine that opens the study use them.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -82,8 +83,9 @@ def measure_study(
             continue
         entry = runtime_entry(artifact.runtime)
         runner = open_runner(artifact, threads=use_threads)
-        imgsz = artifact.imgsz
-        stats, others = timed_quietly(lambda r=runner, s=imgsz: measure_latency(r, imgsz=s, settings=latency))
+        stats, others = timed_quietly(
+            functools.partial(measure_latency, runner, imgsz=artifact.imgsz, settings=latency)
+        )
         host = timing_host(runtime=artifact.runtime, package=entry.package, threads=use_threads)
         record["host"] = host.to_dict()
         record["trials"][str(trial.number)] = {

@@ -107,7 +107,7 @@ def _build_int8(
     calib_images = pick_calibration_images(list_images(data.train), candidate.quant.calib_images)
     fp32_blocks: tuple[str, ...] = ()
     if candidate.quant.fp_layers:
-        ranking, hit = block_sensitivity(fp32, data, cache=cache, salt=salt)
+        ranking, hit = block_sensitivity(fp32, data, cache=cache, salt=salt, model=detector.source)
         hits.extend(["sensitivity"] if hit else [])
         fp32_blocks = tuple(ranking[: candidate.quant.fp_layers])
     source, range_salt = fp32, salt

@@ -1,6 +1,7 @@
 """Reference probes: a small fixed set of candidates every study measures first, so that every report can say
 what each technique buys alone (the unmodified model, FP16, INT8 PTQ, INT8 with its mitigation, pruning
-one-shot and with recovery, a student with and without KD), whatever the sampler explores afterwards.
+one-shot, with fine-tuning recovery and with KD recovery, a student with and without KD), whatever the
+sampler explores afterwards.
 
 Probes are ordinary trials queued before the sampler's own: they count towards ``--trials``, use the stage
 cache, and sit on the front if they earn it. Each probe is expressed in the space's own values (a knob the
@@ -59,9 +60,11 @@ def reference_probes(space: SearchSpace, *, limit: int) -> list[Probe]:
     if method:
         pruned = {**at, "prune.method": method}
         epochs = _least_positive(knobs, "prune.finetune_epochs")
+        kd_alpha = _middle_positive(knobs, "distill.alpha")
         wishes += [
             ("pruning one-shot", {**pruned, "prune.finetune_epochs": 0}),
             ("pruning + recovery", {**pruned, "prune.finetune_epochs": epochs, "distill.alpha": 0.0}),
+            ("pruning + KD recovery", {**pruned, "prune.finetune_epochs": epochs, "distill.alpha": kd_alpha}),
         ]
     width = _middle_below_one(knobs, "distill.student_width")
     if width is not None:

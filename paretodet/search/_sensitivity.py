@@ -52,12 +52,15 @@ def sensitivity_path(cache: Path, *, salt: str, imgsz: int) -> Path:
     return cache / "sensitivity" / hashlib.sha256(payload.encode()).hexdigest()[:16] / "sensitivity.json"
 
 
-def block_sensitivity(fp32: Artifact, data: DatasetInfo, *, cache: Path, salt: str) -> tuple[list[str], bool]:
-    """Blocks ranked from most to least sensitive to INT8, and whether the table came from the cache."""
+def block_sensitivity(
+    fp32: Artifact, data: DatasetInfo, *, cache: Path, salt: str, model: str = ""
+) -> tuple[list[str], bool]:
+    """Blocks ranked from most to least sensitive to INT8, and whether the table came from the cache.
+    ``model`` names the model the table is of (the original, or its pruned / student variant) in reports."""
     path = sensitivity_path(cache, salt=salt, imgsz=fp32.imgsz)
     if path.is_file():
         return list(json.loads(path.read_text())["ranking"]), True
-    table = _measure(fp32, data)
+    table = {**_measure(fp32, data), "imgsz": fp32.imgsz, "model": model}
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(table, indent=2))
@@ -102,5 +105,6 @@ def load_sensitivity_tables(workdir: Path) -> list[dict[str, Any]]:
     tables = []
     for path in sorted((workdir / "cache" / "sensitivity").glob("*/sensitivity.json")):
         table = json.loads(path.read_text())
-        tables.append({**table, "rows": [(block, table["drops"][block]) for block in table["ranking"]]})
+        rows = [(block, table["drops"][block]) for block in table["ranking"]]
+        tables.append({"imgsz": None, "model": "", **table, "rows": rows})  # older tables lack imgsz and model
     return tables

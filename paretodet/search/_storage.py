@@ -134,6 +134,7 @@ def _trial_row(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
     row["fail_reason"] = attrs.get("fail_reason") or trial.system_attrs.get("fail_reason")
     row["wall_s"] = attrs.get("wall_s")
     row["duplicate_of"] = attrs.get("duplicate_of")
+    row["probe"] = attrs.get("probe")
     return row
 
 

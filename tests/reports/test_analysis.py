@@ -105,3 +105,9 @@ def test_technique_groups_follow_the_knob_declarations() -> None:
     assert techniques(row) == {"prune"} and technique_group(row) == "pruning"
     assert technique_group(pd.Series({"distill.student_depth": 0.5})) == "distillation"
     assert technique_group(pd.Series({"quant.precision": "fp32", "distill.student_width": 1.0})) == "baseline"
+
+
+def test_integer_sizes_are_formatted_in_the_written_analysis() -> None:
+    complete = TRIALS[TRIALS["state"] == "COMPLETE"].astype({"size_bytes": "int64"})  # no NaN: an int64 column
+    text = "\n".join(analyze(build_info(complete)).lines)
+    assert "smallest 3.40 MB (0.28x)" in text and "12.00 MB" in text

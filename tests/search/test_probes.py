@@ -31,6 +31,7 @@ def test_probes_follow_the_space() -> None:
         "int8 + QAT",
         "pruning one-shot",
         "pruning + recovery",
+        "pruning + KD recovery",
         "student",
         "student + KD",
     ]

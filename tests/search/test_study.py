@@ -27,9 +27,12 @@ def test_study_records_trials_and_resumes(tiny_model: Path, tiny_data: Path, tmp
         _config(tiny_model, tiny_data, tmp_path, budgets=(Budget.parse("size_mb<=3.5"),)), on_trial=events.append
     )
     assert summary.completed == 3 and summary.failed == 0 and 1 <= summary.front_size <= 3
-    assert [e.done for e in events] == [1, 2, 3] and events[-1].total == 3
+    built = [e for e in events if e.state != "PRUNED"]  # PRUNED: a duplicate sample (of a probe), sampled again
+    assert [e.done for e in built] == [1, 2, 3] and events[-1].total == 3
+    assert all(e.duplicate_of is not None for e in events if e.state == "PRUNED")
     study = optuna.load_study(study_name="paretodet", storage=f"sqlite:///{tmp_path / 'study.db'}")
-    first = study.get_trials()
+    first = [t for t in study.get_trials() if t.state.name == "COMPLETE"]
+    assert first[0].user_attrs["probe"] == "original"  # the reference probe came first
     for t in first:
         assert set(t.user_attrs) >= {"candidate", "metrics", "artifact", "environment", "cache_hits", "seed"}
         assert Path(t.user_attrs["artifact"]["path"]).is_file()
@@ -40,7 +43,7 @@ def test_study_records_trials_and_resumes(tiny_model: Path, tiny_data: Path, tmp
     summary = run_study(_config(tiny_model, tiny_data, tmp_path, trials=6))
     assert summary.completed == 6
     again = study.get_trials()
-    assert [t.values for t in again[:3]] == [t.values for t in first]
+    assert [t.values for t in again if t.state.name == "COMPLETE"][:3] == [t.values for t in first]
     # only 4 distinct configs exist: each is measured once, re-samples are PRUNED, and once the space is
     # exhausted a duplicate is recorded COMPLETE with its original's stored result (nothing measured again)
     done = [t for t in again if t.state.name == "COMPLETE"]
