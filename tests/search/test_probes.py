@@ -59,7 +59,8 @@ def test_probes_are_queued_once_across_resume_and_workers(tiny_model: Path, tiny
     assert [t.user_attrs.get("probe") for t in first[:3]] == ["original", "fp16", "int8"]
     assert all(t.state.name == "COMPLETE" for t in first[:3])
     run_study(SearchConfig(**{**config.__dict__, "trials": 8}))  # a resumed search queues nothing new
-    run_worker(config.storage_url, "paretodet", workdir=tmp_path / "w1", trials=10)  # nor does a worker
+    for worker in ("w1", "w2"):  # nor do workers
+        run_worker(config.storage_url, "paretodet", workdir=tmp_path / worker, trials=9 if worker == "w1" else 10)
     trials = study.get_trials()
     probes = [t.user_attrs["probe"] for t in trials if "probe" in t.user_attrs]
     assert probes == ["original", "fp16", "int8"]
