@@ -123,6 +123,9 @@ def evaluate(
     runtime: str = typer.Option("onnxruntime", "--runtime", help="onnxruntime or torch."),
     threads: int = typer.Option(2, "--threads", help="Runtime threads (fixed and recorded)."),
     as_json: bool = typer.Option(False, "--json", help="Print only JSON on stdout."),
+    trust_model: bool = typer.Option(
+        False, "--trust-model", envvar="PARETODET_TRUST_MODEL", help="Load a checkpoint that may run code (unsafe)."
+    ),
 ) -> None:
     """Measure a model as an FP32 artifact: mAP (COCO), latency/FPS, size."""
     from paretodet.objectives import EvalSettings
@@ -136,7 +139,9 @@ def evaluate(
         tempfile.TemporaryDirectory(prefix="paretodet-eval-") as tmp,
         _image_bar("scoring val images") as (on_image, _),
     ):
-        _, metrics = apply_candidate(model, data, candidate, Path(tmp), settings=settings, on_image=on_image)
+        _, metrics = apply_candidate(
+            model, data, candidate, Path(tmp), settings=settings, on_image=on_image, trust_model=trust_model
+        )
     if as_json:
         _print_json(metrics.to_dict())
     else:
@@ -152,6 +157,9 @@ def apply(
     config: Path | None = typer.Option(None, "--config", help="Candidate YAML (knob: value)."),
     sets: list[str] = typer.Option([], "--set", help="Knob override KEY=VALUE, e.g. quant.precision=fp16."),
     threads: int = typer.Option(2, "--threads", help="Runtime threads."),
+    trust_model: bool = typer.Option(
+        False, "--trust-model", envvar="PARETODET_TRUST_MODEL", help="Load a checkpoint that may run code (unsafe)."
+    ),
 ) -> None:
     """Build one candidate's artifact, measure it, and write it with its config and metrics."""
     from paretodet.errors import ConfigError
@@ -168,7 +176,14 @@ def apply(
     candidate = Candidate.from_dict(values)
     with _image_bar("scoring val images") as (on_image, on_epoch):
         artifact, metrics = apply_candidate(
-            model, data, candidate, out, settings=EvalSettings(threads=threads), on_image=on_image, on_epoch=on_epoch
+            model,
+            data,
+            candidate,
+            out,
+            settings=EvalSettings(threads=threads),
+            on_image=on_image,
+            on_epoch=on_epoch,
+            trust_model=trust_model,
         )
     typer.echo(f"artifact: {artifact}\nconfig:   {out / 'config.yaml'}\nmetrics:  {out / 'metrics.json'}")
     typer.echo(f"mAP50-95 {metrics.map50_95:.4f}  latency {metrics.latency_ms:.2f} ms  size {metrics.size_bytes} B")
@@ -209,7 +224,13 @@ def search(
     data: Path = typer.Option(..., "--data", help="Data YAML."),
     trials: int = typer.Option(20, "--trials", help="Target number of completed trials in the study."),
     workdir: Path = typer.Option(Path("paretodet-work"), "--workdir", help="Study database, cache, artifacts."),
-    storage: str | None = typer.Option(None, "--storage", help="Optuna storage URL (default: SQLite in workdir)."),
+    storage: str | None = typer.Option(
+        None,
+        "--storage",
+        envvar="PARETODET_STORAGE",
+        help="Optuna storage URL (default: SQLite in workdir); or $PARETODET_STORAGE, which keeps a password out of "
+        "shell history. Reports and files show it masked.",
+    ),
     study: str = typer.Option("paretodet", "--study", help="Study name."),
     sampler: str = typer.Option("tpe", "--sampler", help="tpe, nsga2, random or grid."),
     seed: int = typer.Option(0, "--seed", help="Sampler seed."),
@@ -218,6 +239,9 @@ def search(
     space: str = typer.Option("balanced", "--space", help="Preset (quick, balanced, thorough) or space YAML file."),
     probes: bool = typer.Option(
         True, "--probes/--no-probes", help="First measure the original model and each technique alone (default)."
+    ),
+    trust_model: bool = typer.Option(
+        False, "--trust-model", envvar="PARETODET_TRUST_MODEL", help="Load a checkpoint that may run code (unsafe)."
     ),
 ) -> None:
     """Run (or continue) a multi-objective search: maximize mAP50-95 and FPS, minimize size."""
@@ -239,6 +263,7 @@ def search(
         evaluation=EvalSettings(threads=threads),
         space=load_space(space),
         probes=probes,
+        trust_model=trust_model,
     )
     with _trial_bar("trials") as (on_trial, on_epoch):
         summary = run_study(config, on_trial=on_trial, on_epoch=on_epoch)
@@ -251,16 +276,29 @@ def search(
 
 @app.command()
 def worker(
-    storage: str = typer.Option(..., "--storage", help="The study's Optuna storage URL, e.g. postgresql://..."),
+    storage: str = typer.Option(
+        ..., "--storage", envvar="PARETODET_STORAGE", help="The study's storage URL, or $PARETODET_STORAGE."
+    ),
     study: str = typer.Option(..., "--study", help="Name of a study started by 'paretodet search'."),
     workdir: Path = typer.Option(Path("paretodet-work"), "--workdir", help="Cache and artifacts (shared or own)."),
     trials: int | None = typer.Option(None, "--trials", help="Completed-trial target (default: the study's)."),
+    trust_model: bool = typer.Option(
+        False, "--trust-model", envvar="PARETODET_TRUST_MODEL", help="Load a checkpoint that may run code (unsafe)."
+    ),
 ) -> None:
     """Join a running study from this machine (start several: they share it through the storage)."""
     from paretodet.search import run_worker
 
     with _trial_bar("trials") as (on_trial, on_epoch):
-        summary = run_worker(storage, study, workdir=workdir, trials=trials, on_trial=on_trial, on_epoch=on_epoch)
+        summary = run_worker(
+            storage,
+            study,
+            workdir=workdir,
+            trials=trials,
+            trust_model=trust_model,
+            on_trial=on_trial,
+            on_epoch=on_epoch,
+        )
     typer.echo(
         f"study '{summary.study}': {summary.completed} completed, {summary.failed} failed, "
         f"{summary.duplicates} duplicate samples skipped, front {summary.front_size}"

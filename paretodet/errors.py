@@ -13,6 +13,7 @@ __all__ = [
     "ModelError",
     "ParetodetError",
     "StudyError",
+    "UntrustedModelError",
 ]
 
 
@@ -32,6 +33,18 @@ class DataError(ParetodetError):
 
 class ModelError(ParetodetError):
     """A model file is missing, unreadable, or cannot be fetched."""
+
+
+class UntrustedModelError(ModelError):
+    """A checkpoint needs a type outside the allow-list to be unpickled (loading it could run its code).
+
+    Attributes:
+        refused: the global it wanted, such as ``posix.system`` ('' when it could not be named).
+    """
+
+    def __init__(self, message: str, *, refused: str = "") -> None:
+        super().__init__(message)
+        self.refused = refused
 
 
 class ExportError(ParetodetError):

@@ -93,12 +93,7 @@ def load_data_yaml(path: Path | str) -> DatasetInfo:
         if yaml_path.name == str(path) and yaml_path.suffix in (".yaml", ".yml") and not yaml_path.exists():
             return _fetch_ultralytics_dataset(str(path))
         raise DataError(f"data YAML not found: {yaml_path} (pass an existing file with --data)")
-    try:
-        raw = yaml.safe_load(yaml_path.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise DataError(f"data YAML {yaml_path} is malformed{where}: fix its YAML syntax") from None
+    raw = _read_yaml(yaml_path)
     if not isinstance(raw, dict):
         raise DataError(f"data YAML {yaml_path} must be a mapping with 'val' and 'names' keys")
     if not raw.get("val"):
@@ -108,6 +103,31 @@ def load_data_yaml(path: Path | str) -> DatasetInfo:
     val = _split_path(root, raw["val"], yaml_path, "val")
     train = _split_path(root, raw["train"], yaml_path, "train") if raw.get("train") else None
     return DatasetInfo(yaml_path=yaml_path.resolve(), root=root, train=train, val=val, names=names)
+
+
+def _read_yaml(yaml_path: Path) -> Any:
+    """The parsed data YAML; DataError when it is not UTF-8 text, not YAML, or nested too deeply to read."""
+    try:
+        text = yaml_path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"data YAML {yaml_path} is not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise DataError(f"data YAML {yaml_path} is malformed{where}: fix its YAML syntax") from None
+    except RecursionError:
+        raise DataError(f"data YAML {yaml_path} is nested too deeply to read: flatten it") from None
+
+
+def _exists(path: Path, yaml_path: Path, key: str) -> bool:
+    """``path.exists()``, with a DataError where the OS cannot even look the path up (too long, a NUL byte)."""
+    try:
+        return path.exists()
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise DataError(f"data YAML {yaml_path}: '{key}' is not a usable path ({reason}): fix '{key}'") from None
 
 
 def _dataset_root(value: Any, yaml_path: Path) -> Path:
@@ -123,6 +143,9 @@ def _dataset_root(value: Any, yaml_path: Path) -> Path:
         return given
     if str(value).startswith("~"):
         raise DataError(f"data YAML {yaml_path}: Ultralytics does not expand '~' in 'path: {value}': write it out")
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise DataError(f"data YAML {yaml_path}: 'path' must be a folder name, got {_short(value)}")
+    _exists(given, yaml_path, "path")
     ours = (folder / given).resolve()
     if given.exists():  # relative to the working directory, as Ultralytics checks it
         theirs = given.resolve()
@@ -165,7 +188,7 @@ def _parse_names(value: Any, yaml_path: Path) -> tuple[str, ...]:
     if isinstance(value, dict):
         try:
             keys = sorted(int(k) for k in value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise DataError(f"data YAML {yaml_path}: 'names' keys must be class ids 0..N-1") from None
         if keys != list(range(len(keys))):
             raise DataError(f"data YAML {yaml_path}: 'names' ids must be 0..N-1 without gaps")
@@ -181,12 +204,20 @@ def _split_path(root: Path, value: Any, yaml_path: Path, split: str) -> Path:
         if len(value) != 1:
             raise DataError(f"data YAML {yaml_path}: '{split}' lists several folders; use one folder")
         value = value[0]
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise DataError(f"data YAML {yaml_path}: '{split}' must be a folder name, got {_short(value)}")
     path = root / str(value)
-    if not path.exists() and str(value).startswith("../"):  # Ultralytics' fallback for a '../' prefix
+    if not _exists(path, yaml_path, split) and str(value).startswith("../"):  # Ultralytics' fallback for '../'
         path = root / str(value)[3:]
-    if not path.exists():
+    if not _exists(path, yaml_path, split):
         raise DataError(f"data YAML {yaml_path}: {split} split {path} does not exist (check 'path' and '{split}')")
     return path
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters for an error line."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
 
 
 def list_images(split: Path) -> list[Path]:
@@ -233,8 +264,14 @@ def read_labels(label_file: Path, *, nc: int) -> list[tuple[int, float, float, f
     """
     if not label_file.exists():
         return []
+    try:
+        text = label_file.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"{label_file} is not UTF-8 text (byte {exc.start}): write labels as 'class cx cy w h' lines"
+        ) from None
     rows: list[tuple[int, float, float, float, float]] = []
-    for lineno, line in enumerate(label_file.read_text().splitlines(), start=1):
+    for lineno, line in enumerate(text.splitlines(), start=1):
         fields = line.split()
         if not fields:
             continue

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from paretodet.errors import ModelError
+from paretodet.models._safe_load import load_ultralytics_safely
 
 if TYPE_CHECKING:
     import torch
@@ -54,12 +55,19 @@ def file_digest(path: Path, *, chunk: int = 1 << 20) -> str:
     return h.hexdigest()[:16]
 
 
-def load_detector(source: str | Path) -> Detector:
+def load_detector(source: str | Path, *, trust_model: bool = False) -> Detector:
     """Load an Ultralytics checkpoint (``.pt``) or model YAML.
 
     A path that exists is read from disk. A bare name (``yolov8n.pt``, ``yolo11s.yaml``) is handed to
     Ultralytics' own loading code, which downloads released weights when online; offline, a ModelError
     names what could not be fetched.
+
+    Checkpoints load without running code from them (see :mod:`paretodet.models._safe_load`): Ultralytics
+    checkpoints through Ultralytics' allow-list mode (``weights_only`` unpickling of its known classes, plus
+    paretodet's own blocks), original YOLOv5 ones through paretodet's restricted unpickler. A checkpoint that
+    needs any other type raises :class:`~paretodet.errors.UntrustedModelError` naming it. ``trust_model=True``
+    unpickles in full, which runs whatever code the file holds: only for files you trust. Model YAMLs are
+    built the same way either way.
 
     Example:
         >>> det = load_detector("runs/teacher/weights/best.pt")  # doctest: +SKIP
@@ -74,19 +82,27 @@ def load_detector(source: str | Path) -> Detector:
         if path.suffix.lower() == ".pt" and _is_yolov5(path):
             from paretodet.models._yolov5 import load_yolov5
 
-            model, names = load_yolov5(path)
+            model, names = load_yolov5(path, trust_model=trust_model)
             return Detector(model=model, names=names, source=str(path), digest=file_digest(path), trainable=False)
+        if path.suffix.lower() == ".pt" and not trust_model:
+            model, _ = load_ultralytics_safely(str(path), what=f"checkpoint {path}")
+            return _to_detector(model, source=str(path), digest=file_digest(path))
         yolo = _load_yolo(str(path), what=f"checkpoint {path}")
-        return _to_detector(yolo, source=str(path), digest=file_digest(path))
+        return _to_detector(yolo.model, source=str(path), digest=file_digest(path))
     is_bare_name = path.name == text and path.suffix.lower() in _REMOTE_SUFFIXES
     if not is_bare_name:
         raise ModelError(f"model file not found: {path} (check the path, or name an Ultralytics model like yolov8n.pt)")
-    yolo = _load_yolo(text, what=f"Ultralytics model '{text}'")
+    what = f"Ultralytics model '{text}'"
+    ckpt_path: str | None
+    if path.suffix.lower() == ".pt" and not trust_model:
+        model, ckpt_path = load_ultralytics_safely(text, what=what)
+    else:
+        yolo = _load_yolo(text, what=what)
+        model, ckpt_path = yolo.model, getattr(yolo, "ckpt_path", None)
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-    ckpt_path = getattr(yolo, "ckpt_path", None)
     if ckpt_path and Path(ckpt_path).is_file():
         digest = file_digest(Path(ckpt_path))
-    return _to_detector(yolo, source=text, digest=digest)
+    return _to_detector(model, source=text, digest=digest)
 
 
 def _is_yolov5(path: Path) -> bool:
@@ -101,6 +117,7 @@ def _is_yolov5(path: Path) -> bool:
 
 
 def _load_yolo(name: str, *, what: str) -> Any:
+    """Ultralytics' own loading: builds model YAMLs; unpickles checkpoints in full (trusted files only)."""
     from ultralytics import YOLO
 
     from paretodet.compress._c2f import register_safe_globals
@@ -123,8 +140,10 @@ def _load_yolo(name: str, *, what: str) -> Any:
     return yolo
 
 
-def _to_detector(yolo: Any, *, source: str, digest: str) -> Detector:
-    model = yolo.model.float().eval().cpu()
+def _to_detector(net: Any, *, source: str, digest: str) -> Detector:
+    if getattr(net, "task", "detect") != "detect":
+        raise ModelError(f"model {source} is a '{net.task}' model; paretodet needs a detection model")
+    model = net.float().eval().cpu()
     names_attr = getattr(model, "names", None) or {}
     names = tuple(str(names_attr[i]) for i in sorted(names_attr)) if isinstance(names_attr, dict) else tuple(names_attr)
     if not names:

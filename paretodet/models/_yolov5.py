@@ -13,6 +13,8 @@ with its output in the Ultralytics layout ``(B, 4 + nc, anchors)`` (xywh in pixe
 from __future__ import annotations
 
 import importlib
+import pickle
+import types
 from pathlib import Path
 from typing import Any
 
@@ -28,27 +30,48 @@ __all__ = ["YoloV5Detect", "YoloV5Model", "load_yolov5"]
 _TORCH_PREFIX = "torch.nn.modules."
 
 
-def load_yolov5(path: Path) -> tuple[nn.Module, tuple[str, ...]]:
+def load_yolov5(path: Path, *, trust_model: bool = False) -> tuple[nn.Module, tuple[str, ...]]:
     """The model (FP32, eval, CPU) and class names of an original YOLOv5 checkpoint.
 
+    ``trust_model=True`` unpickles in full (running whatever the file holds), with the same YOLOv5 aliases.
+
     Raises:
-        ModelError: the checkpoint references a class outside the known YOLOv5 and torch layers.
+        ModelError: the checkpoint references a YOLOv5 class paretodet does not implement.
+        UntrustedModelError: it references any other type outside the torch layers (without ``trust_model``).
     """
     needed = torch.serialization.get_unsafe_globals_in_checkpoint(str(path))
     aliases = _aliases()
     known = list(aliases.values())  # in the order of the mapping, for the message
-    for name in needed:
-        if name not in known and not _plain_torch_layer(name):
+    unknown = [name for name in needed if name not in known and not _plain_torch_layer(name)]
+    for name in unknown:
+        if name.startswith("models."):  # a YOLOv5 class without a stand-in: trusting the file would not help
             raise ModelError(
                 f"{path} references '{name}', which paretodet does not load (only the YOLOv5 classes "
                 f"{', '.join(c.rsplit('.', 1)[1] for c in known)} and torch layers): refusing to unpickle it"
             )
-    torch_layers = [_torch_class(n) for n in needed if _plain_torch_layer(n)]
-    with torch.serialization.safe_globals([*aliases.items(), *torch_layers]):
-        ckpt = torch.load(str(path), map_location="cpu", weights_only=True)
+    if unknown and not trust_model:
+        from paretodet.models._safe_load import refuse
+
+        raise refuse(unknown[0], path)
+    try:
+        if trust_model:
+            ckpt = _load_trusted(path)
+        else:
+            torch_layers = [_torch_class(n) for n in needed if _plain_torch_layer(n)]
+            with torch.serialization.safe_globals([*aliases.items(), *torch_layers]):
+                ckpt = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as exc:  # damaged archives and refused pickle operations come in many types
+        raise ModelError(f"cannot read checkpoint {path}: {_first_line(exc)}") from None
     model: Any = (ckpt.get("ema") or ckpt.get("model")) if isinstance(ckpt, dict) else None
     if not isinstance(model, YoloV5Model):
         raise ModelError(f"{path} holds no YOLOv5 detection model under 'model' or 'ema'")
+    try:
+        return _prepare(model, path)
+    except (AttributeError, TypeError, ValueError, IndexError, KeyError, RuntimeError) as exc:
+        raise ModelError(f"{path} holds a malformed YOLOv5 model: {_first_line(exc)}") from None
+
+
+def _prepare(model: Any, path: Path) -> tuple[nn.Module, tuple[str, ...]]:
     model = model.float().eval()
     head: Any = model.model[-1]
     head.stride = head.stride.float()  # plain tensors the checkpoint stored in FP16
@@ -65,6 +88,25 @@ def load_yolov5(path: Path) -> tuple[nn.Module, tuple[str, ...]]:
     for param in model.parameters():
         param.requires_grad_(False)
     return model, names
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _load_trusted(path: Path) -> Any:
+    """Full unpickling (the file's code runs), with the YOLOv5 class names mapped to their stand-ins."""
+    v5 = _v5_classes()
+
+    class _Unpickler(pickle.Unpickler):
+        def find_class(self, module: str, name: str) -> Any:
+            return v5.get(f"{module}.{name}") or super().find_class(module, name)
+
+    pickle_module = types.ModuleType("paretodet_v5_pickle")
+    pickle_module.Unpickler = _Unpickler  # type: ignore[attr-defined]
+    pickle_module.load = pickle.load  # type: ignore[attr-defined]
+    return torch.load(str(path), map_location="cpu", weights_only=False, pickle_module=pickle_module)
 
 
 def _plain_torch_layer(name: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import operator
 import re
 from collections.abc import Sequence
@@ -34,13 +35,22 @@ class Budget:
             >>> Budget.parse("size_mb<=4")
             Budget(metric='size_mb', op='<=', bound=4.0)
         """
+        if not isinstance(text, str):
+            raise BudgetError(f"a budget must be text such as 'size_mb<=4', got {_quote(text)}")
         match = _PATTERN.match(text)
         if not match:
-            raise BudgetError(f"malformed budget '{text}': write METRIC OP NUMBER, e.g. 'size_mb<=4' or 'fps>=30'")
+            raise BudgetError(
+                f"malformed budget {_quote(text)}: write METRIC OP NUMBER, e.g. 'size_mb<=4' or 'fps>=30'"
+            )
         metric, op, number = match.group(1), match.group(2), match.group(3)
         if metric not in BUDGET_METRICS:
-            raise BudgetError(f"unknown budget metric '{metric}' in '{text}': use one of {', '.join(BUDGET_METRICS)}")
-        return cls(metric=metric, op=op, bound=float(number))
+            raise BudgetError(
+                f"unknown budget metric '{metric}' in {_quote(text)}: use one of {', '.join(BUDGET_METRICS)}"
+            )
+        bound = float(number)
+        if not math.isfinite(bound):
+            raise BudgetError(f"budget {_quote(text)}: the bound is too large to be a number: write a smaller one")
+        return cls(metric=metric, op=op, bound=bound)
 
     def __str__(self) -> str:
         bound = int(self.bound) if self.bound.is_integer() else self.bound
@@ -54,6 +64,12 @@ class Budget:
         ok = _OPS[self.op](values, self.bound)
         out = np.where(ok, 0.0, np.maximum(gap, 0.0) / scale + np.where(gap == 0, 1e-12, 0.0))
         return np.where(np.isnan(values), np.inf, out)
+
+
+def _quote(text: object, limit: int = 80) -> str:
+    """``text`` quoted for a one-line error: as typed when printable, else its repr; cut to ``limit``."""
+    shown = f"'{text}'" if isinstance(text, str) and text.isprintable() else repr(text)
+    return shown if len(shown) <= limit else f"{shown[: limit - 4]}...'"
 
 
 def parse_budgets(texts: Sequence[str]) -> list[Budget]:

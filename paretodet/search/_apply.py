@@ -22,9 +22,15 @@ def load_candidate_file(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"candidate config not found: {path} (pass an existing YAML with --config)")
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError:
-        raise ConfigError(f"candidate config {path} is malformed YAML: fix its syntax") from None
+        raw = yaml.safe_load(path.read_bytes().decode("utf-8-sig")) or {}
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"candidate config {path} is not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
+    except yaml.YAMLError as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        where = f" at line {line + 1}" if line is not None else ""
+        raise ConfigError(f"candidate config {path} is malformed YAML{where}: fix its syntax") from None
+    except RecursionError:
+        raise ConfigError(f"candidate config {path} is nested too deeply to read: flatten it") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"candidate config {path} must be a mapping of knob: value")
     flat: dict[str, Any] = {}
@@ -45,14 +51,16 @@ def apply_candidate(
     settings: EvalSettings | None = None,
     on_image: Callable[[int, int], None] | None = None,
     on_epoch: Callable[[int, int], None] | None = None,
+    trust_model: bool = False,
 ) -> tuple[Path, Metrics]:
-    """Build and measure one candidate; the artifact is copied to ``out/model.<ext>``.
+    """Build and measure one candidate; the artifact is copied to ``out/model.<ext>``. ``trust_model`` loads
+    a checkpoint with full unpickling (it may run code).
 
     Example:
         >>> path, metrics = apply_candidate("best.pt", Path("d.yaml"), Candidate(imgsz=256), Path("o"))
     """
     out = out.resolve()
-    detector, info = load_model_and_data(model, data)
+    detector, info = load_model_and_data(model, data, trust_model=trust_model)
     result, metrics = build_and_measure(
         candidate,
         detector,

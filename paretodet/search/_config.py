@@ -33,6 +33,8 @@ class SearchConfig:
         storage: Optuna storage URL (default: SQLite in the work dir). study: study name.
         budgets: constraints the sampler steers towards; reports mark infeasible trials.
         space: what is sampled. evaluation: how artifacts are measured.
+        trust_model: load the model with full unpickling (it may run code); off by default: checkpoints load
+            through allow-lists. The study records it, and a process joining it must opt in too.
         probes: measure the reference probes first (the unmodified model and each technique alone at its
             default knobs, see ``search._probes``), so every report can say what each technique buys.
     """
@@ -49,6 +51,7 @@ class SearchConfig:
     space: SearchSpace = field(default_factory=default_space)
     evaluation: EvalSettings = field(default_factory=EvalSettings)
     probes: bool = True
+    trust_model: bool = False
 
     def __post_init__(self) -> None:
         if self.trials < 1:
@@ -71,13 +74,23 @@ class SearchConfig:
             "space": space_to_dict(self.space),
             "evaluation": asdict(self.evaluation),
             "probes": self.probes,
+            "trust_model": self.trust_model,
         }
 
     @classmethod
     def from_stored(
-        cls, stored: dict[str, Any], *, workdir: Path, storage: str | None, study: str, trials: int | None = None
+        cls,
+        stored: dict[str, Any],
+        *,
+        workdir: Path,
+        storage: str | None,
+        study: str,
+        trials: int | None = None,
+        trust_model: bool = False,
     ) -> SearchConfig:
-        """Inverse of :meth:`to_stored`; ``trials`` overrides the stored target.
+        """Inverse of :meth:`to_stored`; ``trials`` overrides the stored target. ``trust_model`` is this
+        process's own choice, never taken from the storage (whoever can write the database must not be able to
+        make workers run code).
 
         Example:
             >>> stored = config.to_stored()  # doctest: +SKIP
@@ -96,6 +109,7 @@ class SearchConfig:
             space=parse_space(stored["space"], where=f"study '{study}'"),
             evaluation=_evaluation_from_dict(stored.get("evaluation") or {"threads": stored.get("threads", 2)}),
             probes=bool(stored.get("probes", True)),
+            trust_model=trust_model,
         )
 
     @property

@@ -126,11 +126,12 @@ def relabelled_latency(study_attrs: dict[str, Any], label: str) -> tuple[dict[in
 def _open_study(workdir: Path, *, storage: str | None, study: str | None) -> optuna.Study:
     import optuna
 
+    from paretodet.search._secrets import real_storage
     from paretodet.search._storage import open_storage, read_manifest
 
     if storage is None:
         manifest = read_manifest(workdir)
-        storage, study = manifest["storage"], study or manifest["study"]
+        storage, study = real_storage(manifest["storage"]), study or manifest["study"]
     if not study:
         raise StudyError("--storage needs --study NAME as well")
     try:

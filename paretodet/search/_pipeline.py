@@ -188,10 +188,13 @@ def build_and_measure(
     return result, metrics
 
 
-def load_model_and_data(model: str | Path, data: Path) -> tuple[Detector, DatasetInfo]:
-    """Load the detector and data YAML, failing early when their classes do not match."""
+def load_model_and_data(model: str | Path, data: Path, *, trust_model: bool = False) -> tuple[Detector, DatasetInfo]:
+    """Load the detector and data YAML, failing early when their classes do not match.
+
+    ``trust_model`` lets the checkpoint run code while it is unpickled (see :func:`~paretodet.models.load_detector`).
+    """
     info = load_data_yaml(data)
-    detector = load_detector(model)
+    detector = load_detector(model, trust_model=trust_model)
     if detector.nc != info.nc:
         raise ConfigError(f"model has {detector.nc} classes but {data} has {info.nc}: use data for this model")
     return detector, info

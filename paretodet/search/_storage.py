@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from paretodet.errors import StudyError
+from paretodet.search._secrets import mask_url, real_storage, scrub
 
 if TYPE_CHECKING:
     import optuna
@@ -76,8 +77,9 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
             )
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = scrub(first, url)
         raise StudyError(
-            f"cannot open storage {url}: {first} (check the URL and that the database is reachable)"
+            f"cannot open storage {mask_url(url)}: {reason} (check the URL and that the database is reachable)"
         ) from None
 
 
@@ -94,7 +96,7 @@ def load_trials(workdir: Path, *, latency_from: str | None = None) -> tuple[pd.D
     import pandas as pd
 
     manifest = read_manifest(workdir)
-    storage = open_storage(manifest["storage"])
+    storage = open_storage(real_storage(manifest["storage"]))
     try:
         study = optuna.load_study(study_name=manifest["study"], storage=storage)
     except KeyError:
@@ -144,7 +146,7 @@ def param_importances(workdir: Path) -> dict[str, dict[str, float]]:
     import optuna
 
     manifest = read_manifest(workdir)
-    study = optuna.load_study(study_name=manifest["study"], storage=open_storage(manifest["storage"]))
+    study = optuna.load_study(study_name=manifest["study"], storage=open_storage(real_storage(manifest["storage"])))
     out: dict[str, dict[str, float]] = {}
     for index, (metric, direction) in enumerate(zip(manifest["objectives"], manifest["directions"])):
         sign = -1.0 if direction == "maximize" else 1.0  # Optuna ranks knobs by how they lower the target

@@ -20,8 +20,10 @@ from paretodet.errors import ParetodetError, StudyError
 from paretodet.reports import pareto_mask, violations
 from paretodet.search._config import OBJECTIVES, SearchConfig
 from paretodet.search._environment import environment
+from paretodet.search._integrity import STUDY_CONFIG_ATTR, check_study_files, file_hashes
 from paretodet.search._pipeline import build_and_measure, load_model_and_data
 from paretodet.search._probes import enqueue_probes
+from paretodet.search._secrets import mask_url
 from paretodet.search._storage import MANIFEST, open_storage, read_manifest, write_manifest
 from paretodet.spaces import sample
 
@@ -86,25 +88,28 @@ def run_study(
     import optuna
 
     start = time.perf_counter()
-    detector, data = load_model_and_data(config.model, config.data)
+    config.workdir.mkdir(parents=True, exist_ok=True)  # the default SQLite study lives there
+    storage = open_storage(config.storage_url)
+    existing = _existing_trials(storage, config.study)
+    if existing is not None:  # before loading anything: the files must be the ones the study started with
+        check_study_files(storage, config)
+    detector, data = load_model_and_data(config.model, config.data, trust_model=config.trust_model)
     workdir = config.workdir.resolve()
     data_digest = dataset_digest(data)
     _check_same_study(workdir, config, model_digest=detector.digest, data_digest=data_digest)
     workdir.mkdir(parents=True, exist_ok=True)
-    storage = open_storage(config.storage_url)
     directions = [d for _, d in OBJECTIVES]
-    existing = _existing_trials(storage, config.study)
     if existing is None and not joining:
         sampler_seed = config.seed
     else:
         sampler_seed = process_seed(config.seed, worker=WORKER, existing_trials=existing or 0)
     study = _create_or_load(config, storage, directions, sampler_seed=sampler_seed)
     if STUDY_CONFIG_ATTR not in study.user_attrs:  # what a joining worker needs (paretodet worker)
-        study.set_user_attr(STUDY_CONFIG_ATTR, config.to_stored())
+        study.set_user_attr(STUDY_CONFIG_ATTR, {**config.to_stored(), **file_hashes(config)})
     write_manifest(
         workdir,
         {
-            "storage": config.storage_url,
+            "storage": mask_url(config.storage_url),  # no password in files people share
             "study": config.study,
             "model": str(config.model),
             "model_digest": detector.digest,
@@ -193,7 +198,7 @@ def run_study(
         study.optimize(objective, n_trials=bound, catch=(Exception,), callbacks=[callback, stop_at_target])
     return StudySummary(
         workdir=workdir,
-        storage=config.storage_url,
+        storage=mask_url(config.storage_url),
         study=config.study,
         completed=_count(study, "COMPLETE"),
         failed=_count(study, "FAIL"),
@@ -204,7 +209,6 @@ def run_study(
     )
 
 
-STUDY_CONFIG_ATTR = "paretodet_config"
 WORKER = f"{socket.gethostname()}:{os.getpid()}"  # who runs a trial: a dead local worker's trial is re-queued
 MAX_RESAMPLES = 25  # duplicates in a row before the space counts as exhausted
 
@@ -313,7 +317,7 @@ def _check_same_study(workdir: Path, config: SearchConfig, *, model_digest: str,
     if not (workdir / MANIFEST).is_file():
         return
     old = read_manifest(workdir)
-    if old.get("study") != config.study or old.get("storage") != config.storage_url:
+    if old.get("study") != config.study or old.get("storage") != mask_url(config.storage_url):
         return
     for what, key, new in (("model", "model_digest", model_digest), ("data", "data_digest", data_digest)):
         if old.get(key) not in (None, new):

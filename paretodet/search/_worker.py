@@ -9,6 +9,7 @@ from pathlib import Path
 
 from paretodet.errors import StudyError
 from paretodet.search._config import SearchConfig
+from paretodet.search._secrets import mask_url
 from paretodet.search._storage import open_storage
 from paretodet.search._study import STUDY_CONFIG_ATTR, StudySummary, TrialEvent, run_study
 
@@ -21,6 +22,7 @@ def run_worker(
     *,
     workdir: Path,
     trials: int | None = None,
+    trust_model: bool = False,
     on_trial: Callable[[TrialEvent], None] | None = None,
     on_epoch: Callable[[int, int], None] | None = None,
 ) -> StudySummary:
@@ -38,8 +40,12 @@ def run_worker(
     try:
         stored = optuna.load_study(study_name=study, storage=opened).user_attrs.get(STUDY_CONFIG_ATTR)
     except KeyError:
-        raise StudyError(f"no study '{study}' in {storage}: start it with 'paretodet search --storage ...'") from None
+        raise StudyError(
+            f"no study '{study}' in {mask_url(storage)}: start it with 'paretodet search --storage ...'"
+        ) from None
     if not stored:
         raise StudyError(f"study '{study}' was not created by paretodet search (no settings stored with it)")
-    config = SearchConfig.from_stored(stored, workdir=workdir, storage=storage, study=study, trials=trials)
+    config = SearchConfig.from_stored(
+        stored, workdir=workdir, storage=storage, study=study, trials=trials, trust_model=trust_model
+    )
     return run_study(config, on_trial=on_trial, on_epoch=on_epoch, joining=True)

@@ -41,6 +41,7 @@ __all__ = [
     "training_only_knobs",
 ]
 
+_MAX_TEXT = 2000  # the longest text a knob value may be (prune.skip lists module names)
 _IMGSZ_STAGES = ("student", "recover", "export", "qat", "calibration", "int8")  # all but prune (fixed size)
 
 
@@ -197,6 +198,8 @@ def parse_value(key: str, raw: Any) -> Any:
     default = knob_defaults()[key]
     if isinstance(raw, str):
         text = raw.strip()
+        if len(text) > _MAX_TEXT:
+            raise ConfigError(f"{key}: a value of {len(text)} characters is too long (at most {_MAX_TEXT})")
         try:
             if isinstance(default, bool):
                 if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
@@ -207,13 +210,27 @@ def parse_value(key: str, raw: Any) -> Any:
             if isinstance(default, float):
                 return float(text)
         except ValueError:
-            raise ConfigError(f"{key}={raw!r} is not a {type(default).__name__}") from None
+            raise ConfigError(f"{key}={_short(raw)} is not a {type(default).__name__}") from None
         return text
     if isinstance(default, float) and isinstance(raw, int) and not isinstance(raw, bool):
-        return float(raw)
+        try:
+            return float(raw)
+        except OverflowError:
+            raise ConfigError(f"{key}={_short(raw)} is too large for a float") from None
     if type(raw) is not type(default):
-        raise ConfigError(f"{key}={raw!r} is not a {type(default).__name__}")
+        raise ConfigError(f"{key}={_short(raw)} is not a {type(default).__name__}")
+    if isinstance(raw, str) and len(raw) > _MAX_TEXT:
+        raise ConfigError(f"{key}: a value of {len(raw)} characters is too long (at most {_MAX_TEXT})")
     return raw
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for a one-line error."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int too long to print (Python's digit limit)
+        text = f"<a number of about {int(value.bit_length() * 0.30103)} digits>"
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
 
 
 def _flatten(obj: Any, prefix: str = "") -> dict[str, Any]:

@@ -49,11 +49,15 @@ def load_space(source: str | Path) -> SearchSpace:
         hint = did_you_mean(text, list(PRESETS))
         raise ConfigError(f"space file not found: {path}{hint} (pass a YAML file or one of {', '.join(PRESETS)})")
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.safe_load(path.read_bytes().decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"space file {path} is not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         where = f" at line {line + 1}" if line is not None else ""
         raise ConfigError(f"space file {path} is malformed YAML{where}: fix its syntax") from None
+    except RecursionError:
+        raise ConfigError(f"space file {path} is nested too deeply to read: flatten it") from None
     return parse_space(raw, where=str(path))
 
 
@@ -100,7 +104,13 @@ def _parse_knob(name: str, spec: Any, *, where: str, before: list[str]) -> Knob:
         value = spec.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
             raise ConfigError(f"{where}: knob '{name}': '{key}' must be a number, got {value!r}")
-        bounds[key] = None if value is None else float(value)
+        try:
+            bounds[key] = None if value is None else float(value)
+        except OverflowError:
+            raise ConfigError(f"{where}: knob '{name}': '{key}' is too large a number") from None
+    log = spec.get("log", False)
+    if not isinstance(log, bool):
+        raise ConfigError(f"{where}: knob '{name}': 'log' must be true or false, got {log!r}")
     conditions = {
         key: _parse_conditions(name, spec.get(key), key=key, where=where, before=before) for key in ("when", "when_any")
     }
@@ -111,7 +121,7 @@ def _parse_knob(name: str, spec: Any, *, where: str, before: list[str]) -> Knob:
             low=bounds["low"],
             high=bounds["high"],
             step=bounds["step"],
-            log=bool(spec.get("log", False)),
+            log=log,
             when=conditions["when"],
             when_any=conditions["when_any"],
         )

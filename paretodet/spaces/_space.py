@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +46,25 @@ class Knob:
             raise ConfigError(f"knob '{self.name}': give either 'choices' or 'low'/'high'")
         if self.low is not None and (self.high is None or self.high < self.low):
             raise ConfigError(f"knob '{self.name}': empty range {self.low}..{self.high}")
+        self._check_range_options()
         self._check_values()
+
+    def _check_range_options(self) -> None:
+        """``step`` and ``log`` must be ones Optuna can sample (checked here, not when the search starts)."""
+        if self.step is not None:
+            if self.low is None:
+                raise ConfigError(f"knob '{self.name}': 'step' needs a 'low'/'high' range, not 'choices'")
+            if not (math.isfinite(self.step) and self.step > 0):
+                raise ConfigError(f"knob '{self.name}': 'step' must be a positive number, got {self.step}")
+            if knob_specs()[self.name].kind == "int" and not float(self.step).is_integer():
+                raise ConfigError(f"knob '{self.name}': 'step' of an int knob must be a whole number, got {self.step}")
+        if self.log:
+            if self.low is None:
+                raise ConfigError(f"knob '{self.name}': 'log' needs a 'low'/'high' range, not 'choices'")
+            if not self.low > 0:
+                raise ConfigError(f"knob '{self.name}': a 'log' range needs 'low' > 0, got {self.low}")
+            if self.step is not None and not (knob_specs()[self.name].kind == "int" and self.step == 1):
+                raise ConfigError(f"knob '{self.name}': give 'step' or 'log', not both")
 
     def _check_values(self) -> None:
         """Choices, range ends and condition values must be values their knobs accept (as declared)."""

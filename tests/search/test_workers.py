@@ -95,7 +95,10 @@ def test_two_workers_share_one_study(tiny_model: Path, tiny_data: Path, tmp_path
         for t in done:
             assert Path(t.user_attrs["artifact"]["path"]).is_file()
         # the report of any work dir is built from the shared study
-        report = subprocess.run(_cli("report", str(tmp_path / "w1")), capture_output=True, text=True, timeout=300)
+        env = {**os.environ, "PARETODET_STORAGE": URL}  # the work dir records the URL without its password
+        report = subprocess.run(
+            _cli("report", str(tmp_path / "w1")), capture_output=True, text=True, timeout=300, env=env
+        )
         assert report.returncode == 0, report.stderr
         rows = (tmp_path / "w1" / "report" / "trials.csv").read_text().strip().splitlines()
         assert len(rows) == len(trials) + 1

@@ -1,0 +1,162 @@
+"""Loading Ultralytics checkpoints without running code from them.
+
+A ``.pt`` is a pickle, and full unpickling can call any function the file names (``os.system`` ...). By default
+paretodet loads Ultralytics checkpoints with Ultralytics' own allow-list mode,
+``ultralytics.nn.tasks.torch_safe_load(path, safe_only=True)``: torch's ``weights_only`` unpickler, allowed to
+rebuild only the torch and Ultralytics model classes (and the few data types) the checkpoint references.
+paretodet's own blocks that its stage checkpoints hold (``C2fSplit`` of pruned models, the YOLOv5 stand-ins of
+pruned YOLOv5 models) are added to that allow-list. Anything else is refused before it is built, with one line
+naming the type and the opt-in (``trust_model``: full unpickling, for files the user trusts).
+
+The model is then prepared as Ultralytics' ``YOLO(path)`` prepares it (float, args, task, stride, eval).
+Ultralytics' QAT checkpoints (``modelopt`` state, restored by code Ultralytics may install) need the opt-in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+from paretodet.errors import ModelError, UntrustedModelError
+
+__all__ = ["TRUST_HINT", "load_ultralytics_safely", "refuse", "register_paretodet_globals"]
+
+TRUST_HINT = (
+    "paretodet loads checkpoints without running code; if you trust this file, pass --trust-model "
+    "(workers: PARETODET_TRUST_MODEL=1)"
+)
+
+
+def refuse(refused: str, source: str | Path) -> UntrustedModelError:
+    """The error for a checkpoint that needs ``refused`` (a global such as ``posix.system``) to be unpickled.
+
+    Example:
+        >>> str(refuse("posix.system", "evil.pt")).startswith("refused to unpickle 'posix.system' from evil.pt")
+        True
+    """
+    what = f"'{refused}'" if refused else "a type outside the allow-list"
+    return UntrustedModelError(f"refused to unpickle {what} from {source}: {TRUST_HINT}", refused=refused)
+
+
+def register_paretodet_globals() -> None:
+    """Allow paretodet's own module classes in ``weights_only`` loads (process-wide, as Ultralytics does)."""
+    import torch
+
+    from paretodet.compress._c2f import register_safe_globals
+    from paretodet.models._yolov5 import YoloV5Detect, YoloV5Model
+
+    register_safe_globals()
+    torch.serialization.add_safe_globals([YoloV5Model, YoloV5Detect])
+
+
+def load_ultralytics_safely(name: str, *, what: str) -> tuple[Any, str]:
+    """The detection model of an Ultralytics checkpoint (a path, or an asset name Ultralytics may download)
+    loaded without running code from it, and the local file it came from.
+
+    Raises:
+        UntrustedModelError: the checkpoint needs a type outside the allow-list.
+        ModelError: the file cannot be fetched or read, or holds no model.
+    """
+    import pickle
+
+    from ultralytics.nn import tasks
+
+    if not getattr(tasks, "_SafeLoad", None) or not tasks._SafeLoad.SUPPORTED:
+        raise ModelError(
+            f"cannot load {what} safely: this Ultralytics/torch pair has no weights-only loading (update both, "
+            f"torch>=2.6); {TRUST_HINT}"
+        )
+    register_paretodet_globals()
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")  # torch's multi-line hints about weights_only; errors follow below
+            ckpt, file = tasks.torch_safe_load(name, safe_only=True)
+    except FileNotFoundError as exc:
+        raise ModelError(
+            f"could not fetch {what}: {_first_line(exc)} (offline? download it once and pass the file path)"
+        ) from None
+    except pickle.UnpicklingError as exc:
+        raise _refusal_or_damage(name, exc, what=what) from None
+    except TypeError as exc:  # Ultralytics wraps the refusal (and damaged files) in a TypeError
+        if isinstance(exc.__cause__, pickle.UnpicklingError):
+            raise _refusal_or_damage(name, exc.__cause__, what=what) from None
+        raise ModelError(f"cannot read {what}: {_first_line(exc)} (is it a valid Ultralytics file?)") from None
+    except (ConnectionError, TimeoutError) as exc:
+        raise ModelError(
+            f"could not fetch {what}: {_first_line(exc)} (check the network or pass a local file)"
+        ) from None
+    except Exception as exc:  # damaged archives come in many types
+        raise ModelError(f"cannot read {what}: {_first_line(exc)} (is it a valid Ultralytics file?)") from None
+    return _prepare(ckpt, name=name, file=str(file), what=what), str(file)
+
+
+def _prepare(ckpt: Any, *, name: str, file: str, what: str) -> Any:
+    """The model as ``YOLO(path).model`` has it (Ultralytics' ``load_checkpoint`` and ``Model._load``)."""
+    import torch
+    from ultralytics.cfg import DEFAULT_CFG_DICT
+    from ultralytics.engine.model import Model
+    from ultralytics.nn.tasks import guess_model_task
+
+    if not isinstance(ckpt, dict):
+        raise ModelError(f"cannot read {what}: it holds a {type(ckpt).__name__}, not an Ultralytics checkpoint")
+    model: Any = ckpt.get("ema") or ckpt.get("model")
+    if not isinstance(model, torch.nn.Module):
+        raise ModelError(f"cannot read {what}: it holds no model under 'model' or 'ema'")
+    if ckpt.get("modelopt"):
+        raise ModelError(
+            f"{what} holds Ultralytics QAT (modelopt) state, which paretodet does not restore; {TRUST_HINT}"
+        )
+    train_args = ckpt.get("train_args") or {}
+    model = model.float()
+    args = Model._reset_ckpt_args({**DEFAULT_CFG_DICT, **(train_args if isinstance(train_args, dict) else {})})
+    model.args = {**args, "model": name}
+    model.pt_path = file
+    model.task = getattr(model, "task", None) or guess_model_task(model)
+    if not hasattr(model, "stride"):
+        model.stride = torch.tensor([32.0])
+    model = model.eval()
+    for module in model.modules():
+        if hasattr(module, "inplace"):
+            module.inplace = True
+        elif isinstance(module, torch.nn.Upsample) and not hasattr(module, "recompute_scale_factor"):
+            module.recompute_scale_factor = None
+    return model
+
+
+def _refusal_or_damage(name: str, error: BaseException, *, what: str) -> ModelError:
+    """A refusal naming the global the file wanted, or, when it names none, a damaged (not a refused) file."""
+    refused = _refused_global(name, error)
+    if refused:
+        return refuse(refused, name)
+    return ModelError(f"cannot read {what}: {_first_line(error)} (a damaged file, or not a PyTorch checkpoint)")
+
+
+def _refused_global(file: str, error: BaseException) -> str:
+    """The first global the checkpoint references that is not allowed ('' when none can be named)."""
+    import torch
+
+    try:
+        needed = torch.serialization.get_unsafe_globals_in_checkpoint(file)
+    except Exception:
+        needed = []
+    allowed = {_global_name(entry) for entry in torch.serialization.get_safe_globals()}
+    for name in needed:
+        if name not in allowed:
+            return name
+    match = re.search(r"GLOBAL ([\w.]+)|unsafe (getattr\([^)]*\))", str(error))
+    return (match.group(1) or match.group(2)) if match else ""
+
+
+def _global_name(entry: Any) -> str:
+    if isinstance(entry, tuple):
+        return str(entry[1])
+    return f"{getattr(entry, '__module__', '')}.{getattr(entry, '__qualname__', '')}"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,0 +1,58 @@
+"""Integrity across workers: a study records the sha256 of the model file and the data YAML it was started
+with, and whether its model was trusted to run code when loaded; a process that joins it (a worker, a resumed
+search) refuses files that differ, and a trusted model unless it opts in itself."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from paretodet.errors import StudyError
+
+if TYPE_CHECKING:
+    import optuna
+
+    from paretodet.search._config import SearchConfig
+
+__all__ = ["STUDY_CONFIG_ATTR", "TRUST_ENV", "check_study_files", "file_hashes", "sha256_of"]
+
+STUDY_CONFIG_ATTR = "paretodet_config"
+TRUST_ENV = "PARETODET_TRUST_MODEL"
+
+
+def sha256_of(path: Path, *, chunk: int = 1 << 20) -> str:
+    """The sha256 of a file's bytes (hex)."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def file_hashes(config: SearchConfig) -> dict[str, Any]:
+    """What a study records about its files: the sha256 of the model (when it is a file) and the data YAML."""
+    hashes: dict[str, Any] = {}
+    for key, path in (("model_sha256", Path(str(config.model))), ("data_sha256", Path(config.data))):
+        if path.is_file():
+            hashes[key] = sha256_of(path)
+    return hashes
+
+
+def check_study_files(storage: optuna.storages.BaseStorage, config: SearchConfig) -> None:
+    """StudyError when the model or data YAML here differs from the one the study recorded, or when the study
+    trusts its model and this process does not (``--trust-model`` / ``PARETODET_TRUST_MODEL=1``)."""
+    study_id = storage.get_study_id_from_name(config.study)
+    stored = storage.get_study_user_attrs(study_id).get(STUDY_CONFIG_ATTR) or {}
+    if stored.get("trust_model") and not config.trust_model:
+        raise StudyError(
+            f"study '{config.study}' was started with --trust-model (its model may run code when loaded): "
+            f"this process loads it only if it opts in too (--trust-model or {TRUST_ENV}=1)"
+        )
+    here = file_hashes(config)
+    for key, what, path in (("model_sha256", "model", config.model), ("data_sha256", "data YAML", config.data)):
+        if key in stored and key in here and here[key] != stored[key]:
+            raise StudyError(
+                f"{path} is not the {what} study '{config.study}' was started with (sha256 {here[key][:12]}... "
+                f"here, {stored[key][:12]}... recorded): restore that file or start a new study"
+            )
