@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from paretodet._yaml import read_yaml_file
 from paretodet.errors import DataError
 
 __all__ = [
@@ -107,18 +108,7 @@ def load_data_yaml(path: Path | str) -> DatasetInfo:
 
 def _read_yaml(yaml_path: Path) -> Any:
     """The parsed data YAML; DataError when it is not UTF-8 text, not YAML, or nested too deeply to read."""
-    try:
-        text = yaml_path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DataError(f"data YAML {yaml_path} is not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise DataError(f"data YAML {yaml_path} is malformed{where}: fix its YAML syntax") from None
-    except RecursionError:
-        raise DataError(f"data YAML {yaml_path} is nested too deeply to read: flatten it") from None
+    return read_yaml_file(yaml_path, what="data YAML", error=DataError)
 
 
 def _exists(path: Path, yaml_path: Path, key: str) -> bool:

@@ -7,8 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from paretodet._yaml import read_yaml_file
 from paretodet.errors import ConfigError
 from paretodet.objectives import EvalSettings, Metrics
 from paretodet.search._pipeline import build_and_measure, load_model_and_data, write_outputs
@@ -21,16 +20,7 @@ def load_candidate_file(path: Path) -> dict[str, Any]:
     """Read a candidate YAML (dotted keys, or nested sections such as ``quant: {precision: fp16}``)."""
     if not path.is_file():
         raise ConfigError(f"candidate config not found: {path} (pass an existing YAML with --config)")
-    try:
-        raw = yaml.safe_load(path.read_bytes().decode("utf-8-sig")) or {}
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"candidate config {path} is not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
-    except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        where = f" at line {line + 1}" if line is not None else ""
-        raise ConfigError(f"candidate config {path} is malformed YAML{where}: fix its syntax") from None
-    except RecursionError:
-        raise ConfigError(f"candidate config {path} is nested too deeply to read: flatten it") from None
+    raw = read_yaml_file(path, what="candidate config", error=ConfigError) or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"candidate config {path} must be a mapping of knob: value")
     flat: dict[str, Any] = {}

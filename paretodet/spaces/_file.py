@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from paretodet._yaml import read_yaml_file
 from paretodet.errors import ConfigError
 from paretodet.spaces._candidate import Candidate, knob_names, knob_specs, parse_value
 from paretodet.spaces._knobs import did_you_mean
@@ -48,17 +49,7 @@ def load_space(source: str | Path) -> SearchSpace:
     if not path.is_file():
         hint = did_you_mean(text, list(PRESETS))
         raise ConfigError(f"space file not found: {path}{hint} (pass a YAML file or one of {', '.join(PRESETS)})")
-    try:
-        raw = yaml.safe_load(path.read_bytes().decode("utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"space file {path} is not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
-    except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        where = f" at line {line + 1}" if line is not None else ""
-        raise ConfigError(f"space file {path} is malformed YAML{where}: fix its syntax") from None
-    except RecursionError:
-        raise ConfigError(f"space file {path} is nested too deeply to read: flatten it") from None
-    return parse_space(raw, where=str(path))
+    return parse_space(read_yaml_file(path, what="space file", error=ConfigError), where=str(path))
 
 
 def _preset_text(name: str) -> str:
