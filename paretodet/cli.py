@@ -5,22 +5,17 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 import yaml
 
+from paretodet._cli_ui import err_console, image_bar, stdout_reserved, trial_bar
 from paretodet.errors import ParetodetError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
-    from rich.console import Console
-
     from paretodet.reports import Selection
-    from paretodet.search import TrialEvent
 
 app = typer.Typer(
     add_completion=False,
@@ -30,68 +25,6 @@ app = typer.Typer(
 )
 data_app = typer.Typer(no_args_is_help=True, help="Datasets.")
 app.add_typer(data_app, name="data")
-
-
-def _err() -> Console:
-    from rich.console import Console
-
-    return Console(stderr=True)
-
-
-@contextmanager
-def _image_bar(label: str) -> Iterator[Any]:
-    """Progress bars on stderr; yields ``(on_image, on_epoch)`` callbacks, each ``(done, total)``."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=_err(),
-        transient=True,
-    ) as progress:
-        task = progress.add_task(label, total=None)
-
-        def on_image(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
-
-        yield on_image, _epoch_task(progress)
-
-
-def _epoch_task(progress: Any) -> Any:
-    """An ``on_epoch(done, total)`` callback that shows fine-tuning epochs as a second bar, once they start."""
-    task: list[Any] = []
-
-    def on_epoch(done: int, total: int) -> None:
-        if not task:
-            task.append(progress.add_task("fine-tuning epochs", total=total))
-        elif done == 1:
-            progress.reset(task[0], total=total)
-        progress.update(task[0], completed=done, total=total)
-
-    return on_epoch
-
-
-@contextmanager
-def _stdout_reserved(active: bool) -> Iterator[None]:
-    """With ``--json``, send everything else that would reach stdout (Ultralytics' log included) to stderr."""
-    if not active:
-        yield
-        return
-    import contextlib
-    import logging
-
-    moved = []
-    for handler in logging.getLogger("ultralytics").handlers:
-        if isinstance(handler, logging.StreamHandler) and handler.stream in (sys.stdout, sys.__stdout__):
-            moved.append((handler, handler.setStream(sys.stderr)))
-    try:
-        with contextlib.redirect_stdout(sys.stderr):
-            yield
-    finally:
-        for handler, stream in moved:
-            handler.setStream(stream)
 
 
 def _print_json(data: Any) -> None:
@@ -135,9 +68,9 @@ def evaluate(
     candidate = Candidate.from_dict({"imgsz": imgsz, "runtime": runtime})
     settings = EvalSettings(threads=threads)
     with (
-        _stdout_reserved(as_json),
+        stdout_reserved(as_json),
         tempfile.TemporaryDirectory(prefix="paretodet-eval-") as tmp,
-        _image_bar("scoring val images") as (on_image, _),
+        image_bar("scoring val images") as (on_image, _),
     ):
         _, metrics = apply_candidate(
             model, data, candidate, Path(tmp), settings=settings, on_image=on_image, trust_model=trust_model
@@ -174,7 +107,7 @@ def apply(
             raise ConfigError(f"--set '{item}' is not KEY=VALUE (e.g. --set quant.precision=fp16)")
         values[key.strip()] = value
     candidate = Candidate.from_dict(values)
-    with _image_bar("scoring val images") as (on_image, on_epoch):
+    with image_bar("scoring val images") as (on_image, on_epoch):
         artifact, metrics = apply_candidate(
             model,
             data,
@@ -187,35 +120,6 @@ def apply(
         )
     typer.echo(f"artifact: {artifact}\nconfig:   {out / 'config.yaml'}\nmetrics:  {out / 'metrics.json'}")
     typer.echo(f"mAP50-95 {metrics.map50_95:.4f}  latency {metrics.latency_ms:.2f} ms  size {metrics.size_bytes} B")
-
-
-@contextmanager
-def _trial_bar(total_label: str) -> Iterator[Any]:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    console = _err()
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
-        task = progress.add_task(total_label, total=None)
-        on_epoch = _epoch_task(progress)
-
-        def on_trial(event: TrialEvent) -> None:
-            progress.update(
-                task, completed=event.done, total=event.total, description=f"trials (front: {event.front_size})"
-            )
-            if event.state == "FAIL":
-                console.print(f"[red]trial {event.number} failed:[/red] {event.error}")
-            elif event.duplicate_of is not None:
-                reused = "reused its result" if event.state == "COMPLETE" else "sampling again"
-                console.print(f"[dim]trial {event.number}: same config as trial {event.duplicate_of}, {reused}[/dim]")
-
-        yield on_trial, on_epoch
 
 
 @app.command()
@@ -265,7 +169,7 @@ def search(
         probes=probes,
         trust_model=trust_model,
     )
-    with _trial_bar("trials") as (on_trial, on_epoch):
+    with trial_bar("trials") as (on_trial, on_epoch):
         summary = run_study(config, on_trial=on_trial, on_epoch=on_epoch)
     typer.echo(
         f"study '{summary.study}': {summary.completed} completed, {summary.failed} failed, "
@@ -289,7 +193,7 @@ def worker(
     """Join a running study from this machine (start several: they share it through the storage)."""
     from paretodet.search import run_worker
 
-    with _trial_bar("trials") as (on_trial, on_epoch):
+    with trial_bar("trials") as (on_trial, on_epoch):
         summary = run_worker(
             storage,
             study,
@@ -321,7 +225,7 @@ def measure(
     """
     from paretodet.search._measure import measure_study
 
-    console = _err()
+    console = err_console()
 
     def on_trial(done: int, total: int, number: int) -> None:
         console.print(f"[dim]timed trial {number} ({done}/{total})[/dim]")
@@ -415,7 +319,7 @@ def select(
     from paretodet.search import load_trials
 
     chosen = parse_budgets(budgets)
-    with _stdout_reserved(as_json):
+    with stdout_reserved(as_json):
         df, _ = load_trials(workdir, latency_from=latency_from)
         if latency_from is not None:  # only the trials re-timed under that label compete
             df = df[df["latency_ms"].notna()]
@@ -466,8 +370,8 @@ def demo(
     """Offline demo: synthetic data + packaged teacher -> search -> Pareto report."""
     from paretodet.search._demo import run_demo
 
-    console = _err()
-    with _trial_bar("trials") as (on_trial, on_epoch):
+    console = err_console()
+    with trial_bar("trials") as (on_trial, on_epoch):
         result = run_demo(
             out,
             trials=trials,

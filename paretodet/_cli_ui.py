@@ -1,0 +1,106 @@
+"""The command line's terminal side: progress bars on stderr, and stdout kept for JSON."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from paretodet.search import TrialEvent
+
+__all__ = ["err_console", "image_bar", "stdout_reserved", "trial_bar"]
+
+
+def err_console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+@contextmanager
+def image_bar(label: str) -> Iterator[Any]:
+    """Progress bars on stderr; yields ``(on_image, on_epoch)`` callbacks, each ``(done, total)``."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console(),
+        transient=True,
+    ) as progress:
+        task = progress.add_task(label, total=None)
+
+        def on_image(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield on_image, epoch_task(progress)
+
+
+def epoch_task(progress: Any) -> Any:
+    """An ``on_epoch(done, total)`` callback that shows fine-tuning epochs as a second bar, once they start."""
+    task: list[Any] = []
+
+    def on_epoch(done: int, total: int) -> None:
+        if not task:
+            task.append(progress.add_task("fine-tuning epochs", total=total))
+        elif done == 1:
+            progress.reset(task[0], total=total)
+        progress.update(task[0], completed=done, total=total)
+
+    return on_epoch
+
+
+@contextmanager
+def stdout_reserved(active: bool) -> Iterator[None]:
+    """With ``--json``, send everything else that would reach stdout (Ultralytics' log included) to stderr."""
+    if not active:
+        yield
+        return
+    import contextlib
+    import logging
+
+    moved = []
+    for handler in logging.getLogger("ultralytics").handlers:
+        if isinstance(handler, logging.StreamHandler) and handler.stream in (sys.stdout, sys.__stdout__):
+            moved.append((handler, handler.setStream(sys.stderr)))
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        for handler, stream in moved:
+            handler.setStream(stream)
+
+
+@contextmanager
+def trial_bar(total_label: str) -> Iterator[Any]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = err_console()
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(total_label, total=None)
+        on_epoch = epoch_task(progress)
+
+        def on_trial(event: TrialEvent) -> None:
+            progress.update(
+                task, completed=event.done, total=event.total, description=f"trials (front: {event.front_size})"
+            )
+            if event.state == "FAIL":
+                console.print(f"[red]trial {event.number} failed:[/red] {event.error}")
+            elif event.duplicate_of is not None:
+                reused = "reused its result" if event.state == "COMPLETE" else "sampling again"
+                console.print(f"[dim]trial {event.number}: same config as trial {event.duplicate_of}, {reused}[/dim]")
+
+        yield on_trial, on_epoch
