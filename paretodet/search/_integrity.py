@@ -49,6 +49,15 @@ def check_study_files(storage: optuna.storages.BaseStorage, config: SearchConfig
             f"study '{config.study}' was started with --trust-model (its model may run code when loaded): "
             f"this process loads it only if it opts in too (--trust-model or {TRUST_ENV}=1)"
         )
+    for what, key, given in (
+        ("model", "model", str(config.model)),
+        ("data YAML", "data", str(Path(config.data).resolve())),
+    ):
+        if stored.get(key) not in (None, given):
+            raise StudyError(
+                f"study '{config.study}' was started with another {what} ({stored[key]}), not {given}: "
+                "use a new --workdir or --study"
+            )
     here = file_hashes(config)
     for key, what, path in (("model_sha256", "model", config.model), ("data_sha256", "data YAML", config.data)):
         if key in stored and key in here and here[key] != stored[key]:
