@@ -46,13 +46,13 @@ class Detector:
         return sum(p.numel() for p in self.model.parameters())
 
 
-def file_digest(path: Path, *, chunk: int = 1 << 20) -> str:
-    """Short sha256 of a file's bytes."""
+def file_digest(path: Path, *, chunk: int = 1 << 20, length: int = 16) -> str:
+    """The sha256 of a file's bytes, hex, its first ``length`` digits (64: all of it)."""
     h = hashlib.sha256()
     with path.open("rb") as fh:
         while block := fh.read(chunk):
             h.update(block)
-    return h.hexdigest()[:16]
+    return h.hexdigest()[:length]
 
 
 def load_detector(source: str | Path, *, trust_model: bool = False) -> Detector:

@@ -33,6 +33,8 @@ class MetricSpec:
         budget: budgets and ``select --objective`` may name it.
         headline: shown in the report's front tables.
         derived: (metric, factor): computed from another metric when a table lacks it (size_mb).
+        timed: how it depends on the host that timed it: "model" (model-only timing, what ``paretodet
+            measure`` re-times on a target), "e2e" (end-to-end timing), "" (not a timing).
     """
 
     name: str
@@ -46,6 +48,7 @@ class MetricSpec:
     headline: bool = True
     derived: tuple[str, float] | None = None
     short: str = ""
+    timed: str = ""
 
     @property
     def title(self) -> str:
@@ -73,11 +76,21 @@ def _metric_table(*specs: MetricSpec) -> dict[str, MetricSpec]:
 METRICS: dict[str, MetricSpec] = _metric_table(
     MetricSpec("map50_95", label="mAP50-95", direction=1, fmt="{:.4f}"),
     MetricSpec("map50", label="mAP50", direction=1, fmt="{:.4f}"),
-    MetricSpec("latency_ms", label="latency", unit="ms", direction=-1, fmt="{:.2f} ms"),
-    MetricSpec("latency_p90_ms", label="latency p90", unit="ms", direction=-1, fmt="{:.2f} ms", headline=False),
-    MetricSpec("latency_cv", label="latency CV (std/mean)", direction=-1, fmt="{:.3f}", budget=False, headline=False),
-    MetricSpec("fps", label="FPS, model only", short="FPS", direction=1, fmt="{:.1f}"),
-    MetricSpec("e2e_latency_ms", label="end-to-end latency", unit="ms", direction=-1, fmt="{:.2f} ms"),
+    MetricSpec("latency_ms", label="latency", unit="ms", direction=-1, fmt="{:.2f} ms", timed="model"),
+    MetricSpec(
+        "latency_p90_ms", label="latency p90", unit="ms", direction=-1, fmt="{:.2f} ms", headline=False, timed="model"
+    ),
+    MetricSpec(
+        "latency_cv",
+        label="latency CV (std/mean)",
+        direction=-1,
+        fmt="{:.3f}",
+        budget=False,
+        headline=False,
+        timed="model",
+    ),
+    MetricSpec("fps", label="FPS, model only", short="FPS", direction=1, fmt="{:.1f}", timed="model"),
+    MetricSpec("e2e_latency_ms", label="end-to-end latency", unit="ms", direction=-1, fmt="{:.2f} ms", timed="e2e"),
     MetricSpec(
         "size_bytes", label="artifact size", short="size", unit="bytes", direction=-1, fmt="{:.2f} MB", scale=1e-6
     ),

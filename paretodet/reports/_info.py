@@ -75,7 +75,7 @@ def display_frame(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-TIMED_METRICS: tuple[str, ...] = ("latency_ms", "latency_p90_ms", "latency_cv", "fps", "e2e_latency_ms")
+TIMED_METRICS: tuple[str, ...] = tuple(name for name, spec in METRICS.items() if spec.timed)
 TIMING_HOST_COLUMNS: tuple[str, ...] = ("host", "cpu", "threads")
 
 

@@ -4,30 +4,21 @@ search) refuses files that differ, and a trusted model unless it opts in itself.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from paretodet.errors import StudyError
+from paretodet.models import file_digest
 
 if TYPE_CHECKING:
     import optuna
 
     from paretodet.search._config import SearchConfig
 
-__all__ = ["STUDY_CONFIG_ATTR", "TRUST_ENV", "check_study_files", "file_hashes", "sha256_of"]
+__all__ = ["STUDY_CONFIG_ATTR", "TRUST_ENV", "check_study_files", "file_hashes"]
 
 STUDY_CONFIG_ATTR = "paretodet_config"
 TRUST_ENV = "PARETODET_TRUST_MODEL"
-
-
-def sha256_of(path: Path, *, chunk: int = 1 << 20) -> str:
-    """The sha256 of a file's bytes (hex)."""
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def file_hashes(config: SearchConfig) -> dict[str, Any]:
@@ -35,7 +26,7 @@ def file_hashes(config: SearchConfig) -> dict[str, Any]:
     hashes: dict[str, Any] = {}
     for key, path in (("model_sha256", Path(str(config.model))), ("data_sha256", Path(config.data))):
         if path.is_file():
-            hashes[key] = sha256_of(path)
+            hashes[key] = file_digest(path, length=64)
     return hashes
 
 

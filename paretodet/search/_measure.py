@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from paretodet.errors import StudyError
+from paretodet.objectives._metrics import METRICS
 
 if TYPE_CHECKING:
     import optuna
@@ -24,8 +25,8 @@ __all__ = ["LATENCY_PREFIX", "MeasureSummary", "latency_labels", "measure_study"
 
 LATENCY_PREFIX = "latency:"
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-# the latency figures a label replaces in the trial table
-LATENCY_COLUMNS: tuple[str, ...] = ("latency_ms", "latency_p90_ms", "latency_cv", "fps")
+# the figures a label re-times (model-only timings; end-to-end timing needs the training stack's NMS)
+LATENCY_COLUMNS: tuple[str, ...] = tuple(name for name, spec in METRICS.items() if spec.timed == "model")
 
 
 @dataclass(frozen=True)
@@ -126,12 +127,10 @@ def relabelled_latency(study_attrs: dict[str, Any], label: str) -> tuple[dict[in
 def _open_study(workdir: Path, *, storage: str | None, study: str | None) -> optuna.Study:
     import optuna
 
-    from paretodet.search._secrets import real_storage
-    from paretodet.search._storage import open_storage, read_manifest
+    from paretodet.search._storage import open_storage, open_workdir_study
 
     if storage is None:
-        manifest = read_manifest(workdir)
-        storage, study = real_storage(manifest["storage"]), study or manifest["study"]
+        return open_workdir_study(workdir)[0]
     if not study:
         raise StudyError("--storage needs --study NAME as well")
     try:

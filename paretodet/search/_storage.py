@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     import optuna
     import pandas as pd
 
-__all__ = ["MANIFEST", "load_trials", "open_storage", "read_manifest", "write_manifest"]
+__all__ = ["MANIFEST", "load_trials", "open_storage", "open_workdir_study", "read_manifest", "write_manifest"]
 
 MANIFEST = "paretodet.json"
 HEARTBEAT_S = 20
@@ -92,15 +92,9 @@ def load_trials(workdir: Path, *, latency_from: str | None = None) -> tuple[pd.D
     stored under that label (NaN for trials it did not time) and the manifest gains ``latency_from`` and
     ``latency_host``.
     """
-    import optuna
     import pandas as pd
 
-    manifest = read_manifest(workdir)
-    storage = open_storage(real_storage(manifest["storage"]))
-    try:
-        study = optuna.load_study(study_name=manifest["study"], storage=storage)
-    except KeyError:
-        raise StudyError(f"study '{manifest['study']}' not found in {manifest['storage']}") from None
+    study, manifest = open_workdir_study(workdir)
     rows = [_trial_row(t) for t in study.get_trials(deepcopy=False)]
     if not rows:
         raise StudyError(f"the study in {workdir} has no trials yet: run the search first")
@@ -109,17 +103,30 @@ def load_trials(workdir: Path, *, latency_from: str | None = None) -> tuple[pd.D
     return pd.DataFrame(rows), manifest
 
 
+def open_workdir_study(workdir: Path) -> tuple[optuna.Study, dict[str, Any]]:
+    """The study of a work dir (through its manifest; a masked storage URL takes its password from
+    ``$PARETODET_STORAGE``) and the manifest."""
+    import optuna
+
+    manifest = read_manifest(workdir)
+    try:
+        study = optuna.load_study(study_name=manifest["study"], storage=open_storage(real_storage(manifest["storage"])))
+    except KeyError:
+        raise StudyError(f"study '{manifest['study']}' not found in {manifest['storage']}") from None
+    return study, manifest
+
+
 def _relabel(rows: list[dict[str, Any]], study_attrs: dict[str, Any], label: str) -> dict[str, Any]:
     """Put the latencies measured under ``label`` into ``rows`` (in place); return what the manifest adds."""
-    from paretodet.search._measure import LATENCY_COLUMNS, relabelled_latency
+    from paretodet.reports._info import TIMED_METRICS
+    from paretodet.search._measure import relabelled_latency
 
     figures, host = relabelled_latency(study_attrs, label)
     for row in rows:
         source = row.get("duplicate_of")
         measured = figures.get(int(source) if source is not None else row["number"])
-        for column in LATENCY_COLUMNS:
-            row[column] = measured[column] if measured else float("nan")
-        row["e2e_latency_ms"] = float("nan")  # not re-timed there (it needs the NMS of the training stack)
+        for column in TIMED_METRICS:  # end-to-end timings are not re-timed there: NaN
+            row[column] = measured[column] if measured and column in measured else float("nan")
         if measured:
             row.update({"host": host.get("host"), "cpu": host.get("cpu"), "cores": host.get("cores")})
             row.update({"threads": host.get("threads"), "runtime_version": host.get("runtime_version")})
@@ -145,8 +152,7 @@ def param_importances(workdir: Path) -> dict[str, dict[str, float]]:
     completed trial only); empty for an objective Optuna cannot rank yet (too few trials)."""
     import optuna
 
-    manifest = read_manifest(workdir)
-    study = optuna.load_study(study_name=manifest["study"], storage=open_storage(real_storage(manifest["storage"])))
+    study, manifest = open_workdir_study(workdir)
     out: dict[str, dict[str, float]] = {}
     for index, (metric, direction) in enumerate(zip(manifest["objectives"], manifest["directions"])):
         sign = -1.0 if direction == "maximize" else 1.0  # Optuna ranks knobs by how they lower the target

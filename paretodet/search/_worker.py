@@ -9,9 +9,10 @@ from pathlib import Path
 
 from paretodet.errors import StudyError
 from paretodet.search._config import SearchConfig
+from paretodet.search._integrity import STUDY_CONFIG_ATTR
 from paretodet.search._secrets import mask_url
 from paretodet.search._storage import open_storage
-from paretodet.search._study import STUDY_CONFIG_ATTR, StudySummary, TrialEvent, run_study
+from paretodet.search._study import StudySummary, TrialEvent, run_study
 
 __all__ = ["STUDY_CONFIG_ATTR", "run_worker"]
 
