@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,8 @@ __all__ = ["MANIFEST", "load_trials", "open_storage", "open_workdir_study", "rea
 MANIFEST = "paretodet.json"
 HEARTBEAT_S = 20
 GRACE_S = 60
+SCHEMA_RACE_RETRIES = 5
+SCHEMA_RACE_MARKERS = ("already exists", "unique constraint", "duplicate key", "database is locked")
 
 
 def write_manifest(workdir: Path, data: dict[str, Any]) -> Path:
@@ -63,24 +66,46 @@ def _moved_sqlite(manifest: dict[str, Any], workdir: Path) -> dict[str, Any]:
 def open_storage(url: str) -> optuna.storages.BaseStorage:
     """An Optuna RDB storage with heartbeats, so a killed worker's RUNNING trial is failed and retried."""
     import optuna
-    from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
     optuna.logging.set_verbosity(logging.ERROR)  # failed trials are reported with their reason, not a traceback
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return RDBStorage(
-                url,
-                heartbeat_interval=HEARTBEAT_S,
-                grace_period=GRACE_S,
-                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
-            )
+        return _rdb_storage(url)
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         reason = scrub(first, url)
         raise StudyError(
             f"cannot open storage {mask_url(url)}: {reason} (check the URL and that the database is reachable)"
         ) from None
+
+
+def _rdb_storage(url: str) -> optuna.storages.RDBStorage:
+    """Open the storage; when processes open an empty database at once, the losers of the schema race retry."""
+    import optuna
+    from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+    from sqlalchemy.exc import DBAPIError
+
+    for attempt in range(SCHEMA_RACE_RETRIES + 1):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return RDBStorage(
+                    url,
+                    heartbeat_interval=HEARTBEAT_S,
+                    grace_period=GRACE_S,
+                    heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
+                )
+        except DBAPIError as exc:
+            # several processes created Optuna's tables at once; the winner's schema is there for the next attempt
+            if attempt == SCHEMA_RACE_RETRIES or not _schema_race(exc):
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    raise StudyError(f"cannot open storage {mask_url(url)}")
+
+
+def _schema_race(exc: Exception) -> bool:
+    """The error another process's concurrent schema creation causes (SQLite or PostgreSQL wording)."""
+    text = str(exc).lower()
+    return any(marker in text for marker in SCHEMA_RACE_MARKERS)
 
 
 def load_trials(workdir: Path, *, latency_from: str | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:

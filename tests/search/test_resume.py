@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import optuna
@@ -13,23 +15,32 @@ from paretodet.objectives import EvalSettings, LatencySettings
 from paretodet.search import SearchConfig, run_study
 
 
-def _running_with_params(db: Path) -> bool:
-    """A trial is RUNNING with its whole candidate sampled (killed mid-build, not between two suggestions)."""
-    try:
-        study = optuna.load_study(study_name="paretodet", storage=f"sqlite:///{db}")
-    except KeyError:
-        return False
-    return any(t.state.name == "RUNNING" and "candidate" in t.user_attrs for t in study.get_trials())
+def _observed_trials(db: Path) -> list[optuna.trial.FrozenTrial]:
+    """The study's trials, read only once the search process has written the whole schema.
 
-
-def _completed(db: Path) -> list[optuna.trial.FrozenTrial]:
+    The observer must not race the search process while it creates the database: opening an empty one with
+    Optuna writes its schema too.
+    """
     if not db.exists():
         return []
     try:
-        study = optuna.load_study(study_name="paretodet", storage=f"sqlite:///{db}")
-    except KeyError:
+        with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+            ready = conn.execute("SELECT count(*) FROM studies WHERE study_name = 'paretodet'").fetchone()[0]
+            ready = ready and conn.execute("SELECT count(*) FROM alembic_version").fetchone()[0]
+    except sqlite3.Error:
         return []
-    return [t for t in study.get_trials() if t.state.name == "COMPLETE"]
+    if not ready:
+        return []
+    return optuna.load_study(study_name="paretodet", storage=f"sqlite:///{db}").get_trials()
+
+
+def _running_with_params(db: Path) -> bool:
+    """A trial is RUNNING with its whole candidate sampled (killed mid-build, not between two suggestions)."""
+    return any(t.state.name == "RUNNING" and "candidate" in t.user_attrs for t in _observed_trials(db))
+
+
+def _completed(db: Path) -> list[optuna.trial.FrozenTrial]:
+    return [t for t in _observed_trials(db) if t.state.name == "COMPLETE"]
 
 
 def test_kill_9_then_rerun_loses_no_completed_trial(tiny_model: Path, tiny_data: Path, tmp_path: Path) -> None:
