@@ -18,7 +18,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from paretodet.data import list_images, load_data_yaml
+from paretodet.data import load_data_yaml, read_truth, split_images
 from paretodet.models import load_detector
 from paretodet.objectives import EvalSettings, coco_map, evaluate, open_runner, predict, ultralytics_map
 from paretodet.search import SearchConfig, build, load_trials, run_study
@@ -81,7 +81,8 @@ def main() -> None:
         rows[name] = m
         print(f"| {name} | {m.size_bytes:,} | {m.latency_ms:.2f} | {m.map50_95:.4f} | {m.map50:.4f} |")
     fp32 = rows["FP32"]
-    preds = predict(open_runner(artifacts["FP32"], threads=2), list_images(data.val), nc=data.nc, imgsz=args.imgsz)
+    truths = [read_truth(data, path) for path in split_images(data)]
+    preds = predict(open_runner(artifacts["FP32"], threads=2), truths, imgsz=args.imgsz)
     coco, ultra = coco_map(preds, data.names), ultralytics_map(preds, data.names)
     print(
         f"\nFP32 cross-check on the same predictions: pycocotools {coco.map50_95:.4f} / {coco.map50:.4f}, "

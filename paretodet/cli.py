@@ -36,26 +36,32 @@ def data_synth(
     out: Path = typer.Option(..., "--out", help="Folder to write the dataset into."),
     images: int = typer.Option(400, "--images", help="Training images (val gets a quarter, at least 8)."),
     seed: int = typer.Option(0, "--seed", help="Seed: the same seed gives the same images."),
+    layout: str = typer.Option("yolo", "--format", help="Layout: yolo (Ultralytics), voc (VOCdevkit) or coco (JSON)."),
 ) -> None:
-    """Write the synthetic shapes dataset (Ultralytics layout, data.yaml, COCO JSON for val)."""
-    from paretodet.data import SynthSpec, synthesize
+    """Write the synthetic shapes dataset in the YOLO, VOC or COCO layout, with its data.yaml."""
+    from paretodet.data import FORMATS, SynthSpec, synthesize
     from paretodet.errors import ConfigError
 
     if images < 1:
         raise ConfigError(f"--images must be >= 1, got {images}")
+    if layout not in FORMATS:
+        raise ConfigError(f"unknown --format '{layout}': use one of {', '.join(FORMATS)}")
     spec = SynthSpec(images=images, seed=seed)
-    path = synthesize(out, spec)
+    path = synthesize(out, spec, format=layout)
     typer.echo(f"wrote {images} train + {spec.val_images} val images; data YAML: {path}")
 
 
 @app.command()
 def evaluate(
-    model: str = typer.Argument(..., help="Checkpoint (.pt), model YAML, or Ultralytics name."),
-    data: Path = typer.Option(..., "--data", help="Data YAML; its val split is scored."),
+    model: str = typer.Argument(..., help="Checkpoint (.pt), model YAML, Ultralytics name, or torchvision:BUILDER."),
+    data: Path = typer.Option(..., "--data", help="Data YAML (YOLO, VOC or COCO layout) or a VOC/COCO folder."),
     imgsz: int = typer.Option(320, "--imgsz", help="Square input size (multiple of 32)."),
     runtime: str = typer.Option("onnxruntime", "--runtime", help="onnxruntime or torch."),
     threads: int = typer.Option(2, "--threads", help="Runtime threads (fixed and recorded)."),
     as_json: bool = typer.Option(False, "--json", help="Print only JSON on stdout."),
+    weights: Path | None = typer.Option(
+        None, "--weights", help="State dict for a builder name (torchvision:...), e.g. torchvision's own .pth."
+    ),
     trust_model: bool = typer.Option(
         False, "--trust-model", envvar="PARETODET_TRUST_MODEL", help="Load a checkpoint that may run code (unsafe)."
     ),
@@ -73,7 +79,14 @@ def evaluate(
         image_bar("scoring val images") as (on_image, _),
     ):
         _, metrics = apply_candidate(
-            model, data, candidate, Path(tmp), settings=settings, on_image=on_image, trust_model=trust_model
+            model,
+            data,
+            candidate,
+            Path(tmp),
+            settings=settings,
+            on_image=on_image,
+            trust_model=trust_model,
+            weights=weights,
         )
     if as_json:
         _print_json(metrics.to_dict())
@@ -84,12 +97,15 @@ def evaluate(
 
 @app.command()
 def apply(
-    model: str = typer.Argument(..., help="Checkpoint (.pt), model YAML, or Ultralytics name."),
-    data: Path = typer.Option(..., "--data", help="Data YAML."),
+    model: str = typer.Argument(..., help="Checkpoint (.pt), model YAML, Ultralytics name, or torchvision:BUILDER."),
+    data: Path = typer.Option(..., "--data", help="Data YAML (YOLO, VOC or COCO layout) or a VOC/COCO folder."),
     out: Path = typer.Option(..., "--out", help="Folder for the artifact, config.yaml and metrics.json."),
     config: Path | None = typer.Option(None, "--config", help="Candidate YAML (knob: value)."),
     sets: list[str] = typer.Option([], "--set", help="Knob override KEY=VALUE, e.g. quant.precision=fp16."),
     threads: int = typer.Option(2, "--threads", help="Runtime threads."),
+    weights: Path | None = typer.Option(
+        None, "--weights", help="State dict for a builder name (torchvision:...), e.g. torchvision's own .pth."
+    ),
     trust_model: bool = typer.Option(
         False, "--trust-model", envvar="PARETODET_TRUST_MODEL", help="Load a checkpoint that may run code (unsafe)."
     ),
@@ -117,6 +133,7 @@ def apply(
             on_image=on_image,
             on_epoch=on_epoch,
             trust_model=trust_model,
+            weights=weights,
         )
     typer.echo(f"artifact: {artifact}\nconfig:   {out / 'config.yaml'}\nmetrics:  {out / 'metrics.json'}")
     typer.echo(f"mAP50-95 {metrics.map50_95:.4f}  latency {metrics.latency_ms:.2f} ms  size {metrics.size_bytes} B")
@@ -124,8 +141,10 @@ def apply(
 
 @app.command()
 def search(
-    model: str = typer.Option(..., "--model", help="Checkpoint (.pt), model YAML, or Ultralytics name."),
-    data: Path = typer.Option(..., "--data", help="Data YAML."),
+    model: str = typer.Option(
+        ..., "--model", help="Checkpoint (.pt), model YAML, Ultralytics name, or torchvision:BUILDER."
+    ),
+    data: Path = typer.Option(..., "--data", help="Data YAML (YOLO, VOC or COCO layout) or a VOC/COCO folder."),
     trials: int = typer.Option(20, "--trials", help="Target number of completed trials in the study."),
     workdir: Path = typer.Option(Path("paretodet-work"), "--workdir", help="Study database, cache, artifacts."),
     storage: str | None = typer.Option(
@@ -143,6 +162,9 @@ def search(
     space: str = typer.Option("balanced", "--space", help="Preset (quick, balanced, thorough) or space YAML file."),
     probes: bool = typer.Option(
         True, "--probes/--no-probes", help="First measure the original model and each technique alone (default)."
+    ),
+    weights: Path | None = typer.Option(
+        None, "--weights", help="State dict for a builder name (torchvision:...), e.g. torchvision's own .pth."
     ),
     trust_model: bool = typer.Option(
         False, "--trust-model", envvar="PARETODET_TRUST_MODEL", help="Load a checkpoint that may run code (unsafe)."
@@ -168,6 +190,7 @@ def search(
         space=load_space(space),
         probes=probes,
         trust_model=trust_model,
+        weights=weights,
     )
     with trial_bar("trials") as (on_trial, on_epoch):
         summary = run_study(config, on_trial=on_trial, on_epoch=on_epoch)
@@ -366,8 +389,11 @@ def demo(
     out: Path = typer.Option(Path("paretodet-demo"), "--out", help="Output folder."),
     retrain: bool = typer.Option(False, "--retrain", help="Train the demo teacher again (to a plateau) first."),
     seed: int = typer.Option(0, "--seed", help="Sampler seed."),
+    family: str = typer.Option(
+        "ultralytics", "--family", help="ultralytics (packaged YOLOv8n) or torchvision (SSDlite, trained on first use)."
+    ),
 ) -> None:
-    """Offline demo: synthetic data + packaged teacher -> search -> Pareto report."""
+    """Offline demo: synthetic data + a demo teacher -> search -> Pareto report."""
     from paretodet.search._demo import run_demo
 
     console = err_console()
@@ -377,6 +403,7 @@ def demo(
             trials=trials,
             retrain=retrain,
             seed=seed,
+            family=family,
             on_stage=lambda msg: console.print(f"[bold]>[/bold] {msg}"),
             on_trial=on_trial,
             on_epoch=on_epoch,

@@ -20,7 +20,7 @@ class Artifact:
     """A built candidate.
 
     Attributes:
-        path: the file that ships (``.onnx`` for onnxruntime, an Ultralytics ``.pt`` for torch).
+        path: the file that ships (``.onnx`` for onnxruntime, the family's checkpoint ``.pt`` for torch).
         runtime: ``onnxruntime`` or ``torch``.
         imgsz: the square input size the artifact expects.
         precision: ``fp32``, ``fp16`` (weights) or ``int8`` (QDQ).
@@ -28,6 +28,7 @@ class Artifact:
         params: parameters of the network inside the artifact (counted on the exported model).
         gflops: forward GFLOPs at ``imgsz`` (counted by torch's FLOP counter on the exported model).
         fp32_blocks: INT8 only: blocks kept in FP32 by the mixed-precision knob.
+        family: the detector family (registry name) whose outputs the file holds: runners decode with it.
     """
 
     path: Path
@@ -38,6 +39,7 @@ class Artifact:
     params: int
     gflops: float
     fp32_blocks: tuple[str, ...] = ()
+    family: str = "ultralytics"
 
     def size_bytes(self) -> int:
         """Bytes on disk: the file, plus the weights file of an OpenVINO IR (``.xml`` + ``.bin``)."""

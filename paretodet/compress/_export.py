@@ -1,4 +1,4 @@
-"""Turn a detector into a deployable file: an Ultralytics .pt (torch) or an ONNX model (FP32 / FP16)."""
+"""Turn a detector into a deployable file: its family's checkpoint (torch) or an ONNX model (FP32 / FP16)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from paretodet.compress._artifact import Artifact
-from paretodet.compress._metadata import set_onnx_metadata, ultralytics_metadata
+from paretodet.compress._metadata import set_onnx_metadata
 from paretodet.errors import ConfigError, ExportError
 from paretodet.objectives._host import heavy_work
 
@@ -57,32 +57,44 @@ def count_gflops(net: torch.nn.Module, imgsz: int) -> float:
 def export_artifact(detector: Detector, dest: Path, *, runtime: str, imgsz: int, precision: str) -> Artifact:
     """Write ``detector`` as the artifact for ``runtime`` at ``dest`` (written atomically) and return it.
 
-    An ONNX file carries Ultralytics' metadata (class names, imgsz, stride, task: see ``compress._metadata``),
-    so ``YOLO(path).predict(image)`` labels its boxes with the dataset's class names.
+    The detector's family (see :mod:`paretodet.models`) wraps the model for export, names its outputs and
+    writes its checkpoint. An ONNX file carries the family's metadata: for Ultralytics models, Ultralytics' own
+    (class names, imgsz, stride, task: see ``compress._metadata``), so ``YOLO(path).predict(image)`` labels its
+    boxes with the dataset's class names.
 
     Example:
         >>> art = export_artifact(det, Path("m.onnx"), runtime="onnxruntime", imgsz=320, precision="fp16")
     """
+    from paretodet.models import get_family
+
     if precision not in ("fp32", "fp16"):
         raise ConfigError(f"unknown precision '{precision}': use fp32 or fp16")
-    net = inference_module(detector.model)
+    family = get_family(detector.family)
+    net = family.inference_module(detector, imgsz=imgsz)
     params = sum(p.numel() for p in net.parameters())
     gflops = count_gflops(net, imgsz)
     dest.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(dest) as tmp:
         if runtime == "onnxruntime":
-            metadata = ultralytics_metadata(detector, imgsz=imgsz, precision=precision, opset=ONNX_OPSET)
-            _write_onnx(net, tmp, imgsz=imgsz, precision=precision, metadata=metadata)
+            metadata = family.onnx_metadata(detector, imgsz=imgsz, precision=precision, opset=ONNX_OPSET)
+            _write_onnx(net, tmp, imgsz=imgsz, precision=precision, metadata=metadata, outputs=family.output_names)
         elif runtime == "torch":
             if precision != "fp32":
                 raise ConfigError(
                     "runtime=torch runs FP32 on the CPU: use quant.precision=fp32, or runtime=onnxruntime"
                 )
-            _write_ultralytics_pt(detector, tmp)
+            family.save(detector, tmp)
         else:
             raise ConfigError(f"unknown runtime '{runtime}': use onnxruntime or torch")
     artifact = Artifact(
-        path=dest, runtime=runtime, imgsz=imgsz, precision=precision, names=detector.names, params=params, gflops=gflops
+        path=dest,
+        runtime=runtime,
+        imgsz=imgsz,
+        precision=precision,
+        names=detector.names,
+        params=params,
+        gflops=gflops,
+        family=family.name,
     )
     artifact.write_sidecar()
     return artifact
@@ -103,18 +115,15 @@ def atomic_path(dest: Path, *, keep_existing: bool = False) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
-def _write_ultralytics_pt(detector: Detector, path: Path) -> None:
-    """An ordinary Ultralytics checkpoint (FP32, unfused) that ``YOLO(path)`` reloads."""
-    import torch
-
-    model = copy.deepcopy(detector.model).float().eval().cpu()
-    for param in model.parameters():
-        param.requires_grad_(False)
-    ckpt: dict[str, Any] = {"model": model, "names": dict(enumerate(detector.names)), "source": detector.source}
-    torch.save(ckpt, path)
-
-
-def _write_onnx(net: torch.nn.Module, path: Path, *, imgsz: int, precision: str, metadata: dict[str, Any]) -> None:
+def _write_onnx(
+    net: torch.nn.Module,
+    path: Path,
+    *,
+    imgsz: int,
+    precision: str,
+    metadata: dict[str, Any],
+    outputs: tuple[str, ...] = ("output0",),
+) -> None:
     import onnx
     import torch
 
@@ -128,7 +137,7 @@ def _write_onnx(net: torch.nn.Module, path: Path, *, imgsz: int, precision: str,
                 str(path),
                 opset_version=ONNX_OPSET,
                 input_names=["images"],
-                output_names=["output0"],
+                output_names=list(outputs),
                 dynamo=False,
                 do_constant_folding=True,
             )

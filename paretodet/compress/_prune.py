@@ -1,9 +1,11 @@
 """Pruning: NNI's pruners choose what to remove; Torch-Pruning removes structured channels physically.
 
 Structured methods (``l1``, ``l2``, ``fpgm``, ``taylor``) drop whole output channels of the backbone's and
-neck's convolutions. NNI 3.0's own ``ModelSpeedup`` fails on current torch (its tracer), so the channel masks
-NNI computes are applied by Torch-Pruning's dependency graph instead, which also removes the coupled input
-channels of every consumer (concat, residual add, the next convolution). C2f blocks are first replaced by
+neck's convolutions (which convolutions belong to which part is the detector family's call, see
+:mod:`paretodet.models`). NNI 3.0's own ``ModelSpeedup`` fails on current torch (its tracer), so the channel
+masks NNI computes are applied by Torch-Pruning's dependency graph instead, traced on the module the family
+names, which also removes the coupled input channels of every consumer (concat, residual add, the next
+convolution, the heads). Ultralytics C2f blocks are first replaced by
 :class:`~paretodet.compress._c2f.C2fSplit` (output-identical) so their channel split is prunable.
 
 The unstructured method (``level``) zeroes the smallest weights in place: the network keeps its shapes, so
@@ -13,22 +15,23 @@ metric measures that). The detection head is never pruned.
 
 from __future__ import annotations
 
-import copy
 import difflib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
-from paretodet.compress._c2f import split_c2f_blocks
 from paretodet.compress._choices import MAX_PRUNE_RATIO, PRUNE_METHODS, STRUCTURED_METHODS
-from paretodet.compress._finetune import training_batches
 from paretodet.errors import ConfigError, ExportError
 from paretodet.objectives._host import heavy_work
+
+if TYPE_CHECKING:
+    from paretodet.data import DatasetInfo
+    from paretodet.models import DetectorFamily
 
 __all__ = [
     "MAX_PRUNE_RATIO",
@@ -94,29 +97,39 @@ class PruneReport:
     zero_fraction: float
 
 
-def structured_prune(model: nn.Module, *, method: str, ratio: float, imgsz: int = 160) -> tuple[nn.Module, PruneReport]:
+def structured_prune(
+    model: nn.Module, *, method: str, ratio: float, imgsz: int = 160, family: str = "ultralytics"
+) -> tuple[nn.Module, PruneReport]:
     """Shorthand for :func:`prune_model` with one global ratio (no data: not for ``taylor``)."""
-    return prune_model(model, PruneSpec(method=method, ratio=ratio), imgsz=imgsz)
+    return prune_model(model, PruneSpec(method=method, ratio=ratio), imgsz=imgsz, family=family)
 
 
 @heavy_work()  # not while another process on this host times latency
 def prune_model(
-    model: nn.Module, spec: PruneSpec, *, imgsz: int = 320, data_yaml: Path | None = None, seed: int = 0
+    model: nn.Module,
+    spec: PruneSpec,
+    *,
+    imgsz: int = 320,
+    data: DatasetInfo | Path | None = None,
+    seed: int = 0,
+    family: str = "ultralytics",
 ) -> tuple[nn.Module, PruneReport]:
-    """A pruned copy of an Ultralytics detection model (its C2f blocks made prunable).
+    """A pruned copy of a detection model of ``family`` (an Ultralytics model's C2f blocks made prunable).
 
-    ``taylor`` scores channels by first-order Taylor importance from gradients of the detection loss on a
-    few training batches of ``data_yaml`` (absolute paths) at ``imgsz``.
+    ``taylor`` scores channels by first-order Taylor importance from gradients of the family's detection loss
+    on a few training batches of ``data`` (a dataset or a data YAML) at ``imgsz``.
 
     Example:
         >>> pruned, report = prune_model(detector.model, PruneSpec("l2", 0.3))  # doctest: +SKIP
     """
-    # structured pruning needs C2f's split as two convolutions; unstructured keeps the stock blocks
-    net = split_c2f_blocks(model)[0] if spec.method in STRUCTURED_METHODS else copy.deepcopy(model)
+    from paretodet.models import get_family
+
+    detector_family = get_family(family)
+    net = detector_family.prunable_copy(model, structured=spec.method in STRUCTURED_METHODS)
     net = net.float().cpu().eval()
     for param in net.parameters():
         param.requires_grad_(True)
-    parts = _conv_parts(net)
+    parts = detector_family.prune_parts(net)
     _check_skip(net, spec.skip)
     config_list: list[dict[str, Any]] = []
     targets: list[str] = []
@@ -131,7 +144,7 @@ def prune_model(
     if not config_list:
         return net, PruneReport(before, before, 0, 0, _zero_fraction(net))
     torch.manual_seed(seed)
-    masks = _nni_masks(net, spec.method, config_list, imgsz=imgsz, data_yaml=data_yaml)
+    masks = _nni_masks(net, spec.method, config_list, imgsz=imgsz, data=data, family=detector_family)
     if spec.method == "level":
         with torch.no_grad():
             for name, mask in masks.items():
@@ -139,29 +152,9 @@ def prune_model(
                     conv: Any = net.get_submodule(name)
                     conv.weight.mul_(mask["weight"].to(conv.weight.dtype))
         return net.eval(), PruneReport(before, before, 0, considered, _zero_fraction(net))
-    groups = _remove_channels(net, masks, targets, imgsz=imgsz, round_to=spec.round_to)
-    _check_forward(net, imgsz, spec)
+    groups = _remove_channels(net, masks, targets, imgsz=imgsz, round_to=spec.round_to, family=detector_family)
+    _check_forward(net, imgsz, spec, family=detector_family)
     return net.eval(), PruneReport(before, _count(net), groups, considered, _zero_fraction(net))
-
-
-def _conv_parts(net: nn.Module) -> dict[str, str]:
-    """Each prunable convolution's part: ``backbone`` (the YAML's backbone layers) or ``neck`` (the rest
-    before the detection head, which is never pruned)."""
-    layers: Any = getattr(net, "model", None)
-    if not isinstance(layers, nn.Sequential | nn.ModuleList) or len(layers) < 2:
-        raise ExportError("pruning needs an Ultralytics-style model (model.model layers ending in a detection head)")
-    head = len(layers) - 1
-    yaml_cfg = getattr(net, "yaml", None) or {}
-    n_backbone = len(yaml_cfg.get("backbone", ())) or head
-    parts: dict[str, str] = {}
-    for name, module in net.named_modules():
-        bits = name.split(".")
-        if not isinstance(module, nn.Conv2d) or len(bits) < 2 or bits[0] != "model" or not bits[1].isdigit():
-            continue
-        index = int(bits[1])
-        if index < head:
-            parts[name] = "backbone" if index < n_backbone else "neck"
-    return parts
 
 
 def _skipped(name: str, skip: Sequence[str]) -> bool:
@@ -188,14 +181,20 @@ def _zero_fraction(net: nn.Module) -> float:
 
 
 def _nni_masks(
-    net: nn.Module, method: str, config_list: list[dict[str, Any]], *, imgsz: int, data_yaml: Path | None
+    net: nn.Module,
+    method: str,
+    config_list: list[dict[str, Any]],
+    *,
+    imgsz: int,
+    data: DatasetInfo | Path | None,
+    family: DetectorFamily,
 ) -> dict[str, dict[str, torch.Tensor]]:
     """Masks chosen by the NNI pruner of ``method`` (the model is unwrapped again afterwards)."""
     from nni.compression.pruning import FPGMPruner, L1NormPruner, L2NormPruner, LevelPruner
 
     pruner: Any
     if method == "taylor":
-        pruner = _taylor_pruner(net, config_list, imgsz=imgsz, data_yaml=data_yaml)
+        pruner = _taylor_pruner(net, config_list, imgsz=imgsz, data=data, family=family)
     else:
         cls = {"l1": L1NormPruner, "l2": L2NormPruner, "fpgm": FPGMPruner, "level": LevelPruner}[method]
         pruner = cls(net, config_list)
@@ -209,24 +208,32 @@ def _nni_masks(
 TAYLOR_STEPS = 8
 
 
-def _taylor_pruner(net: nn.Module, config_list: list[dict[str, Any]], *, imgsz: int, data_yaml: Path | None) -> Any:
+def _taylor_pruner(
+    net: nn.Module,
+    config_list: list[dict[str, Any]],
+    *,
+    imgsz: int,
+    data: DatasetInfo | Path | None,
+    family: DetectorFamily,
+) -> Any:
     """NNI's TaylorPruner fed with detection-loss gradients from a few training batches."""
     import nni
     from nni.compression import TorchEvaluator
     from nni.compression.pruning import TaylorPruner
 
-    if data_yaml is None:
+    from paretodet.data import DatasetInfo, load_data_yaml
+
+    if data is None:
         raise ConfigError("prune.method=taylor needs training images (a data YAML with a train split)")
-    from ultralytics.cfg import get_cfg
-
-    setattr(net, "args", get_cfg())  # noqa: B010 - the detection loss reads its gains from model.args
-    batches = training_batches(data_yaml, imgsz=imgsz, count=TAYLOR_STEPS)
+    info = data if isinstance(data, DatasetInfo) else load_data_yaml(data)
+    if info.train is None:
+        raise ConfigError(f"prune.method=taylor needs training images: {info.yaml_path} has no train split")
+    batches = family.loss_batches(info, imgsz=imgsz, count=TAYLOR_STEPS)
     if not batches:
-        raise ConfigError(f"prune.method=taylor found no training images in {data_yaml}: add a train split")
+        raise ConfigError(f"prune.method=taylor found no training images in {info.yaml_path}: add a train split")
 
-    def training_step(batch: dict[str, Any], model: Any) -> torch.Tensor:
-        loss, _ = model.loss(batch)
-        return loss.sum()
+    def training_step(batch: Any, model: Any) -> torch.Tensor:
+        return family.batch_loss(model, batch)
 
     def training_func(
         model: Any, optimizers: Any, training_step: Any, lr_schedulers: Any = None, max_steps: Any = None, *_: Any
@@ -245,14 +252,20 @@ def _taylor_pruner(net: nn.Module, config_list: list[dict[str, Any]], *, imgsz: 
 
 
 def _remove_channels(
-    net: nn.Module, masks: dict[str, dict[str, torch.Tensor]], names: list[str], *, imgsz: int, round_to: int = 1
+    net: nn.Module,
+    masks: dict[str, dict[str, torch.Tensor]],
+    names: list[str],
+    *,
+    imgsz: int,
+    family: DetectorFamily,
+    round_to: int = 1,
 ) -> int:
     """Remove the masked output channels (and their coupled channels) with Torch-Pruning; return group count."""
     import torch_pruning as tp
 
-    example = torch.rand(1, 3, imgsz, imgsz)
+    traced, example = family.prune_trace(net, imgsz=imgsz)
     try:
-        graph = tp.DependencyGraph().build_dependency(net, example_inputs=example)
+        graph = tp.DependencyGraph().build_dependency(traced, example_inputs=example)
     except Exception as exc:
         raise ExportError(f"cannot trace the model's channel dependencies: {_first_line(exc)}") from exc
     groups = 0
@@ -289,12 +302,11 @@ def _rounded_removal(conv: Any, removed_mask: torch.Tensor, round_to: int) -> li
     return removed.tolist()
 
 
-def _check_forward(net: nn.Module, imgsz: int, spec: PruneSpec) -> None:
+def _check_forward(net: nn.Module, imgsz: int, spec: PruneSpec, *, family: DetectorFamily) -> None:
     """Run the pruned model once; on failure name the innermost module that broke."""
     with _module_tracker(net) as stack:
         try:
-            with torch.no_grad():
-                net(torch.rand(1, 3, imgsz, imgsz))
+            family.check_forward(net, imgsz=imgsz)
         except RuntimeError as exc:
             where = stack[-1] if stack else "the model"
             raise ExportError(

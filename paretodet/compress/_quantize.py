@@ -189,13 +189,14 @@ def quantize_int8(
     settings: Int8Settings,
     calibration_cache: Path | None = None,
     only_blocks: Sequence[str] | None = None,
+    family: str = "ultralytics",
 ) -> None:
     """Write a QDQ INT8 model of ``fp32_onnx`` to ``dest``.
 
     ``calibration_cache`` (a JSON file) stores the activation ranges so later calls with the same
     calibration skip it. ``only_blocks`` quantizes just those blocks (sensitivity analysis). The FP32 file's
     Ultralytics metadata (class names, imgsz, stride, task) is carried over, its export arguments restated
-    for INT8.
+    for INT8. ``family`` (the artifact's detector family) names the blocks and the nodes that stay FP32.
 
     Example:
         >>> quantize_int8(Path("m.onnx"), Path("q.onnx"), calibration_images=imgs, imgsz=320,
@@ -204,12 +205,15 @@ def quantize_int8(
     import onnx
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
+    from paretodet.models import get_family
+
+    detector_family = get_family(family)
     model = onnx.load(str(fp32_onnx))
-    blocks = quantizable_blocks(model)
+    blocks = detector_family.quantizable_blocks(model)
     unknown = [b for b in (*settings.fp32_blocks, *(only_blocks or ())) if b not in blocks]
     if unknown:
         raise ConfigError(f"unknown block(s) {unknown}: the model's blocks are {', '.join(blocks)}")
-    exclude = set(head_decode_nodes(model))
+    exclude = set(detector_family.fp32_nodes(model))
     for block in settings.fp32_blocks:
         exclude.update(blocks[block])
     nodes_to_quantize = [n for b in only_blocks for n in blocks[b]] if only_blocks is not None else None

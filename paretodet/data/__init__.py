@@ -1,11 +1,10 @@
-"""Datasets: the Ultralytics layout reader and the synthetic demo set."""
+"""Datasets: Ultralytics (YOLO), Pascal VOC and COCO-JSON readers behind one API, and the synthetic demo set."""
 
 from __future__ import annotations
 
+from paretodet.data._dataset import dataset_digest, load_dataset, read_truth, split_images
+from paretodet.data._info import FORMATS, IMAGE_SUFFIXES, DatasetInfo, ImageTruth
 from paretodet.data._layout import (
-    IMAGE_SUFFIXES,
-    DatasetInfo,
-    dataset_digest,
     label_path_for,
     list_images,
     load_data_yaml,
@@ -15,11 +14,16 @@ from paretodet.data._layout import (
 )
 from paretodet.data._letterbox import Letterbox, letterbox, read_image, unletterbox_boxes
 from paretodet.data._synth import SHAPE_CLASSES, SynthSpec, synthesize
+from paretodet.data._voc import VOC_CLASSES
+from paretodet.data._yolo_view import yolo_label_text, yolo_view
 
 __all__ = [
+    "FORMATS",
     "IMAGE_SUFFIXES",
     "SHAPE_CLASSES",
+    "VOC_CLASSES",
     "DatasetInfo",
+    "ImageTruth",
     "Letterbox",
     "SynthSpec",
     "dataset_digest",
@@ -27,10 +31,15 @@ __all__ = [
     "letterbox",
     "list_images",
     "load_data_yaml",
+    "load_dataset",
     "read_image",
     "read_labels",
+    "read_truth",
+    "split_images",
     "synthesize",
     "unletterbox_boxes",
     "write_data_yaml",
     "write_resolved_yaml",
+    "yolo_label_text",
+    "yolo_view",
 ]

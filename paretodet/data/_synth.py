@@ -7,13 +7,17 @@ the same image comes out whatever the number of images asked for.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 
+from paretodet.data._info import FORMATS
 from paretodet.data._layout import write_data_yaml
+from paretodet.data._voc import write_voc_xml
 
 __all__ = ["SHAPE_CLASSES", "SynthSpec", "synthesize"]
 
@@ -44,62 +48,163 @@ class SynthSpec:
         return max(8, self.images // 4)
 
 
-def synthesize(out: Path | str, spec: SynthSpec | None = None, *, splits: tuple[str, ...] = ("train", "val")) -> Path:
-    """Write an Ultralytics-layout dataset and return the path of its data YAML.
+def synthesize(
+    out: Path | str,
+    spec: SynthSpec | None = None,
+    *,
+    splits: tuple[str, ...] = ("train", "val"),
+    format: str = "yolo",
+) -> Path:
+    """Write a synthetic dataset in the ``format`` layout and return the path of its data YAML (``out/data.yaml``,
+    no ``path:`` key, so the splits are read from its folder whatever the working directory).
 
-    Layout: ``images/{train,val}``, ``labels/{train,val}`` (YOLO txt), ``data.yaml`` (no ``path:`` key, so the
-    splits are read from its folder whatever the working directory), ``annotations/instances_val.json`` (COCO
-    ground truth of the val split). ``splits`` limits what is written
-    (each image depends only on its seed, split and index, so a val-only set equals the full set's val).
+    Layouts (the same images, PNG, and the same boxes in each):
+
+    - ``yolo``: ``images/{train,val}``, ``labels/{train,val}`` (YOLO txt), ``annotations/instances_val.json``
+      (COCO ground truth of the val split, category id = class id).
+    - ``voc``: ``VOCdevkit/VOC2007/{JPEGImages, Annotations, ImageSets/Main/{train,val}.txt}``.
+    - ``coco``: ``images/{train,val}``, ``annotations/instances_{train,val}.json`` (category ids from 1).
+
+    ``splits`` limits what is written (each image depends only on its seed, split and index, so a val-only set
+    equals the full set's val).
 
     Example:
         >>> yaml_path = synthesize("demo_data", SynthSpec(images=16, seed=1))  # doctest: +SKIP
     """
-    import cv2
-
     spec = spec or SynthSpec()
     root = Path(out)
     unknown = set(splits) - {"train", "val"}
     if unknown:
         raise ValueError(f"unknown splits {sorted(unknown)}: use train and/or val")
+    if format not in FORMATS:
+        raise ValueError(f"unknown format {format!r}: use one of {', '.join(FORMATS)}")
     for split, count in (("train", spec.images), ("val", spec.val_images)):
         if split not in splits:
             continue
-        img_dir, lbl_dir = root / "images" / split, root / "labels" / split
-        img_dir.mkdir(parents=True, exist_ok=True)
-        lbl_dir.mkdir(parents=True, exist_ok=True)
-        coco_images: list[dict[str, Any]] = []
-        coco_anns: list[dict[str, Any]] = []
-        for index in range(count):
-            rng = np.random.default_rng([spec.seed, 0 if split == "train" else 1, index])
-            image, boxes = _render_image(rng, spec)
-            name = f"{split}_{index:05d}"
-            cv2.imwrite(str(img_dir / f"{name}.png"), image)
-            h, w = image.shape[:2]
-            lines = [
-                f"{c} {(x0 + x1) / 2 / w:.6f} {(y0 + y1) / 2 / h:.6f} {(x1 - x0) / w:.6f} {(y1 - y0) / h:.6f}"
-                for c, x0, y0, x1, y1 in boxes
-            ]
-            (lbl_dir / f"{name}.txt").write_text("".join(line + "\n" for line in lines))
-            coco_images.append({"id": index, "file_name": f"{name}.png", "width": w, "height": h})
-            for c, x0, y0, x1, y1 in boxes:
-                coco_anns.append(
-                    {
-                        "id": len(coco_anns) + 1,
-                        "image_id": index,
-                        "category_id": c,
-                        "bbox": [x0, y0, x1 - x0, y1 - y0],
-                        "area": (x1 - x0) * (y1 - y0),
-                        "iscrowd": 0,
-                    }
-                )
-        if split == "val":
-            ann_dir = root / "annotations"
-            ann_dir.mkdir(parents=True, exist_ok=True)
-            categories = [{"id": i, "name": n} for i, n in enumerate(SHAPE_CLASSES)]
-            gt = {"images": coco_images, "annotations": coco_anns, "categories": categories}
-            (ann_dir / "instances_val.json").write_text(json.dumps(gt))
+        samples = (_sample(spec, split, index) for index in range(count))
+        if format == "voc":
+            _write_voc(root, split, samples)
+        elif format == "coco":
+            _write_coco(root, split, samples)
+        else:
+            _write_yolo(root, split, samples)
+    if format == "voc":
+        return _voc_yaml(root)
+    if format == "coco":
+        return _coco_yaml(root)
     return write_data_yaml(root, names=list(SHAPE_CLASSES), train=(root / "images" / "train").is_dir())
+
+
+_Sample = tuple[str, np.ndarray, list[tuple[int, int, int, int, int]]]
+
+
+def _sample(spec: SynthSpec, split: str, index: int) -> _Sample:
+    """``(name, image, boxes)`` of image ``index`` of ``split``."""
+    rng = np.random.default_rng([spec.seed, 0 if split == "train" else 1, index])
+    image, boxes = _render_image(rng, spec)
+    return f"{split}_{index:05d}", image, boxes
+
+
+def _write_yolo(root: Path, split: str, samples: Iterable[_Sample]) -> None:
+    import cv2
+
+    img_dir, lbl_dir = root / "images" / split, root / "labels" / split
+    img_dir.mkdir(parents=True, exist_ok=True)
+    lbl_dir.mkdir(parents=True, exist_ok=True)
+    gt = _coco_gt(first_category=0)
+    for index, (name, image, boxes) in enumerate(samples):
+        cv2.imwrite(str(img_dir / f"{name}.png"), image)
+        h, w = image.shape[:2]
+        lines = [
+            f"{c} {(x0 + x1) / 2 / w:.6f} {(y0 + y1) / 2 / h:.6f} {(x1 - x0) / w:.6f} {(y1 - y0) / h:.6f}"
+            for c, x0, y0, x1, y1 in boxes
+        ]
+        (lbl_dir / f"{name}.txt").write_text("".join(line + "\n" for line in lines))
+        _add_coco_image(gt, index, f"{name}.png", image, boxes, first_category=0)
+    if split == "val":
+        ann_dir = root / "annotations"
+        ann_dir.mkdir(parents=True, exist_ok=True)
+        (ann_dir / "instances_val.json").write_text(json.dumps(gt))
+
+
+def _write_coco(root: Path, split: str, samples: Iterable[_Sample]) -> None:
+    import cv2
+
+    img_dir, ann_dir = root / "images" / split, root / "annotations"
+    img_dir.mkdir(parents=True, exist_ok=True)
+    ann_dir.mkdir(parents=True, exist_ok=True)
+    gt = _coco_gt(first_category=1)
+    for index, (name, image, boxes) in enumerate(samples):
+        cv2.imwrite(str(img_dir / f"{name}.png"), image)
+        _add_coco_image(gt, index + 1, f"{name}.png", image, boxes, first_category=1)
+    (ann_dir / f"instances_{split}.json").write_text(json.dumps(gt))
+
+
+def _coco_gt(*, first_category: int) -> dict[str, Any]:
+    return {
+        "images": [],
+        "annotations": [],
+        "categories": [{"id": i + first_category, "name": n} for i, n in enumerate(SHAPE_CLASSES)],
+    }
+
+
+def _add_coco_image(
+    gt: dict[str, Any], image_id: int, file_name: str, image: np.ndarray, boxes: list[Any], *, first_category: int
+) -> None:
+    h, w = image.shape[:2]
+    gt["images"].append({"id": image_id, "file_name": file_name, "width": w, "height": h})
+    anns = gt["annotations"]
+    for c, x0, y0, x1, y1 in boxes:
+        anns.append(
+            {
+                "id": len(anns) + 1,
+                "image_id": image_id,
+                "category_id": c + first_category,
+                "bbox": [x0, y0, x1 - x0, y1 - y0],
+                "area": (x1 - x0) * (y1 - y0),
+                "iscrowd": 0,
+            }
+        )
+
+
+_VOC_YEAR = Path("VOCdevkit") / "VOC2007"
+
+
+def _write_voc(root: Path, split: str, samples: Iterable[_Sample]) -> None:
+    import cv2
+
+    year = root / _VOC_YEAR
+    for sub in ("JPEGImages", "Annotations", "ImageSets/Main"):
+        (year / sub).mkdir(parents=True, exist_ok=True)
+    ids = []
+    for name, image, boxes in samples:
+        cv2.imwrite(str(year / "JPEGImages" / f"{name}.png"), image)  # PNG: the same pixels as the other layouts
+        h, w = image.shape[:2]
+        objects = [(SHAPE_CLASSES[c], x0, y0, x1, y1, False) for c, x0, y0, x1, y1 in boxes]
+        write_voc_xml(year / "Annotations" / f"{name}.xml", filename=f"{name}.png", height=h, width=w, objects=objects)
+        ids.append(name)
+    (year / "ImageSets" / "Main" / f"{split}.txt").write_text("".join(f"{i}\n" for i in ids))
+
+
+def _voc_yaml(root: Path) -> Path:
+    data: dict[str, Any] = {"format": "voc"}
+    for split in ("train", "val"):
+        if (root / _VOC_YEAR / "ImageSets" / "Main" / f"{split}.txt").is_file():
+            data[split] = (_VOC_YEAR / "ImageSets" / "Main" / f"{split}.txt").as_posix()
+    data["names"] = list(SHAPE_CLASSES)
+    path = root / "data.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def _coco_yaml(root: Path) -> Path:
+    data: dict[str, Any] = {"format": "coco"}
+    for split in ("train", "val"):
+        if (root / "annotations" / f"instances_{split}.json").is_file():
+            data[split] = {"images": f"images/{split}", "annotations": f"annotations/instances_{split}.json"}
+    path = root / "data.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
 
 
 def _render_image(rng: np.random.Generator, spec: SynthSpec) -> tuple[np.ndarray, list[tuple[int, int, int, int, int]]]:

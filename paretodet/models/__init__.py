@@ -1,7 +1,9 @@
-"""Model adapters (Ultralytics first) and the packaged demo teacher."""
+"""Detector families behind one seam (Ultralytics, YOLOv5, torchvision) and the packaged demo teacher."""
 
 from __future__ import annotations
 
+from paretodet.models._base import ALL_TECHNIQUES, Detector, DetectorFamily, TrainRecipe
+from paretodet.models._families import family_for, get_family, list_families, load_detector, register_family
 from paretodet.models._teacher import (
     DEMO_DATA_SPEC,
     TeacherRecipe,
@@ -9,15 +11,30 @@ from paretodet.models._teacher import (
     plateau_reached,
     train_demo_teacher,
 )
-from paretodet.models._ultralytics import Detector, file_digest, load_detector
+from paretodet.models._tv_teacher import (
+    TorchvisionTeacherRecipe,
+    torchvision_teacher_path,
+    train_torchvision_teacher,
+)
+from paretodet.models._ultralytics import file_digest
 
 __all__ = [
+    "ALL_TECHNIQUES",
     "DEMO_DATA_SPEC",
     "Detector",
+    "DetectorFamily",
     "TeacherRecipe",
+    "TorchvisionTeacherRecipe",
+    "TrainRecipe",
     "demo_teacher_path",
+    "family_for",
     "file_digest",
+    "get_family",
+    "list_families",
     "load_detector",
     "plateau_reached",
+    "register_family",
+    "torchvision_teacher_path",
     "train_demo_teacher",
+    "train_torchvision_teacher",
 ]

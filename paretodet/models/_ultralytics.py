@@ -1,49 +1,19 @@
-"""Ultralytics adapter: load checkpoints (.pt) or model YAMLs as a :class:`Detector`."""
+"""Ultralytics loading: checkpoints (.pt) or model YAMLs as a :class:`Detector` (the family is in
+``_ultralytics_family``)."""
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from paretodet.errors import ModelError
+from paretodet.models._base import Detector
 from paretodet.models._safe_load import load_ultralytics_safely
 
-if TYPE_CHECKING:
-    import torch
-
-__all__ = ["Detector", "file_digest", "load_detector"]
+__all__ = ["file_digest", "is_yolov5_checkpoint", "load_ultralytics"]
 
 _REMOTE_SUFFIXES = (".pt", ".yaml", ".yml")
-
-
-@dataclass
-class Detector:
-    """A loaded detection model.
-
-    Attributes:
-        model: the Ultralytics ``DetectionModel`` (FP32, eval mode, on CPU).
-        names: class names, index = class id.
-        source: what the user named (path or Ultralytics asset name).
-        digest: a content hash of the source file (cache keys use it).
-        trainable: whether paretodet can train it (has a training loss): False for original YOLOv5 files.
-    """
-
-    model: torch.nn.Module
-    names: tuple[str, ...]
-    source: str
-    digest: str
-    trainable: bool = True
-
-    @property
-    def nc(self) -> int:
-        """Number of classes."""
-        return len(self.names)
-
-    def params(self) -> int:
-        """Number of parameters."""
-        return sum(p.numel() for p in self.model.parameters())
 
 
 def file_digest(path: Path, *, chunk: int = 1 << 20, length: int = 16) -> str:
@@ -55,7 +25,7 @@ def file_digest(path: Path, *, chunk: int = 1 << 20, length: int = 16) -> str:
     return h.hexdigest()[:length]
 
 
-def load_detector(source: str | Path, *, trust_model: bool = False) -> Detector:
+def load_ultralytics(source: str | Path, *, trust_model: bool = False) -> Detector:
     """Load an Ultralytics checkpoint (``.pt``) or model YAML.
 
     A path that exists is read from disk. A bare name (``yolov8n.pt``, ``yolo11s.yaml``) is handed to
@@ -70,7 +40,7 @@ def load_detector(source: str | Path, *, trust_model: bool = False) -> Detector:
     built the same way either way.
 
     Example:
-        >>> det = load_detector("runs/teacher/weights/best.pt")  # doctest: +SKIP
+        >>> det = load_ultralytics("runs/teacher/weights/best.pt")  # doctest: +SKIP
     """
     text = str(source)
     path = Path(text).expanduser()
@@ -79,11 +49,6 @@ def load_detector(source: str | Path, *, trust_model: bool = False) -> Detector:
             raise ModelError(f"model {path} is a folder: pass a .pt checkpoint or a model .yaml file")
         if path.suffix.lower() not in _REMOTE_SUFFIXES:
             raise ModelError(f"model {path} is not a .pt checkpoint or model .yaml: pass one of those")
-        if path.suffix.lower() == ".pt" and _is_yolov5(path):
-            from paretodet.models._yolov5 import load_yolov5
-
-            model, names = load_yolov5(path, trust_model=trust_model)
-            return Detector(model=model, names=names, source=str(path), digest=file_digest(path), trainable=False)
         if path.suffix.lower() == ".pt" and not trust_model:
             model, _ = load_ultralytics_safely(str(path), what=f"checkpoint {path}")
             return _to_detector(model, source=str(path), digest=file_digest(path))
@@ -105,7 +70,7 @@ def load_detector(source: str | Path, *, trust_model: bool = False) -> Detector:
     return _to_detector(model, source=text, digest=digest)
 
 
-def _is_yolov5(path: Path) -> bool:
+def is_yolov5_checkpoint(path: Path) -> bool:
     """Whether ``path`` pickles classes of the original YOLOv5 code base (``models.*``), read without unpickling."""
     import torch
 

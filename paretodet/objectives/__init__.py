@@ -11,7 +11,6 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "AccuracyResult",
         "NmsSettings",
         "Predictions",
-        "coco_ground_truth",
         "coco_map",
         "evaluate_map",
         "postprocess",
@@ -44,6 +43,12 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "MetricSpec",
         "format_metric",
     ),
+    "_truth": (
+        "VocResult",
+        "coco_ground_truth",
+        "score_coco",
+        "voc_map",
+    ),
     "_runners": (
         "Runner",
         "RuntimeEntry",
@@ -60,7 +65,6 @@ if TYPE_CHECKING:  # the same names, for type checkers
         AccuracyResult as AccuracyResult,
         NmsSettings as NmsSettings,
         Predictions as Predictions,
-        coco_ground_truth as coco_ground_truth,
         coco_map as coco_map,
         evaluate_map as evaluate_map,
         postprocess as postprocess,
@@ -100,4 +104,10 @@ if TYPE_CHECKING:  # the same names, for type checkers
         open_runner as open_runner,
         register_runtime as register_runtime,
         runtime_entry as runtime_entry,
+    )
+    from paretodet.objectives._truth import (
+        VocResult as VocResult,
+        coco_ground_truth as coco_ground_truth,
+        score_coco as score_coco,
+        voc_map as voc_map,
     )

@@ -6,13 +6,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from paretodet.compress import Artifact
-from paretodet.data import DatasetInfo, list_images
+from paretodet.data import DatasetInfo, read_truth, split_images
 from paretodet.errors import ConfigError
-from paretodet.objectives._accuracy import NmsSettings, evaluate_map
+from paretodet.objectives._accuracy import NmsSettings, coco_map, predict
 from paretodet.objectives._host import heavy_work, timed_quietly, timing_host
 from paretodet.objectives._latency import LatencySettings, LatencyStats, measure_e2e_latency, measure_latency
 from paretodet.objectives._metrics import Metrics
 from paretodet.objectives._runners import open_runner, runtime_entry
+from paretodet.objectives._truth import voc_map
 
 __all__ = ["EvalSettings", "evaluate"]
 
@@ -57,12 +58,15 @@ def evaluate(
         raise ConfigError(
             f"model has {len(artifact.names)} classes but {data.yaml_path} has {data.nc}: use matching data"
         )
-    images = list_images(data.val)
+    images = split_images(data)
     if settings.max_images is not None:
         images = images[: settings.max_images]
+    truths = [read_truth(data, path) for path in images]  # a bad annotation fails before inference
     with heavy_work():  # building a session is heavy too
         runner = open_runner(artifact, threads=settings.threads)
-    acc = evaluate_map(runner, images, names=data.names, imgsz=artifact.imgsz, nms=settings.nms, on_image=on_image)
+    predictions = predict(runner, truths, imgsz=artifact.imgsz, nms=settings.nms, on_image=on_image)
+    acc = coco_map(predictions, data.names)
+    voc = voc_map(predictions.truths, predictions.results, nc=data.nc) if data.format == "voc" else None
 
     def timing() -> tuple[LatencyStats, LatencyStats]:
         model_only = measure_latency(runner, imgsz=artifact.imgsz, settings=settings.latency)
@@ -94,6 +98,8 @@ def evaluate(
         cores=host.cores,
         runtime_version=host.runtime_version,
         timing_others_cpu=round(others, 4),
+        voc_map50_07=voc.map50_07_11pt if voc is not None else None,
+        voc_map50=voc.map50_area if voc is not None else None,
     )
 
 

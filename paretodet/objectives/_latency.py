@@ -84,10 +84,10 @@ def measure_e2e_latency(
     """
     decoded = [read_image(p) for p in images[: min(len(images), 16)]]
     for i in range(settings.warmup):
-        postprocess(runner(letterbox(decoded[i % len(decoded)], imgsz)[0]), nms)
+        postprocess(runner(letterbox(decoded[i % len(decoded)], imgsz)[0]), nms, family=runner.family)
     times = []
     for i in range(settings.runs):
         start = time.perf_counter()
-        postprocess(runner(letterbox(decoded[i % len(decoded)], imgsz)[0]), nms)
+        postprocess(runner(letterbox(decoded[i % len(decoded)], imgsz)[0]), nms, family=runner.family)
         times.append((time.perf_counter() - start) * 1000)
     return summarize_times(times)

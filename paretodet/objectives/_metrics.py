@@ -76,6 +76,10 @@ def _metric_table(*specs: MetricSpec) -> dict[str, MetricSpec]:
 METRICS: dict[str, MetricSpec] = _metric_table(
     MetricSpec("map50_95", label="mAP50-95", direction=1, fmt="{:.4f}"),
     MetricSpec("map50", label="mAP50", direction=1, fmt="{:.4f}"),
+    MetricSpec(
+        "voc_map50_07", label="VOC07 mAP50 (11-point)", short="VOC07", direction=1, fmt="{:.4f}", headline=False
+    ),
+    MetricSpec("voc_map50", label="VOC mAP50 (area)", short="VOC mAP50", direction=1, fmt="{:.4f}", headline=False),
     MetricSpec("latency_ms", label="latency", unit="ms", direction=-1, fmt="{:.2f} ms", timed="model"),
     MetricSpec(
         "latency_p90_ms", label="latency p90", unit="ms", direction=-1, fmt="{:.2f} ms", headline=False, timed="model"
@@ -144,6 +148,8 @@ class Metrics:
             made before it was recorded.
         timing_others_cpu: share of the host's CPU time that other processes used while this was timed (a
             disturbed timing is repeated, up to 3 runs); -1 in older records.
+        voc_map50_07 / voc_map50: Pascal VOC datasets only (else NaN): mAP@0.5 by VOC's protocol, VOC2007
+            11-point and VOC2010+ area under the precision envelope, difficult objects ignored; None otherwise.
     """
 
     map50_95: float
@@ -166,6 +172,8 @@ class Metrics:
     cores: int = 0
     runtime_version: str = ""
     timing_others_cpu: float = -1.0
+    voc_map50_07: float | None = None
+    voc_map50: float | None = None
 
     @property
     def size_mb(self) -> float:
@@ -181,6 +189,9 @@ class Metrics:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Metrics:
         """Inverse of :meth:`to_dict` (extra keys ignored, ``None`` floats become NaN)."""
+        optional = {f.name for f in fields(cls) if f.default is None}  # None: not measured for this dataset
         names = {f.name for f in fields(cls)}
-        values: dict[str, Any] = {k: (float("nan") if v is None else v) for k, v in data.items() if k in names}
+        values: dict[str, Any] = {
+            k: (float("nan") if v is None and k not in optional else v) for k, v in data.items() if k in names
+        }
         return cls(**values)

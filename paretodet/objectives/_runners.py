@@ -1,6 +1,7 @@
 """Runners: open an artifact on the runtime it ships on, with a fixed thread count.
 
-A runner maps a ``(1, 3, S, S)`` float32 array to the raw ``(1, 4 + nc, anchors)`` prediction array.
+A runner maps a ``(1, 3, S, S)`` float32 array to the artifact's raw outputs (a list of arrays, in the order
+of its family's ``output_names``); the family's ``decode`` turns them into detections.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ class Runner(Protocol):
     """Lifecycle: opened once per artifact by :func:`open_runner`, called many times, then dropped."""
 
     threads: int
+    family: str
 
-    def __call__(self, batch: np.ndarray) -> np.ndarray:
-        """Raw predictions for one input batch."""
+    def __call__(self, batch: np.ndarray) -> list[np.ndarray]:
+        """Raw outputs for one input batch."""
         ...
 
 
@@ -90,20 +92,22 @@ class _OrtRunner:
             raise ModelError(f"onnxruntime cannot open {artifact.path}: {str(exc).splitlines()[0]}") from None
         self.input_name = self.session.get_inputs()[0].name
         self.threads = threads
+        self.family = artifact.family
 
-    def __call__(self, batch: np.ndarray) -> np.ndarray:
-        return self.session.run(None, {self.input_name: batch})[0]
+    def __call__(self, batch: np.ndarray) -> list[np.ndarray]:
+        return list(self.session.run(None, {self.input_name: batch}))
 
 
 class _TorchRunner:
     def __init__(self, artifact: Artifact, threads: int) -> None:
-        from paretodet.compress import inference_module
-        from paretodet.models import load_detector
+        from paretodet.models import get_family
 
-        self.net: Any = inference_module(load_detector(artifact.path).model)
+        family = get_family(artifact.family)
+        self.net: Any = family.inference_module(family.load(str(artifact.path)), imgsz=artifact.imgsz)
         self.threads = threads
+        self.family = artifact.family
 
-    def __call__(self, batch: np.ndarray) -> np.ndarray:
+    def __call__(self, batch: np.ndarray) -> list[np.ndarray]:
         import torch
 
         previous = torch.get_num_threads()
@@ -113,7 +117,8 @@ class _TorchRunner:
                 out = self.net(torch.from_numpy(batch))
         finally:
             torch.set_num_threads(previous)
-        return (out[0] if isinstance(out, (tuple, list)) else out).numpy()
+        outputs = out if isinstance(out, (tuple, list)) else (out,)
+        return [o.numpy() for o in outputs]
 
 
 class _OpenVinoRunner:
@@ -128,11 +133,12 @@ class _OpenVinoRunner:
         config = {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": 1}
         self.compiled = core.compile_model(core.read_model(str(artifact.path)), "CPU", config)
         self.request = self.compiled.create_infer_request()
-        self.output = self.compiled.output(0)
         self.threads = threads
+        self.family = artifact.family
 
-    def __call__(self, batch: np.ndarray) -> np.ndarray:
-        return np.asarray(self.request.infer({0: batch})[self.output])
+    def __call__(self, batch: np.ndarray) -> list[np.ndarray]:
+        results = self.request.infer({0: batch})
+        return [np.asarray(results[output]) for output in self.compiled.outputs]
 
 
 def _register_builtins() -> None:

@@ -42,15 +42,16 @@ def apply_candidate(
     on_image: Callable[[int, int], None] | None = None,
     on_epoch: Callable[[int, int], None] | None = None,
     trust_model: bool = False,
+    weights: Path | None = None,
 ) -> tuple[Path, Metrics]:
     """Build and measure one candidate; the artifact is copied to ``out/model.<ext>``. ``trust_model`` loads
-    a checkpoint with full unpickling (it may run code).
+    a checkpoint with full unpickling (it may run code); ``weights`` is a builder name's state dict.
 
     Example:
         >>> path, metrics = apply_candidate("best.pt", Path("d.yaml"), Candidate(imgsz=256), Path("o"))
     """
     out = out.resolve()
-    detector, info = load_model_and_data(model, data, trust_model=trust_model)
+    detector, info = load_model_and_data(model, data, trust_model=trust_model, weights=weights)
     result, metrics = build_and_measure(
         candidate,
         detector,

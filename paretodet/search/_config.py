@@ -23,7 +23,8 @@ class SearchConfig:
     """One search.
 
     Attributes:
-        model: checkpoint / model YAML / Ultralytics name of the detector to compress.
+        model: checkpoint / model YAML / Ultralytics name / ``torchvision:BUILDER`` of the detector to compress.
+        weights: a state dict for a builder name (``torchvision:...``); None: the file or name holds them.
         data: data YAML (its val split is scored).
         workdir: where the study database, cache and artifacts go.
         trials: the study's target number of completed trials (re-running continues up to it).
@@ -52,6 +53,7 @@ class SearchConfig:
     evaluation: EvalSettings = field(default_factory=EvalSettings)
     probes: bool = True
     trust_model: bool = False
+    weights: Path | None = None
 
     def __post_init__(self) -> None:
         if self.trials < 1:
@@ -75,6 +77,7 @@ class SearchConfig:
             "evaluation": asdict(self.evaluation),
             "probes": self.probes,
             "trust_model": self.trust_model,
+            "weights": str(Path(self.weights).resolve()) if self.weights is not None else None,
         }
 
     @classmethod
@@ -110,6 +113,7 @@ class SearchConfig:
             evaluation=_evaluation_from_dict(stored.get("evaluation") or {"threads": stored.get("threads", 2)}),
             probes=bool(stored.get("probes", True)),
             trust_model=trust_model,
+            weights=Path(stored["weights"]) if stored.get("weights") else None,
         )
 
     @property

@@ -42,18 +42,27 @@ def run_demo(
     trials: int = DEMO_TRIALS,
     retrain: bool = False,
     seed: int = 0,
+    family: str = "ultralytics",
     on_stage: Callable[[str], None] | None = None,
     on_trial: Callable[[TrialEvent], None] | None = None,
     on_epoch: Callable[[int, int], None] | None = None,
 ) -> DemoResult:
-    """Synthesize the demo set, search over the packaged teacher, and write the report under ``out``.
+    """Synthesize the demo set, search over the demo teacher of ``family``, and write the report under ``out``.
 
-    With ``retrain`` the teacher is first trained again from scratch to a plateau (minutes) and installed.
+    ``ultralytics``: the packaged YOLOv8n teacher (``retrain``: trained again to a plateau, minutes, and
+    installed). ``torchvision``: an SSDlite teacher trained on first use (to a plateau, kept in the user's
+    cache, see :mod:`paretodet.models._tv_teacher`), searched on the demo set in the Pascal VOC layout.
     """
     from paretodet.data import synthesize
 
     out = out.resolve()
     stage = on_stage or (lambda _msg: None)
+    if family == "torchvision":
+        return _torchvision_demo(
+            out, trials=trials, retrain=retrain, seed=seed, stage=stage, on_trial=on_trial, on_epoch=on_epoch
+        )
+    if family != "ultralytics":
+        raise ModelError(f"the demo has teachers for the ultralytics and torchvision families, not '{family}'")
     if retrain:
         stage("training the demo teacher to a plateau (several minutes)")
         teacher = train_demo_teacher(out / "teacher", install=True)
@@ -64,6 +73,68 @@ def run_demo(
     stage(f"synthesizing demo data ({DEMO_DATA_SPEC.images} train / {DEMO_DATA_SPEC.val_images} val images)")
     data_yaml = synthesize(out / "data", DEMO_DATA_SPEC)
     os.sync()  # flush the 500 new images: disk write-back would compete with the first latency measurements
+    return _search_and_report(
+        out,
+        teacher,
+        data_yaml,
+        trials=trials,
+        seed=seed,
+        title="paretodet demo",
+        stage=stage,
+        on_trial=on_trial,
+        on_epoch=on_epoch,
+    )
+
+
+def _torchvision_demo(
+    out: Path,
+    *,
+    trials: int,
+    retrain: bool,
+    seed: int,
+    stage: Callable[[str], None],
+    on_trial: Callable[[TrialEvent], None] | None,
+    on_epoch: Callable[[int, int], None] | None,
+) -> DemoResult:
+    """The demo over the torchvision SSDlite teacher, on the demo set in the VOC layout."""
+    from paretodet.data import synthesize
+    from paretodet.models import torchvision_teacher_path, train_torchvision_teacher
+
+    teacher = torchvision_teacher_path()
+    if retrain or not teacher.is_file():
+        stage(f"training the torchvision demo teacher (first use: tens of minutes on 2 cores) -> {teacher}")
+        train_torchvision_teacher(
+            out / "teacher", on_round=lambda r, n, m: stage(f"round {r}/{n}: val mAP50-95 {m:.3f}"), on_epoch=on_epoch
+        )
+    stage(f"synthesizing demo data in the VOC layout ({DEMO_DATA_SPEC.images} train / {DEMO_DATA_SPEC.val_images} val)")
+    data_yaml = synthesize(out / "data", DEMO_DATA_SPEC, format="voc")
+    os.sync()
+    return _search_and_report(
+        out,
+        teacher,
+        data_yaml,
+        trials=trials,
+        seed=seed,
+        title="paretodet demo (torchvision SSDlite)",
+        stage=stage,
+        on_trial=on_trial,
+        on_epoch=on_epoch,
+    )
+
+
+def _search_and_report(
+    out: Path,
+    teacher: Path,
+    data_yaml: Path,
+    *,
+    trials: int,
+    seed: int,
+    title: str,
+    stage: Callable[[str], None],
+    on_trial: Callable[[TrialEvent], None] | None,
+    on_epoch: Callable[[int, int], None] | None,
+) -> DemoResult:
+    """Search the demo space over ``teacher`` on ``data_yaml`` and write the report under ``out/report``."""
     config = SearchConfig(
         model=str(teacher),
         data=data_yaml,
@@ -79,7 +150,7 @@ def run_demo(
     paths = write_report(
         build_info(df),
         out / "report",
-        title="paretodet demo",
+        title=title,
         meta=manifest,
         sensitivity=load_sensitivity_tables(config.workdir),
         importances=param_importances(config.workdir),

@@ -22,9 +22,13 @@ TRUST_ENV = "PARETODET_TRUST_MODEL"
 
 
 def file_hashes(config: SearchConfig) -> dict[str, Any]:
-    """What a study records about its files: the sha256 of the model (when it is a file) and the data YAML."""
+    """What a study records about its files: the sha256 of the model (when it is a file), of its weights file
+    (builder names) and of the data YAML."""
     hashes: dict[str, Any] = {}
-    for key, path in (("model_sha256", Path(str(config.model))), ("data_sha256", Path(config.data))):
+    files = [("model_sha256", Path(str(config.model))), ("data_sha256", Path(config.data))]
+    if config.weights is not None:
+        files.append(("weights_sha256", Path(config.weights)))
+    for key, path in files:
         if path.is_file():
             hashes[key] = file_digest(path, length=64)
     return hashes
@@ -50,7 +54,11 @@ def check_study_files(storage: optuna.storages.BaseStorage, config: SearchConfig
                 "use a new --workdir or --study"
             )
     here = file_hashes(config)
-    for key, what, path in (("model_sha256", "model", config.model), ("data_sha256", "data YAML", config.data)):
+    for key, what, path in (
+        ("model_sha256", "model", config.model),
+        ("data_sha256", "data YAML", config.data),
+        ("weights_sha256", "weights file", config.weights),
+    ):
         if key in stored and key in here and here[key] != stored[key]:
             raise StudyError(
                 f"{path} is not the {what} study '{config.study}' was started with (sha256 {here[key][:12]}... "

@@ -21,13 +21,14 @@ from paretodet.compress import (
     quantize_int8,
     uses_reduced_range,
 )
-from paretodet.data import DatasetInfo, dataset_digest, list_images, load_data_yaml, write_resolved_yaml
+from paretodet.data import DatasetInfo, dataset_digest, load_dataset, split_images
 from paretodet.errors import ConfigError, DataError, ModelError
-from paretodet.models import Detector, load_detector
+from paretodet.models import Detector, get_family, load_detector
+from paretodet.models._ultralytics_family import yolo_data_yaml
 from paretodet.objectives import EvalSettings, Metrics, evaluate
 from paretodet.search._sensitivity import block_sensitivity
 from paretodet.search._stages import EpochProgress, cached, transformed_detector
-from paretodet.spaces import Candidate, stage_knobs
+from paretodet.spaces import Candidate, stage_knobs, unsupported_knobs
 
 __all__ = ["EXPORT_KNOBS", "BuildResult", "build", "build_and_measure", "load_model_and_data", "write_outputs"]
 
@@ -68,6 +69,11 @@ def build(
             f"{detector.source} cannot be trained by paretodet (no training loss for this model format): "
             f"drop {', '.join(candidate.training_knobs())}"
         )
+    unsupported = unsupported_knobs(candidate.to_dict(), get_family(detector.family).techniques)
+    if unsupported:
+        raise ModelError(
+            f"the {detector.family} detector family does not support {', '.join(unsupported)}: drop those knobs"
+        )
     cache = workdir / "cache"
     hits: list[str] = []
     detector = transformed_detector(candidate, detector, data, cache=cache, hits=hits, on_epoch=on_epoch)
@@ -104,7 +110,7 @@ def _build_int8(
         return BuildResult(artifact=Artifact.read_sidecar(dest), cache_hits=(*hits, "int8"))
     if data.train is None:
         raise DataError(f"{data.yaml_path} has no train split: INT8 calibrates on train images, add 'train:'")
-    calib_images = pick_calibration_images(list_images(data.train), candidate.quant.calib_images)
+    calib_images = pick_calibration_images(split_images(data, "train"), candidate.quant.calib_images)
     fp32_blocks: tuple[str, ...] = ()
     if candidate.quant.fp_layers:
         ranking, hit = block_sensitivity(fp32, data, cache=cache, salt=salt, model=detector.source)
@@ -136,6 +142,7 @@ def _build_int8(
             imgsz=candidate.imgsz,
             settings=settings,
             calibration_cache=ranges if ranges_known else tmp_ranges,
+            family=fp32.family,
         )
     artifact = dataclasses.replace(fp32, path=dest, precision="int8", fp32_blocks=fp32_blocks)
     artifact.write_sidecar()
@@ -157,7 +164,7 @@ def _qat_stage(
     dest = cache / "qat" / key / "model.onnx"
     if cached(dest):
         return Artifact.read_sidecar(dest), True
-    data_yaml = write_resolved_yaml(data, cache / "qat" / key / "data.yaml")
+    data_yaml = yolo_data_yaml(data, cache / "qat" / key)
     tuned = qat_finetune(
         detector.model,
         data_yaml,
@@ -168,7 +175,7 @@ def _qat_stage(
         recipe=QatRecipe(epochs=candidate.quant.qat_epochs),
         on_epoch=(lambda done, total, _model: on_epoch(done, total)) if on_epoch else None,
     )
-    tuned_detector = Detector(model=tuned, names=detector.names, source=f"{detector.source} (QAT)", digest=key)
+    tuned_detector = detector.with_model(tuned, source=f"{detector.source} (QAT)", digest=key)
     return export_artifact(tuned_detector, dest, runtime="onnxruntime", imgsz=candidate.imgsz, precision="fp32"), False
 
 
@@ -188,13 +195,18 @@ def build_and_measure(
     return result, metrics
 
 
-def load_model_and_data(model: str | Path, data: Path, *, trust_model: bool = False) -> tuple[Detector, DatasetInfo]:
-    """Load the detector and data YAML, failing early when their classes do not match.
+def load_model_and_data(
+    model: str | Path, data: Path, *, trust_model: bool = False, weights: Path | None = None
+) -> tuple[Detector, DatasetInfo]:
+    """Load the detector and dataset, failing early when their classes do not match.
 
-    ``trust_model`` lets the checkpoint run code while it is unpickled (see :func:`~paretodet.models.load_detector`).
+    ``trust_model`` lets the checkpoint run code while it is unpickled; ``weights`` is a state dict for a
+    builder name (see :func:`~paretodet.models.load_detector`).
     """
-    info = load_data_yaml(data)
-    detector = load_detector(model, trust_model=trust_model)
+    info = load_dataset(data)
+    detector = load_detector(model, trust_model=trust_model, weights=weights)
+    if detector.names == tuple(f"class{i}" for i in range(detector.nc)) and detector.nc == info.nc:
+        detector.names = info.names  # a bare state dict names no classes: the dataset's, in its order
     if detector.nc != info.nc:
         raise ConfigError(f"model has {detector.nc} classes but {data} has {info.nc}: use data for this model")
     return detector, info

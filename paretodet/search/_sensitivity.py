@@ -18,11 +18,11 @@ from paretodet.compress import (
     Int8Settings,
     atomic_path,
     pick_calibration_images,
-    quantizable_blocks,
     quantize_int8,
 )
-from paretodet.data import DatasetInfo, list_images
+from paretodet.data import DatasetInfo, read_truth, split_images
 from paretodet.errors import DataError
+from paretodet.models import get_family
 from paretodet.objectives import evaluate_map, open_runner
 
 __all__ = [
@@ -72,8 +72,8 @@ def _measure(fp32: Artifact, data: DatasetInfo) -> dict[str, Any]:
 
     if data.train is None:
         raise DataError(f"{data.yaml_path} has no train split: INT8 calibrates on train images, add 'train:'")
-    val = list_images(data.val)[:SENSITIVITY_VAL_IMAGES]
-    calib = pick_calibration_images(list_images(data.train), SENSITIVITY_CALIB_IMAGES)
+    val = [read_truth(data, path) for path in split_images(data)[:SENSITIVITY_VAL_IMAGES]]
+    calib = pick_calibration_images(split_images(data, "train"), SENSITIVITY_CALIB_IMAGES)
 
     def score(artifact: Artifact) -> float:
         result = evaluate_map(open_runner(artifact, threads=2), val, names=data.names, imgsz=artifact.imgsz)
@@ -83,7 +83,7 @@ def _measure(fp32: Artifact, data: DatasetInfo) -> dict[str, Any]:
     drops: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="paretodet-sens-") as tmp:
         ranges = Path(tmp) / "ranges.json"
-        for block in quantizable_blocks(onnx.load(str(fp32.path))):
+        for block in get_family(fp32.family).quantizable_blocks(onnx.load(str(fp32.path))):
             out = Path(tmp) / f"{block}.onnx"
             quantize_int8(
                 fp32.path,
@@ -93,6 +93,7 @@ def _measure(fp32: Artifact, data: DatasetInfo) -> dict[str, Any]:
                 settings=Int8Settings(),
                 calibration_cache=ranges,
                 only_blocks=[block],
+                family=fp32.family,
             )
             drops[block] = base - score(dataclasses.replace(fp32, path=out, precision="int8"))
             out.unlink()

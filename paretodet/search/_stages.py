@@ -1,6 +1,6 @@
 """Model-changing stages of a trial: student (distillation) -> prune -> recovery fine-tune.
 
-Each stage's model is kept under ``workdir/cache/<stage>/<key>/model.pt`` as an ordinary Ultralytics
+Each stage's model is kept under ``workdir/cache/<stage>/<key>/model.pt`` as its family's ordinary
 checkpoint (atomic write plus sidecar), keyed by a hash of the knobs it depends on plus the digests of its
 input model and the data. The detector a stage returns carries that key as its digest, so every downstream
 stage (export, INT8) is keyed by the whole chain.
@@ -19,12 +19,11 @@ from paretodet.compress import (
     StudentSpec,
     distillation_loss,
     export_artifact,
-    finetune,
     make_student,
     prune_model,
 )
-from paretodet.data import DatasetInfo, dataset_digest, write_resolved_yaml
-from paretodet.models import Detector, file_digest, load_detector
+from paretodet.data import DatasetInfo, dataset_digest
+from paretodet.models import Detector, TrainRecipe, file_digest, get_family
 from paretodet.spaces import Candidate, stage_knobs
 
 __all__ = ["DISTILL_KNOBS", "PRUNE_KNOBS", "RECOVER_KNOBS", "EpochProgress", "cached", "transformed_detector"]
@@ -130,9 +129,14 @@ def _pruned(
             neck_ratio=prune.part_ratio("neck"),
             skip=prune.skip_names(),
         )
-        data_yaml = write_resolved_yaml(data, pruned_path.parent / "data.yaml") if prune.method == "taylor" else None
-        net, _ = prune_model(detector.model, spec, imgsz=PRUNE_IMGSZ, data_yaml=data_yaml)
-        _save_stage(Detector(net, detector.names, f"{detector.source} (pruned)", key), pruned_path)
+        net, _ = prune_model(
+            detector.model,
+            spec,
+            imgsz=PRUNE_IMGSZ,
+            data=data if prune.method == "taylor" else None,
+            family=detector.family,
+        )
+        _save_stage(detector.with_model(net, source=f"{detector.source} (pruned)", digest=key), pruned_path)
     if not prune.finetune_epochs:
         return _load_stage(pruned_path, detector, key)
     recover_key = candidate.stage_hash(RECOVER_KNOBS, salt=stage_salt)
@@ -168,13 +172,16 @@ def _trained_stage(
     on_epoch: EpochProgress | None,
 ) -> Detector:
     """Train ``model`` (distilling from ``teacher`` when alpha > 0), keep it at ``path``, reload it."""
-    trained = _train(model, teacher, data, candidate, workdir=path.parent, recipe=recipe, on_epoch=on_epoch)
-    _save_stage(Detector(trained, origin.names, f"{origin.source} ({path.parent.parent.name})", key), path)
+    trained = _train(
+        model, origin, teacher, data, candidate, workdir=path.parent, recipe=recipe, on_epoch=on_epoch
+    )
+    _save_stage(origin.with_model(trained, source=f"{origin.source} ({path.parent.parent.name})", digest=key), path)
     return _load_stage(path, origin, key)
 
 
 def _train(
     model: Any,
+    origin: Detector,
     teacher: Detector,
     data: DatasetInfo,
     candidate: Candidate,
@@ -183,7 +190,8 @@ def _train(
     recipe: FinetuneRecipe,
     on_epoch: EpochProgress | None,
 ) -> Any:
-    """Train ``model`` on the data at the candidate's imgsz, distilling from ``teacher`` when alpha > 0."""
+    """Train ``model`` (of ``origin``'s family) on the data at the candidate's imgsz, distilling from
+    ``teacher`` when alpha > 0."""
     kd = candidate.distill
     criterion = None
     if kd.alpha > 0:
@@ -191,26 +199,23 @@ def _train(
         def criterion(student: Any) -> Any:
             return distillation_loss(student, teacher.model, temperature=kd.temperature, alpha=kd.alpha)
 
-    return finetune(
+    return get_family(origin.family).finetune(
         model,
-        write_resolved_yaml(data, workdir / "data.yaml"),
+        data,
         imgsz=candidate.imgsz,
-        recipe=recipe,
+        recipe=TrainRecipe(epochs=recipe.epochs, lr=recipe.lr, batch=recipe.batch, seed=recipe.seed),
         workdir=workdir,
-        name="train",
         on_epoch=(lambda done, total, _model: on_epoch(done, total)) if on_epoch else None,
         criterion=criterion,
     )
 
 
 def _save_stage(detector: Detector, path: Path) -> None:
-    """Keep a stage's model as an ordinary Ultralytics checkpoint (written atomically, with a sidecar)."""
+    """Keep a stage's model as its family's ordinary checkpoint (written atomically, with a sidecar)."""
     export_artifact(detector, path, runtime="torch", imgsz=PRUNE_IMGSZ, precision="fp32")
 
 
 def _load_stage(path: Path, original: Detector, key: str) -> Detector:
     """Reload a stage's checkpoint (what a user reloading it gets) as a detector keyed by ``key``."""
-    loaded = load_detector(path)
-    return Detector(
-        model=loaded.model, names=original.names, source=f"{original.source} ({path.parent.name})", digest=key
-    )
+    loaded = get_family(original.family).load(str(path))
+    return original.with_model(loaded.model, source=f"{original.source} ({path.parent.name})", digest=key)

@@ -17,6 +17,7 @@ import numpy as np
 
 from paretodet.data import dataset_digest
 from paretodet.errors import ParetodetError, StudyError
+from paretodet.models import get_family
 from paretodet.reports import pareto_mask, violations
 from paretodet.search._config import OBJECTIVES, SearchConfig
 from paretodet.search._environment import environment
@@ -93,7 +94,9 @@ def run_study(
     existing = _existing_trials(storage, config.study)
     if existing is not None:  # before loading anything: the files must be the ones the study started with
         check_study_files(storage, config)
-    detector, data = load_model_and_data(config.model, config.data, trust_model=config.trust_model)
+    detector, data = load_model_and_data(
+        config.model, config.data, trust_model=config.trust_model, weights=config.weights
+    )
     workdir = config.workdir.resolve()
     data_digest = dataset_digest(data)
     _check_same_study(workdir, config, model_digest=detector.digest, data_digest=data_digest)
@@ -121,7 +124,10 @@ def run_study(
         },
     )
     env = environment()
-    space = config.space if detector.trainable else config.space.without_training()
+    # the detector's family samples only what it supports (a YOLOv5 file trains nothing; torchvision: no students)
+    space = config.space.for_techniques(get_family(detector.family).techniques)
+    if not detector.trainable:
+        space = space.without_training()
     if config.probes and not joining:  # once per study: a resumed one keeps its queue, workers never queue
         enqueue_probes(study, space, trials=config.trials)
 

@@ -12,6 +12,7 @@ from paretodet.spaces._candidate import (
     stage_knobs,
     techniques_used,
     training_only_knobs,
+    unsupported_knobs,
 )
 from paretodet.spaces._configs import CALIBRATIONS, PRECISIONS, PRUNE_CHOICES, DistillConfig, PruneConfig, QuantConfig
 from paretodet.spaces._file import PRESETS, knob_table, load_space, parse_space, space_to_dict
@@ -49,4 +50,5 @@ __all__ = [
     "stage_knobs",
     "techniques_used",
     "training_only_knobs",
+    "unsupported_knobs",
 ]

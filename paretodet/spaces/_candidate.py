@@ -10,7 +10,7 @@ import dataclasses
 import functools
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -180,6 +180,25 @@ def training_only_knobs() -> tuple[str, ...]:
     return tuple(
         name for name, spec in knob_specs().items() if spec.trains or (spec.when is not None and spec.when.training)
     )
+
+
+def unsupported_knobs(values: Mapping[str, Any], techniques: Collection[str]) -> list[str]:
+    """``knob=value (needs T)`` for each active knob value that needs a detector-family technique missing from
+    ``techniques`` (a family's ``techniques``).
+
+    Example:
+        >>> unsupported_knobs({"quant.precision": "int8", "quant.qat_epochs": 2}, {"fp16", "int8"})
+        ['quant.qat_epochs=2 (needs qat)']
+    """
+    inactive = inactive_knobs(values)
+    problems = []
+    for name, spec in knob_specs().items():
+        if name in inactive or name not in values:
+            continue
+        need = spec.needed(values[name])
+        if need is not None and need not in techniques:
+            problems.append(f"{name}={values[name]} (needs {need})")
+    return problems
 
 
 def techniques_used(values: Mapping[str, Any]) -> set[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from paretodet.compress import MAX_PRUNE_RATIO, PRUNE_METHODS
+from paretodet.compress import MAX_PRUNE_RATIO, PRUNE_METHODS, STRUCTURED_METHODS
 from paretodet.spaces._knobs import Condition, knob
 
 __all__ = [
@@ -54,6 +54,7 @@ class QuantConfig:
         choices=PRECISIONS,
         technique="quant",
         switch=True,
+        needs=(("fp16", "fp16"), ("int8", "int8")),
     )
     calibration: str = knob(
         "minmax",
@@ -83,6 +84,7 @@ class QuantConfig:
         high=1000,
         when=INT8,
         technique="quant",
+        needs="mixed_precision",
     )
     qat_epochs: int = knob(
         0,
@@ -93,6 +95,7 @@ class QuantConfig:
         when=INT8,
         trains=True,
         technique="quant",
+        needs="qat",
     )
 
 
@@ -117,6 +120,7 @@ class PruneConfig:
         choices=PRUNE_CHOICES,
         technique="prune",
         switch=True,
+        needs=(*((m, "prune") for m in STRUCTURED_METHODS), ("level", "unstructured")),
     )
     ratio: float = knob(
         0.3,
@@ -164,6 +168,7 @@ class PruneConfig:
         when=PRUNED,
         trains=True,
         technique="prune",
+        needs="recover",
     )
     lr: float = knob(
         0.0005,
@@ -212,6 +217,7 @@ class DistillConfig:
         trains=True,
         technique="distill",
         switch=True,
+        needs="student",
     )
     student_depth: float = knob(
         1.0,
@@ -223,6 +229,7 @@ class DistillConfig:
         trains=True,
         technique="distill",
         switch=True,
+        needs="student",
     )
     student_yaml: str = knob(
         "",
@@ -232,6 +239,7 @@ class DistillConfig:
         trains=True,
         technique="distill",
         switch=True,
+        needs="student",
     )
     init: str = knob(
         "teacher",
@@ -258,6 +266,7 @@ class DistillConfig:
         high=1.0,
         when=KD,
         technique="distill",
+        needs="kd",
     )
     epochs: int = knob(
         30,

@@ -89,6 +89,9 @@ class KnobSpec:
         trains: a non-default value trains the model.
         technique: the compression technique it belongs to (a key of :data:`TECHNIQUES`).
         switch: a non-default value turns its technique on.
+        needs: the detector-family technique (``paretodet.models.ALL_TECHNIQUES``) a non-default value needs;
+            for a categorical knob, ``(value, technique)`` pairs say it per value. A family without it never
+            samples those values.
         name / default: the dotted knob name and default, filled in by :func:`collect_specs`.
     """
 
@@ -105,6 +108,7 @@ class KnobSpec:
     trains: bool = False
     technique: str | None = None
     switch: bool = False
+    needs: str | tuple[tuple[Any, str], ...] | None = None
     name: str = ""
     default: Any = None
 
@@ -112,6 +116,14 @@ class KnobSpec:
     def kind(self) -> str:
         """The knob's type name: bool, int, float or str."""
         return type(self.default).__name__
+
+    def needed(self, value: Any) -> str | None:
+        """The family technique ``value`` needs (None: any family can use it)."""
+        if value == self.default or self.needs is None:
+            return None
+        if isinstance(self.needs, str):
+            return self.needs
+        return dict(self.needs).get(value)
 
     def active(self, values: KnobValues) -> bool:
         """Whether the knob has an effect for these flat values."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -110,6 +112,23 @@ class SearchSpace:
         matter with training."""
         dropped = set(training_only_knobs())
         return SearchSpace(knobs=tuple(k for k in self.knobs if k.name not in dropped), base=self.base)
+
+    def for_techniques(self, techniques: Collection[str]) -> SearchSpace:
+        """A copy that samples only values a detector family with ``techniques`` supports (see
+        ``KnobSpec.needs``): unsupported values leave a categorical knob, a knob left with one value or whose
+        every other value needs a missing technique is not sampled (its base value is used)."""
+        kept: list[Knob] = []
+        for knob in self.knobs:
+            spec = knob_specs()[knob.name]
+            if isinstance(spec.needs, str) and spec.needs not in techniques:
+                continue
+            if knob.choices:
+                choices = tuple(c for c in knob.choices if spec.needed(c) in (None, *techniques))
+                if len(choices) < 2:
+                    continue
+                knob = dataclasses.replace(knob, choices=choices)
+            kept.append(knob)
+        return SearchSpace(knobs=tuple(kept), base=self.base)
 
     def grid(self, *, points: int = 5) -> dict[str, list[Any]]:
         """Each knob's grid values (choices as they are; ranges at ``points`` evenly spaced values, geometric

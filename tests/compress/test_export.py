@@ -21,8 +21,8 @@ def test_onnx_fp32_matches_torch(detector, tmp_path: Path) -> None:
     onnx_art = export_artifact(detector, tmp_path / "m.onnx", runtime="onnxruntime", imgsz=64, precision="fp32")
     pt_art = export_artifact(detector, tmp_path / "m.pt", runtime="torch", imgsz=64, precision="fp32")
     x = np.random.default_rng(0).random((1, 3, 64, 64), dtype=np.float32)
-    a = open_runner(onnx_art, threads=1)(x)
-    b = open_runner(pt_art, threads=1)(x)
+    a = open_runner(onnx_art, threads=1)(x)[0]
+    b = open_runner(pt_art, threads=1)(x)[0]
     assert a.shape == (1, 4 + detector.nc, 84)  # 8x8 + 4x4 + 2x2 anchors at 64 px
     assert np.allclose(a, b, atol=1e-3)
 
@@ -35,7 +35,7 @@ def test_fp16_halves_the_weights(detector, tmp_path: Path) -> None:
     model = onnx.load(str(fp16.path))
     assert model.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT  # IO stays FP32
     x = np.random.default_rng(1).random((1, 3, 64, 64), dtype=np.float32)
-    a, b = open_runner(fp32, threads=1)(x), open_runner(fp16, threads=1)(x)
+    a, b = open_runner(fp32, threads=1)(x)[0], open_runner(fp16, threads=1)(x)[0]
     assert b.dtype == np.float32 and np.allclose(a[:, :4], b[:, :4], atol=0.5)
 
 

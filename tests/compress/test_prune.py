@@ -7,7 +7,7 @@ import torch
 
 from paretodet.compress._prune import structured_prune
 from paretodet.errors import ConfigError
-from paretodet.models import demo_teacher_path, load_detector
+from paretodet.models import demo_teacher_path, get_family, load_detector
 
 
 @pytest.mark.parametrize("method", ["l1", "l2", "fpgm"])
@@ -81,7 +81,7 @@ def test_taylor_scores_channels_from_training_gradients(tiny_model: Path, tiny_d
     with pytest.raises(ConfigError, match="needs training images"):
         prune_model(model, PruneSpec("taylor", 0.3), imgsz=64)
     data_yaml = write_resolved_yaml(load_data_yaml(tiny_data), tmp_path / "data.yaml")
-    pruned, report = prune_model(model, PruneSpec("taylor", 0.3), imgsz=64, data_yaml=data_yaml)
+    pruned, report = prune_model(model, PruneSpec("taylor", 0.3), imgsz=64, data=data_yaml)
     l1, l1_report = prune_model(model, PruneSpec("l1", 0.3), imgsz=64)
     assert report.groups_pruned > 0 and report.params_after == l1_report.params_after  # same budget...
     assert any(  # ... different channels kept
@@ -128,7 +128,7 @@ def test_a_module_that_breaks_is_named() -> None:
 
     net = torch.nn.Sequential(torch.nn.Conv2d(3, 3, 1), torch.nn.Sequential(torch.nn.Identity(), Fixed()))
     with pytest.raises(ExportError, match=r"pruning broke module '1.1'.*prune.skip=1.1"):
-        _check_forward(net, 8, PruneSpec("l1", 0.3))
+        _check_forward(net, 8, PruneSpec("l1", 0.3), family=get_family("ultralytics"))
 
 
 def test_pruned_model_fine_tunes_without_losing_its_pruning(tiny_model: Path, tiny_data: Path, tmp_path: Path) -> None:

@@ -67,7 +67,7 @@ def test_each_calibration_method_gives_a_smaller_runnable_int8_model(fp32, calib
     assert not _int8_weights(model)["/model.22/dfl/conv/Conv"]
     x = np.random.default_rng(0).random((1, 3, 64, 64), dtype=np.float32)
     art = dataclasses.replace(fp32, path=out, precision="int8")
-    assert open_runner(art, threads=1)(x).shape == open_runner(fp32, threads=1)(x).shape
+    assert open_runner(art, threads=1)(x)[0].shape == open_runner(fp32, threads=1)(x)[0].shape
 
 
 def test_per_channel_scales(fp32, calib, tmp_path: Path) -> None:

@@ -1,0 +1,185 @@
+"""The detector seam: what differs between detector families, declared once per family.
+
+Lifecycle of a family (one registry entry, see :mod:`paretodet.models._families`):
+
+1. ``claims(source)`` says whether it loads what the user named (a path, a name, ``torchvision:BUILDER``);
+   ``load`` returns a :class:`Detector` (FP32, eval, CPU) and ``save`` writes a checkpoint ``load`` reads back.
+2. Deployment: ``inference_module`` wraps the model for export (input: a letterboxed RGB ``(1, 3, S, S)``
+   float tensor in [0, 1]; outputs: ``output_names``); ``decode`` turns those raw outputs, as any runtime
+   returns them, into ``(n, 6)`` detections ``x0 y0 x1 y1 score cls`` in input pixels.
+3. INT8: ``quantizable_blocks`` names the blocks of its ONNX graph that may be quantized (and that
+   mixed precision ranks); ``fp32_nodes`` are the nodes that always stay FP32 (decode, box coding, NMS).
+4. Pruning: ``prunable_copy`` prepares a copy, ``prune_parts`` maps each prunable convolution to its
+   part (``backbone``/``neck``), ``prune_trace`` gives the module and inputs Torch-Pruning traces, so the
+   consumers of a pruned convolution (heads included) follow.
+5. Training: ``finetune`` trains with the family's own loss (and a distillation criterion where the family
+   supports ``kd``); ``loss_batches`` / ``batch_loss`` feed Taylor pruning's gradients.
+
+``techniques`` lists what the family supports; the search drops the rest from its space.
+"""
+
+from __future__ import annotations
+
+import copy
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+
+    from paretodet.data import DatasetInfo
+
+__all__ = ["ALL_TECHNIQUES", "Detector", "DetectorFamily", "EpochCallback", "TrainRecipe"]
+
+# what a family may support: quantization, its mitigations, pruning, recovery, students and distillation
+ALL_TECHNIQUES: frozenset[str] = frozenset(
+    {"fp16", "int8", "qat", "mixed_precision", "prune", "unstructured", "recover", "student", "kd"}
+)
+
+EpochCallback = Callable[[int, int, Any], None]  # (epochs done, total, current model)
+
+
+@dataclass
+class Detector:
+    """A loaded detection model.
+
+    Attributes:
+        model: the family's ``nn.Module`` (FP32, eval mode, on CPU).
+        names: class names, index = class id.
+        source: what the user named (path or model name).
+        digest: a content hash of the source (cache keys use it).
+        trainable: whether paretodet can train it (has a training loss): False for original YOLOv5 files.
+        family: the registry name of its detector family.
+        extra: family-specific facts that travel with the model (e.g. a torchvision builder name).
+    """
+
+    model: torch.nn.Module
+    names: tuple[str, ...]
+    source: str
+    digest: str
+    trainable: bool = True
+    family: str = "ultralytics"
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def nc(self) -> int:
+        """Number of classes."""
+        return len(self.names)
+
+    def params(self) -> int:
+        """Number of parameters."""
+        return sum(p.numel() for p in self.model.parameters())
+
+    def with_model(self, model: torch.nn.Module, *, source: str, digest: str) -> Detector:
+        """The same family, classes and extras around another (transformed) model."""
+        return Detector(
+            model=model,
+            names=self.names,
+            source=source,
+            digest=digest,
+            trainable=self.trainable,
+            family=self.family,
+            extra=dict(self.extra),
+        )
+
+
+@dataclass(frozen=True)
+class TrainRecipe:
+    """How a family trains: epochs, learning rate (None: the family's default), batch, seed."""
+
+    epochs: int = 1
+    lr: float | None = None
+    batch: int = 16
+    seed: int = 0
+
+
+class DetectorFamily(ABC):
+    """One detector family (see the module docstring for the lifecycle)."""
+
+    name: ClassVar[str]
+    techniques: ClassVar[frozenset[str]]
+    output_names: ClassVar[tuple[str, ...]]
+    checkpoint_suffix: ClassVar[str] = ".pt"
+
+    # -- loading -----------------------------------------------------------------------------------------
+    @abstractmethod
+    def claims(self, source: str) -> bool:
+        """Whether this family loads ``source`` (checked in registry order; cheap, never unpickles code)."""
+
+    @abstractmethod
+    def load(self, source: str, *, trust_model: bool = False, weights: Path | None = None) -> Detector:
+        """The detector ``source`` names; ModelError (one line) when it cannot be loaded."""
+
+    @abstractmethod
+    def save(self, detector: Detector, path: Path) -> None:
+        """Write a checkpoint of ``detector`` that :meth:`load` reads back (``path`` is written as-is)."""
+
+    # -- deployment --------------------------------------------------------------------------------------
+    @abstractmethod
+    def inference_module(self, detector: Detector, *, imgsz: int) -> torch.nn.Module:
+        """An FP32 eval copy for export/running: ``forward(x)`` -> the raw outputs named ``output_names``."""
+
+    @abstractmethod
+    def decode(self, outputs: Sequence[np.ndarray], *, conf: float, iou: float, max_det: int) -> np.ndarray:
+        """``(n, 6)`` float32 ``x0 y0 x1 y1 score cls`` (input pixels) from one image's raw outputs."""
+
+    def onnx_metadata(self, detector: Detector, *, imgsz: int, precision: str, opset: int) -> dict[str, Any]:
+        """Metadata written into the family's ONNX files (default: names and input size)."""
+        return {"names": dict(enumerate(detector.names)), "imgsz": [imgsz, imgsz], "family": self.name}
+
+    # -- INT8 --------------------------------------------------------------------------------------------
+    @abstractmethod
+    def quantizable_blocks(self, onnx_model: Any) -> dict[str, list[str]]:
+        """Block name -> ONNX node names, in graph order, of what INT8 may quantize."""
+
+    @abstractmethod
+    def fp32_nodes(self, onnx_model: Any) -> list[str]:
+        """ONNX nodes that always stay FP32 (decode, box coding, NMS ...)."""
+
+    # -- pruning -----------------------------------------------------------------------------------------
+    def prunable_copy(self, model: torch.nn.Module, *, structured: bool) -> torch.nn.Module:
+        """A copy of ``model`` ready to prune (default: a deep copy)."""
+        return copy.deepcopy(model)
+
+    @abstractmethod
+    def prune_parts(self, model: torch.nn.Module) -> dict[str, str]:
+        """Prunable convolution (module name) -> part (``backbone`` or ``neck``); heads are never listed."""
+
+    @abstractmethod
+    def prune_trace(self, model: torch.nn.Module, *, imgsz: int) -> tuple[torch.nn.Module, Any]:
+        """The module Torch-Pruning traces (``model`` or a wrapper holding it) and its example inputs."""
+
+    def check_forward(self, model: torch.nn.Module, *, imgsz: int) -> None:
+        """Run a pruned model once (raises what breaks)."""
+        import torch
+
+        module, inputs = self.prune_trace(model, imgsz=imgsz)
+        with torch.no_grad():
+            module(inputs)
+
+    # -- training ----------------------------------------------------------------------------------------
+    @abstractmethod
+    def finetune(
+        self,
+        model: torch.nn.Module,
+        data: DatasetInfo,
+        *,
+        imgsz: int,
+        recipe: TrainRecipe,
+        workdir: Path,
+        on_epoch: EpochCallback | None = None,
+        criterion: Callable[[Any], Any] | None = None,
+    ) -> torch.nn.Module:
+        """Train ``model`` on ``data``'s train split with the family's loss; return the trained model (eval)."""
+
+    @abstractmethod
+    def loss_batches(self, data: DatasetInfo, *, imgsz: int, count: int) -> list[Any]:
+        """``count`` training batches for :meth:`batch_loss` (Taylor pruning's gradients)."""
+
+    @abstractmethod
+    def batch_loss(self, model: torch.nn.Module, batch: Any) -> torch.Tensor:
+        """The scalar training loss of ``model`` (train mode) on one batch."""

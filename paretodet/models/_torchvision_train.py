@@ -1,0 +1,219 @@
+"""Training of torchvision detectors: a plain torch loop on torchvision's own detection losses.
+
+Images are letterboxed to the network size exactly as evaluation feeds them (so the model's transform never
+resizes), boxes mapped with the same ratio and padding; difficult objects are left out. Labels are the
+model's torchvision labels (its label map: class + 1 for paretodet-trained models, COCO ids for COCO ones).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from paretodet.errors import ConfigError, DataError
+from paretodet.models._base import EpochCallback, TrainRecipe
+from paretodet.models._torchvision_onnx import set_input_size
+
+if TYPE_CHECKING:
+    from paretodet.data import DatasetInfo
+
+__all__ = ["Batch", "batch_loss", "finetune", "loss_batches"]
+
+DEFAULT_LR = 0.01
+MOMENTUM = 0.9
+WEIGHT_DECAY = 1e-4
+WARMUP_ITERS = 50  # linear warm-up (at most a tenth of the run), then cosine decay to 1% of the rate
+GRAD_CLIP = 10.0
+LOSS_BATCH = 4  # images per batch of loss_batches
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Letterboxed training images (``(3, S, S)`` RGB in [0, 1]) with boxes (input pixels) and class ids."""
+
+    images: tuple[torch.Tensor, ...]
+    boxes: tuple[torch.Tensor, ...]
+    classes: tuple[torch.Tensor, ...]
+    imgsz: int
+
+
+def finetune(
+    model: nn.Module,
+    data: DatasetInfo,
+    *,
+    imgsz: int,
+    recipe: TrainRecipe,
+    workdir: Path,
+    on_epoch: EpochCallback | None = None,
+    criterion: Callable[[Any], Any] | None = None,
+) -> nn.Module:
+    """Train ``model`` in place on ``data``'s train split; return it in eval mode.
+
+    SGD (momentum 0.9, weight decay 1e-4, ``recipe.lr`` or 0.01) with warm-up and cosine decay, horizontal
+    flips, seeded by ``recipe.seed``; gradients clipped to norm 10. Batch-norm statistics stay frozen for
+    models loaded from trained weights (``paretodet_frozen_bn``). Mean losses per epoch go to
+    ``workdir/train_log.csv``.
+
+    Example:
+        >>> recipe = TrainRecipe(epochs=3)
+        >>> model = finetune(det.model, info, imgsz=320, recipe=recipe, workdir=Path("w"))  # doctest: +SKIP
+    """
+    if criterion is not None:
+        raise ConfigError(
+            "torchvision detectors do not support distillation (kd): fine-tune without a teacher (distill.alpha=0)"
+        )
+    images = _train_images(data)
+    class_to_label = _class_to_label(model, data.nc)
+    torch.manual_seed(recipe.seed)
+    rng = np.random.default_rng(recipe.seed)
+    lr = DEFAULT_LR if recipe.lr is None else float(recipe.lr)
+    batch = max(1, int(recipe.batch))
+    params = [p for p in model.parameters()]
+    for param in params:
+        param.requires_grad_(True)
+    optimizer = torch.optim.SGD(params, lr=lr, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY)
+    steps = math.ceil(len(images) / batch)
+    total = max(1, recipe.epochs * steps)
+    warmup = max(1, min(WARMUP_ITERS, total // 10))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda i: _lr_factor(i, warmup, total))
+    set_input_size(model, imgsz)
+    workdir.mkdir(parents=True, exist_ok=True)
+    log = workdir / "train_log.csv"
+    rows: list[list[Any]] = []
+    for epoch in range(recipe.epochs):
+        _train_mode(model)
+        order = rng.permutation(len(images))
+        losses: list[float] = []
+        for start in range(0, len(order), batch):
+            paths = [images[i] for i in order[start : start + batch]]
+            loss = _loss(model, _read_batch(data, paths, imgsz, rng=rng), class_to_label)
+            if not torch.isfinite(loss):
+                raise ConfigError(
+                    f"training diverged (loss {float(loss)}) in epoch {epoch + 1}: lower the learning rate (lr={lr})"
+                )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, GRAD_CLIP)
+            optimizer.step()
+            scheduler.step()
+            losses.append(float(loss.detach()))
+        rows.append([epoch + 1, float(np.mean(losses)), optimizer.param_groups[0]["lr"]])
+        _write_log(log, rows)
+        model.eval()
+        if on_epoch is not None:
+            on_epoch(epoch + 1, recipe.epochs, model)
+    return model.eval()
+
+
+def loss_batches(data: DatasetInfo, *, imgsz: int, count: int) -> list[Batch]:
+    """``count`` batches of up to 4 training images (cycled in file order; no augmentation)."""
+    images = _train_images(data)
+    batches = []
+    for k in range(count):
+        paths = [images[(k * LOSS_BATCH + j) % len(images)] for j in range(min(LOSS_BATCH, len(images)))]
+        batches.append(_read_batch(data, paths, imgsz, rng=None))
+    return batches
+
+
+def batch_loss(model: nn.Module, batch: Batch) -> torch.Tensor:
+    """The summed torchvision training losses of ``model`` on ``batch``; batch-norm layers run on their
+    running statistics (gradients for Taylor importance must not move them)."""
+    set_input_size(model, batch.imgsz)
+    model.train()
+    _freeze_bn(model)
+    return _loss(model, batch, _class_to_label(model, None))
+
+
+# --------------------------------------------------------------------------------------------- helpers
+
+
+def _lr_factor(step: int, warmup: int, total: int) -> float:
+    warm = min(1.0, (step + 1) / warmup)
+    cosine = 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
+    return warm * (0.01 + 0.99 * cosine)
+
+
+def _train_mode(model: nn.Module) -> None:
+    model.train()
+    if getattr(model, "paretodet_frozen_bn", False):
+        _freeze_bn(model)
+
+
+def _freeze_bn(model: nn.Module) -> None:
+    for module in model.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            module.eval()
+
+
+def _class_to_label(model: nn.Module, nc: int | None) -> torch.Tensor:
+    """class id -> torchvision label, from the model's label map (label = class + 1 without one)."""
+    label_map: Sequence[int] | None = getattr(model, "paretodet_label_map", None)
+    if not label_map:
+        if nc is None:
+            raise ConfigError("this torchvision model carries no label map: load it through paretodet")
+        label_map = (-1, *range(nc))
+    classes = max(label_map) + 1
+    if nc is not None and nc != classes:
+        raise ConfigError(f"the data has {nc} classes but the torchvision model predicts {classes}")
+    lut = torch.full((classes,), -1, dtype=torch.int64)
+    for label, cls in enumerate(label_map):
+        if cls >= 0:
+            lut[cls] = label
+    return lut
+
+
+def _loss(model: nn.Module, batch: Batch, class_to_label: torch.Tensor) -> torch.Tensor:
+    targets = [
+        {"boxes": boxes, "labels": class_to_label[classes]}
+        for boxes, classes in zip(batch.boxes, batch.classes, strict=True)
+    ]
+    losses = model(list(batch.images), targets)
+    return sum(losses.values(), torch.zeros(()))
+
+
+def _train_images(data: DatasetInfo) -> list[Path]:
+    from paretodet.data import split_images
+
+    images = split_images(data, "train")
+    if not images:
+        raise DataError(f"{data.yaml_path} has no training images: add images to its train split")
+    return images
+
+
+def _read_batch(data: DatasetInfo, paths: Sequence[Path], imgsz: int, *, rng: np.random.Generator | None) -> Batch:
+    """Letterboxed images with their boxes (difficult and degenerate ones dropped); ``rng``: random flips."""
+    from paretodet.data import letterbox, read_image, read_truth
+
+    images, boxes, classes = [], [], []
+    for path in paths:
+        truth = read_truth(data, path)
+        tensor, lb = letterbox(read_image(path), imgsz)
+        keep = ~truth.difficult
+        xyxy = truth.boxes[keep].copy()
+        xyxy[:, [0, 2]] = xyxy[:, [0, 2]] * lb.ratio + lb.pad_x
+        xyxy[:, [1, 3]] = xyxy[:, [1, 3]] * lb.ratio + lb.pad_y
+        xyxy = xyxy.clip(0, imgsz)
+        image = torch.from_numpy(tensor[0])
+        if rng is not None and rng.random() < 0.5:
+            image = image.flip(-1)
+            xyxy[:, [0, 2]] = imgsz - xyxy[:, [2, 0]]
+        big = (xyxy[:, 2] - xyxy[:, 0] >= 1) & (xyxy[:, 3] - xyxy[:, 1] >= 1)
+        images.append(image.contiguous())
+        boxes.append(torch.as_tensor(xyxy[big], dtype=torch.float32).reshape(-1, 4))
+        classes.append(torch.as_tensor(truth.classes[keep][big], dtype=torch.int64))
+    return Batch(tuple(images), tuple(boxes), tuple(classes), imgsz)
+
+
+def _write_log(path: Path, rows: list[list[Any]]) -> None:
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["epoch", "loss", "lr"])
+        writer.writerows(rows)

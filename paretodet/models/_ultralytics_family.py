@@ -1,0 +1,181 @@
+"""The Ultralytics family (YOLOv8/v11-style ``DetectionModel``): its entry behind the detector seam.
+
+Export: the fused model with its ``Detect`` head in export mode, one output ``(1, 4 + nc, anchors)`` (xywh in
+pixels, class scores). Decode: Ultralytics' own NMS. INT8: ``/model.N/`` blocks, the head's decode FP32.
+Pruning: backbone = the model YAML's backbone layers, neck = the rest before the head. Training: Ultralytics'
+``DetectionTrainer`` on a YOLO-layout view of the data.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from paretodet.models._base import ALL_TECHNIQUES, Detector, DetectorFamily, EpochCallback, TrainRecipe
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+
+    from paretodet.data import DatasetInfo
+
+__all__ = ["UltralyticsFamily", "yolo_data_yaml"]
+
+_SUFFIXES = (".pt", ".yaml", ".yml")
+
+
+class UltralyticsFamily(DetectorFamily):
+    """Ultralytics checkpoints and model YAMLs, local or named (``yolov8n.pt``, downloaded by Ultralytics)."""
+
+    name: ClassVar[str] = "ultralytics"
+    techniques: ClassVar[frozenset[str]] = ALL_TECHNIQUES
+    output_names: ClassVar[tuple[str, ...]] = ("output0",)
+
+    def claims(self, source: str) -> bool:
+        """Any ``.pt`` / ``.yaml`` path or bare name (the loader reports a missing or foreign file)."""
+        return Path(source).suffix.lower() in _SUFFIXES
+
+    def load(self, source: str, *, trust_model: bool = False, weights: Path | None = None) -> Detector:
+        """See :func:`paretodet.models._ultralytics.load_ultralytics`."""
+        from paretodet.errors import ModelError
+        from paretodet.models._ultralytics import load_ultralytics
+
+        if weights is not None:
+            raise ModelError(f"--weights is for builder names (torchvision:...); {source} holds its own weights")
+        return load_ultralytics(source, trust_model=trust_model)
+
+    def save(self, detector: Detector, path: Path) -> None:
+        """An ordinary Ultralytics checkpoint (FP32, unfused) that ``YOLO(path)`` reloads."""
+        import torch
+
+        model = copy.deepcopy(detector.model).float().eval().cpu()
+        for param in model.parameters():
+            param.requires_grad_(False)
+        ckpt: dict[str, Any] = {"model": model, "names": dict(enumerate(detector.names)), "source": detector.source}
+        torch.save(ckpt, path)
+
+    def inference_module(self, detector: Detector, *, imgsz: int) -> torch.nn.Module:
+        """The fused model whose forward returns the raw ``(1, 4 + nc, anchors)`` tensor."""
+        from paretodet.compress._export import inference_module
+
+        return inference_module(detector.model)
+
+    def decode(self, outputs: Sequence[np.ndarray], *, conf: float, iou: float, max_det: int) -> np.ndarray:
+        """Ultralytics NMS (class-aware, multi-label) over the raw output."""
+        import numpy as np
+        import torch
+        from ultralytics.utils.nms import non_max_suppression
+
+        preds = torch.from_numpy(np.ascontiguousarray(outputs[0], dtype=np.float32))
+        out = non_max_suppression(preds, conf, iou, multi_label=True, max_det=max_det, max_time_img=1e6)
+        return out[0][:, :6].numpy()
+
+    def onnx_metadata(self, detector: Detector, *, imgsz: int, precision: str, opset: int) -> dict[str, Any]:
+        """Ultralytics' own ONNX metadata keys (``YOLO(file.onnx)`` reads them), plus the family."""
+        from paretodet.compress._metadata import ultralytics_metadata
+
+        return {**ultralytics_metadata(detector, imgsz=imgsz, precision=precision, opset=opset), "family": self.name}
+
+    def quantizable_blocks(self, onnx_model: Any) -> dict[str, list[str]]:
+        """``model.K`` blocks and the head's conv branches (``model.H.cv2.i`` ...)."""
+        from paretodet.compress._quantize import quantizable_blocks
+
+        return quantizable_blocks(onnx_model)
+
+    def fp32_nodes(self, onnx_model: Any) -> list[str]:
+        """The detection head's decode (DFL, anchors, strides, sigmoid, concat)."""
+        from paretodet.compress._quantize import head_decode_nodes
+
+        return head_decode_nodes(onnx_model)
+
+    def prunable_copy(self, model: torch.nn.Module, *, structured: bool) -> torch.nn.Module:
+        """C2f blocks split into two convolutions (output-identical) so their channel split is prunable."""
+        from paretodet.compress._c2f import split_c2f_blocks
+
+        return split_c2f_blocks(model)[0] if structured else copy.deepcopy(model)
+
+    def prune_parts(self, model: torch.nn.Module) -> dict[str, str]:
+        """Convolutions of the YAML's backbone layers -> backbone, of the later layers before the head -> neck."""
+        from torch import nn
+
+        from paretodet.errors import ExportError
+
+        layers: Any = getattr(model, "model", None)
+        if not isinstance(layers, nn.Sequential | nn.ModuleList) or len(layers) < 2:
+            raise ExportError(
+                "pruning needs an Ultralytics-style model (model.model layers ending in a detection head)"
+            )
+        head = len(layers) - 1
+        yaml_cfg = getattr(model, "yaml", None) or {}
+        n_backbone = len(yaml_cfg.get("backbone", ())) or head
+        parts: dict[str, str] = {}
+        for name, module in model.named_modules():
+            bits = name.split(".")
+            if not isinstance(module, nn.Conv2d) or len(bits) < 2 or bits[0] != "model" or not bits[1].isdigit():
+                continue
+            index = int(bits[1])
+            if index < head:
+                parts[name] = "backbone" if index < n_backbone else "neck"
+        return parts
+
+    def prune_trace(self, model: torch.nn.Module, *, imgsz: int) -> tuple[torch.nn.Module, Any]:
+        """The model itself on one random image (its head's input convolutions follow pruned channels)."""
+        import torch
+
+        return model, torch.rand(1, 3, imgsz, imgsz)
+
+    def finetune(
+        self,
+        model: torch.nn.Module,
+        data: DatasetInfo,
+        *,
+        imgsz: int,
+        recipe: TrainRecipe,
+        workdir: Path,
+        on_epoch: EpochCallback | None = None,
+        criterion: Callable[[Any], Any] | None = None,
+    ) -> torch.nn.Module:
+        """Ultralytics' trainer on the model itself (AdamW, no mosaic; see ``compress._finetune``)."""
+        from paretodet.compress._finetune import FinetuneRecipe, finetune
+
+        ultra = FinetuneRecipe(epochs=recipe.epochs, batch=recipe.batch, seed=recipe.seed)
+        if recipe.lr is not None:
+            ultra = FinetuneRecipe(epochs=recipe.epochs, lr=recipe.lr, batch=recipe.batch, seed=recipe.seed)
+        return finetune(
+            model,
+            yolo_data_yaml(data, workdir),
+            imgsz=imgsz,
+            recipe=ultra,
+            workdir=workdir,
+            name="train",
+            on_epoch=on_epoch,
+            criterion=criterion,
+        )
+
+    def loss_batches(self, data: DatasetInfo, *, imgsz: int, count: int) -> list[Any]:
+        """Letterboxed training batches in the trainer's format."""
+        import tempfile
+
+        from paretodet.compress._finetune import training_batches
+
+        with tempfile.TemporaryDirectory(prefix="paretodet-taylor-") as tmp:
+            return training_batches(yolo_data_yaml(data, Path(tmp)), imgsz=imgsz, count=count)
+
+    def batch_loss(self, model: torch.nn.Module, batch: Any) -> torch.Tensor:
+        """The model's own detection loss (its gains read from ``model.args``)."""
+        from ultralytics.cfg import get_cfg
+
+        if not hasattr(getattr(model, "args", None), "box"):  # a checkpoint's args are a dict, the loss reads gains
+            setattr(model, "args", get_cfg())  # noqa: B010 - from model.args as a namespace
+        loss, _ = model.loss(batch)  # type: ignore[operator]
+        return loss.sum()
+
+
+def yolo_data_yaml(data: DatasetInfo, workdir: Path) -> Path:
+    """A data YAML with absolute paths in the YOLO layout (a mirror of VOC/COCO data) for Ultralytics' tools."""
+    from paretodet.data import dataset_digest, write_resolved_yaml, yolo_view
+
+    view = yolo_view(data, workdir / "data-view" / dataset_digest(data)) if data.format != "yolo" else data
+    return write_resolved_yaml(view, workdir / "data.yaml")
