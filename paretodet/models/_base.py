@@ -131,6 +131,22 @@ class DetectorFamily(ABC):
         """Metadata written into the family's ONNX files (default: names and input size)."""
         return {"names": dict(enumerate(detector.names)), "imgsz": [imgsz, imgsz], "family": self.name}
 
+    def run_snippet(self, model_file: str) -> list[str]:
+        """Python lines that run an exported ``model_file`` of this family (for an export's README)."""
+        if model_file.endswith(".onnx"):
+            return [
+                "import onnxruntime as ort",
+                "",
+                f'session = ort.InferenceSession("{model_file}")',
+                "# input 'images': letterboxed RGB, float32 (1, 3, S, S) in [0, 1]",
+                f"{', '.join(self.output_names)} = session.run(None, {{'images': x}})",
+            ]
+        return [
+            "from paretodet.models import load_detector",
+            "",
+            f'detector = load_detector("{model_file}")  # detector.model is the torch module',
+        ]
+
     # -- INT8 --------------------------------------------------------------------------------------------
     @abstractmethod
     def quantizable_blocks(self, onnx_model: Any) -> dict[str, list[str]]:

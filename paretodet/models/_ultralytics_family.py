@@ -78,6 +78,14 @@ class UltralyticsFamily(DetectorFamily):
 
         return {**ultralytics_metadata(detector, imgsz=imgsz, precision=precision, opset=opset), "family": self.name}
 
+    def run_snippet(self, model_file: str) -> list[str]:
+        """Ultralytics runs both files itself (the ONNX metadata names the classes)."""
+        return [
+            "from ultralytics import YOLO",
+            "",
+            f'results = YOLO("{model_file}").predict("image.jpg")  # boxes labelled with the class names',
+        ]
+
     def quantizable_blocks(self, onnx_model: Any) -> dict[str, list[str]]:
         """``model.K`` blocks and the head's conv branches (``model.H.cv2.i`` ...)."""
         from paretodet.compress._quantize import quantizable_blocks

@@ -47,12 +47,19 @@ def export_selection(selection: Selection, dest: Path, *, meta: Mapping[str, Any
     shutil.copy2(artifact, paths["artifact"])
     paths["config"].write_text(yaml.safe_dump(selection.candidate(), sort_keys=False))
     paths["metrics"].write_text(json.dumps(selection.metrics(), indent=2))
-    paths["readme"].write_text(selection_readme(selection, meta=meta, model_file=paths["artifact"].name))
+    family = _artifact_family(artifact)
+    paths["readme"].write_text(
+        selection_readme(selection, meta=meta, model_file=paths["artifact"].name, family=family)
+    )
     return {kind: str(path) for kind, path in paths.items()}
 
 
 def selection_readme(
-    selection: Selection, *, meta: Mapping[str, Any] | None = None, model_file: str = "model.onnx"
+    selection: Selection,
+    *,
+    meta: Mapping[str, Any] | None = None,
+    model_file: str = "model.onnx",
+    family: str = "ultralytics",
 ) -> str:
     """The README.md of an exported selection (Markdown): the trial, its config in a few words, its metrics with
     units and where latency was timed, the ``paretodet apply`` command that rebuilds it, and its full config.
@@ -103,16 +110,9 @@ def selection_readme(
         "",
     ]
     if model_file.endswith((".onnx", ".pt")):
-        lines += [
-            "## Run it",
-            "",
-            "```python",
-            "from ultralytics import YOLO",
-            "",
-            f'results = YOLO("{model_file}").predict("image.jpg")  # boxes labelled with the class names',
-            "```",
-            "",
-        ]
+        from paretodet.models import get_family
+
+        lines += ["## Run it", "", "```python", *get_family(family).run_snippet(model_file), "```", ""]
     lines += [
         "## Full config",
         "",
@@ -122,6 +122,15 @@ def selection_readme(
         "",
     ]
     return "\n".join(lines)
+
+
+def _artifact_family(artifact: Path) -> str:
+    """The detector family an artifact's sidecar records (artifacts made before families: Ultralytics)."""
+    sidecar = artifact.with_name(artifact.name + ".json")
+    try:
+        return str(json.loads(sidecar.read_text()).get("family", "ultralytics"))
+    except (OSError, ValueError, AttributeError):
+        return "ultralytics"
 
 
 def _has(meta: Mapping[str, Any]) -> bool:
