@@ -36,6 +36,49 @@ def demo_space() -> SearchSpace:
     return load_space("quick")
 
 
+Stage = Callable[[str], None]
+Epochs = Callable[[int, int], None] | None
+
+
+def _ultralytics_teacher(out: Path, retrain: bool, stage: Stage, on_epoch: Epochs) -> Path:
+    """The packaged YOLOv8n (``retrain``: trained again to a plateau and installed)."""
+    if retrain:
+        stage("training the demo teacher to a plateau (several minutes)")
+        return train_demo_teacher(out / "teacher", install=True)
+    teacher = demo_teacher_path()
+    if not teacher.is_file():
+        raise ModelError(f"packaged teacher missing at {teacher}: run 'paretodet demo --retrain'")
+    return teacher
+
+
+def _torchvision_teacher(out: Path, retrain: bool, stage: Stage, on_epoch: Epochs) -> Path:
+    """The SSDlite teacher, trained on first use (or with ``retrain``) and kept in the user's cache."""
+    from paretodet.models import torchvision_teacher_path, train_torchvision_teacher
+
+    teacher = torchvision_teacher_path()
+    if retrain or not teacher.is_file():
+        stage(f"training the torchvision demo teacher (first use: tens of minutes on 2 cores) -> {teacher}")
+        train_torchvision_teacher(
+            out / "teacher", on_round=lambda r, n, m: stage(f"round {r}/{n}: val mAP50-95 {m:.3f}"), on_epoch=on_epoch
+        )
+    return teacher
+
+
+@dataclass(frozen=True)
+class DemoTeacher:
+    """A family's demo: where its teacher comes from, the layout of its data, the report's title."""
+
+    teacher: Callable[[Path, bool, Stage, Epochs], Path]
+    data_format: str
+    title: str
+
+
+DEMO_TEACHERS: dict[str, DemoTeacher] = {
+    "ultralytics": DemoTeacher(_ultralytics_teacher, "yolo", "paretodet demo"),
+    "torchvision": DemoTeacher(_torchvision_teacher, "voc", "paretodet demo (torchvision SSDlite)"),
+}
+
+
 def run_demo(
     out: Path,
     *,
@@ -50,28 +93,20 @@ def run_demo(
     """Synthesize the demo set, search over the demo teacher of ``family``, and write the report under ``out``.
 
     ``ultralytics``: the packaged YOLOv8n teacher (``retrain``: trained again to a plateau, minutes, and
-    installed). ``torchvision``: an SSDlite teacher trained on first use (to a plateau, kept in the user's
-    cache, see :mod:`paretodet.models._tv_teacher`), searched on the demo set in the Pascal VOC layout.
+    installed). ``torchvision``: an SSDlite teacher trained on first use (kept in the user's cache, see
+    :mod:`paretodet.models._tv_teacher`), searched on the demo set in the Pascal VOC layout.
     """
     from paretodet.data import synthesize
 
+    if family not in DEMO_TEACHERS:
+        raise ModelError(f"the demo has teachers for {', '.join(DEMO_TEACHERS)}, not '{family}'")
+    demo = DEMO_TEACHERS[family]
     out = out.resolve()
     stage = on_stage or (lambda _msg: None)
-    if family == "torchvision":
-        return _torchvision_demo(
-            out, trials=trials, retrain=retrain, seed=seed, stage=stage, on_trial=on_trial, on_epoch=on_epoch
-        )
-    if family != "ultralytics":
-        raise ModelError(f"the demo has teachers for the ultralytics and torchvision families, not '{family}'")
-    if retrain:
-        stage("training the demo teacher to a plateau (several minutes)")
-        teacher = train_demo_teacher(out / "teacher", install=True)
-    else:
-        teacher = demo_teacher_path()
-        if not teacher.is_file():
-            raise ModelError(f"packaged teacher missing at {teacher}: run 'paretodet demo --retrain'")
-    stage(f"synthesizing demo data ({DEMO_DATA_SPEC.images} train / {DEMO_DATA_SPEC.val_images} val images)")
-    data_yaml = synthesize(out / "data", DEMO_DATA_SPEC)
+    teacher = demo.teacher(out, retrain, stage, on_epoch)
+    spec = DEMO_DATA_SPEC
+    stage(f"synthesizing demo data, {demo.data_format} layout ({spec.images} train / {spec.val_images} val images)")
+    data_yaml = synthesize(out / "data", spec, format=demo.data_format)
     os.sync()  # flush the 500 new images: disk write-back would compete with the first latency measurements
     return _search_and_report(
         out,
@@ -79,43 +114,7 @@ def run_demo(
         data_yaml,
         trials=trials,
         seed=seed,
-        title="paretodet demo",
-        stage=stage,
-        on_trial=on_trial,
-        on_epoch=on_epoch,
-    )
-
-
-def _torchvision_demo(
-    out: Path,
-    *,
-    trials: int,
-    retrain: bool,
-    seed: int,
-    stage: Callable[[str], None],
-    on_trial: Callable[[TrialEvent], None] | None,
-    on_epoch: Callable[[int, int], None] | None,
-) -> DemoResult:
-    """The demo over the torchvision SSDlite teacher, on the demo set in the VOC layout."""
-    from paretodet.data import synthesize
-    from paretodet.models import torchvision_teacher_path, train_torchvision_teacher
-
-    teacher = torchvision_teacher_path()
-    if retrain or not teacher.is_file():
-        stage(f"training the torchvision demo teacher (first use: tens of minutes on 2 cores) -> {teacher}")
-        train_torchvision_teacher(
-            out / "teacher", on_round=lambda r, n, m: stage(f"round {r}/{n}: val mAP50-95 {m:.3f}"), on_epoch=on_epoch
-        )
-    stage(f"synthesizing demo data in the VOC layout ({DEMO_DATA_SPEC.images} train / {DEMO_DATA_SPEC.val_images} val)")
-    data_yaml = synthesize(out / "data", DEMO_DATA_SPEC, format="voc")
-    os.sync()
-    return _search_and_report(
-        out,
-        teacher,
-        data_yaml,
-        trials=trials,
-        seed=seed,
-        title="paretodet demo (torchvision SSDlite)",
+        title=demo.title,
         stage=stage,
         on_trial=on_trial,
         on_epoch=on_epoch,
