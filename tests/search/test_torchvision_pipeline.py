@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import optuna
 import pytest
 
 from paretodet.data import SHAPE_CLASSES, SynthSpec, synthesize
@@ -65,11 +66,9 @@ def test_torch_runtime_and_unsupported_techniques(checkpoint: Path, voc: Path, t
         _apply(checkpoint, voc, tmp_path / "qat", **{"quant.precision": "int8", "quant.qat_epochs": 1})
 
 
-def test_search_samples_only_what_the_family_supports(voc: Path, tmp_path: Path) -> None:
-    path = tmp_path / "ssd.pt"
-    get_family("torchvision").save(build_torchvision(BUILDERS[0], names=SHAPE_CLASSES), path)
+def test_search_samples_only_what_the_family_supports(checkpoint: Path, voc: Path, tmp_path: Path) -> None:
     config = SearchConfig(
-        model=str(path),
+        model=str(checkpoint),
         data=voc,
         workdir=tmp_path / "w",
         trials=3,
@@ -79,6 +78,9 @@ def test_search_samples_only_what_the_family_supports(voc: Path, tmp_path: Path)
     )
     summary = run_study(config)
     assert summary.completed == 3 and summary.failed == 0
+    study = optuna.load_study(study_name="paretodet", storage=config.storage_url)
+    sampled = {k for t in study.trials for k in t.params}
+    assert sampled and not sampled & {"quant.qat_epochs", "distill.student_width", "distill.alpha"}
 
 
 def test_cli_evaluates_a_builder_name_with_weights(
