@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from paretodet.search._config import SearchConfig
 from paretodet.search._sensitivity import load_sensitivity_tables
 from paretodet.search._storage import load_trials, param_importances
 from paretodet.search._study import StudySummary, TrialEvent, run_study
-from paretodet.spaces import SearchSpace, load_space
+from paretodet.spaces import Knob, SearchSpace, load_space
 
 __all__ = ["DemoResult", "demo_space", "run_demo"]
 
@@ -34,6 +35,12 @@ class DemoResult:
 def demo_space() -> SearchSpace:
     """The ``quick`` preset: quantization, pruning with short recovery, KD as the recovery loss (minutes)."""
     return load_space("quick")
+
+
+def torchvision_demo_space() -> SearchSpace:
+    """The ``quick`` preset at the input sizes around the SSDlite teacher's training size (192 px)."""
+    space = load_space("quick").with_knobs(Knob("imgsz", choices=(160, 192, 224)))
+    return dataclasses.replace(space, base=space.base.replace({"imgsz": 192}))
 
 
 Stage = Callable[[str], None]
@@ -71,11 +78,14 @@ class DemoTeacher:
     teacher: Callable[[Path, bool, Stage, Epochs], Path]
     data_format: str
     title: str
+    space: Callable[[], SearchSpace]
 
 
 DEMO_TEACHERS: dict[str, DemoTeacher] = {
-    "ultralytics": DemoTeacher(_ultralytics_teacher, "yolo", "paretodet demo"),
-    "torchvision": DemoTeacher(_torchvision_teacher, "voc", "paretodet demo (torchvision SSDlite)"),
+    "ultralytics": DemoTeacher(_ultralytics_teacher, "yolo", "paretodet demo", demo_space),
+    "torchvision": DemoTeacher(
+        _torchvision_teacher, "voc", "paretodet demo (torchvision SSDlite)", torchvision_demo_space
+    ),
 }
 
 
@@ -112,6 +122,7 @@ def run_demo(
         out,
         teacher,
         data_yaml,
+        space=demo.space(),
         trials=trials,
         seed=seed,
         title=demo.title,
@@ -126,6 +137,7 @@ def _search_and_report(
     teacher: Path,
     data_yaml: Path,
     *,
+    space: SearchSpace,
     trials: int,
     seed: int,
     title: str,
@@ -140,7 +152,7 @@ def _search_and_report(
         workdir=out / "work",
         trials=trials,
         seed=seed,
-        space=demo_space(),
+        space=space,
     )
     stage(f"searching {trials} candidates")
     summary = run_study(config, on_trial=on_trial, on_epoch=on_epoch)

@@ -19,3 +19,9 @@ def test_demo_teachers_are_registered_families() -> None:
 def test_unknown_demo_family(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="the demo has teachers for ultralytics, torchvision, not 'mmdet'"):
         run_demo(tmp_path, family="mmdet")
+
+
+def test_torchvision_demo_searches_around_its_teacher_size() -> None:
+    space = DEMO_TEACHERS["torchvision"].space()
+    assert next(k for k in space.knobs if k.name == "imgsz").choices == (160, 192, 224)
+    assert space.base.imgsz == 192
