@@ -15,7 +15,7 @@ from paretodet.data._layout import (
 from paretodet.data._letterbox import Letterbox, letterbox, read_image, unletterbox_boxes
 from paretodet.data._synth import SHAPE_CLASSES, SynthSpec, synthesize
 from paretodet.data._voc import VOC_CLASSES
-from paretodet.data._yolo_view import yolo_label_text, yolo_view
+from paretodet.data._yolo_view import ultralytics_data_yaml, yolo_label_text, yolo_view
 
 __all__ = [
     "FORMATS",
@@ -37,6 +37,7 @@ __all__ = [
     "read_truth",
     "split_images",
     "synthesize",
+    "ultralytics_data_yaml",
     "unletterbox_boxes",
     "write_data_yaml",
     "write_resolved_yaml",

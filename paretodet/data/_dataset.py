@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from paretodet._hashing import file_digest
 from paretodet.data._coco import coco_from_folder, coco_images, read_coco_truth
 from paretodet.data._info import DatasetInfo, ImageTruth, image_size
 from paretodet.data._layout import label_path_for, list_images, load_data_yaml, read_labels
@@ -98,19 +99,10 @@ def dataset_digest(info: DatasetInfo) -> str:
         if images is None:
             continue
         if info.format == "coco" and ann_file is not None:
-            h.update(_file_hash(ann_file))
+            h.update(file_digest(ann_file, length=64).encode())
         for image in split_images(info, split):
             h.update(f"{image.name}:{image.stat().st_size};".encode())
             label = voc_annotation_path(image) if info.format == "voc" else label_path_for(image)
             if info.format != "coco" and label.is_file():
                 h.update(label.read_bytes())
     return h.hexdigest()[:16]
-
-
-def _file_hash(path: Path) -> bytes:
-    """sha256 of a file, read in chunks (COCO JSONs reach hundreds of MB)."""
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.digest()

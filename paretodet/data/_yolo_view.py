@@ -12,10 +12,10 @@ import yaml
 
 from paretodet.data._dataset import dataset_digest, read_truth, split_images
 from paretodet.data._info import DatasetInfo, ImageTruth
-from paretodet.data._layout import load_data_yaml
+from paretodet.data._layout import load_data_yaml, write_resolved_yaml
 from paretodet.errors import DataError
 
-__all__ = ["yolo_label_text", "yolo_view"]
+__all__ = ["ultralytics_data_yaml", "yolo_label_text", "yolo_view"]
 
 MARKER = ".paretodet-view"  # holds the digest of the dataset the view mirrors; written last
 
@@ -122,3 +122,10 @@ def _install(tmp: Path, dest: Path, digest: str) -> None:
     except OSError:
         if not _complete(dest, digest):
             raise DataError(f"could not put the yolo view in place at {dest}: another process has it; retry") from None
+
+
+def ultralytics_data_yaml(info: DatasetInfo, workdir: Path) -> Path:
+    """``workdir/data.yaml``: the dataset as Ultralytics' trainer reads it (absolute paths; VOC and COCO data
+    through a YOLO-layout mirror under ``workdir/data-view/<digest>``, reused when complete)."""
+    view = yolo_view(info, workdir / "data-view" / dataset_digest(info)) if info.format != "yolo" else info
+    return write_resolved_yaml(view, workdir / "data.yaml")

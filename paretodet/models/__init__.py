@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from paretodet._hashing import file_digest
 from paretodet.models._base import ALL_TECHNIQUES, Detector, DetectorFamily, TrainRecipe
 from paretodet.models._families import family_for, get_family, list_families, load_detector, register_family
 from paretodet.models._teacher import (
@@ -16,7 +17,6 @@ from paretodet.models._tv_teacher import (
     torchvision_teacher_path,
     train_torchvision_teacher,
 )
-from paretodet.models._ultralytics import file_digest
 
 __all__ = [
     "ALL_TECHNIQUES",

@@ -55,6 +55,8 @@ class Detector:
         trainable: whether paretodet can train it (has a training loss): False for original YOLOv5 files.
         family: the registry name of its detector family.
         extra: family-specific facts that travel with the model (e.g. a torchvision builder name).
+        names_known: False when the source holds no class names (a bare state dict: ``names`` are placeholders
+            the dataset's names replace when the class counts match).
     """
 
     model: torch.nn.Module
@@ -64,6 +66,7 @@ class Detector:
     trainable: bool = True
     family: str = "ultralytics"
     extra: Mapping[str, Any] = field(default_factory=dict)
+    names_known: bool = True
 
     @property
     def nc(self) -> int:
@@ -84,6 +87,7 @@ class Detector:
             trainable=self.trainable,
             family=self.family,
             extra=dict(self.extra),
+            names_known=self.names_known,
         )
 
 

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from paretodet._hashing import file_digest
 from paretodet.errors import ModelError
 from paretodet.models._base import Detector, DetectorFamily, EpochCallback, TrainRecipe
 from paretodet.models._torchvision_load import (
@@ -30,11 +31,11 @@ from paretodet.models._torchvision_load import (
     classes_of,
     construct,
     download,
-    file_digest,
     from_state,
     label_count,
     list_builders,
     num_outputs,
+    placeholder_names,
     read_weights,
     state_digest,
     text_digest,
@@ -292,6 +293,7 @@ def _detector(
         trainable=True,
         family=FAMILY,
         extra={"builder": builder, "label_map": tuple(int(v) for v in label_map)},
+        names_known=names != placeholder_names(len(names)),
     )
 
 

@@ -22,6 +22,7 @@ from torch import nn
 from paretodet.errors import ModelError
 
 __all__ = [
+    "placeholder_names",
     "BUILDERS",
     "Builder",
     "builder_spec",
@@ -29,7 +30,6 @@ __all__ = [
     "classes_of",
     "construct",
     "download",
-    "file_digest",
     "first_line",
     "from_state",
     "list_builders",
@@ -222,7 +222,12 @@ def classes_of(
         return tuple(names_list), tuple(label_map_list)
     if num_labels < 2:
         raise ModelError(f"{where}: the weights predict {num_labels} label(s); need background + classes")
-    return tuple(f"class{i}" for i in range(num_labels - 1)), (-1, *range(num_labels - 1))
+    return placeholder_names(num_labels - 1), (-1, *range(num_labels - 1))
+
+
+def placeholder_names(count: int) -> tuple[str, ...]:
+    """The names of ``count`` classes whose weights came without names (``class0``, ``class1`` ...)."""
+    return tuple(f"class{i}" for i in range(count))
 
 
 def from_state(
@@ -258,13 +263,6 @@ def num_outputs(model: nn.Module) -> int:
     kind = "rcnn" if isinstance(model, FasterRCNN) else "ssd" if isinstance(model, SSD) else "retinanet"
     builder = next(name for name, spec in BUILDERS.items() if spec.kind == kind)
     return label_count(builder, state, where="model")
-
-
-def file_digest(path: Path) -> str:
-    """paretodet's file hash (the same one every family uses)."""
-    from paretodet.models._ultralytics import file_digest
-
-    return file_digest(path)
 
 
 def text_digest(text: str) -> str:

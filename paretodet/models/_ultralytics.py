@@ -7,6 +7,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+from paretodet._hashing import file_digest
 from paretodet.errors import ModelError
 from paretodet.models._base import Detector
 from paretodet.models._safe_load import load_ultralytics_safely
@@ -14,15 +15,6 @@ from paretodet.models._safe_load import load_ultralytics_safely
 __all__ = ["file_digest", "is_yolov5_checkpoint", "load_ultralytics"]
 
 _REMOTE_SUFFIXES = (".pt", ".yaml", ".yml")
-
-
-def file_digest(path: Path, *, chunk: int = 1 << 20, length: int = 16) -> str:
-    """The sha256 of a file's bytes, hex, its first ``length`` digits (64: all of it)."""
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()[:length]
 
 
 def load_ultralytics(source: str | Path, *, trust_model: bool = False) -> Detector:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from paretodet.data import DatasetInfo
 
-__all__ = ["UltralyticsFamily", "yolo_data_yaml"]
+__all__ = ["UltralyticsFamily"]
 
 _SUFFIXES = (".pt", ".yaml", ".yml")
 
@@ -147,13 +147,13 @@ class UltralyticsFamily(DetectorFamily):
     ) -> torch.nn.Module:
         """Ultralytics' trainer on the model itself (AdamW, no mosaic; see ``compress._finetune``)."""
         from paretodet.compress._finetune import FinetuneRecipe, finetune
+        from paretodet.data import ultralytics_data_yaml
 
-        ultra = FinetuneRecipe(epochs=recipe.epochs, batch=recipe.batch, seed=recipe.seed)
-        if recipe.lr is not None:
-            ultra = FinetuneRecipe(epochs=recipe.epochs, lr=recipe.lr, batch=recipe.batch, seed=recipe.seed)
+        lr = {} if recipe.lr is None else {"lr": recipe.lr}  # None: the trainer recipe's own default
+        ultra = FinetuneRecipe(epochs=recipe.epochs, batch=recipe.batch, seed=recipe.seed, **lr)
         return finetune(
             model,
-            yolo_data_yaml(data, workdir),
+            ultralytics_data_yaml(data, workdir),
             imgsz=imgsz,
             recipe=ultra,
             workdir=workdir,
@@ -167,9 +167,10 @@ class UltralyticsFamily(DetectorFamily):
         import tempfile
 
         from paretodet.compress._finetune import training_batches
+        from paretodet.data import ultralytics_data_yaml
 
         with tempfile.TemporaryDirectory(prefix="paretodet-taylor-") as tmp:
-            return training_batches(yolo_data_yaml(data, Path(tmp)), imgsz=imgsz, count=count)
+            return training_batches(ultralytics_data_yaml(data, Path(tmp)), imgsz=imgsz, count=count)
 
     def batch_loss(self, model: torch.nn.Module, batch: Any) -> torch.Tensor:
         """The model's own detection loss (its gains read from ``model.args``)."""
@@ -180,10 +181,3 @@ class UltralyticsFamily(DetectorFamily):
         loss, _ = model.loss(batch)  # type: ignore[operator]
         return loss.sum()
 
-
-def yolo_data_yaml(data: DatasetInfo, workdir: Path) -> Path:
-    """A data YAML with absolute paths in the YOLO layout (a mirror of VOC/COCO data) for Ultralytics' tools."""
-    from paretodet.data import dataset_digest, write_resolved_yaml, yolo_view
-
-    view = yolo_view(data, workdir / "data-view" / dataset_digest(data)) if data.format != "yolo" else data
-    return write_resolved_yaml(view, workdir / "data.yaml")

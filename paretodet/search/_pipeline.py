@@ -21,10 +21,9 @@ from paretodet.compress import (
     quantize_int8,
     uses_reduced_range,
 )
-from paretodet.data import DatasetInfo, dataset_digest, load_dataset, split_images
+from paretodet.data import DatasetInfo, dataset_digest, load_dataset, split_images, ultralytics_data_yaml
 from paretodet.errors import ConfigError, DataError, ModelError
 from paretodet.models import Detector, get_family, load_detector
-from paretodet.models._ultralytics_family import yolo_data_yaml
 from paretodet.objectives import EvalSettings, Metrics, evaluate
 from paretodet.search._sensitivity import block_sensitivity
 from paretodet.search._stages import EpochProgress, cached, transformed_detector
@@ -164,7 +163,7 @@ def _qat_stage(
     dest = cache / "qat" / key / "model.onnx"
     if cached(dest):
         return Artifact.read_sidecar(dest), True
-    data_yaml = yolo_data_yaml(data, cache / "qat" / key)
+    data_yaml = ultralytics_data_yaml(data, cache / "qat" / key)
     tuned = qat_finetune(
         detector.model,
         data_yaml,
@@ -205,7 +204,7 @@ def load_model_and_data(
     """
     info = load_dataset(data)
     detector = load_detector(model, trust_model=trust_model, weights=weights)
-    if detector.names == tuple(f"class{i}" for i in range(detector.nc)) and detector.nc == info.nc:
+    if not detector.names_known and detector.nc == info.nc:
         detector.names = info.names  # a bare state dict names no classes: the dataset's, in its order
     if detector.nc != info.nc:
         raise ConfigError(f"model has {detector.nc} classes but {data} has {info.nc}: use data for this model")

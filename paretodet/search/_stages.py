@@ -14,7 +14,6 @@ from typing import Any
 
 from paretodet.compress import (
     Artifact,
-    FinetuneRecipe,
     PruneSpec,
     StudentSpec,
     distillation_loss,
@@ -89,7 +88,7 @@ def _student(
         hits.append("student")
         return _load_stage(path, teacher, key)
     spec = StudentSpec(width=kd.student_width, depth=kd.student_depth, yaml=yaml_path, init=kd.init)
-    recipe = FinetuneRecipe(epochs=kd.epochs, lr=kd.lr)
+    recipe = TrainRecipe(epochs=kd.epochs, lr=kd.lr)
     return _trained_stage(
         make_student(teacher.model, spec),
         path=path,
@@ -145,7 +144,7 @@ def _pruned(
         hits.append("recover")
         return _load_stage(recovered_path, detector, recover_key)
     pruned = _load_stage(pruned_path, detector, key).model
-    recipe = FinetuneRecipe(epochs=prune.finetune_epochs, lr=prune.lr)
+    recipe = TrainRecipe(epochs=prune.finetune_epochs, lr=prune.lr)
     return _trained_stage(
         pruned,
         path=recovered_path,
@@ -168,7 +167,7 @@ def _trained_stage(
     teacher: Detector,
     data: DatasetInfo,
     candidate: Candidate,
-    recipe: FinetuneRecipe,
+    recipe: TrainRecipe,
     on_epoch: EpochProgress | None,
 ) -> Detector:
     """Train ``model`` (distilling from ``teacher`` when alpha > 0), keep it at ``path``, reload it."""
@@ -187,7 +186,7 @@ def _train(
     candidate: Candidate,
     *,
     workdir: Path,
-    recipe: FinetuneRecipe,
+    recipe: TrainRecipe,
     on_epoch: EpochProgress | None,
 ) -> Any:
     """Train ``model`` (of ``origin``'s family) on the data at the candidate's imgsz, distilling from
@@ -203,7 +202,7 @@ def _train(
         model,
         data,
         imgsz=candidate.imgsz,
-        recipe=TrainRecipe(epochs=recipe.epochs, lr=recipe.lr, batch=recipe.batch, seed=recipe.seed),
+        recipe=recipe,
         workdir=workdir,
         on_epoch=(lambda done, total, _model: on_epoch(done, total)) if on_epoch else None,
         criterion=criterion,
