@@ -22,6 +22,11 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "distillation_terms",
         "make_student",
     ),
+    "_features": (
+        "attach_feature_projectors",
+        "cwd_loss",
+        "detach_feature_projectors",
+    ),
     "_export": (
         "ONNX_OPSET",
         "atomic_path",
@@ -97,6 +102,11 @@ if TYPE_CHECKING:  # the same names, for type checkers
         count_gflops as count_gflops,
         export_artifact as export_artifact,
         inference_module as inference_module,
+    )
+    from paretodet.compress._features import (
+        attach_feature_projectors as attach_feature_projectors,
+        cwd_loss as cwd_loss,
+        detach_feature_projectors as detach_feature_projectors,
     )
     from paretodet.compress._finetune import (
         FinetuneRecipe as FinetuneRecipe,

@@ -5,8 +5,10 @@ models with a temperature ``T`` and uses a binary cross-entropy against the teac
 (reported as the Bernoulli KL divergence, which has the same gradient and is 0 when the two agree), scaled by
 ``T^2``. Box distillation matches the DFL distributions (a softmax over ``reg_max`` bins per box side) with the
 same temperature, weighted by the teacher's confidence at each anchor. Both models share the anchor grid
-(same strides), so anchors match one to one. The loss is the Ultralytics detection loss subclassed:
-``total = (1 - alpha) * task + alpha * KD``; ``alpha = 0`` is plain training.
+(same strides), so anchors match one to one. With ``feature_weight > 0`` the neck features the heads read are
+distilled too (channel-wise distillation through projectors, see :mod:`paretodet.compress._features`). The
+loss is the Ultralytics detection loss subclassed: ``total = (1 - alpha) * task + alpha * KD`` with
+``KD = cls_gain * class KD + dfl_gain * box KD + feature_weight * CWD``; ``alpha = 0`` is plain training.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from paretodet.compress._features import PROJECTORS, FeatureTap, cwd_loss
 from paretodet.errors import ConfigError, ModelError
 
 __all__ = ["StudentSpec", "check_pair", "distillation_loss", "distillation_terms", "make_student"]
@@ -33,8 +36,8 @@ class StudentSpec:
     Attributes:
         width / depth: multipliers of the teacher's width and depth (0.5 = half the channels).
         yaml: a model YAML to use instead (its ``nc`` must match the teacher's).
-        init: ``scratch`` (random) or ``teacher`` (each tensor starts from the leading slice of the teacher's
-            tensor of the same name, where the shapes allow).
+        init: ``scratch`` (random) or ``teacher`` (the teacher shrunk to the student's shapes: its most important
+            channels and evenly spaced repeats, see :mod:`paretodet.compress._student_init`).
         seed: seed of the random initialisation.
     """
 
@@ -77,9 +80,11 @@ def make_student(teacher: nn.Module, spec: StudentSpec) -> nn.Module:
     torch.manual_seed(spec.seed)
     student: Any = DetectionModel(cfg, nc=nc, verbose=False)
     student.names = copy.deepcopy(getattr(teacher, "names", {}))
-    if spec.init == "teacher":
-        _init_from(student, teacher)
     check_pair(student, teacher)
+    if spec.init == "teacher":
+        from paretodet.compress._student_init import init_from_teacher
+
+        init_from_teacher(student, teacher)
     return student.float().cpu().eval()
 
 
@@ -106,17 +111,6 @@ def _read_student_yaml(path: Path, nc: int) -> dict[str, Any]:
 def _scale_from_name(stem: str, scales: dict[str, Any]) -> str:
     """Ultralytics' convention: ``yolov8s.yaml`` means scale ``s`` (the first scale otherwise)."""
     return stem[-1] if stem[-1:] in scales else next(iter(scales))
-
-
-def _init_from(student: nn.Module, teacher: nn.Module) -> None:
-    """Copy the leading slice of each teacher tensor into the student tensor of the same name and rank."""
-    source = teacher.state_dict()
-    with torch.no_grad():
-        for name, tensor in student.state_dict().items():
-            other = source.get(name)
-            if other is None or other.dim() != tensor.dim() or any(s > o for s, o in zip(tensor.shape, other.shape)):
-                continue
-            tensor.copy_(other[tuple(slice(0, s) for s in tensor.shape)])
 
 
 def check_pair(student: nn.Module, teacher: nn.Module) -> None:
@@ -160,10 +154,13 @@ def distillation_terms(
     return cls_term, box_term
 
 
-def distillation_loss(student: nn.Module, teacher: nn.Module, *, temperature: float, alpha: float) -> Any:
+def distillation_loss(
+    student: nn.Module, teacher: nn.Module, *, temperature: float, alpha: float, feature_weight: float = 0.0
+) -> Any:
     """The criterion for ``student``: Ultralytics' detection loss subclassed with class and DFL distillation
-    from the frozen ``teacher`` (``(1 - alpha) * task + alpha * KD``)."""
-    return _loss_class()(student, teacher, temperature=temperature, alpha=alpha)
+    from the frozen ``teacher`` (``(1 - alpha) * task + alpha * KD``), plus channel-wise feature distillation
+    when ``feature_weight > 0`` (the student must carry projectors: ``attach_feature_projectors``)."""
+    return _loss_class()(student, teacher, temperature=temperature, alpha=alpha, feature_weight=feature_weight)
 
 
 @functools.cache
@@ -172,29 +169,45 @@ def _loss_class() -> Any:
     from ultralytics.utils.loss import v8DetectionLoss
 
     class _DistillationLoss(v8DetectionLoss):
-        def __init__(self, student: nn.Module, teacher: nn.Module, *, temperature: float, alpha: float) -> None:
+        def __init__(
+            self, student: nn.Module, teacher: nn.Module, *, temperature: float, alpha: float, feature_weight: float
+        ) -> None:
             super().__init__(student)
-            if not 1.0 <= temperature <= 100.0 or not 0.0 <= alpha <= 1.0:
-                raise ConfigError(f"need temperature >= 1 and alpha in [0, 1], got T={temperature} alpha={alpha}")
+            if not 1.0 <= temperature <= 100.0 or not 0.0 <= alpha <= 1.0 or feature_weight < 0:
+                raise ConfigError(
+                    f"need temperature >= 1, alpha in [0, 1] and feature_weight >= 0, got T={temperature} "
+                    f"alpha={alpha} feature_weight={feature_weight}"
+                )
             check_pair(student, teacher)
             self.teacher = copy.deepcopy(teacher).float().eval()
             for param in self.teacher.parameters():
                 param.requires_grad_(False)
-            self.temperature, self.alpha = temperature, alpha
+            self.temperature, self.alpha, self.feature_weight = temperature, alpha, feature_weight
+            self.projectors: Any = getattr(student, PROJECTORS, None)
+            if feature_weight and alpha:
+                if self.projectors is None:
+                    raise ConfigError("feature distillation needs projectors: call attach_feature_projectors first")
+                self.student_tap, self.teacher_tap = FeatureTap(student), FeatureTap(self.teacher)
 
         def loss(self, preds: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict]:
             task, items = super().loss(preds, batch)
             batch_size = preds["boxes"].shape[0]
             if self.alpha == 0.0:
                 zero = torch.zeros((), device=task.device)
-                return task.sum(), {**items, "kd_cls": zero, "kd_box": zero}
+                return task.sum(), {**items, "kd_cls": zero, "kd_box": zero, "kd_feat": zero}
             self.teacher.eval()
             with torch.no_grad():
                 t_preds = self.parse_output(self.teacher(batch["img"]))
             cls_term, box_term = distillation_terms(preds, t_preds, temperature=self.temperature, reg_max=self.reg_max)
             hyp: Any = self.hyp  # the task loss gains weigh the matching KD terms
-            kd = (cls_term * hyp.cls + box_term * hyp.dfl) * batch_size
-            total = (1.0 - self.alpha) * task.sum() + self.alpha * kd
-            return total, {**items, "kd_cls": cls_term.detach(), "kd_box": box_term.detach()}
+            kd = cls_term * hyp.cls + box_term * hyp.dfl
+            feat_term = torch.zeros((), device=task.device)
+            if self.feature_weight:
+                projected = [p(f) for p, f in zip(self.projectors, self.student_tap.features, strict=True)]
+                feat_term = cwd_loss(projected, self.teacher_tap.features)
+                kd = kd + self.feature_weight * feat_term
+            total = (1.0 - self.alpha) * task.sum() + self.alpha * kd * batch_size
+            terms = {"kd_cls": cls_term.detach(), "kd_box": box_term.detach(), "kd_feat": feat_term.detach()}
+            return total, {**items, **terms}
 
     return _DistillationLoss

@@ -16,6 +16,7 @@ from typing import Any
 
 from torch import nn
 
+from paretodet.compress._features import detach_feature_projectors
 from paretodet.objectives._host import heavy_work
 
 __all__ = ["EpochCallback", "FinetuneRecipe", "finetune", "quiet_ultralytics", "training_batches"]
@@ -119,6 +120,7 @@ def finetune(
     trained: Any = trainer.ema.ema if trainer.ema is not None else trainer.model
     trained = getattr(trained, "student_model", trained)  # Ultralytics' own distillation wraps the student
     trained.criterion = None
+    detach_feature_projectors(trained)  # feature distillation's training-only projectors
     return copy.deepcopy(trained).float().cpu().eval()
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from paretodet._hashing import file_digest
-from paretodet.models._base import ALL_TECHNIQUES, Detector, DetectorFamily, TrainRecipe
+from paretodet.models._base import ALL_TECHNIQUES, Detector, DetectorFamily, KDSettings, TrainRecipe
 from paretodet.models._families import family_for, get_family, list_families, load_detector, register_family
 from paretodet.models._teacher import (
     DEMO_DATA_SPEC,
@@ -23,6 +23,7 @@ __all__ = [
     "DEMO_DATA_SPEC",
     "Detector",
     "DetectorFamily",
+    "KDSettings",
     "TeacherRecipe",
     "TorchvisionTeacherRecipe",
     "TrainRecipe",

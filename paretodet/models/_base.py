@@ -12,10 +12,12 @@ Lifecycle of a family (one registry entry, see :mod:`paretodet.models._families`
 4. Pruning: ``prunable_copy`` prepares a copy, ``prune_parts`` maps each prunable convolution to its
    part (``backbone``/``neck``), ``prune_trace`` gives the module and inputs Torch-Pruning traces, so the
    consumers of a pruned convolution (heads included) follow.
-5. Training: ``finetune`` trains with the family's own loss (and a distillation criterion where the family
-   supports ``kd``); ``loss_batches`` / ``batch_loss`` feed Taylor pruning's gradients.
+5. Training: ``finetune`` trains with the family's own loss, or with the criterion ``distillation(teacher,
+   settings)`` builds where the family supports ``kd`` (a teacher of the same family or, through detections,
+   of another); ``loss_batches`` / ``batch_loss`` feed Taylor pruning's gradients.
 
-``techniques`` lists what the family supports; the search drops the rest from its space.
+``techniques`` lists what the family supports (``supported_techniques(detector)`` narrows it per model); the
+search drops the rest from its space.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
 
     from paretodet.data import DatasetInfo
 
-__all__ = ["ALL_TECHNIQUES", "Detector", "DetectorFamily", "EpochCallback", "TrainRecipe"]
+__all__ = ["ALL_TECHNIQUES", "Detector", "DetectorFamily", "EpochCallback", "KDSettings", "TrainRecipe"]
 
 # what a family may support: quantization, its mitigations, pruning, recovery, students and distillation
 ALL_TECHNIQUES: frozenset[str] = frozenset(
@@ -99,6 +101,17 @@ class TrainRecipe:
     lr: float | None = None
     batch: int = 16
     seed: int = 0
+
+
+@dataclass(frozen=True)
+class KDSettings:
+    """How a model learns from a teacher: temperature, the teacher's share ``alpha``, the feature-term weight
+    (within the teacher's share), and the training input size."""
+
+    temperature: float
+    alpha: float
+    imgsz: int
+    feature_weight: float = 0.0
 
 
 class DetectorFamily(ABC):
@@ -195,6 +208,17 @@ class DetectorFamily(ABC):
         criterion: Callable[[Any], Any] | None = None,
     ) -> torch.nn.Module:
         """Train ``model`` on ``data``'s train split with the family's loss; return the trained model (eval)."""
+
+    def supported_techniques(self, detector: Detector) -> frozenset[str]:
+        """What this detector supports (the family's ``techniques``, narrowed where one model can do less)."""
+        return self.techniques
+
+    def distillation(self, teacher: Detector, settings: KDSettings) -> Callable[[Any], Any]:
+        """The criterion factory ``finetune`` takes to train a model of this family with ``teacher``'s
+        knowledge; ConfigError (one line) when this family cannot learn from that teacher."""
+        from paretodet.errors import ConfigError
+
+        raise ConfigError(f"{self.name} detectors cannot be distilled: set distill.alpha=0")
 
     @abstractmethod
     def loss_batches(self, data: DatasetInfo, *, imgsz: int, count: int) -> list[Any]:

@@ -22,8 +22,8 @@ import torch
 from torch import nn
 
 from paretodet._hashing import file_digest
-from paretodet.errors import ModelError
-from paretodet.models._base import Detector, DetectorFamily, EpochCallback, TrainRecipe
+from paretodet.errors import ConfigError, ModelError
+from paretodet.models._base import Detector, DetectorFamily, EpochCallback, KDSettings, TrainRecipe
 from paretodet.models._torchvision_load import (
     BUILDERS,
     builder_spec,
@@ -257,6 +257,29 @@ class TorchvisionFamily(DetectorFamily):
         return finetune(
             model, data, imgsz=imgsz, recipe=recipe, workdir=workdir, on_epoch=on_epoch, criterion=criterion
         )
+
+    def supported_techniques(self, detector: Detector) -> frozenset[str]:
+        """SSD-style models (anchors, a matcher, a box coder) also learn from teachers (``kd``)."""
+        model = detector.model
+        ssd_style = all(hasattr(model, a) for a in ("head", "anchor_generator", "proposal_matcher", "box_coder"))
+        return self.techniques | {"kd"} if ssd_style else self.techniques
+
+    def distillation(self, teacher: Detector, settings: KDSettings) -> Callable[[Any], Any]:
+        """Distillation through the teacher's detections (a teacher of any family; see
+        ``compress._detection_kd``); no feature term (the two networks share no feature layout)."""
+        from paretodet.compress._detection_kd import DetectionKD
+
+        if settings.feature_weight:
+            raise ConfigError(
+                "torchvision students learn from the teacher's detections only: set distill.feature_weight=0"
+            )
+
+        def criterion(student: Any) -> Any:
+            return DetectionKD(
+                student, teacher, temperature=settings.temperature, alpha=settings.alpha, imgsz=settings.imgsz
+            )
+
+        return criterion
 
     def loss_batches(self, data: DatasetInfo, *, imgsz: int, count: int) -> list[Any]:
         """``count`` letterboxed training batches (no augmentation)."""

@@ -58,7 +58,9 @@ def finetune(
     """Train ``model`` in place on ``data``'s train split; return it in eval mode.
 
     SGD (momentum 0.9, weight decay 1e-4, ``recipe.lr`` or 0.01) with warm-up and cosine decay, horizontal
-    flips, seeded by ``recipe.seed``; gradients clipped to norm 10. Batch-norm statistics stay frozen for
+    flips, seeded by ``recipe.seed``; ``criterion(model)``, when given, is a distillation criterion (the
+    family's ``distillation``) called with the batch's images, the task loss and the label map; gradients
+    clipped to norm 10. Batch-norm statistics stay frozen for
     models loaded from trained weights (``paretodet_frozen_bn``). Mean losses per epoch go to
     ``workdir/train_log.csv``.
 
@@ -66,10 +68,6 @@ def finetune(
         >>> recipe = TrainRecipe(epochs=3)
         >>> model = finetune(det.model, info, imgsz=320, recipe=recipe, workdir=Path("w"))  # doctest: +SKIP
     """
-    if criterion is not None:
-        raise ConfigError(
-            "torchvision detectors do not support distillation (kd): fine-tune without a teacher (distill.alpha=0)"
-        )
     images = _train_images(data)
     class_to_label = _class_to_label(model, data.nc)
     torch.manual_seed(recipe.seed)
@@ -88,28 +86,34 @@ def finetune(
     workdir.mkdir(parents=True, exist_ok=True)
     log = workdir / "train_log.csv"
     rows: list[list[Any]] = []
-    for epoch in range(recipe.epochs):
-        _train_mode(model)
-        order = rng.permutation(len(images))
-        losses: list[float] = []
-        for start in range(0, len(order), batch):
-            paths = [images[i] for i in order[start : start + batch]]
-            loss = _loss(model, _read_batch(data, paths, imgsz, rng=rng), class_to_label)
-            if not torch.isfinite(loss):
-                raise ConfigError(
-                    f"training diverged (loss {float(loss)}) in epoch {epoch + 1}: lower the learning rate (lr={lr})"
-                )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, GRAD_CLIP)
-            optimizer.step()
-            scheduler.step()
-            losses.append(float(loss.detach()))
-        rows.append([epoch + 1, float(np.mean(losses)), optimizer.param_groups[0]["lr"]])
-        _write_log(log, rows)
-        model.eval()
-        if on_epoch is not None:
-            on_epoch(epoch + 1, recipe.epochs, model)
+    kd = criterion(model) if criterion is not None else None  # e.g. compress._detection_kd.DetectionKD
+    try:
+        for epoch in range(recipe.epochs):
+            _train_mode(model)
+            order = rng.permutation(len(images))
+            losses: list[float] = []
+            for start in range(0, len(order), batch):
+                paths = [images[i] for i in order[start : start + batch]]
+                loss = _batch_loss(model, _read_batch(data, paths, imgsz, rng=rng), class_to_label, kd)
+                if not torch.isfinite(loss):
+                    raise ConfigError(
+                        f"training diverged (loss {float(loss)}) in epoch {epoch + 1}: lower the learning rate "
+                        f"(lr={lr})"
+                    )
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(params, GRAD_CLIP)
+                optimizer.step()
+                scheduler.step()
+                losses.append(float(loss.detach()))
+            rows.append([epoch + 1, float(np.mean(losses)), optimizer.param_groups[0]["lr"]])
+            _write_log(log, rows)
+            model.eval()
+            if on_epoch is not None:
+                on_epoch(epoch + 1, recipe.epochs, model)
+    finally:
+        if kd is not None:
+            kd.remove()
     return model.eval()
 
 
@@ -168,6 +172,14 @@ def _class_to_label(model: nn.Module, nc: int | None) -> torch.Tensor:
         if cls >= 0:
             lut[cls] = label
     return lut
+
+
+def _batch_loss(model: nn.Module, batch: Batch, class_to_label: torch.Tensor, kd: Any) -> torch.Tensor:
+    """The task loss, or the distillation criterion's total when training with a teacher."""
+    if kd is None:
+        return _loss(model, batch, class_to_label)
+    total, _parts = kd(torch.stack(batch.images), lambda: _loss(model, batch, class_to_label), class_to_label)
+    return total
 
 
 def _loss(model: nn.Module, batch: Batch, class_to_label: torch.Tensor) -> torch.Tensor:

@@ -13,7 +13,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from paretodet.models._base import ALL_TECHNIQUES, Detector, DetectorFamily, EpochCallback, TrainRecipe
+from paretodet.models._base import (
+    ALL_TECHNIQUES,
+    Detector,
+    DetectorFamily,
+    EpochCallback,
+    KDSettings,
+    TrainRecipe,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -162,6 +169,29 @@ class UltralyticsFamily(DetectorFamily):
             criterion=criterion,
         )
 
+    def distillation(self, teacher: Detector, settings: KDSettings) -> Callable[[Any], Any]:
+        """Class, DFL and (``feature_weight``) neck-feature distillation from an Ultralytics teacher, anchor by
+        anchor (see ``compress._distill``); the student must carry projectors for the feature term."""
+        from paretodet.compress import distillation_loss
+        from paretodet.errors import ConfigError
+
+        if teacher.family != self.name:
+            raise ConfigError(
+                f"an Ultralytics model learns from an Ultralytics teacher only (anchors matched one to one), not "
+                f"from a {teacher.family} one: name an Ultralytics distill.teacher, or distill a torchvision SSD"
+            )
+
+        def criterion(student: Any) -> Any:
+            return distillation_loss(
+                student,
+                teacher.model,
+                temperature=settings.temperature,
+                alpha=settings.alpha,
+                feature_weight=settings.feature_weight,
+            )
+
+        return criterion
+
     def loss_batches(self, data: DatasetInfo, *, imgsz: int, count: int) -> list[Any]:
         """Letterboxed training batches in the trainer's format."""
         import tempfile
@@ -180,4 +210,3 @@ class UltralyticsFamily(DetectorFamily):
             setattr(model, "args", get_cfg())  # noqa: B010 - from model.args as a namespace
         loss, _ = model.loss(batch)  # type: ignore[operator]
         return loss.sum()
-

@@ -48,9 +48,7 @@ def export_selection(selection: Selection, dest: Path, *, meta: Mapping[str, Any
     paths["config"].write_text(yaml.safe_dump(selection.candidate(), sort_keys=False))
     paths["metrics"].write_text(json.dumps(selection.metrics(), indent=2))
     family = _artifact_family(artifact)
-    paths["readme"].write_text(
-        selection_readme(selection, meta=meta, model_file=paths["artifact"].name, family=family)
-    )
+    paths["readme"].write_text(selection_readme(selection, meta=meta, model_file=paths["artifact"].name, family=family))
     return {kind: str(path) for kind, path in paths.items()}
 
 

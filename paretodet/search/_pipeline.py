@@ -68,7 +68,7 @@ def build(
             f"{detector.source} cannot be trained by paretodet (no training loss for this model format): "
             f"drop {', '.join(candidate.training_knobs())}"
         )
-    unsupported = unsupported_knobs(candidate.to_dict(), get_family(detector.family).techniques)
+    unsupported = unsupported_knobs(candidate.to_dict(), get_family(detector.family).supported_techniques(detector))
     if unsupported:
         raise ModelError(
             f"the {detector.family} detector family does not support {', '.join(unsupported)}: drop those knobs"

@@ -8,6 +8,8 @@ stage (export, INT8) is keyed by the whole chain.
 
 from __future__ import annotations
 
+import copy
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,14 +18,14 @@ from paretodet.compress import (
     Artifact,
     PruneSpec,
     StudentSpec,
-    distillation_loss,
+    attach_feature_projectors,
     export_artifact,
     make_student,
     prune_model,
 )
 from paretodet.data import DatasetInfo, dataset_digest
-from paretodet.models import Detector, TrainRecipe, file_digest, get_family
-from paretodet.spaces import Candidate, stage_knobs
+from paretodet.models import Detector, KDSettings, TrainRecipe, file_digest, get_family, load_detector
+from paretodet.spaces import Candidate, DistillConfig, stage_knobs
 
 __all__ = ["DISTILL_KNOBS", "PRUNE_KNOBS", "RECOVER_KNOBS", "EpochProgress", "cached", "transformed_detector"]
 
@@ -82,15 +84,19 @@ def _student(
     kd = candidate.distill
     yaml_path = Path(kd.student_yaml).expanduser() if kd.student_yaml else None
     yaml_salt = file_digest(yaml_path) if yaml_path is not None and yaml_path.is_file() else ""
-    key = candidate.stage_hash(DISTILL_KNOBS, salt=f"{teacher.digest}-{salt}-{yaml_salt}")
+    key = candidate.stage_hash(DISTILL_KNOBS, salt=f"{teacher.digest}-{salt}-{yaml_salt}{_teacher_salt(kd)}")
     path = cache / "student" / key / "model.pt"
     if cached(path):
         hits.append("student")
         return _load_stage(path, teacher, key)
-    spec = StudentSpec(width=kd.student_width, depth=kd.student_depth, yaml=yaml_path, init=kd.init)
+    if kd.student_width == kd.student_depth == 1.0 and yaml_path is None:  # distill.teacher alone
+        student = copy.deepcopy(teacher.model)  # the searched model itself learns from distill.teacher
+    else:
+        spec = StudentSpec(width=kd.student_width, depth=kd.student_depth, yaml=yaml_path, init=kd.init)
+        student = make_student(teacher.model, spec)
     recipe = TrainRecipe(epochs=kd.epochs, lr=kd.lr)
     return _trained_stage(
-        make_student(teacher.model, spec),
+        student,
         path=path,
         key=key,
         origin=teacher,
@@ -117,6 +123,7 @@ def _pruned(
     prune = candidate.prune
     stage_salt = f"{detector.digest}-{salt}"  # taylor reads training images
     key = candidate.stage_hash(PRUNE_KNOBS, salt=stage_salt)
+    stage_salt += _teacher_salt(candidate.distill)  # recovery may learn from distill.teacher
     pruned_path = cache / "prune" / key / "model.pt"
     if cached(pruned_path):
         hits.append("prune")
@@ -171,9 +178,7 @@ def _trained_stage(
     on_epoch: EpochProgress | None,
 ) -> Detector:
     """Train ``model`` (distilling from ``teacher`` when alpha > 0), keep it at ``path``, reload it."""
-    trained = _train(
-        model, origin, teacher, data, candidate, workdir=path.parent, recipe=recipe, on_epoch=on_epoch
-    )
+    trained = _train(model, origin, teacher, data, candidate, workdir=path.parent, recipe=recipe, on_epoch=on_epoch)
     _save_stage(origin.with_model(trained, source=f"{origin.source} ({path.parent.parent.name})", digest=key), path)
     return _load_stage(path, origin, key)
 
@@ -194,9 +199,13 @@ def _train(
     kd = candidate.distill
     criterion = None
     if kd.alpha > 0:
-
-        def criterion(student: Any) -> Any:
-            return distillation_loss(student, teacher.model, temperature=kd.temperature, alpha=kd.alpha)
+        source = distill_teacher(kd.teacher) if kd.teacher else teacher
+        settings = KDSettings(
+            temperature=kd.temperature, alpha=kd.alpha, imgsz=candidate.imgsz, feature_weight=kd.feature_weight
+        )
+        criterion = get_family(origin.family).distillation(source, settings)
+        if kd.feature_weight > 0:
+            attach_feature_projectors(model, source.model, seed=recipe.seed)
 
     return get_family(origin.family).finetune(
         model,
@@ -207,6 +216,20 @@ def _train(
         on_epoch=(lambda done, total, _model: on_epoch(done, total)) if on_epoch else None,
         criterion=criterion,
     )
+
+
+@functools.lru_cache(maxsize=2)
+def distill_teacher(source: str) -> Detector:
+    """The model ``distill.teacher`` names (any family), loaded once per process."""
+    return load_detector(source)
+
+
+def _teacher_salt(kd: DistillConfig) -> str:
+    """What a stage key adds for ``distill.teacher``: the content of the file it names (empty when unset)."""
+    if not kd.teacher:
+        return ""
+    path = Path(kd.teacher).expanduser()
+    return f"-teacher={file_digest(path) if path.is_file() else kd.teacher}"
 
 
 def _save_stage(detector: Detector, path: Path) -> None:

@@ -125,7 +125,7 @@ def run_study(
     )
     env = environment()
     # the detector's family samples only what it supports (a YOLOv5 file trains nothing; torchvision: no students)
-    space = config.space.for_techniques(get_family(detector.family).techniques)
+    space = config.space.for_techniques(get_family(detector.family).supported_techniques(detector))
     if not detector.trainable:
         space = space.without_training()
     if config.probes and not joining:  # once per study: a resumed one keeps its queue, workers never queue

@@ -121,6 +121,8 @@ class Candidate:
         defaults = knob_defaults()
         inactive = inactive_knobs(flat)  # a knob with no effect must not split the cache
         values = {k: defaults[k] if k in inactive else flat[k] for k in sorted(keys)}
+        specs = knob_specs()
+        values = {k: v for k, v in values.items() if specs[k].keyed_at_default or v != defaults[k]}
         payload = json.dumps({"salt": salt, **values}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 

@@ -195,15 +195,19 @@ class PruneConfig:
 class DistillConfig:
     """Knowledge-distillation knobs (``distill.*``).
 
-    A student is trained when ``student_width`` or ``student_depth`` is below 1 or ``student_yaml`` is set;
+    A student is trained when ``student_width`` or ``student_depth`` is below 1 or ``student_yaml`` or
+    ``teacher`` is set;
     ``temperature`` and ``alpha`` also drive pruning recovery (the unpruned teacher teaches the pruned model).
 
     Attributes:
         student_width / student_depth: multipliers of the teacher's width / depth (1 = the teacher's).
         student_yaml: a model YAML for the student instead (same classes as the teacher).
+        teacher: a model (path or name, any detector family) that teaches instead of the searched model; set
+            alone (full width and depth), the searched model itself is trained with it for ``epochs``.
         init: ``teacher`` (start from the teacher's weights where shapes allow) or ``scratch``.
         temperature: softening temperature T of class logits and DFL distributions, in [1, 8].
         alpha: weight of the distillation loss (0 = plain training on the labels).
+        feature_weight: weight of channel-wise distillation of the neck features within the KD share (0 = off).
         epochs / lr: student training epochs and learning rate (AdamW, linear decay to a tenth).
     """
 
@@ -241,6 +245,18 @@ class DistillConfig:
         switch=True,
         needs="student",
     )
+    teacher: str = knob(
+        "",
+        help="the teacher to learn from, any family (empty: the searched model); alone, it trains the searched "
+        "model itself with it for distill.epochs",
+        stages=("student", "recover"),
+        text="model path or name, or empty",
+        trains=True,
+        technique="distill",
+        switch=True,
+        needs="kd",
+        keyed_at_default=False,
+    )
     init: str = knob(
         "teacher",
         help="student starts from the teacher's weights or random",
@@ -267,6 +283,16 @@ class DistillConfig:
         when=KD,
         technique="distill",
         needs="kd",
+    )
+    feature_weight: float = knob(
+        0.0,
+        help="weight of channel-wise neck-feature distillation within alpha's share (0 = off)",
+        stages=("student", "recover"),
+        low=0.0,
+        high=100.0,
+        when=KD_ON,
+        technique="distill",
+        keyed_at_default=False,
     )
     epochs: int = knob(
         30,

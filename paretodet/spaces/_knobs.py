@@ -92,6 +92,8 @@ class KnobSpec:
         needs: the detector-family technique (``paretodet.models.ALL_TECHNIQUES``) a non-default value needs;
             for a categorical knob, ``(value, technique)`` pairs say it per value. A family without it never
             samples those values.
+        keyed_at_default: whether a stage key hashes the knob at its default value; False for knobs added after
+            caches existed, so their default keeps every earlier cache key (and cached stage) valid.
         name / default: the dotted knob name and default, filled in by :func:`collect_specs`.
     """
 
@@ -109,6 +111,7 @@ class KnobSpec:
     technique: str | None = None
     switch: bool = False
     needs: str | tuple[tuple[Any, str], ...] | None = None
+    keyed_at_default: bool = True
     name: str = ""
     default: Any = None
 

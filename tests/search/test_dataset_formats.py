@@ -34,9 +34,7 @@ def test_map_is_the_same_in_every_layout(tiny_model: Path, layouts: dict[str, Pa
 
 
 def test_recovery_fine_tunes_on_a_voc_dataset(tiny_model: Path, layouts: dict[str, Path], tmp_path: Path) -> None:
-    candidate = Candidate.from_dict(
-        {"imgsz": 64, "prune.method": "l1", "prune.ratio": 0.3, "prune.finetune_epochs": 1}
-    )
+    candidate = Candidate.from_dict({"imgsz": 64, "prune.method": "l1", "prune.ratio": 0.3, "prune.finetune_epochs": 1})
     artifact, metrics = apply_candidate(str(tiny_model), layouts["voc"], candidate, tmp_path, settings=SETTINGS)
     assert artifact.is_file() and metrics.eval_images == SynthSpec(images=8).val_images
     views = list((tmp_path / "cache" / "recover").glob("*/data-view/*"))

@@ -30,6 +30,7 @@ def test_round_trip_and_dotted_keys() -> None:
         "distill.init": "teacher",
         "distill.temperature": 4.0,
         "distill.alpha": 0.0,
+        "distill.feature_weight": 0.0,
         "distill.epochs": 30,
         "distill.lr": 0.001,
     }

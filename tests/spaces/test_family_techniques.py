@@ -31,4 +31,3 @@ def test_unsupported_knobs_name_the_missing_technique() -> None:
         "prune.method=level (needs unstructured)",
     ]
     assert unsupported_knobs({"quant.precision": "fp16", "quant.qat_epochs": 2}, {"fp16"}) == []  # inactive
-

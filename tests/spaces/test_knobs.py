@@ -33,6 +33,7 @@ STAGE_KEYS: dict[str, set[str]] = {
         "distill.init",
         "distill.temperature",
         "distill.alpha",
+        "distill.feature_weight",
         "distill.epochs",
         "distill.lr",
     },
@@ -48,6 +49,7 @@ STAGE_KEYS: dict[str, set[str]] = {
         "prune.lr",
         "distill.temperature",
         "distill.alpha",
+        "distill.feature_weight",
     },
     "export": {"imgsz", "runtime", "quant.precision"},
     "calibration": {"imgsz", "quant.calibration", "quant.calib_images"},
@@ -138,6 +140,10 @@ def test_stage_hashes_are_pinned() -> None:
         "int8": "2f09310c9934f484",
         "qat": "34a588ca07443b5a",
     }
+    # a knob added later keeps those keys at its default and splits them otherwise
+    with_cwd = Candidate.from_dict({**RICH, "distill.feature_weight": 1.0})
+    assert with_cwd.stage_hash(stage_knobs("student"), salt="m") != "e9c7291e88c8a5a5"
+    assert with_cwd.stage_hash(stage_knobs("export"), salt="m") == "c94d064c681c9a10"
     assert Candidate().stage_hash(stage_knobs("export"), salt="m") == "ac6e40e8f3806d71"
     assert Candidate().stage_hash(stage_knobs("recover"), salt="m") == "ab72f8622a248fb9"
     assert rich.config_key() == "87c6d552d936f26c" and Candidate().config_key() == "b7375c9dff810034"
@@ -165,6 +171,7 @@ def test_stage_hashes_are_pinned() -> None:
                 "distill.lr",
                 "distill.alpha",
                 "distill.temperature",
+                "distill.feature_weight",
             },
         ),
         (RICH, set()),
@@ -182,11 +189,12 @@ def test_stage_hashes_are_pinned() -> None:
                 "distill.lr",
                 "distill.alpha",
                 "distill.temperature",
+                "distill.feature_weight",
             },
         ),
         (
             {"quant.precision": "int8", "prune.method": "level", "prune.finetune_epochs": 3},
-            {"distill.init", "distill.epochs", "distill.lr", "distill.temperature"},
+            {"distill.init", "distill.epochs", "distill.lr", "distill.temperature", "distill.feature_weight"},
         ),
         (
             {"quant.precision": "int8", "distill.student_yaml": "s.yaml"},
@@ -198,6 +206,7 @@ def test_stage_hashes_are_pinned() -> None:
                 "prune.finetune_epochs",
                 "prune.lr",
                 "distill.temperature",
+                "distill.feature_weight",
             },
         ),
     ],
