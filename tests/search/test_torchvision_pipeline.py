@@ -80,7 +80,11 @@ def test_search_samples_only_what_the_family_supports(checkpoint: Path, voc: Pat
     assert summary.completed == 3 and summary.failed == 0
     study = optuna.load_study(study_name="paretodet", storage=config.storage_url)
     sampled = {k for t in study.trials for k in t.params}
-    assert sampled and not sampled & {"quant.qat_epochs", "distill.student_width", "distill.alpha"}
+    detector = load_detector(checkpoint)
+    unsupported = {"quant.qat_epochs", "distill.student_width"}
+    if "kd" not in get_family("torchvision").supported_techniques(detector):  # Faster R-CNN: no distillation
+        unsupported.add("distill.alpha")
+    assert sampled and not sampled & unsupported
 
 
 def test_cli_evaluates_a_builder_name_with_weights(
@@ -100,3 +104,15 @@ def test_cli_evaluates_a_builder_name_with_weights(
     assert code == 0 and json.loads(out)["voc_map50"] is not None
     code, _, err = run_cli(["evaluate", "torchvision:ssdlite_mobilenet", "--data", str(voc)], capsys)
     assert code == 2 and "did you mean" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_yolo_teacher_trains_an_ssdlite_in_the_pipeline(voc: Path, tiny_model: Path, tmp_path: Path) -> None:
+    ssd = tmp_path / "ssd.pt"
+    get_family("torchvision").save(build_torchvision(BUILDERS[0], names=SHAPE_CLASSES), ssd)
+    kd = {"distill.teacher": str(tiny_model), "distill.alpha": 0.5, "distill.epochs": 1, "distill.lr": 0.01}
+    artifact, metrics = _apply(ssd, voc, tmp_path / "kd", **kd)
+    assert metrics.map50_95 >= 0.0 and (tmp_path / "kd" / "cache" / "student").is_dir()
+    rcnn = tmp_path / "rcnn.pt"
+    get_family("torchvision").save(build_torchvision(BUILDERS[1], names=SHAPE_CLASSES), rcnn)
+    with pytest.raises(ModelError, match=r"does not support distill\.teacher=.* \(needs kd\)"):
+        _apply(rcnn, voc, tmp_path / "rcnn", **kd)

@@ -27,6 +27,7 @@ def test_round_trip_and_dotted_keys() -> None:
         "distill.student_width": 1.0,
         "distill.student_depth": 1.0,
         "distill.student_yaml": "",
+        "distill.teacher": "",
         "distill.init": "teacher",
         "distill.temperature": 4.0,
         "distill.alpha": 0.0,
