@@ -40,14 +40,14 @@ KD = {"temperature": 4.0, "alpha": 0.5}
 VARIANTS: dict[str, dict[str, Any]] = {
     "nokd": {},
     "kd": {"kd": {**KD, "feature_weight": 0.0}},
-    "cwd": {"kd": {**KD, "feature_weight": 1.0}},
+    "cwd": {"kd": {**KD, "feature_weight": 10.0}},
     "ukd": {"trainer_args": {"distill_model": str(demo_teacher_path())}},
     "scratch": {"init": "scratch"},
 }
 LABELS = {
     "nokd": "student, no KD",
     "kd": "student, our KD (class + DFL, T=4, alpha=0.5)",
-    "cwd": "student, our KD + CWD on the neck (weight 1)",
+    "cwd": "student, our KD + CWD on the neck (weight 10)",
     "ukd": "student, Ultralytics built-in distill (`distill_model`)",
     "scratch": "student from scratch, no KD",
 }

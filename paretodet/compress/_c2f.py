@@ -44,16 +44,7 @@ def _half_conv(conv: Any, rows: slice) -> nn.Module:
     """A copy of an Ultralytics ``Conv`` (conv + BN + act) keeping only output channels ``rows``."""
     half: Any = copy.deepcopy(conv)
     old_conv: Any = conv.conv
-    new_conv = nn.Conv2d(
-        old_conv.in_channels,
-        rows.stop - rows.start,
-        old_conv.kernel_size,
-        old_conv.stride,
-        old_conv.padding,
-        old_conv.dilation,
-        old_conv.groups,
-        bias=old_conv.bias is not None,
-    )
+    new_conv = conv_like(old_conv, in_channels=old_conv.in_channels, out_channels=rows.stop - rows.start)
     with torch.no_grad():
         new_conv.weight.copy_(old_conv.weight[rows])
         if old_conv.bias is not None and new_conv.bias is not None:
@@ -77,6 +68,20 @@ def _half_conv(conv: Any, rows: slice) -> nn.Module:
                 new_bn.num_batches_tracked.copy_(old_bn.num_batches_tracked)
         half.bn = new_bn
     return half
+
+
+def conv_like(conv: nn.Conv2d, *, in_channels: int, out_channels: int) -> nn.Conv2d:
+    """A new convolution with ``conv``'s kernel, stride, padding, dilation, groups and bias setting."""
+    return nn.Conv2d(
+        in_channels,
+        out_channels,
+        conv.kernel_size,
+        conv.stride,  # type: ignore[arg-type]
+        conv.padding,  # type: ignore[arg-type]
+        conv.dilation,  # type: ignore[arg-type]
+        conv.groups,
+        bias=conv.bias is not None,
+    )
 
 
 def split_c2f_blocks(model: nn.Module) -> tuple[nn.Module, int]:

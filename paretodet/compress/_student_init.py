@@ -26,7 +26,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from paretodet.compress._c2f import C2fSplit, split_c2f_blocks
+from paretodet.compress._c2f import C2fSplit, conv_like, split_c2f_blocks
 from paretodet.errors import ExportError
 
 __all__ = ["InitReport", "init_from_teacher", "spaced_indices"]
@@ -133,16 +133,7 @@ def _keep_c2f_inputs(block: C2fSplit, keep: list[int]) -> None:
     slices = [slice(0, 2 * c)] + [slice((2 + i) * c, (3 + i) * c) for i in keep]
     conv: Any = block.cv2.conv
     rows = torch.cat([torch.arange(s.start, s.stop) for s in slices])
-    new = nn.Conv2d(
-        len(rows),
-        conv.out_channels,
-        conv.kernel_size,
-        conv.stride,
-        conv.padding,
-        conv.dilation,
-        conv.groups,
-        bias=conv.bias is not None,
-    )
+    new = conv_like(conv, in_channels=len(rows), out_channels=conv.out_channels)
     with torch.no_grad():
         new.weight.copy_(conv.weight[:, rows])
         if conv.bias is not None and new.bias is not None:
