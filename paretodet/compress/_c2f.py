@@ -70,15 +70,15 @@ def _half_conv(conv: Any, rows: slice) -> nn.Module:
     return half
 
 
-def conv_like(conv: nn.Conv2d, *, in_channels: int, out_channels: int) -> nn.Conv2d:
+def conv_like(conv: Any, *, in_channels: int, out_channels: int) -> nn.Conv2d:
     """A new convolution with ``conv``'s kernel, stride, padding, dilation, groups and bias setting."""
     return nn.Conv2d(
         in_channels,
         out_channels,
         conv.kernel_size,
-        conv.stride,  # type: ignore[arg-type]
-        conv.padding,  # type: ignore[arg-type]
-        conv.dilation,  # type: ignore[arg-type]
+        conv.stride,
+        conv.padding,
+        conv.dilation,
         conv.groups,
         bias=conv.bias is not None,
     )

@@ -50,7 +50,8 @@ def attach_feature_projectors(student: nn.Module, teacher: nn.Module, *, seed: i
         with torch.no_grad():
             bound = 1.0 / s_ch**0.5
             conv.weight.copy_(torch.empty_like(conv.weight).uniform_(-bound, bound, generator=generator))
-            conv.bias.zero_()
+            if conv.bias is not None:
+                conv.bias.zero_()
         projectors.append(conv)
     setattr(student, PROJECTORS, projectors)
 
