@@ -259,7 +259,7 @@ class DistillConfig:
     )
     init: str = knob(
         "teacher",
-        help="student starts from the teacher's weights or random",
+        help="student starts from the teacher's most important channels or random",
         stages=("student",),
         choices=("teacher", "scratch"),
         when=STUDENT,
@@ -305,7 +305,7 @@ class DistillConfig:
     )
     lr: float = knob(
         0.001,
-        help="student learning rate (AdamW, linear decay to a tenth)",
+        help="student learning rate (Ultralytics: AdamW, linear decay to a tenth; torchvision: SGD, cosine)",
         stages=("student",),
         low=0.0,
         low_open=True,

@@ -134,3 +134,24 @@ def test_student_then_pruning_with_kd_recovery(tiny_model: Path, tiny_data: Path
     build(Candidate.from_dict(plain), det, data, workdir=tmp_path)
     again = build(Candidate.from_dict({**plain, "distill.temperature": 7.0}), det, data, workdir=tmp_path)
     assert again.cache_hits[0] == "student"
+
+
+def test_feature_kd_and_another_teacher_split_the_student_cache(
+    tiny_model: Path, tiny_data: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    det, data = load_detector(tiny_model), load_data_yaml(tiny_data)
+    other = tmp_path / "other_teacher.pt"
+    shutil.copy(tiny_model, other)
+    student = {"imgsz": 64, "distill.student_width": 0.5, "distill.epochs": 1, "distill.alpha": 0.5}
+    build(Candidate.from_dict(student), det, data, workdir=tmp_path / "w")
+    cwd = build(Candidate.from_dict({**student, "distill.feature_weight": 10.0}), det, data, workdir=tmp_path / "w")
+    assert "student" not in cwd.cache_hits  # a new student, trained with CWD (its projectors dropped after)
+    taught = {**student, "distill.teacher": str(other)}
+    first = build(Candidate.from_dict(taught), det, data, workdir=tmp_path / "w")
+    assert "student" not in first.cache_hits
+    assert build(Candidate.from_dict(taught), det, data, workdir=tmp_path / "w").cache_hits[0] == "student"
+    other.write_bytes(other.read_bytes() + b"\0")  # another file behind the same name: not the cached student
+    changed = build(Candidate.from_dict(taught), det, data, workdir=tmp_path / "w")
+    assert "student" not in changed.cache_hits and changed.artifact.path != first.artifact.path
