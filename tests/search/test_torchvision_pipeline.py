@@ -110,7 +110,7 @@ def test_a_yolo_teacher_trains_an_ssdlite_in_the_pipeline(voc: Path, tiny_model:
     ssd = tmp_path / "ssd.pt"
     get_family("torchvision").save(build_torchvision(BUILDERS[0], names=SHAPE_CLASSES), ssd)
     kd = {"distill.teacher": str(tiny_model), "distill.alpha": 0.5, "distill.epochs": 1, "distill.lr": 0.01}
-    artifact, metrics = _apply(ssd, voc, tmp_path / "kd", **kd)
+    _, metrics = _apply(ssd, voc, tmp_path / "kd", **kd)
     assert metrics.map50_95 >= 0.0 and (tmp_path / "kd" / "cache" / "student").is_dir()
     rcnn = tmp_path / "rcnn.pt"
     get_family("torchvision").save(build_torchvision(BUILDERS[1], names=SHAPE_CLASSES), rcnn)
