@@ -102,6 +102,10 @@ def prepare_qat(
         parent_name, _, attr = name.rpartition(".")
         parent = net.get_submodule(parent_name)
         setattr(parent, attr, FakeQuantConv(getattr(parent, attr), per_channel=per_channel))
+    with torch.no_grad():  # weight observers take their per-channel shapes now, before a trainer copies the
+        for module in net.modules():  # model for its EMA (whose buffers would otherwise stay one-element)
+            if isinstance(module, FakeQuantConv):
+                module.weight_fq(module.conv.weight)
     for param in net.parameters():
         param.requires_grad_(True)
     return net

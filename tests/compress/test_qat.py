@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
 from torch import nn
 
@@ -36,15 +37,18 @@ def test_prepare_wraps_quantized_convs_only(tiny_model: Path) -> None:
     assert not any(isinstance(m, FakeQuantConv) for m in strip_qat(prepared).modules())
 
 
-def test_one_epoch_of_qat_changes_the_weights(tiny_model: Path, tiny_data: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("per_channel", [False, True])  # per-channel: the trainer's EMA copy once broke on it
+def test_one_epoch_of_qat_changes_the_weights(
+    per_channel: bool, tiny_model: Path, tiny_data: Path, tmp_path: Path
+) -> None:
     det = load_detector(tiny_model)
     yaml_path = write_resolved_yaml(load_data_yaml(tiny_data), tmp_path / "data.yaml")
-    before = strip_qat(prepare_qat(det.model, per_channel=False))
+    before = strip_qat(prepare_qat(det.model, per_channel=per_channel))
     tuned = qat_finetune(
         det.model,
         yaml_path,
         imgsz=64,
-        per_channel=False,
+        per_channel=per_channel,
         fp32_blocks=(),
         workdir=tmp_path,
         recipe=QatRecipe(epochs=1, lr=1e-3, batch=4),
