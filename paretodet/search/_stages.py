@@ -199,7 +199,7 @@ def _train(
     kd = candidate.distill
     criterion = None
     if kd.alpha > 0:
-        source = distill_teacher(kd.teacher) if kd.teacher else teacher
+        source = _distill_teacher(kd.teacher, _teacher_salt(kd)) if kd.teacher else teacher
         settings = KDSettings(
             temperature=kd.temperature, alpha=kd.alpha, imgsz=candidate.imgsz, feature_weight=kd.feature_weight
         )
@@ -219,8 +219,8 @@ def _train(
 
 
 @functools.lru_cache(maxsize=2)
-def distill_teacher(source: str) -> Detector:
-    """The model ``distill.teacher`` names (any family), loaded once per process."""
+def _distill_teacher(source: str, _content: str) -> Detector:
+    """The model ``distill.teacher`` names (any family), loaded once per process and file content."""
     return load_detector(source)
 
 
