@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import urllib.error
 from pathlib import Path
 
@@ -10,8 +11,8 @@ import pytest
 import torch
 
 from paretodet.data import SHAPE_CLASSES, load_dataset
-from paretodet.errors import ConfigError, ModelError
-from paretodet.models._base import TrainRecipe
+from paretodet.errors import ModelError
+from paretodet.models._base import KDSettings, TrainRecipe
 from paretodet.models._torchvision import BUILDERS, TorchvisionFamily, build_torchvision, list_builders
 
 SSD = "ssdlite320_mobilenet_v3_large"
@@ -202,5 +203,9 @@ def test_finetune_trains_with_torchvision_losses(family: TorchvisionFamily, tiny
     assert any(not torch.equal(before[k], v) for k, v in model.state_dict().items())
     assert float(family.batch_loss(model, batch).detach()) < loss_before - 0.5
     assert (tmp_path / "train_log.csv").read_text().startswith("epoch,loss,lr")
-    with pytest.raises(ConfigError, match="distillation"):
-        family.finetune(model, info, imgsz=IMGSZ, recipe=recipe, workdir=tmp_path, criterion=lambda batch: batch)
+    # a distillation criterion (the family's own, here from a copy of the model) trains it too, then lets go
+    teacher = det.with_model(copy.deepcopy(model), source="teacher", digest="t")
+    criterion = family.distillation(teacher, KDSettings(temperature=2.0, alpha=0.5, imgsz=IMGSZ))
+    one = TrainRecipe(epochs=1, lr=0.01, batch=4, seed=0)
+    distilled = family.finetune(model, info, imgsz=IMGSZ, recipe=one, workdir=tmp_path / "kd", criterion=criterion)
+    assert not distilled.training and not distilled.head._forward_hooks
