@@ -35,11 +35,18 @@ from paretodet.errors import ConfigError
 if TYPE_CHECKING:
     from paretodet.models import Detector
 
-__all__ = ["MIN_SCORE", "DetectionKD", "TeacherDetections", "softened_targets"]
+__all__ = ["MIN_SCORE", "SSD_PARTS", "DetectionKD", "TeacherDetections", "is_ssd_style", "softened_targets"]
+
+SSD_PARTS = ("head", "anchor_generator", "proposal_matcher", "box_coder")  # what a student here must have
 
 MIN_SCORE = 0.05  # teacher detections below this score carry no signal worth matching
 TEACHER_IOU = 0.6  # the teacher's own NMS while producing targets
 TEACHER_MAX_DET = 100
+
+
+def is_ssd_style(model: nn.Module) -> bool:
+    """Whether ``model`` has the parts this distillation reads (:data:`SSD_PARTS`)."""
+    return all(hasattr(model, part) for part in SSD_PARTS)
 
 
 class TeacherDetections:
@@ -97,7 +104,7 @@ class DetectionKD:
     """
 
     def __init__(self, student: nn.Module, teacher: Detector, *, temperature: float, alpha: float, imgsz: int) -> None:
-        for attr in ("head", "anchor_generator", "proposal_matcher", "box_coder"):
+        for attr in SSD_PARTS:
             if not hasattr(student, attr):
                 raise ConfigError(
                     f"distilling through detections needs an SSD-style student (it has no {attr}): use an SSD or "

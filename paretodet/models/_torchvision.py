@@ -260,9 +260,9 @@ class TorchvisionFamily(DetectorFamily):
 
     def supported_techniques(self, detector: Detector) -> frozenset[str]:
         """SSD-style models (anchors, a matcher, a box coder) also learn from teachers (``kd``)."""
-        model = detector.model
-        ssd_style = all(hasattr(model, a) for a in ("head", "anchor_generator", "proposal_matcher", "box_coder"))
-        return self.techniques | {"kd"} if ssd_style else self.techniques
+        from paretodet.compress._detection_kd import is_ssd_style
+
+        return self.techniques | {"kd"} if is_ssd_style(detector.model) else self.techniques
 
     def distillation(self, teacher: Detector, settings: KDSettings) -> Callable[[Any], Any]:
         """Distillation through the teacher's detections (a teacher of any family; see
