@@ -194,6 +194,8 @@ def search(
     )
     with trial_bar("trials") as (on_trial, on_epoch):
         summary = run_study(config, on_trial=on_trial, on_epoch=on_epoch)
+    for note in summary.notes:
+        typer.echo(note)
     typer.echo(
         f"study '{summary.study}': {summary.completed} completed, {summary.failed} failed, "
         f"{summary.duplicates} duplicate samples skipped, front {summary.front_size}; storage {summary.storage}"
@@ -226,6 +228,8 @@ def worker(
             on_trial=on_trial,
             on_epoch=on_epoch,
         )
+    for note in summary.notes:
+        typer.echo(note)
     typer.echo(
         f"study '{summary.study}': {summary.completed} completed, {summary.failed} failed, "
         f"{summary.duplicates} duplicate samples skipped, front {summary.front_size}"

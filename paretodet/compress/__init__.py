@@ -7,9 +7,22 @@ from typing import TYPE_CHECKING
 from paretodet._lazy import lazy_exports
 
 _EXPORTS: dict[str, tuple[str, ...]] = {
-    "_artifact": (
-        "RUNTIMES",
-        "Artifact",
+    "_artifact": ("Artifact",),
+    "_runtimes": (
+        "PRECISION_HINTS",
+        "RuntimeSpec",
+        "add_runtime",
+        "list_runtimes",
+        "runtime_label",
+        "runtime_names",
+        "runtime_spec",
+        "usable_runtimes",
+    ),
+    "_engines": (
+        "Int8Engine",
+        "Int8Request",
+        "int8_engine",
+        "int8_engine_names",
     ),
     "_c2f": (
         "C2fSplit",
@@ -76,9 +89,22 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:  # the same names, for type checkers
-    from paretodet.compress._artifact import (
-        RUNTIMES as RUNTIMES,
-        Artifact as Artifact,
+    from paretodet.compress._artifact import Artifact as Artifact
+    from paretodet.compress._engines import (
+        Int8Engine as Int8Engine,
+        Int8Request as Int8Request,
+        int8_engine as int8_engine,
+        int8_engine_names as int8_engine_names,
+    )
+    from paretodet.compress._runtimes import (
+        PRECISION_HINTS as PRECISION_HINTS,
+        RuntimeSpec as RuntimeSpec,
+        add_runtime as add_runtime,
+        list_runtimes as list_runtimes,
+        runtime_label as runtime_label,
+        runtime_names as runtime_names,
+        runtime_spec as runtime_spec,
+        usable_runtimes as usable_runtimes,
     )
     from paretodet.compress._c2f import (
         C2fSplit as C2fSplit,

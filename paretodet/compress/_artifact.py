@@ -10,9 +10,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RUNTIMES", "Artifact"]
-
-RUNTIMES: tuple[str, ...] = ("onnxruntime", "torch")  # what candidates ship on (openvino: benchmarks only)
+__all__ = ["Artifact"]
 
 
 @dataclass(frozen=True)
@@ -20,8 +18,8 @@ class Artifact:
     """A built candidate.
 
     Attributes:
-        path: the file that ships (``.onnx`` for onnxruntime, the family's checkpoint ``.pt`` for torch).
-        runtime: ``onnxruntime`` or ``torch``.
+        path: the file that ships (its runtime's suffix: ``.onnx``, ``.xml`` + ``.bin``, the family's ``.pt``).
+        runtime: what it ships on (a registered runtime, see ``paretodet.compress.runtime_spec``).
         imgsz: the square input size the artifact expects.
         precision: ``fp32``, ``fp16`` (weights) or ``int8`` (QDQ).
         names: class names, index = class id.
@@ -29,6 +27,7 @@ class Artifact:
         gflops: forward GFLOPs at ``imgsz`` (counted by torch's FLOP counter on the exported model).
         fp32_blocks: INT8 only: blocks kept in FP32 by the mixed-precision knob.
         family: the detector family (registry name) whose outputs the file holds: runners decode with it.
+        precision_hint: what a runtime that takes a hint computes non-INT8 ops in (empty: no hint).
     """
 
     path: Path
@@ -40,18 +39,21 @@ class Artifact:
     gflops: float
     fp32_blocks: tuple[str, ...] = ()
     family: str = "ultralytics"
+    precision_hint: str = ""
+
+    def files(self) -> list[Path]:
+        """The files that ship: the artifact's, plus the weights file of an OpenVINO IR (``.xml`` + ``.bin``)."""
+        weights = self.path.with_suffix(".bin")
+        return [self.path, weights] if self.path.suffix == ".xml" and weights.is_file() else [self.path]
 
     def size_bytes(self) -> int:
-        """Bytes on disk: the file, plus the weights file of an OpenVINO IR (``.xml`` + ``.bin``)."""
-        weights = self.path.with_suffix(".bin")
-        extra = weights.stat().st_size if self.path.suffix == ".xml" and weights.is_file() else 0
-        return self.path.stat().st_size + extra
+        """Bytes on disk of :meth:`files`."""
+        return sum(file.stat().st_size for file in self.files())
 
     def compressed_bytes(self) -> int:
         """Bytes of the artifact's file(s) after zlib compression (level 6), measured by compressing them."""
-        files = [self.path] + ([self.path.with_suffix(".bin")] if self.path.suffix == ".xml" else [])
         total = 0
-        for file in files:
+        for file in self.files():
             packer = zlib.compressobj(6)
             with file.open("rb") as fh:
                 while block := fh.read(1 << 20):

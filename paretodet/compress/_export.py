@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from paretodet.compress._artifact import Artifact
 from paretodet.compress._metadata import set_onnx_metadata
+from paretodet.compress._runtimes import list_runtimes, runtime_spec
 from paretodet.errors import ConfigError, ExportError
 from paretodet.objectives._host import heavy_work
 
@@ -67,25 +68,20 @@ def export_artifact(detector: Detector, dest: Path, *, runtime: str, imgsz: int,
     """
     from paretodet.models import get_family
 
-    if precision not in ("fp32", "fp16"):
-        raise ConfigError(f"unknown precision '{precision}': use fp32 or fp16")
+    spec = runtime_spec(runtime)
+    if spec.derives_from is not None:
+        roots = [name for name in list_runtimes() if runtime_spec(name).derives_from is None]
+        raise ConfigError(f"runtime={runtime} files are made from another runtime's: export to {' or '.join(roots)}")
+    if precision not in spec.precisions or precision == "int8":
+        exported = [p for p in spec.precisions if p != "int8"]
+        raise ConfigError(f"runtime={runtime} is exported at {' or '.join(exported)}, not {precision}: change precision")
     family = get_family(detector.family)
     net = family.inference_module(detector, imgsz=imgsz)
     params = sum(p.numel() for p in net.parameters())
     gflops = count_gflops(net, imgsz)
     dest.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(dest) as tmp:
-        if runtime == "onnxruntime":
-            metadata = family.onnx_metadata(detector, imgsz=imgsz, precision=precision, opset=ONNX_OPSET)
-            _write_onnx(net, tmp, imgsz=imgsz, precision=precision, metadata=metadata, outputs=family.output_names)
-        elif runtime == "torch":
-            if precision != "fp32":
-                raise ConfigError(
-                    "runtime=torch runs FP32 on the CPU: use quant.precision=fp32, or runtime=onnxruntime"
-                )
-            family.save(detector, tmp)
-        else:
-            raise ConfigError(f"unknown runtime '{runtime}': use onnxruntime or torch")
+        _WRITERS[spec.writes](detector, family, net, tmp, imgsz=imgsz, precision=precision)
     artifact = Artifact(
         path=dest,
         runtime=runtime,
@@ -98,6 +94,24 @@ def export_artifact(detector: Detector, dest: Path, *, runtime: str, imgsz: int,
     )
     artifact.write_sidecar()
     return artifact
+
+
+def _write_onnx_file(
+    detector: Detector, family: Any, net: torch.nn.Module, path: Path, *, imgsz: int, precision: str
+) -> None:
+    metadata = family.onnx_metadata(detector, imgsz=imgsz, precision=precision, opset=ONNX_OPSET)
+    _write_onnx(net, path, imgsz=imgsz, precision=precision, metadata=metadata, outputs=family.output_names)
+
+
+def _write_checkpoint(
+    detector: Detector, family: Any, net: torch.nn.Module, path: Path, *, imgsz: int, precision: str
+) -> None:
+    del net, imgsz, precision  # the checkpoint holds the model itself
+    family.save(detector, path)
+
+
+# what a runtime that derives from no other writes from the model (RuntimeSpec.writes)
+_WRITERS = {"onnx": _write_onnx_file, "checkpoint": _write_checkpoint}
 
 
 @contextmanager

@@ -75,7 +75,11 @@ def evaluate(
 
     (lat, e2e), others = timed_quietly(timing)  # one process times at once on this host, on a quiet CPU
     host = timing_host(
-        runtime=artifact.runtime, package=runtime_entry(artifact.runtime).package, threads=settings.threads
+        runtime=artifact.runtime,
+        package=runtime_entry(artifact.runtime).package,
+        threads=settings.threads,
+        precision_hint=getattr(runner, "precision_hint", ""),
+        provider=getattr(runner, "provider", ""),
     )
     return Metrics(
         map50_95=acc.map50_95,
@@ -97,6 +101,8 @@ def evaluate(
         cpu=host.cpu,
         cores=host.cores,
         runtime_version=host.runtime_version,
+        runtime_hint=host.precision_hint,
+        provider=host.provider,
         timing_others_cpu=round(others, 4),
         voc_map50_07=voc.map50_07_11pt if voc is not None else None,
         voc_map50=voc.map50_area if voc is not None else None,

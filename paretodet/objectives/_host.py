@@ -46,6 +46,8 @@ class TimingHost:
     Attributes:
         host: host name. cpu: CPU model. cores: logical CPUs of the host. threads: runtime threads used.
         runtime / runtime_version: what ran the artifact (e.g. onnxruntime 1.22.0).
+        precision_hint: what the runtime reported it computes in (OpenVINO: f32 / bf16 / f16; empty: no hint).
+        provider: where it ran (ONNX Runtime's execution provider, OpenVINO's device, torch's device).
     """
 
     host: str
@@ -54,12 +56,15 @@ class TimingHost:
     threads: int
     runtime: str
     runtime_version: str
+    precision_hint: str = ""
+    provider: str = ""
 
     def label(self) -> str:
         """One readable line, e.g. ``edge1 (AMD EPYC, 2 cores, 2 threads, onnxruntime 1.22.0)``."""
+        extras = "".join(f", {v}" for v in (self.provider, self.precision_hint and f"hint {self.precision_hint}") if v)
         return (
             f"{self.host} ({self.cpu}, {self.cores} cores, {self.threads} threads, "
-            f"{self.runtime} {self.runtime_version})"
+            f"{self.runtime} {self.runtime_version}{extras})"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -84,8 +89,11 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def timing_host(*, runtime: str, package: str | None, threads: int) -> TimingHost:
-    """This machine as a :class:`TimingHost` for ``runtime`` (whose Python package is ``package``)."""
+def timing_host(
+    *, runtime: str, package: str | None, threads: int, precision_hint: str = "", provider: str = ""
+) -> TimingHost:
+    """This machine as a :class:`TimingHost` for ``runtime`` (whose Python package is ``package``), with what the
+    runner reported (``precision_hint``, ``provider``)."""
     version = ""
     if package:
         try:
@@ -99,6 +107,8 @@ def timing_host(*, runtime: str, package: str | None, threads: int) -> TimingHos
         threads=threads,
         runtime=runtime,
         runtime_version=version,
+        precision_hint=precision_hint,
+        provider=provider,
     )
 
 

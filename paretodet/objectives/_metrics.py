@@ -146,6 +146,9 @@ class Metrics:
         runtime / imgsz / threads: how it was measured. eval_images: val images scored.
         host / cpu / cores / runtime_version: where latency was timed (see ``TimingHost``); empty in records
             made before it was recorded.
+        runtime_hint / provider: what the runtime reported it computed in (its precision hint: f32, bf16, f16)
+            and where (execution provider or device); empty when the runtime has no such notion, or in older
+            records.
         timing_others_cpu: share of the host's CPU time that other processes used while this was timed (a
             disturbed timing is repeated, up to 3 runs); -1 in older records.
         voc_map50_07 / voc_map50: Pascal VOC datasets only (else NaN): mAP@0.5 by VOC's protocol, VOC2007
@@ -171,6 +174,8 @@ class Metrics:
     cpu: str = ""
     cores: int = 0
     runtime_version: str = ""
+    runtime_hint: str = ""
+    provider: str = ""
     timing_others_cpu: float = -1.0
     voc_map50_07: float | None = None
     voc_map50: float | None = None

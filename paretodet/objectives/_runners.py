@@ -7,77 +7,66 @@ of its family's ``output_names``); the family's ``decode`` turns them into detec
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
-from paretodet.compress import Artifact
+from paretodet.compress import Artifact, RuntimeSpec, add_runtime, runtime_spec
+from paretodet.compress import list_runtimes as list_runtimes
 from paretodet.errors import ConfigError, ModelError
 
 __all__ = ["Runner", "RuntimeEntry", "list_runtimes", "open_runner", "register_runtime", "runtime_entry"]
 
+RuntimeEntry = RuntimeSpec  # the registry entry of a runtime (see paretodet.compress.RuntimeSpec)
+
 
 class Runner(Protocol):
-    """Lifecycle: opened once per artifact by :func:`open_runner`, called many times, then dropped."""
+    """Lifecycle: opened once per artifact by :func:`open_runner`, called many times, then dropped.
+
+    ``precision_hint`` and ``provider`` are what the runtime reports it computes in and where (recorded with
+    every latency; empty when the runtime has no such notion).
+    """
 
     threads: int
     family: str
+    precision_hint: str
+    provider: str
 
     def __call__(self, batch: np.ndarray) -> list[np.ndarray]:
         """Raw outputs for one input batch."""
         ...
 
 
-@dataclass(frozen=True)
-class RuntimeEntry:
-    """A registered runtime: how to open an artifact on it, and the Python package whose version is recorded
-    with every latency timed on it."""
-
-    name: str
-    opener: Callable[[Artifact, int], Runner]
-    package: str | None = None
-
-
-_RUNTIMES: dict[str, RuntimeEntry] = {}
-_BUILTINS_DONE = False
-
-
-def register_runtime(name: str, opener: Callable[[Artifact, int], Runner], *, package: str | None = None) -> None:
+def register_runtime(name: str, opener: Callable[[Artifact, int], Runner], *, package: str | None = None, **spec: Any) -> None:
     """Register a runtime next to the built-ins: ``opener(artifact, threads)`` returns a :class:`Runner`;
-    ``package`` is the distribution whose version latency records name. A name registered again replaces
-    the earlier entry (a built-in too).
+    ``package`` is the distribution whose version latency records name; ``spec`` holds the other
+    :class:`~paretodet.compress.RuntimeSpec` fields (precisions, INT8 engines, where its file comes from ...).
+    A name registered again replaces the earlier entry (a built-in too).
 
     Example:
         >>> register_runtime("tflite", open_tflite, package="tflite-runtime")  # doctest: +SKIP
     """
-    _register_builtins()
-    _RUNTIMES[name] = RuntimeEntry(name=name, opener=opener, package=package)
+    add_runtime(RuntimeSpec(name=name, label=spec.pop("label", name), runner=opener, package=package, **spec))
 
 
-def list_runtimes() -> list[str]:
-    """Names of the registered runtimes."""
-    _register_builtins()
-    return sorted(_RUNTIMES)
-
-
-def runtime_entry(name: str) -> RuntimeEntry:
+def runtime_entry(name: str) -> RuntimeSpec:
     """The registry entry of runtime ``name``; ConfigError naming the known ones when it is unknown."""
-    _register_builtins()
-    if name not in _RUNTIMES:
-        raise ConfigError(f"unknown runtime '{name}': use one of {', '.join(sorted(_RUNTIMES))}")
-    return _RUNTIMES[name]
+    return runtime_spec(name)
 
 
 def open_runner(artifact: Artifact, *, threads: int) -> Runner:
-    """Open ``artifact`` on its runtime with ``threads`` intra-op threads."""
-    entry = runtime_entry(artifact.runtime)
+    """Open ``artifact`` on its runtime with ``threads`` intra-op threads (one clear line when this host cannot
+    run that runtime)."""
     if threads < 1:
         raise ConfigError(f"threads must be >= 1, got {threads}")
-    return entry.opener(artifact, threads)
+    return runtime_spec(artifact.runtime).open(artifact, threads)  # type: ignore[no-any-return]
 
 
-class _OrtRunner:
+class OrtRunner:
+    """ONNX Runtime on one execution provider (the CPU's by default)."""
+
+    providers: tuple[Any, ...] = ("CPUExecutionProvider",)
+
     def __init__(self, artifact: Artifact, threads: int) -> None:
         import onnxruntime as ort
 
@@ -87,25 +76,62 @@ class _OrtRunner:
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.log_severity_level = 3
         try:
-            self.session = ort.InferenceSession(str(artifact.path), options, providers=["CPUExecutionProvider"])
+            self.session = ort.InferenceSession(
+                str(artifact.path), options, providers=list(self.session_providers(artifact))
+            )
         except Exception as exc:
-            raise ModelError(f"onnxruntime cannot open {artifact.path}: {str(exc).splitlines()[0]}") from None
+            raise ModelError(f"onnxruntime cannot open {artifact.path}: {_first_line(exc)}") from None
         self.input_name = self.session.get_inputs()[0].name
         self.threads = threads
         self.family = artifact.family
+        self.provider = self.session.get_providers()[0]
+        self.precision_hint = artifact.precision_hint
+
+    def session_providers(self, artifact: Artifact) -> tuple[Any, ...]:
+        """The providers the session is asked for, in order of preference."""
+        return self.providers
 
     def __call__(self, batch: np.ndarray) -> list[np.ndarray]:
         return list(self.session.run(None, {self.input_name: batch}))
 
 
-class _TorchRunner:
+class OrtCudaRunner(OrtRunner):
+    """ONNX Runtime's CUDA execution provider (the file's own precision)."""
+
+    providers = ("CUDAExecutionProvider", "CPUExecutionProvider")
+
+
+class OrtTensorRTRunner(OrtRunner):
+    """ONNX Runtime's TensorRT execution provider: FP16 kernels with precision hint f16, a QDQ file's INT8."""
+
+    def session_providers(self, artifact: Artifact) -> tuple[Any, ...]:
+        options = {
+            "trt_fp16_enable": artifact.precision_hint == "f16",
+            "trt_int8_enable": artifact.precision == "int8",
+            "trt_engine_cache_enable": True,
+            "trt_engine_cache_path": str(artifact.path.parent),
+        }
+        return (("TensorrtExecutionProvider", options), "CUDAExecutionProvider", "CPUExecutionProvider")
+
+
+class TorchRunner:
+    """The family's checkpoint in PyTorch, eager mode, on the CPU (or ``device``)."""
+
+    device = "cpu"
+
     def __init__(self, artifact: Artifact, threads: int) -> None:
+        import torch
+
         from paretodet.models import get_family
 
         family = get_family(artifact.family)
-        self.net: Any = family.inference_module(family.load(str(artifact.path)), imgsz=artifact.imgsz)
+        net: Any = family.inference_module(family.load(str(artifact.path)), imgsz=artifact.imgsz)
+        self.dtype = torch.float16 if artifact.precision_hint == "f16" else torch.float32
+        self.net = net.to(self.device, self.dtype)
         self.threads = threads
         self.family = artifact.family
+        self.precision_hint = artifact.precision_hint
+        self.provider = self.device
 
     def __call__(self, batch: np.ndarray) -> list[np.ndarray]:
         import torch
@@ -114,41 +140,44 @@ class _TorchRunner:
         torch.set_num_threads(self.threads)
         try:
             with torch.inference_mode():
-                out = self.net(torch.from_numpy(batch))
+                out = self.net(torch.from_numpy(batch).to(self.device, self.dtype))
         finally:
             torch.set_num_threads(previous)
         outputs = out if isinstance(out, (tuple, list)) else (out,)
-        return [o.numpy() for o in outputs]
+        return [o.float().cpu().numpy() for o in outputs]  # .cpu() waits for the GPU: timings are complete
 
 
-class _OpenVinoRunner:
-    """OpenVINO IR (``.xml`` + ``.bin``), e.g. Ultralytics' NNCF INT8 export, for side-by-side benchmarks."""
+class TorchCudaRunner(TorchRunner):
+    """The family's checkpoint in PyTorch on the first CUDA GPU (FP16 with precision hint f16)."""
+
+    device = "cuda"
+
+
+class OpenVinoRunner:
+    """An OpenVINO IR (``.xml`` + ``.bin``) on the CPU plugin, with the artifact's precision hint made
+    explicit (OpenVINO's default follows the CPU: bf16 where it has bf16 units, which also changes accuracy)."""
 
     def __init__(self, artifact: Artifact, threads: int) -> None:
-        try:
-            import openvino as ov
-        except ImportError:
-            raise ModelError("the openvino runtime is not installed: pip install 'paretodet[nncf]'") from None
+        import openvino as ov
+
         core = ov.Core()
-        config = {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": 1}
-        self.compiled = core.compile_model(core.read_model(str(artifact.path)), "CPU", config)
+        config: dict[str, Any] = {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": 1}
+        config["INFERENCE_PRECISION_HINT"] = artifact.precision_hint or "f32"
+        try:
+            self.compiled = core.compile_model(core.read_model(str(artifact.path)), "CPU", config)
+        except Exception as exc:
+            raise ModelError(f"openvino cannot open {artifact.path}: {_first_line(exc)}") from None
         self.request = self.compiled.create_infer_request()
         self.threads = threads
         self.family = artifact.family
+        self.precision_hint = self.compiled.get_property("INFERENCE_PRECISION_HINT").to_string()  # what it runs
+        self.provider = "CPU"
 
     def __call__(self, batch: np.ndarray) -> list[np.ndarray]:
         results = self.request.infer({0: batch})
         return [np.asarray(results[output]) for output in self.compiled.outputs]
 
 
-def _register_builtins() -> None:
-    global _BUILTINS_DONE
-    if _BUILTINS_DONE:
-        return
-    _BUILTINS_DONE = True
-    for name, opener, package in (
-        ("onnxruntime", _OrtRunner, "onnxruntime"),
-        ("torch", _TorchRunner, "torch"),
-        ("openvino", _OpenVinoRunner, "openvino"),
-    ):
-        _RUNTIMES.setdefault(name, RuntimeEntry(name=name, opener=opener, package=package))
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

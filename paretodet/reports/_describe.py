@@ -9,11 +9,11 @@ from typing import Any
 
 import numpy as np
 
+from paretodet.compress import runtime_label
 from paretodet.spaces import inactive_knobs, knob_defaults, knob_specs
 
-__all__ = ["METHOD_NAMES", "RUNTIME_NAMES", "apply_command", "changed_knobs", "config_summary", "row_knobs"]
+__all__ = ["METHOD_NAMES", "apply_command", "changed_knobs", "config_summary", "row_knobs"]
 
-RUNTIME_NAMES: dict[str, str] = {"onnxruntime": "ONNX Runtime", "torch": "PyTorch"}
 METHOD_NAMES = {"l1": "L1", "l2": "L2", "fpgm": "FPGM", "taylor": "Taylor", "level": "unstructured (level)"}
 SEPARATOR = " · "
 
@@ -68,9 +68,11 @@ def config_summary(row: Mapping[str, Any]) -> str:
     """
     values = {**knob_defaults(), **row_knobs(row)}
     changed = changed_knobs(row)
-    used: set[str] = {"imgsz", "runtime"}
-    runtime = str(values["runtime"])
-    parts = [f"{values['imgsz']} px", RUNTIME_NAMES.get(runtime, runtime)]
+    used: set[str] = {"imgsz", "runtime", "precision_hint"}
+    runtime = runtime_label(values["runtime"])
+    if "precision_hint" in changed:
+        runtime += f" {values['precision_hint']}"
+    parts = [f"{values['imgsz']} px", runtime]
     for words in (_quant_words(values, changed, used), _prune_words(values, changed, used)):
         if words:
             parts.append(words)
@@ -90,9 +92,12 @@ def _quant_words(v: dict[str, Any], changed: dict[str, Any], used: set[str]) -> 
     used.add("quant.precision")
     if precision != "int8":
         return precision.upper() if "quant.precision" in changed else ""
-    used.update(("quant.calibration", "quant.per_channel", "quant.calib_images", "quant.fp_layers", "quant.qat_epochs"))
-    head = "INT8" + (f" {v['quant.calibration']}" if "quant.calibration" in changed else "")
+    used.update(k for k in knob_specs() if k.startswith("quant."))
+    head = "INT8" + (f" {str(v['quant.engine']).upper()}" if "quant.engine" in changed else "")
+    head += f" {v['quant.calibration']}" if "quant.calibration" in changed else ""
     words = [head]
+    if v["quant.max_drop"]:
+        words.append(f"accuracy control <= {100 * v['quant.max_drop']:.2g} pt")
     if v["quant.per_channel"]:
         words.append("per-channel")
     if "quant.calib_images" in changed:

@@ -14,7 +14,8 @@ import yaml
 
 from paretodet.errors import StudyError
 from paretodet.objectives import METRICS, format_metric
-from paretodet.reports._describe import RUNTIME_NAMES, apply_command, config_summary
+from paretodet.compress import runtime_label
+from paretodet.reports._describe import apply_command, config_summary
 from paretodet.reports._select import Selection
 
 __all__ = ["export_selection", "selection_readme"]
@@ -173,5 +174,5 @@ def _timed_on(row: Mapping[str, Any]) -> str:
         details.append(f"{int(threads)} thread{'s' if int(threads) != 1 else ''}")
     if runtime is not None:
         version = present("runtime_version")
-        details.append(RUNTIME_NAMES.get(str(runtime), str(runtime)) + (f" {version}" if version else ""))
+        details.append(runtime_label(runtime) + (f" {version}" if version else ""))
     return f"{host}" + (f" ({', '.join(details)})" if details else "")

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from paretodet.objectives import format_metric
-from paretodet.reports._describe import RUNTIME_NAMES
+from paretodet.compress import runtime_label
 from paretodet.reports._front_table import FRONT_METRICS
 from paretodet.reports._techniques import ORIGINAL, TechniqueRow
 from paretodet.reports._verdicts import TechniqueTable
@@ -87,13 +87,13 @@ def _changes(row: TechniqueRow) -> tuple[str, str, str, str]:
 
 
 def _compared(row: TechniqueRow) -> str:
-    where = f"{row.imgsz} px, {RUNTIME_NAMES.get(str(row.runtime), row.runtime)}"
+    where = f"{row.imgsz} px, {runtime_label(str(row.runtime))}"
     if row.name == ORIGINAL:
         return f"{where} (the reference)"
     if row.baseline is None:
         return where
     if (row.baseline_imgsz, row.baseline_runtime) != (row.imgsz, row.runtime):
-        other = f"{row.baseline_imgsz} px, {RUNTIME_NAMES.get(str(row.baseline_runtime), row.baseline_runtime)}"
+        other = f"{row.baseline_imgsz} px, {runtime_label(str(row.baseline_runtime))}"
         return f"{where}, vs trial {row.baseline} at {other}"
     return f"{where}, vs trial {row.baseline}"
 

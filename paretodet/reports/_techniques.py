@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from paretodet.reports._analysis import best_trial, original_trial, technique_combo, techniques
-from paretodet.reports._describe import RUNTIME_NAMES, config_summary, row_knobs
+from paretodet.compress import runtime_label
+from paretodet.reports._describe import config_summary, row_knobs
 from paretodet.reports._info import ReportInfo
 from paretodet.reports._pareto import knee_index, pareto_mask
 from paretodet.spaces import knob_defaults
@@ -246,9 +247,9 @@ def _make_row(
     b_imgsz, b_runtime = _setting(base)
     if fallback:
         note = (
-            f"no unmodified trial at {imgsz} px on {RUNTIME_NAMES.get(str(runtime), runtime)}: "
+            f"no unmodified trial at {imgsz} px on {runtime_label(str(runtime))}: "
             f"compared with the original model (trial {int(base['number'])}, {b_imgsz} px on "
-            f"{RUNTIME_NAMES.get(str(b_runtime), b_runtime)})"
+            f"{runtime_label(str(b_runtime))})"
         )
     return dataclasses.replace(
         row,

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from paretodet.objectives import METRICS, format_metric
 from paretodet.reports._budget import Budget
-from paretodet.reports._describe import METHOD_NAMES, RUNTIME_NAMES
+from paretodet.compress import runtime_label
+from paretodet.reports._describe import METHOD_NAMES
 from paretodet.reports._info import ReportInfo
 from paretodet.reports._techniques import (
     BEST_COMBINATION,
@@ -83,7 +84,7 @@ def effect_text(row: TechniqueRow) -> str:
 def _where(row: TechniqueRow, original: int | None) -> str:
     text = f"trial {row.trial}"
     if row.baseline is not None and row.baseline not in (row.trial, original):
-        text += f" vs trial {row.baseline} at {row.imgsz} px, {RUNTIME_NAMES.get(str(row.runtime), row.runtime)}"
+        text += f" vs trial {row.baseline} at {row.imgsz} px, {runtime_label(str(row.runtime))}"
     return text
 
 
@@ -130,7 +131,7 @@ def _verdicts(rows: list[TechniqueRow], info: ReportInfo) -> list[str]:
     lines = []
     if original.measured:
         m = original.metrics
-        runtime = RUNTIME_NAMES.get(str(original.runtime), original.runtime)
+        runtime = runtime_label(str(original.runtime))
         lines.append(
             f"Original model (trial {original.trial}, {original.imgsz} px, {runtime}): "
             f"{format_metric('size_bytes', m['size_bytes'])}, "

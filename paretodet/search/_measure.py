@@ -87,7 +87,13 @@ def measure_study(
         stats, others = timed_quietly(
             functools.partial(measure_latency, runner, imgsz=artifact.imgsz, settings=latency)
         )
-        host = timing_host(runtime=artifact.runtime, package=entry.package, threads=use_threads)
+        host = timing_host(
+            runtime=artifact.runtime,
+            package=entry.package,
+            threads=use_threads,
+            precision_hint=getattr(runner, "precision_hint", ""),
+            provider=getattr(runner, "provider", ""),
+        )
         record["host"] = host.to_dict()
         record["trials"][str(trial.number)] = {
             "latency_ms": stats.median_ms,
@@ -95,6 +101,8 @@ def measure_study(
             "latency_cv": stats.cv,
             "fps": 1000.0 / stats.median_ms,
             "runtime_version": host.runtime_version,
+            "runtime_hint": host.precision_hint,
+            "provider": host.provider,
             "timing_others_cpu": round(others, 4),
         }
         opened.set_user_attr(key, record)  # after each artifact: an interrupted run keeps what it timed

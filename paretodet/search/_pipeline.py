@@ -12,19 +12,24 @@ import yaml
 
 from paretodet.compress import (
     Artifact,
+    Int8Engine,
+    Int8Request,
     Int8Settings,
     QatRecipe,
+    RuntimeSpec,
     atomic_path,
     export_artifact,
+    int8_engine,
     pick_calibration_images,
     qat_finetune,
-    quantize_int8,
+    runtime_spec,
     uses_reduced_range,
 )
 from paretodet.data import DatasetInfo, dataset_digest, load_dataset, split_images, ultralytics_data_yaml
 from paretodet.errors import ConfigError, DataError, ModelError
 from paretodet.models import Detector, get_family, load_detector
 from paretodet.objectives import EvalSettings, Metrics, evaluate
+from paretodet.search._accuracy_check import ACCURACY_CHECK_IMAGES, accuracy_check
 from paretodet.search._sensitivity import block_sensitivity
 from paretodet.search._stages import EpochProgress, cached, transformed_detector
 from paretodet.spaces import Candidate, stage_knobs, unsupported_knobs
@@ -36,6 +41,7 @@ EXPORT_KNOBS: tuple[str, ...] = stage_knobs("export")
 CALIBRATION_KNOBS: tuple[str, ...] = stage_knobs("calibration")
 INT8_KNOBS: tuple[str, ...] = stage_knobs("int8")
 QAT_KNOBS: tuple[str, ...] = stage_knobs("qat")
+CONVERT_KNOBS: tuple[str, ...] = stage_knobs("convert")
 
 
 @dataclass(frozen=True)
@@ -56,9 +62,10 @@ def build(
 ) -> BuildResult:
     """Build ``candidate``'s artifact under ``workdir/cache``, reusing each stage whose inputs are unchanged.
 
-    Stages: [student (distillation)] -> [prune -> recovery fine-tune] -> export (FP32/FP16 file) -> [int8:
-    block sensitivity, QAT fine-tune, calibration ranges, quantize]. ``on_epoch(done, total)`` reports
-    fine-tuning progress.
+    Stages: [student (distillation)] -> [prune -> recovery fine-tune] -> export (the FP32/FP16 file of the
+    runtime the candidate's runtime derives from) -> [int8 by the candidate's engine: block sensitivity, QAT
+    fine-tune, calibration ranges, quantize] -> [convert to the candidate's runtime]. ``on_epoch(done, total)``
+    reports fine-tuning progress.
 
     Example:
         >>> result = build(Candidate(imgsz=256), load_detector("best.pt"), data, workdir=Path("w"))  # doctest: +SKIP
@@ -73,43 +80,85 @@ def build(
         raise ModelError(
             f"the {detector.family} detector family does not support {', '.join(unsupported)}: drop those knobs"
         )
+    spec = runtime_spec(candidate.runtime)
+    spec.check_host(hint=candidate.precision_hint)  # one line before any work: package, GPU, hint
     cache = workdir / "cache"
     hits: list[str] = []
     detector = transformed_detector(candidate, detector, data, cache=cache, hits=hits, on_epoch=on_epoch)
-    base = candidate.replace({"quant.precision": "fp32"}) if candidate.quant.precision == "int8" else candidate
-    key = base.stage_hash(EXPORT_KNOBS, salt=detector.digest)
-    dest = cache / "export" / key / ("model.onnx" if base.runtime == "onnxruntime" else "model.pt")
-    if cached(dest):
-        artifact = Artifact.read_sidecar(dest)
-        hits.append("export")
+    if candidate.quant.precision == "int8":
+        engine = int8_engine(candidate.quant.engine)
+        base = candidate.replace({"quant.precision": "fp32", "runtime": engine.reads})
+        fp32 = _export_stage(base, detector, cache=cache, hits=hits)
+        artifact = _build_int8(candidate, fp32, engine, detector, data, cache=cache, hits=hits, on_epoch=on_epoch)
     else:
-        artifact = export_artifact(
-            detector, dest, runtime=base.runtime, imgsz=base.imgsz, precision=base.quant.precision
-        )
-    if candidate.quant.precision != "int8":
-        return BuildResult(artifact=artifact, cache_hits=tuple(hits))
-    return _build_int8(candidate, artifact, detector, data, cache=cache, hits=hits, on_epoch=on_epoch)
+        artifact = _export_stage(candidate.replace({"runtime": _written_by(spec)}), detector, cache=cache, hits=hits)
+    if artifact.runtime != candidate.runtime:
+        artifact = _convert_stage(candidate, artifact, spec, cache=cache, hits=hits)
+    return BuildResult(artifact=artifact, cache_hits=tuple(hits))
+
+
+def _written_by(spec: RuntimeSpec) -> str:
+    """The runtime at the root of ``spec``'s ``derives_from`` chain: the one whose file is written from the model."""
+    while spec.derives_from is not None:
+        spec = runtime_spec(spec.derives_from)
+    return spec.name
+
+
+def _export_stage(candidate: Candidate, detector: Detector, *, cache: Path, hits: list[str]) -> Artifact:
+    """The candidate's file written from the model (cached)."""
+    spec = runtime_spec(candidate.runtime)
+    dest = cache / "export" / candidate.stage_hash(EXPORT_KNOBS, salt=detector.digest) / f"model{spec.suffix}"
+    if cached(dest):
+        hits.append("export")
+        return Artifact.read_sidecar(dest)
+    return export_artifact(
+        detector, dest, runtime=candidate.runtime, imgsz=candidate.imgsz, precision=candidate.quant.precision
+    )
+
+
+def _convert_stage(
+    candidate: Candidate, source: Artifact, spec: RuntimeSpec, *, cache: Path, hits: list[str]
+) -> Artifact:
+    """``source`` (a file of the runtime ``spec`` derives from) as ``spec``'s artifact: converted and cached, or
+    the same file when the runtime runs it as it is; the precision hint recorded."""
+    if spec.derives_from != source.runtime:
+        raise ConfigError(f"runtime={spec.name} cannot run a {source.runtime} file: change runtime or quant.engine")
+    hint = candidate.precision_hint if spec.hints else ""
+    if spec.convert is None:
+        return dataclasses.replace(source, runtime=spec.name, precision_hint=hint)
+    salt = f"{source.path.parent.parent.name}/{source.path.parent.name}"  # the source's stage and key
+    dest = cache / "convert" / candidate.stage_hash(CONVERT_KNOBS, salt=salt) / f"model{spec.suffix}"
+    if cached(dest):
+        hits.append("convert")
+        return Artifact.read_sidecar(dest)
+    spec.write(source.path, dest)
+    artifact = dataclasses.replace(source, path=dest, runtime=spec.name, precision_hint=hint)
+    artifact.write_sidecar()
+    return artifact
 
 
 def _build_int8(
     candidate: Candidate,
     fp32: Artifact,
+    engine: Int8Engine,
     detector: Detector,
     data: DatasetInfo,
     *,
     cache: Path,
     hits: list[str],
     on_epoch: EpochProgress | None = None,
-) -> BuildResult:
+) -> Artifact:
     salt = f"{detector.digest}-{dataset_digest(data)}"  # calibration, sensitivity and QAT read the data
     # the INT8 file also depends on the machine: 7-bit weights on CPUs without VNNI
     int8_salt = f"{salt}-reduced_range={uses_reduced_range()}"
-    dest = cache / "int8" / candidate.stage_hash(INT8_KNOBS, salt=int8_salt) / "model.onnx"
+    dest = cache / "int8" / candidate.stage_hash(INT8_KNOBS, salt=int8_salt) / f"model{engine.suffix}"
     if cached(dest):
-        return BuildResult(artifact=Artifact.read_sidecar(dest), cache_hits=(*hits, "int8"))
+        hits.append("int8")
+        return Artifact.read_sidecar(dest)
     if data.train is None:
         raise DataError(f"{data.yaml_path} has no train split: INT8 calibrates on train images, add 'train:'")
-    calib_images = pick_calibration_images(split_images(data, "train"), candidate.quant.calib_images)
+    train = split_images(data, "train")
+    calib_images = pick_calibration_images(train, candidate.quant.calib_images)
     fp32_blocks: tuple[str, ...] = ()
     if candidate.quant.fp_layers:
         ranking, hit = block_sensitivity(fp32, data, cache=cache, salt=salt, model=detector.source)
@@ -128,24 +177,33 @@ def _build_int8(
         per_channel=candidate.quant.per_channel,
         fp32_blocks=fp32_blocks,
     )
-    ranges = cache / "calibration" / candidate.stage_hash(CALIBRATION_KNOBS, salt=range_salt) / "ranges.json"
-    ranges.parent.mkdir(parents=True, exist_ok=True)
+    request = Int8Request(
+        calibration_images=calib_images,
+        imgsz=candidate.imgsz,
+        settings=settings,
+        family=fp32.family,
+        max_drop=candidate.quant.max_drop,
+    )
+    if candidate.quant.max_drop:  # accuracy control scores on training images that did not calibrate
+        held_out = [p for p in train if p not in set(calib_images)][:ACCURACY_CHECK_IMAGES]
+        validation = accuracy_check(data, held_out or calib_images, imgsz=candidate.imgsz, family=fp32.family)
+        request = dataclasses.replace(request, validation=validation, validation_items=held_out or calib_images)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    ranges_known = ranges.is_file()
-    hits.extend(["calibration"] if ranges_known else [])
-    with atomic_path(dest) as tmp, atomic_path(ranges, keep_existing=ranges_known) as tmp_ranges:
-        quantize_int8(
-            source.path,
-            tmp,
-            calibration_images=calib_images,
-            imgsz=candidate.imgsz,
-            settings=settings,
-            calibration_cache=ranges if ranges_known else tmp_ranges,
-            family=fp32.family,
-        )
-    artifact = dataclasses.replace(fp32, path=dest, precision="int8", fp32_blocks=fp32_blocks)
+    if engine.keeps_ranges:
+        ranges = cache / "calibration" / candidate.stage_hash(CALIBRATION_KNOBS, salt=range_salt) / "ranges.json"
+        ranges.parent.mkdir(parents=True, exist_ok=True)
+        ranges_known = ranges.is_file()
+        hits.extend(["calibration"] if ranges_known else [])
+        with atomic_path(ranges, keep_existing=ranges_known) as tmp_ranges:
+            calibrated = dataclasses.replace(request, calibration_cache=ranges if ranges_known else tmp_ranges)
+            engine.quantize(source.path, dest, calibrated)
+    else:
+        engine.quantize(source.path, dest, request)
+    artifact = dataclasses.replace(
+        fp32, path=dest, runtime=engine.writes, precision="int8", fp32_blocks=fp32_blocks
+    )
     artifact.write_sidecar()
-    return BuildResult(artifact=artifact, cache_hits=tuple(hits))
+    return artifact
 
 
 def _qat_stage(
@@ -175,7 +233,8 @@ def _qat_stage(
         on_epoch=(lambda done, total, _model: on_epoch(done, total)) if on_epoch else None,
     )
     tuned_detector = detector.with_model(tuned, source=f"{detector.source} (QAT)", digest=key)
-    return export_artifact(tuned_detector, dest, runtime="onnxruntime", imgsz=candidate.imgsz, precision="fp32"), False
+    reads = int8_engine(candidate.quant.engine).reads
+    return export_artifact(tuned_detector, dest, runtime=reads, imgsz=candidate.imgsz, precision="fp32"), False
 
 
 def build_and_measure(

@@ -155,6 +155,7 @@ def _relabel(rows: list[dict[str, Any]], study_attrs: dict[str, Any], label: str
         if measured:
             row.update({"host": host.get("host"), "cpu": host.get("cpu"), "cores": host.get("cores")})
             row.update({"threads": host.get("threads"), "runtime_version": host.get("runtime_version")})
+            row.update({"runtime_hint": host.get("precision_hint", ""), "provider": host.get("provider", "")})
     return {"latency_from": label, "latency_host": host}
 
 

@@ -62,6 +62,7 @@ class StudySummary:
     wall_s: float
     duplicates: int = 0
     sampler_seed: int = 0
+    notes: tuple[str, ...] = ()
 
 
 def run_study(
@@ -126,6 +127,7 @@ def run_study(
     env = environment()
     # the detector's family samples only what it supports (a YOLOv5 file trains nothing; torchvision: no students)
     space = config.space.for_techniques(get_family(detector.family).supported_techniques(detector))
+    space, notes = space.for_host()  # runtimes this host cannot run (a package, a GPU) are not sampled
     if not detector.trainable:
         space = space.without_training()
     if config.probes and not joining:  # once per study: a resumed one keeps its queue, workers never queue
@@ -212,6 +214,7 @@ def run_study(
         wall_s=time.perf_counter() - start,
         duplicates=sum(1 for t in study.get_trials(deepcopy=False) if "duplicate_of" in t.user_attrs),
         sampler_seed=sampler_seed,
+        notes=tuple(notes),
     )
 
 

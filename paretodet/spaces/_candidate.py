@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from paretodet.compress import RUNTIMES
+from paretodet.compress import PRECISION_HINTS, runtime_names, runtime_spec
 from paretodet.errors import ConfigError
-from paretodet.spaces._configs import DistillConfig, PruneConfig, QuantConfig
+from paretodet.spaces._configs import HINTED, DistillConfig, PruneConfig, QuantConfig
 from paretodet.spaces._knobs import (
     STAGES,
     TECHNIQUES,
@@ -51,7 +51,8 @@ class Candidate:
 
     Attributes:
         imgsz: square input size, a multiple of 32.
-        runtime: ``onnxruntime`` or ``torch``.
+        runtime: what the artifact ships on, a registered runtime (``paretodet.compress.runtime_spec``).
+        precision_hint: what a runtime that takes a hint (OpenVINO) computes non-INT8 ops in.
         quant: quantization knobs.
         distill: distillation knobs (a student is trained first: student -> prune -> recover -> quantize).
         prune: pruning knobs (prune -> recovery fine-tune -> export/quantize).
@@ -67,9 +68,17 @@ class Candidate:
     )
     runtime: str = knob(
         "onnxruntime",
-        help="what the artifact ships on (torch: FP32 Ultralytics .pt)",
-        stages=("export",),
-        choices=RUNTIMES,
+        help="what the artifact ships on (paretodet runtimes: each one's precisions and INT8 engines)",
+        stages=("export", "convert"),
+        choices=runtime_names,
+    )
+    precision_hint: str = knob(
+        "f32",
+        help="what the runtime computes non-INT8 ops in (openvino: bf16/f16 where the CPU offers them)",
+        stages=("convert",),
+        choices=PRECISION_HINTS,
+        when=HINTED,
+        keyed_at_default=False,
     )
     quant: QuantConfig = field(default_factory=QuantConfig)
     prune: PruneConfig = field(default_factory=PruneConfig)
@@ -79,8 +88,8 @@ class Candidate:
         flat = self.to_dict()
         for name, spec in knob_specs().items():
             spec.check(flat[name])
-        if self.runtime == "torch" and self.quant.precision != "fp32":
-            raise ConfigError("runtime=torch runs FP32 on the CPU: set quant.precision=fp32 or runtime=onnxruntime")
+        hint = self.precision_hint if spec_active("precision_hint", flat) else None
+        runtime_spec(self.runtime).check(precision=self.quant.precision, engine=self.quant.engine, hint=hint)
 
     def training_knobs(self) -> list[str]:
         """The knobs set here that need training (QAT, pruning recovery, a student, KD)."""
@@ -144,6 +153,11 @@ def knob_specs() -> Mapping[str, KnobSpec]:
 def knob_defaults() -> Mapping[str, Any]:
     """Every knob's default by dotted name (``Candidate().to_dict()``, without building one)."""
     return MappingProxyType({name: spec.default for name, spec in knob_specs().items()})
+
+
+def spec_active(name: str, values: Mapping[str, Any]) -> bool:
+    """Whether knob ``name`` has an effect for these flat values."""
+    return knob_specs()[name].active(KnobValues(values, knob_specs()))
 
 
 def knob_names() -> list[str]:

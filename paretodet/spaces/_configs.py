@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from paretodet.compress import MAX_PRUNE_RATIO, PRUNE_METHODS, STRUCTURED_METHODS
+from paretodet.compress import MAX_PRUNE_RATIO, PRUNE_METHODS, STRUCTURED_METHODS, int8_engine_names, runtime_spec
 from paretodet.spaces._knobs import Condition, knob
 
 __all__ = [
@@ -25,6 +25,9 @@ _PRUNED = ("prune", "recover")  # the stages every pruning knob feeds
 
 # when knobs act (``v`` reads a missing knob as its default; ``v.on(t)``: a switch knob of technique t is set)
 INT8 = Condition("quant.precision is int8", lambda v: v["quant.precision"] == "int8")
+QDQ = Condition("int8 by ONNX Runtime's QDQ quantizer", lambda v: INT8(v) and v["quant.engine"] == "qdq")
+NNCF = Condition("int8 by NNCF", lambda v: INT8(v) and v["quant.engine"] == "nncf")
+HINTED = Condition("the runtime takes a precision hint", lambda v: bool(runtime_spec(v["runtime"]).hints))
 PRUNED = Condition("the model is pruned", lambda v: v.on("prune"))
 RECOVERING = Condition(
     "pruned, with recovery epochs", lambda v: PRUNED(v) and bool(v["prune.finetune_epochs"]), training=True
@@ -39,8 +42,12 @@ class QuantConfig:
     """Quantization knobs (``quant.*``); all but ``precision`` apply to int8 only.
 
     Attributes:
-        precision: fp32, fp16 (FP16 weights, FP32 IO) or int8 (ONNX Runtime static QDQ).
-        calibration: activation range estimation: minmax, entropy or percentile.
+        precision: fp32, fp16 (FP16 weights, FP32 IO) or int8.
+        engine: what quantizes to INT8: qdq (ONNX Runtime's static QDQ quantizer; the QDQ file also runs on
+            OpenVINO) or nncf (NNCF post-training quantization of an OpenVINO model).
+        max_drop: nncf: with > 0, NNCF's accuracy control keeps layers in FP32 until the mAP50-95 drop on
+            held-out training images is at most this (absolute, 0.005 = 0.5 point); 0 = plain NNCF PTQ.
+        calibration: qdq: activation range estimation: minmax, entropy or percentile.
         calib_images: training images used for calibration.
         per_channel: per-output-channel weight scales.
         fp_layers: how many of the most sensitive blocks stay FP32 (the head's decode always does).
@@ -49,19 +56,38 @@ class QuantConfig:
 
     precision: str = knob(
         "fp32",
-        help="weights/compute precision (fp16, int8 need onnxruntime)",
+        help="weights/compute precision (each runtime takes its own: paretodet spaces)",
         stages=("export",),
         choices=PRECISIONS,
         technique="quant",
         switch=True,
         needs=(("fp16", "fp16"), ("int8", "int8")),
     )
+    engine: str = knob(
+        "qdq",
+        help="int8: qdq (ONNX Runtime QDQ, runs on onnxruntime and openvino) or nncf (openvino)",
+        stages=("int8",),
+        choices=int8_engine_names,
+        when=INT8,
+        technique="quant",
+        keyed_at_default=False,
+    )
+    max_drop: float = knob(
+        0.0,
+        help="int8 nncf: accuracy control's largest mAP50-95 drop (0 = plain PTQ)",
+        stages=("int8",),
+        low=0.0,
+        high=1.0,
+        when=NNCF,
+        technique="quant",
+        keyed_at_default=False,
+    )
     calibration: str = knob(
         "minmax",
-        help="int8: activation range estimation",
+        help="int8 qdq: activation range estimation",
         stages=("calibration", "int8"),
         choices=CALIBRATIONS,
-        when=INT8,
+        when=QDQ,
         technique="quant",
     )
     calib_images: int = knob(
@@ -74,7 +100,11 @@ class QuantConfig:
         technique="quant",
     )
     per_channel: bool = knob(
-        False, help="int8: per-output-channel weight scales", stages=("qat", "int8"), when=INT8, technique="quant"
+        False,
+        help="int8 qdq: per-output-channel weight scales (nncf: always)",
+        stages=("qat", "int8"),
+        when=QDQ,
+        technique="quant",
     )
     fp_layers: int = knob(
         0,

@@ -21,7 +21,7 @@ __all__ = ["STAGES", "TECHNIQUES", "Condition", "KnobSpec", "KnobValues", "check
 T = TypeVar("T")
 
 # the cached stages of a build, in pipeline order; each stage's cache key hashes the knobs that feed it
-STAGES: tuple[str, ...] = ("student", "prune", "recover", "export", "qat", "calibration", "int8")
+STAGES: tuple[str, ...] = ("student", "prune", "recover", "export", "qat", "calibration", "int8", "convert")
 # compression technique -> the report's name of the trials that use it alone
 TECHNIQUES: dict[str, str] = {"quant": "quantization", "prune": "pruning", "distill": "distillation"}
 
@@ -80,7 +80,8 @@ class KnobSpec:
     Attributes:
         help: what it does, in one line.
         stages: the cached stages whose keys hash it (at least one: a knob that feeds no stage changes nothing).
-        choices: the allowed values of a categorical knob.
+        choices: the allowed values of a categorical knob, or a function returning them (a registry's names,
+            read when a value is checked).
         low / high: the bounds of a numeric knob (``low_open``: ``low`` itself is excluded).
         extra: values allowed besides the bounds (``-1`` = "same as prune.ratio").
         multiple_of: numeric values must be multiples of it.
@@ -99,7 +100,7 @@ class KnobSpec:
 
     help: str
     stages: tuple[str, ...]
-    choices: tuple[Any, ...] = ()
+    choices: tuple[Any, ...] | Callable[[], tuple[Any, ...]] = ()
     low: float | None = None
     high: float | None = None
     low_open: bool = False
@@ -114,6 +115,10 @@ class KnobSpec:
     keyed_at_default: bool = True
     name: str = ""
     default: Any = None
+
+    def options(self) -> tuple[Any, ...]:
+        """The allowed values of a categorical knob (empty for a numeric or text knob)."""
+        return tuple(self.choices()) if callable(self.choices) else self.choices
 
     @property
     def kind(self) -> str:
@@ -134,8 +139,8 @@ class KnobSpec:
 
     def allowed(self) -> str:
         """The allowed values, for people (``fp32 | fp16 | int8``, ``float in [0, 0.9]``)."""
-        if self.choices:
-            return " | ".join(str(c) for c in self.choices)
+        if self.options():
+            return " | ".join(str(c) for c in self.options())
         if self.low is None:
             return self.text or self.kind
         return self._bounds() if self.multiple_of else f"{self.kind} {self._bounds()}"
@@ -144,10 +149,10 @@ class KnobSpec:
         """Raise :class:`ConfigError` unless ``value`` is allowed."""
         if not _is_a(value, self.default):
             raise ConfigError(f"{self.name}={value!r} is not a {self.kind}")
-        if self.choices:
-            if value not in self.choices:
-                options = ", ".join(str(c) for c in self.choices)
-                hint = did_you_mean(str(value), [str(c) for c in self.choices])
+        if self.options():
+            if value not in self.options():
+                options = ", ".join(str(c) for c in self.options())
+                hint = did_you_mean(str(value), [str(c) for c in self.options()])
                 raise ConfigError(f"{self.name}={value!r} is not one of {options}{hint}")
             return
         if self.low is None or self.high is None or value in self.extra:
@@ -203,7 +208,7 @@ def check_specs(specs: Mapping[str, KnobSpec]) -> None:
         if spec.switch and spec.technique is None:
             problems.append(f"knob '{name}' is a switch of no technique")
         numeric = isinstance(spec.default, int | float) and not isinstance(spec.default, bool)
-        if numeric and not spec.choices and (spec.low is None or spec.high is None):
+        if numeric and not spec.options() and (spec.low is None or spec.high is None):
             problems.append(f"knob '{name}' is numeric but has no choices nor low/high bounds")
         try:
             spec.check(spec.default)

@@ -130,6 +130,39 @@ class SearchSpace:
             kept.append(knob)
         return SearchSpace(knobs=tuple(kept), base=self.base)
 
+    def for_host(self) -> tuple[SearchSpace, list[str]]:
+        """A copy that samples only runtimes this host can run and precision hints they offer here, plus one
+        line per runtime left out and why (a package or a GPU missing). A knob left with one value is not
+        sampled; when the base runtime cannot run here, the first runtime left takes its place."""
+        from paretodet.compress import runtime_spec
+
+        notes: list[str] = []
+        base = self.base
+        runtimes = next((k.choices for k in self.knobs if k.name == "runtime"), (base.runtime,))
+        usable = []
+        for name in runtimes:
+            reason = runtime_spec(name).missing()
+            if reason is None:
+                usable.append(name)
+            else:
+                notes.append(f"runtime {name} not sampled: {reason}")
+        if usable and base.runtime not in usable:
+            base = base.replace({"runtime": usable[0]})
+        offered = {h for name in usable for h in runtime_spec(name).offered_hints()}
+        kept: list[Knob] = []
+        for knob in self.knobs:
+            allowed = {"runtime": set(usable), "precision_hint": offered}.get(knob.name)
+            if allowed is not None and knob.choices:
+                choices = tuple(c for c in knob.choices if c in allowed)
+                if knob.name == "precision_hint" and offered:  # else no runtime here takes a hint at all
+                    notes += [f"precision_hint {c} not sampled: no runtime here offers it" for c in knob.choices
+                              if c not in choices]
+                if len(choices) < 2:
+                    continue
+                knob = dataclasses.replace(knob, choices=choices)
+            kept.append(knob)
+        return SearchSpace(knobs=tuple(kept), base=base), notes
+
     def grid(self, *, points: int = 5) -> dict[str, list[Any]]:
         """Each knob's grid values (choices as they are; ranges at ``points`` evenly spaced values, geometric
         for log ranges, on the step), for a grid-search baseline."""

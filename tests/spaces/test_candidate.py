@@ -11,7 +11,10 @@ def test_round_trip_and_dotted_keys() -> None:
     assert c.to_dict() == {
         "imgsz": 256,
         "runtime": "onnxruntime",
+        "precision_hint": "f32",
         "quant.precision": "int8",
+        "quant.engine": "qdq",
+        "quant.max_drop": 0.0,
         "quant.calibration": "minmax",
         "quant.calib_images": 64,
         "quant.per_channel": True,
@@ -36,7 +39,7 @@ def test_round_trip_and_dotted_keys() -> None:
         "distill.lr": 0.001,
     }
     assert Candidate.from_dict(c.to_dict()) == c
-    assert knob_names()[:3] == ["imgsz", "runtime", "quant.precision"]
+    assert knob_names()[:4] == ["imgsz", "runtime", "precision_hint", "quant.precision"]
 
 
 def test_bool_and_int_knobs_parse() -> None:

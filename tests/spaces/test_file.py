@@ -19,7 +19,10 @@ def test_every_knob_is_documented() -> None:
     assert by_name["prune.lr"]["allowed"] == "float in (0, 1]"
     assert by_name["prune.skip"]["allowed"] == "comma-separated module names"
     assert by_name["quant.per_channel"]["allowed"] == "bool"
-    assert by_name["quant.calibration"]["when"] == "quant.precision is int8"
+    assert by_name["quant.calibration"]["when"] == "int8 by ONNX Runtime's QDQ quantizer"
+    assert by_name["quant.fp_layers"]["when"] == "quant.precision is int8"
+    assert by_name["runtime"]["allowed"].startswith("onnxruntime | openvino | torch")
+    assert by_name["precision_hint"]["when"] == "the runtime takes a precision hint"
 
 
 @pytest.mark.parametrize("preset", PRESETS)

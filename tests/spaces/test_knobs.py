@@ -62,8 +62,11 @@ STAGE_KEYS: dict[str, set[str]] = {
         "quant.per_channel",
         "quant.fp_layers",
         "quant.qat_epochs",
+        "quant.engine",  # added with runtimes (issue 16): keyed only off its default (qdq)
+        "quant.max_drop",
     },
     "qat": {"imgsz", "quant.per_channel", "quant.fp_layers", "quant.qat_epochs"},
+    "convert": {"runtime", "precision_hint"},
 }
 RICH = {
     "imgsz": 256,
@@ -141,6 +144,7 @@ def test_stage_hashes_are_pinned() -> None:
         "calibration": "5c28fe0910570210",
         "int8": "2f09310c9934f484",
         "qat": "34a588ca07443b5a",
+        "convert": "b30aa356bb135da1",
     }
     # a knob added later keeps those keys at its default and splits them otherwise
     with_cwd = Candidate.from_dict({**RICH, "distill.feature_weight": 1.0})
@@ -157,6 +161,9 @@ def test_stage_hashes_are_pinned() -> None:
         (
             {},
             {
+                "precision_hint",
+                "quant.engine",
+                "quant.max_drop",
                 "quant.calibration",
                 "quant.calib_images",
                 "quant.per_channel",
@@ -176,10 +183,13 @@ def test_stage_hashes_are_pinned() -> None:
                 "distill.feature_weight",
             },
         ),
-        (RICH, set()),
+        (RICH, {"precision_hint", "quant.max_drop"}),
         (
             {"prune.method": "l2", "distill.alpha": 0.5},
             {
+                "precision_hint",
+                "quant.engine",
+                "quant.max_drop",
                 "quant.calibration",
                 "quant.calib_images",
                 "quant.per_channel",
@@ -196,11 +206,21 @@ def test_stage_hashes_are_pinned() -> None:
         ),
         (
             {"quant.precision": "int8", "prune.method": "level", "prune.finetune_epochs": 3},
-            {"distill.init", "distill.epochs", "distill.lr", "distill.temperature", "distill.feature_weight"},
+            {
+                "precision_hint",
+                "quant.max_drop",
+                "distill.init",
+                "distill.epochs",
+                "distill.lr",
+                "distill.temperature",
+                "distill.feature_weight",
+            },
         ),
         (
             {"quant.precision": "int8", "distill.student_yaml": "s.yaml"},
             {
+                "precision_hint",
+                "quant.max_drop",
                 "prune.ratio",
                 "prune.backbone_ratio",
                 "prune.neck_ratio",
