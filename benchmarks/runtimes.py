@@ -42,9 +42,18 @@ VARIANTS: list[tuple[str, dict[str, Any]]] = [
     ("OV INT8 qdq best f32", {"runtime": "openvino", "quant.precision": "int8", **BEST_QDQ}),
     ("OV INT8 qdq best bf16", {"runtime": "openvino", "quant.precision": "int8", "precision_hint": "bf16", **BEST_QDQ}),
     ("OV INT8 nncf f32", {"runtime": "openvino", "quant.precision": "int8", "quant.engine": "nncf"}),
-    ("OV INT8 nncf bf16", {"runtime": "openvino", "quant.precision": "int8", "quant.engine": "nncf", "precision_hint": "bf16"}),
-    ("OV INT8 nncf 2 FP32 blocks f32", {"runtime": "openvino", "quant.precision": "int8", "quant.engine": "nncf", "quant.fp_layers": 2}),
-    ("OV INT8 nncf 4 FP32 blocks f32", {"runtime": "openvino", "quant.precision": "int8", "quant.engine": "nncf", "quant.fp_layers": 4}),
+    (
+        "OV INT8 nncf bf16",
+        {"runtime": "openvino", "quant.precision": "int8", "quant.engine": "nncf", "precision_hint": "bf16"},
+    ),
+    (
+        "OV INT8 nncf 2 FP32 blocks f32",
+        {"runtime": "openvino", "quant.precision": "int8", "quant.engine": "nncf", "quant.fp_layers": 2},
+    ),
+    (
+        "OV INT8 nncf 4 FP32 blocks f32",
+        {"runtime": "openvino", "quant.precision": "int8", "quant.engine": "nncf", "quant.fp_layers": 4},
+    ),
 ]
 ACCURACY_CONTROL = (
     "OV INT8 nncf accuracy control 0.5 pt f32",
@@ -112,16 +121,20 @@ def main() -> None:
             timings[name].append(measure_latency(runner, imgsz=args.imgsz, settings=latency).median_ms)
     base = statistics.median(timings["ORT FP32"])
     fp32_map = scores["ORT FP32"]
-    print(f"\nCPU: {cpu_model()}, {args.threads} threads, {args.imgsz} px, {args.rounds} interleaved rounds, "
-          f"model {args.model}, val images {len(data.val) if isinstance(data.val, list) else data.val}\n")
+    print(
+        f"\nCPU: {cpu_model()}, {args.threads} threads, {args.imgsz} px, {args.rounds} interleaved rounds, "
+        f"model {args.model}, val images {len(data.val) if isinstance(data.val, list) else data.val}\n"
+    )
     print("| variant | runtime | hint (reported) | bytes | mAP50-95 | drop pt | latency ms | x ORT FP32 |")
     print("|---|---|---|---|---|---|---|---|")
     for name, art in artifacts.items():
         ms = statistics.median(timings[name])
         hint = getattr(runners[name], "precision_hint", "") or "-"
         drop = 100 * (fp32_map - scores[name])
-        print(f"| {name} | {art.runtime} | {hint} | {art.size_bytes():,} | {scores[name]:.4f} | {drop:+.2f} | "
-              f"{ms:.2f} | {ms / base:.3f} |")
+        print(
+            f"| {name} | {art.runtime} | {hint} | {art.size_bytes():,} | {scores[name]:.4f} | {drop:+.2f} | "
+            f"{ms:.2f} | {ms / base:.3f} |"
+        )
     int8 = [n for n, a in artifacts.items() if a.precision == "int8" and 100 * (fp32_map - scores[n]) <= 0.5]
     if int8:
         fastest = min(int8, key=lambda n: statistics.median(timings[n]))

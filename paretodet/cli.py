@@ -56,7 +56,12 @@ def evaluate(
     model: str = typer.Argument(..., help="Checkpoint (.pt), model YAML, Ultralytics name, or torchvision:BUILDER."),
     data: Path = typer.Option(..., "--data", help="Data YAML (YOLO, VOC or COCO layout) or a VOC/COCO folder."),
     imgsz: int = typer.Option(320, "--imgsz", help="Square input size (multiple of 32)."),
-    runtime: str = typer.Option("onnxruntime", "--runtime", help="onnxruntime or torch."),
+    runtime: str = typer.Option(
+        "onnxruntime", "--runtime", help="onnxruntime, openvino, torch (or a GPU runtime where present)."
+    ),
+    precision_hint: str = typer.Option(
+        "f32", "--precision-hint", help="openvino: f32, bf16 or f16 (if the CPU has it)."
+    ),
     threads: int = typer.Option(2, "--threads", help="Runtime threads (fixed and recorded)."),
     as_json: bool = typer.Option(False, "--json", help="Print only JSON on stdout."),
     weights: Path | None = typer.Option(
@@ -71,7 +76,7 @@ def evaluate(
     from paretodet.search import apply_candidate
     from paretodet.spaces import Candidate
 
-    candidate = Candidate.from_dict({"imgsz": imgsz, "runtime": runtime})
+    candidate = Candidate.from_dict({"imgsz": imgsz, "runtime": runtime, "precision_hint": precision_hint})
     settings = EvalSettings(threads=threads)
     with (
         stdout_reserved(as_json),

@@ -90,22 +90,6 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:  # the same names, for type checkers
     from paretodet.compress._artifact import Artifact as Artifact
-    from paretodet.compress._engines import (
-        Int8Engine as Int8Engine,
-        Int8Request as Int8Request,
-        int8_engine as int8_engine,
-        int8_engine_names as int8_engine_names,
-    )
-    from paretodet.compress._runtimes import (
-        PRECISION_HINTS as PRECISION_HINTS,
-        RuntimeSpec as RuntimeSpec,
-        add_runtime as add_runtime,
-        list_runtimes as list_runtimes,
-        runtime_label as runtime_label,
-        runtime_names as runtime_names,
-        runtime_spec as runtime_spec,
-        usable_runtimes as usable_runtimes,
-    )
     from paretodet.compress._c2f import (
         C2fSplit as C2fSplit,
         register_safe_globals as register_safe_globals,
@@ -121,6 +105,12 @@ if TYPE_CHECKING:  # the same names, for type checkers
         distillation_loss as distillation_loss,
         distillation_terms as distillation_terms,
         make_student as make_student,
+    )
+    from paretodet.compress._engines import (
+        Int8Engine as Int8Engine,
+        Int8Request as Int8Request,
+        int8_engine as int8_engine,
+        int8_engine_names as int8_engine_names,
     )
     from paretodet.compress._export import (
         ONNX_OPSET as ONNX_OPSET,
@@ -166,4 +156,14 @@ if TYPE_CHECKING:  # the same names, for type checkers
         quantizable_blocks as quantizable_blocks,
         quantize_int8 as quantize_int8,
         uses_reduced_range as uses_reduced_range,
+    )
+    from paretodet.compress._runtimes import (
+        PRECISION_HINTS as PRECISION_HINTS,
+        RuntimeSpec as RuntimeSpec,
+        add_runtime as add_runtime,
+        list_runtimes as list_runtimes,
+        runtime_label as runtime_label,
+        runtime_names as runtime_names,
+        runtime_spec as runtime_spec,
+        usable_runtimes as usable_runtimes,
     )

@@ -100,7 +100,9 @@ def _nncf(source: Path, dest: Path, request: Int8Request) -> None:
 
 
 _ENGINES: dict[str, Int8Engine] = {
-    "qdq": Int8Engine("qdq", "ONNX Runtime QDQ", writes="onnxruntime", suffix=".onnx", quantize=_qdq, keeps_ranges=True),
+    "qdq": Int8Engine(
+        "qdq", "ONNX Runtime QDQ", writes="onnxruntime", suffix=".onnx", quantize=_qdq, keeps_ranges=True
+    ),
     "nncf": Int8Engine("nncf", "NNCF", writes="openvino", suffix=".xml", quantize=_nncf),
 }
 

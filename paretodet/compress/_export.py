@@ -74,7 +74,9 @@ def export_artifact(detector: Detector, dest: Path, *, runtime: str, imgsz: int,
         raise ConfigError(f"runtime={runtime} files are made from another runtime's: export to {' or '.join(roots)}")
     if precision not in spec.precisions or precision == "int8":
         exported = [p for p in spec.precisions if p != "int8"]
-        raise ConfigError(f"runtime={runtime} is exported at {' or '.join(exported)}, not {precision}: change precision")
+        raise ConfigError(
+            f"runtime={runtime} is exported at {' or '.join(exported)}, not {precision}: change precision"
+        )
     family = get_family(detector.family)
     net = family.inference_module(detector, imgsz=imgsz)
     params = sum(p.numel() for p in net.parameters())

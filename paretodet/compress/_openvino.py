@@ -96,7 +96,8 @@ def nncf_quantize(
     FP32 until the score drops by at most ``max_drop``; ``validation_items`` is what it iterates.
 
     Example:
-        >>> nncf_quantize(Path("m.onnx"), Path("q.xml"), calibration_images=imgs, imgsz=640, fp32_nodes=[])  # doctest: +SKIP
+        >>> nncf_quantize(Path("m.onnx"), Path("q.xml"), calibration_images=imgs, imgsz=640,
+        ...               fp32_nodes=[])  # doctest: +SKIP
     """
     import nncf
     import openvino as ov

@@ -84,7 +84,7 @@ class RuntimeSpec:
                 fix = f"pip install 'paretodet[{self.extra}]'" if self.extra else f"pip install {self.package}"
                 return f"runtime={self.name} needs the {module} package, which is not installed: {fix}"
         if self.probe is not None:
-            return _resolve(self.probe)()  # type: ignore[no-any-return]
+            return _resolve(self.probe)()
         return None
 
     def require(self) -> None:
@@ -277,4 +277,4 @@ def _resolve(target: Callable[..., Any] | str) -> Callable[..., Any]:
     if callable(target):
         return target
     module, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module), attr)

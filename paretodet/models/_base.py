@@ -158,6 +158,15 @@ class DetectorFamily(ABC):
                 "# input 'images': letterboxed RGB, float32 (1, 3, S, S) in [0, 1]",
                 f"{', '.join(self.output_names)} = session.run(None, {{'images': x}})",
             ]
+        if model_file.endswith(".xml"):
+            return [
+                "import openvino as ov",
+                "",
+                "# the precision hint the trial was timed with is config.yaml's precision_hint",
+                f'compiled = ov.Core().compile_model("{model_file}", "CPU", {{"INFERENCE_PRECISION_HINT": "f32"}})',
+                "# input: letterboxed RGB, float32 (1, 3, S, S) in [0, 1]",
+                f"{', '.join(self.output_names)} = compiled(x).values()",
+            ]
         return [
             "from paretodet.models import load_detector",
             "",

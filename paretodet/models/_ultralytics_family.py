@@ -86,7 +86,10 @@ class UltralyticsFamily(DetectorFamily):
         return {**ultralytics_metadata(detector, imgsz=imgsz, precision=precision, opset=opset), "family": self.name}
 
     def run_snippet(self, model_file: str) -> list[str]:
-        """Ultralytics runs both files itself (the ONNX metadata names the classes)."""
+        """Ultralytics runs ONNX and checkpoints itself (the ONNX metadata names the classes); an OpenVINO IR runs
+        on OpenVINO."""
+        if model_file.endswith(".xml"):
+            return super().run_snippet(model_file)
         return [
             "from ultralytics import YOLO",
             "",

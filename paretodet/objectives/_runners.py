@@ -11,8 +11,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from paretodet.compress import Artifact, RuntimeSpec, add_runtime, runtime_spec
-from paretodet.compress import list_runtimes as list_runtimes
+from paretodet.compress import Artifact, RuntimeSpec, add_runtime, list_runtimes as list_runtimes, runtime_spec
 from paretodet.errors import ConfigError, ModelError
 
 __all__ = ["Runner", "RuntimeEntry", "list_runtimes", "open_runner", "register_runtime", "runtime_entry"]
@@ -23,21 +22,21 @@ RuntimeEntry = RuntimeSpec  # the registry entry of a runtime (see paretodet.com
 class Runner(Protocol):
     """Lifecycle: opened once per artifact by :func:`open_runner`, called many times, then dropped.
 
-    ``precision_hint`` and ``provider`` are what the runtime reports it computes in and where (recorded with
-    every latency; empty when the runtime has no such notion).
+    Built-in runners also carry ``precision_hint`` and ``provider``: what the runtime reports it computes in
+    and where (recorded with every latency; a runner without them records empty strings).
     """
 
     threads: int
     family: str
-    precision_hint: str
-    provider: str
 
     def __call__(self, batch: np.ndarray) -> list[np.ndarray]:
         """Raw outputs for one input batch."""
         ...
 
 
-def register_runtime(name: str, opener: Callable[[Artifact, int], Runner], *, package: str | None = None, **spec: Any) -> None:
+def register_runtime(
+    name: str, opener: Callable[[Artifact, int], Runner], *, package: str | None = None, **spec: Any
+) -> None:
     """Register a runtime next to the built-ins: ``opener(artifact, threads)`` returns a :class:`Runner`;
     ``package`` is the distribution whose version latency records name; ``spec`` holds the other
     :class:`~paretodet.compress.RuntimeSpec` fields (precisions, INT8 engines, where its file comes from ...).
@@ -59,7 +58,7 @@ def open_runner(artifact: Artifact, *, threads: int) -> Runner:
     run that runtime)."""
     if threads < 1:
         raise ConfigError(f"threads must be >= 1, got {threads}")
-    return runtime_spec(artifact.runtime).open(artifact, threads)  # type: ignore[no-any-return]
+    return runtime_spec(artifact.runtime).open(artifact, threads)
 
 
 class OrtRunner:

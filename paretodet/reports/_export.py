@@ -12,9 +12,9 @@ from typing import Any
 
 import yaml
 
+from paretodet.compress import runtime_label
 from paretodet.errors import StudyError
 from paretodet.objectives import METRICS, format_metric
-from paretodet.compress import runtime_label
 from paretodet.reports._describe import apply_command, config_summary
 from paretodet.reports._select import Selection
 
@@ -46,6 +46,10 @@ def export_selection(selection: Selection, dest: Path, *, meta: Mapping[str, Any
         "readme": dest / "README.md",
     }
     shutil.copy2(artifact, paths["artifact"])
+    weights = artifact.with_suffix(".bin")
+    if artifact.suffix == ".xml" and weights.is_file():  # an OpenVINO IR: its weights beside it, same stem
+        paths["weights"] = dest / "model.bin"
+        shutil.copy2(weights, paths["weights"])
     paths["config"].write_text(yaml.safe_dump(selection.candidate(), sort_keys=False))
     paths["metrics"].write_text(json.dumps(selection.metrics(), indent=2))
     family = _artifact_family(artifact)
@@ -108,7 +112,7 @@ def selection_readme(
         "(`paretodet apply MODEL --data DATA --out DIR --config config.yaml` works too).",
         "",
     ]
-    if model_file.endswith((".onnx", ".pt")):
+    if model_file.endswith((".onnx", ".pt", ".xml")):
         from paretodet.models import get_family
 
         lines += ["## Run it", "", "```python", *get_family(family).run_snippet(model_file), "```", ""]
@@ -175,4 +179,7 @@ def _timed_on(row: Mapping[str, Any]) -> str:
     if runtime is not None:
         version = present("runtime_version")
         details.append(runtime_label(runtime) + (f" {version}" if version else ""))
+    details += [
+        f"{label} {present(key)}" for key, label in (("provider", "on"), ("runtime_hint", "hint")) if present(key)
+    ]
     return f"{host}" + (f" ({', '.join(details)})" if details else "")

@@ -9,8 +9,8 @@ from typing import Any
 
 import pandas as pd
 
-from paretodet.objectives import format_metric
 from paretodet.compress import runtime_label
+from paretodet.objectives import format_metric
 from paretodet.reports._front_table import FRONT_METRICS
 from paretodet.reports._techniques import ORIGINAL, TechniqueRow
 from paretodet.reports._verdicts import TechniqueTable

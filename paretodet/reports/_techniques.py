@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from paretodet.reports._analysis import best_trial, original_trial, technique_combo, techniques
 from paretodet.compress import runtime_label
+from paretodet.reports._analysis import best_trial, original_trial, technique_combo, techniques
 from paretodet.reports._describe import config_summary, row_knobs
 from paretodet.reports._info import ReportInfo
 from paretodet.reports._pareto import knee_index, pareto_mask

@@ -10,9 +10,9 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from paretodet.compress import runtime_label
 from paretodet.objectives import METRICS, format_metric
 from paretodet.reports._budget import Budget
-from paretodet.compress import runtime_label
 from paretodet.reports._describe import METHOD_NAMES
 from paretodet.reports._info import ReportInfo
 from paretodet.reports._techniques import (

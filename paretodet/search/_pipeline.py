@@ -199,9 +199,7 @@ def _build_int8(
             engine.quantize(source.path, dest, calibrated)
     else:
         engine.quantize(source.path, dest, request)
-    artifact = dataclasses.replace(
-        fp32, path=dest, runtime=engine.writes, precision="int8", fp32_blocks=fp32_blocks
-    )
+    artifact = dataclasses.replace(fp32, path=dest, runtime=engine.writes, precision="int8", fp32_blocks=fp32_blocks)
     artifact.write_sidecar()
     return artifact
 

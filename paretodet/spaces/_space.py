@@ -155,8 +155,11 @@ class SearchSpace:
             if allowed is not None and knob.choices:
                 choices = tuple(c for c in knob.choices if c in allowed)
                 if knob.name == "precision_hint" and offered:  # else no runtime here takes a hint at all
-                    notes += [f"precision_hint {c} not sampled: no runtime here offers it" for c in knob.choices
-                              if c not in choices]
+                    notes += [
+                        f"precision_hint {c} not sampled: no runtime here offers it"
+                        for c in knob.choices
+                        if c not in choices
+                    ]
                 if len(choices) < 2:
                     continue
                 knob = dataclasses.replace(knob, choices=choices)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 
 import pytest
 
-from paretodet.compress import RuntimeSpec, add_runtime, list_runtimes, runtime_label, runtime_spec
-from paretodet.compress import _runtimes
+from paretodet.compress import RuntimeSpec, _runtimes, add_runtime, list_runtimes, runtime_label, runtime_spec
 from paretodet.errors import ConfigError
 from paretodet.spaces import Candidate, load_space
 
@@ -23,11 +23,11 @@ def test_builtins_declare_what_they_take() -> None:
 
 
 def test_candidates_are_checked_against_their_runtime() -> None:
-    with pytest.raises(ConfigError, match="runtime=torch takes quant.precision fp32, not fp16"):
+    with pytest.raises(ConfigError, match=r"runtime=torch takes quant\.precision fp32, not fp16"):
         Candidate.from_dict({"runtime": "torch", "quant.precision": "fp16"})
-    with pytest.raises(ConfigError, match="quant.engine qdq, not nncf"):
+    with pytest.raises(ConfigError, match=r"quant\.engine qdq, not nncf"):
         Candidate.from_dict({"quant.precision": "int8", "quant.engine": "nncf"})
-    with pytest.raises(ConfigError, match="runtime=tensorrt takes precision_hint f32 | f16, not bf16"):
+    with pytest.raises(ConfigError, match=re.escape("runtime=tensorrt takes precision_hint f32 | f16, not bf16")):
         Candidate.from_dict({"runtime": "tensorrt", "precision_hint": "bf16"})
     ok = Candidate.from_dict({"runtime": "openvino", "quant.precision": "int8", "quant.engine": "nncf"})
     assert ok.quant.engine == "nncf"
@@ -60,9 +60,7 @@ def test_gpu_runtimes_are_refused_without_a_gpu() -> None:
     for name in ("onnxruntime-cuda", "tensorrt", "torch-cuda"):
         reason = runtime_spec(name).missing()
         assert reason is not None and reason.startswith(f"runtime={name} needs") and "\n" not in reason
-    space = load_space("balanced").with_knobs(
-        *[k for k in load_space("balanced").knobs if k.name == "runtime"]
-    )
+    space = load_space("balanced").with_knobs(*[k for k in load_space("balanced").knobs if k.name == "runtime"])
     from paretodet.spaces import Knob
 
     gpu_space = space.with_knobs(Knob("runtime", choices=("onnxruntime", "torch-cuda")))

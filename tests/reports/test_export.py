@@ -98,3 +98,20 @@ def test_export_refuses_a_missing_artifact_or_no_selection(tmp_path: Path) -> No
         export_selection(select_best(trials, []), tmp_path / "ship", meta=META)
     with pytest.raises(StudyError, match="nothing to export"):
         export_selection(select_best(trials, [Budget.parse("size_mb<=0.001")]), tmp_path / "ship")
+
+
+def test_an_openvino_ir_ships_with_its_weights_and_names_its_runtime(tmp_path: Path) -> None:
+    xml = tmp_path / "cache" / "model.xml"
+    xml.parent.mkdir()
+    xml.write_bytes(b"<net/>")
+    xml.with_suffix(".bin").write_bytes(b"weights")
+    trials = _trials(xml).assign(runtime="openvino", **{"quant.engine": "nncf", "precision_hint": "bf16"})
+    trials = trials.assign(runtime_hint="bf16", provider="CPU")
+    sel = select_best(trials.drop(columns=["quant.calibration"]), [Budget.parse("size_mb<=4")])
+    paths = export_selection(sel, tmp_path / "ship", meta=META)
+    assert Path(paths["artifact"]).name == "model.xml" and Path(paths["weights"]).read_bytes() == b"weights"
+    readme = Path(paths["readme"]).read_text()
+    assert "256 px · OpenVINO bf16 · INT8 NNCF, 2 FP32 blocks" in readme
+    assert "(Xeon, 2 threads, OpenVINO 1.32.0, on CPU, hint bf16)" in readme
+    assert "import openvino as ov" in readme and 'compile_model("model.xml"' in readme
+    assert "--set runtime=openvino --set precision_hint=bf16" in readme and "--set quant.engine=nncf" in readme

@@ -40,7 +40,10 @@ def test_openvino_int8_by_both_engines(tiny_model: Path, tiny_data: Path, tmp_pa
     det, data = load_detector(tiny_model), load_data_yaml(tiny_data)
     fp32 = build(Candidate.from_dict({"imgsz": 64, "runtime": "openvino"}), det, data, workdir=tmp_path).artifact
     qdq = build(
-        Candidate.from_dict({"imgsz": 64, "runtime": "openvino", "quant.precision": "int8"}), det, data, workdir=tmp_path
+        Candidate.from_dict({"imgsz": 64, "runtime": "openvino", "quant.precision": "int8"}),
+        det,
+        data,
+        workdir=tmp_path,
     )
     assert qdq.cache_hits == ("export",) and qdq.artifact.precision == "int8" and qdq.artifact.path.suffix == ".xml"
     # the QDQ file itself is ONNX Runtime's INT8 artifact: the same int8 stage serves both runtimes
