@@ -114,6 +114,7 @@ def apply(
     trust_model: bool = typer.Option(
         False, "--trust-model", envvar="PARETODET_TRUST_MODEL", help="Load a checkpoint that may run code (unsafe)."
     ),
+    device: str = typer.Option("cpu", "--device", help="Where training runs: cpu, cuda or cuda:N."),
 ) -> None:
     """Build one candidate's artifact, measure it, and write it with its config and metrics."""
     from paretodet.errors import ConfigError
@@ -139,6 +140,7 @@ def apply(
             on_epoch=on_epoch,
             trust_model=trust_model,
             weights=weights,
+            device=device,
         )
     typer.echo(f"artifact: {artifact}\nconfig:   {out / 'config.yaml'}\nmetrics:  {out / 'metrics.json'}")
     typer.echo(f"mAP50-95 {metrics.map50_95:.4f}  latency {metrics.latency_ms:.2f} ms  size {metrics.size_bytes} B")
@@ -174,6 +176,7 @@ def search(
     trust_model: bool = typer.Option(
         False, "--trust-model", envvar="PARETODET_TRUST_MODEL", help="Load a checkpoint that may run code (unsafe)."
     ),
+    device: str = typer.Option("cpu", "--device", help="Where training runs: cpu, cuda or cuda:N."),
 ) -> None:
     """Run (or continue) a multi-objective search: maximize mAP50-95 and FPS, minimize size."""
     from paretodet.objectives import EvalSettings
@@ -196,6 +199,7 @@ def search(
         probes=probes,
         trust_model=trust_model,
         weights=weights,
+        device=device,
     )
     with trial_bar("trials") as (on_trial, on_epoch):
         summary = run_study(config, on_trial=on_trial, on_epoch=on_epoch)
@@ -219,6 +223,7 @@ def worker(
     trust_model: bool = typer.Option(
         False, "--trust-model", envvar="PARETODET_TRUST_MODEL", help="Load a checkpoint that may run code (unsafe)."
     ),
+    device: str = typer.Option("cpu", "--device", help="Where training runs: cpu, cuda or cuda:N."),
 ) -> None:
     """Join a running study from this machine (start several: they share it through the storage)."""
     from paretodet.search import run_worker
@@ -230,6 +235,7 @@ def worker(
             workdir=workdir,
             trials=trials,
             trust_model=trust_model,
+            device=device,
             on_trial=on_trial,
             on_epoch=on_epoch,
         )

@@ -66,7 +66,7 @@ class TeacherDetections:
         """Per image: ``(n, 6)`` detections ``x0 y0 x1 y1 score cls`` in input pixels, scores >= MIN_SCORE."""
         results = []
         for image in images:
-            out = self.module(image[None].float())
+            out = self.module(image[None].float().cpu())  # the teacher's deployment path runs on the CPU
             outputs = [o.numpy() for o in (out if isinstance(out, tuple | list) else (out,))]
             dets = self.family.decode(outputs, conf=MIN_SCORE, iou=TEACHER_IOU, max_det=TEACHER_MAX_DET)
             results.append(dets)
@@ -159,15 +159,16 @@ class DetectionKD:
         student: Any = self.student
         t = self.temperature
         num_classes = head["cls_logits"].shape[-1]
-        cls_sum = torch.zeros(())
-        box_sum = torch.zeros(())
+        device = head["cls_logits"].device  # the student's
+        cls_sum = torch.zeros((), device=device)
+        box_sum = torch.zeros((), device=device)
         matched = 0
         for logits, regression, anchors_i, det in zip(
             head["cls_logits"], head["bbox_regression"], anchors, dets, strict=True
         ):
             if not len(det):
                 continue
-            det_t = torch.from_numpy(np.ascontiguousarray(det)).float()
+            det_t = torch.from_numpy(np.ascontiguousarray(det)).float().to(device)
             labels = class_to_label[det_t[:, 5].long()]
             usable = labels > 0
             det_t, labels = det_t[usable], labels[usable]

@@ -179,7 +179,7 @@ def _loss_class() -> Any:
                     f"alpha={alpha} feature_weight={feature_weight}"
                 )
             check_pair(student, teacher)
-            self.teacher = copy.deepcopy(teacher).float().eval()
+            self.teacher = copy.deepcopy(teacher).float().eval().to(self.device)  # the student's device
             for param in self.teacher.parameters():
                 param.requires_grad_(False)
             self.temperature, self.alpha, self.feature_weight = temperature, alpha, feature_weight

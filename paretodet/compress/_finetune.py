@@ -45,6 +45,7 @@ class FinetuneRecipe:
     lrf: float = 0.1
     batch: int = 16
     seed: int = 0
+    device: str = "cpu"  # cpu, cuda or cuda:N
 
 
 def finetune(
@@ -76,7 +77,7 @@ def finetune(
         "epochs": recipe.epochs,
         "imgsz": imgsz,
         "batch": recipe.batch,
-        "device": "cpu",
+        "device": "cpu" if recipe.device == "cpu" else recipe.device.partition(":")[2] or "0",  # CUDA index
         "workers": 0,
         "seed": recipe.seed,
         "deterministic": True,

@@ -31,6 +31,7 @@ class QatRecipe:
     lr: float = 1e-4
     batch: int = 16
     seed: int = 0
+    device: str = "cpu"
 
 
 class FakeQuantConv(nn.Module):
@@ -143,7 +144,9 @@ def qat_finetune(
         prepared,
         data_yaml,
         imgsz=imgsz,
-        recipe=FinetuneRecipe(epochs=recipe.epochs, lr=recipe.lr, lrf=1.0, batch=recipe.batch, seed=recipe.seed),
+        recipe=FinetuneRecipe(
+            epochs=recipe.epochs, lr=recipe.lr, lrf=1.0, batch=recipe.batch, seed=recipe.seed, device=recipe.device
+        ),
         workdir=workdir,
         name="qat",
         on_epoch=on_epoch,

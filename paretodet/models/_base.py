@@ -95,12 +95,14 @@ class Detector:
 
 @dataclass(frozen=True)
 class TrainRecipe:
-    """How a family trains: epochs, learning rate (None: the family's default), batch, seed."""
+    """How a family trains: epochs, learning rate (None: the family's default), batch, seed, and the device
+    (``cpu``, ``cuda``, ``cuda:N``; see ``check_device``)."""
 
     epochs: int = 1
     lr: float | None = None
     batch: int = 16
     seed: int = 0
+    device: str = "cpu"
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,13 @@ class Batch:
     classes: tuple[torch.Tensor, ...]
     imgsz: int
 
+    def to(self, device: str) -> Batch:
+        """The same batch with its tensors on ``device``."""
+        if device == "cpu":
+            return self
+        move = lambda tensors: tuple(t.to(device) for t in tensors)  # noqa: E731
+        return Batch(move(self.images), move(self.boxes), move(self.classes), self.imgsz)
+
 
 def finetune(
     model: nn.Module,
@@ -60,7 +67,7 @@ def finetune(
     SGD (momentum 0.9, weight decay 1e-4, ``recipe.lr`` or 0.01) with warm-up and cosine decay, horizontal
     flips, seeded by ``recipe.seed``; ``criterion(model)``, when given, is a distillation criterion (the
     family's ``distillation``) called with the batch's images, the task loss and the label map; gradients
-    clipped to norm 10. Batch-norm statistics stay frozen for
+    clipped to norm 10; on ``recipe.device`` (the model comes back on the CPU). Batch-norm statistics stay frozen for
     models loaded from trained weights (``paretodet_frozen_bn``). Mean losses per epoch go to
     ``workdir/train_log.csv``.
 
@@ -69,7 +76,8 @@ def finetune(
         >>> model = finetune(det.model, info, imgsz=320, recipe=recipe, workdir=Path("w"))  # doctest: +SKIP
     """
     images = _train_images(data)
-    class_to_label = _class_to_label(model, data.nc)
+    model.to(recipe.device)
+    class_to_label = _class_to_label(model, data.nc).to(recipe.device)
     torch.manual_seed(recipe.seed)
     rng = np.random.default_rng(recipe.seed)
     lr = DEFAULT_LR if recipe.lr is None else float(recipe.lr)
@@ -94,7 +102,8 @@ def finetune(
             losses: list[float] = []
             for start in range(0, len(order), batch):
                 paths = [images[i] for i in order[start : start + batch]]
-                loss = _batch_loss(model, _read_batch(data, paths, imgsz, rng=rng), class_to_label, kd)
+                batch_data = _read_batch(data, paths, imgsz, rng=rng).to(recipe.device)
+                loss = _batch_loss(model, batch_data, class_to_label, kd)
                 if not torch.isfinite(loss):
                     raise ConfigError(
                         f"training diverged (loss {float(loss)}) in epoch {epoch + 1}: lower the learning rate "
@@ -114,7 +123,7 @@ def finetune(
     finally:
         if kd is not None:
             kd.remove()
-    return model.eval()
+    return model.cpu().eval()
 
 
 def loss_batches(data: DatasetInfo, *, imgsz: int, count: int) -> list[Batch]:
@@ -188,7 +197,7 @@ def _loss(model: nn.Module, batch: Batch, class_to_label: torch.Tensor) -> torch
         for boxes, classes in zip(batch.boxes, batch.classes, strict=True)
     ]
     losses = model(list(batch.images), targets)
-    return sum(losses.values(), torch.zeros(()))
+    return sum(losses.values(), torch.zeros((), device=batch.images[0].device))
 
 
 def _train_images(data: DatasetInfo) -> list[Path]:

@@ -160,7 +160,7 @@ class UltralyticsFamily(DetectorFamily):
         from paretodet.data import ultralytics_data_yaml
 
         lr = {} if recipe.lr is None else {"lr": recipe.lr}  # None: the trainer recipe's own default
-        ultra = FinetuneRecipe(epochs=recipe.epochs, batch=recipe.batch, seed=recipe.seed, **lr)
+        ultra = FinetuneRecipe(epochs=recipe.epochs, batch=recipe.batch, seed=recipe.seed, device=recipe.device, **lr)
         return finetune(
             model,
             ultralytics_data_yaml(data, workdir),

@@ -9,6 +9,7 @@ from typing import Any
 
 from paretodet._yaml import read_yaml_file
 from paretodet.errors import ConfigError
+from paretodet.models._device import check_device
 from paretodet.objectives import EvalSettings, Metrics
 from paretodet.search._pipeline import build_and_measure, load_model_and_data, write_outputs
 from paretodet.spaces import Candidate
@@ -43,14 +44,17 @@ def apply_candidate(
     on_epoch: Callable[[int, int], None] | None = None,
     trust_model: bool = False,
     weights: Path | None = None,
+    device: str = "cpu",
 ) -> tuple[Path, Metrics]:
     """Build and measure one candidate; the artifact is copied to ``out/model.<ext>``. ``trust_model`` loads
-    a checkpoint with full unpickling (it may run code); ``weights`` is a builder name's state dict.
+    a checkpoint with full unpickling (it may run code); ``weights`` is a builder name's state dict; training
+    runs on ``device``.
 
     Example:
         >>> path, metrics = apply_candidate("best.pt", Path("d.yaml"), Candidate(imgsz=256), Path("o"))
     """
     out = out.resolve()
+    check_device(device)
     detector, info = load_model_and_data(model, data, trust_model=trust_model, weights=weights)
     result, metrics = build_and_measure(
         candidate,
@@ -60,8 +64,10 @@ def apply_candidate(
         settings=settings or EvalSettings(),
         on_image=on_image,
         on_epoch=on_epoch,
+        device=device,
     )
     final = out / f"model{result.artifact.path.suffix}"
-    shutil.copy2(result.artifact.path, final)
+    for file in result.artifact.files():  # an OpenVINO IR is two files: model.xml + model.bin
+        shutil.copy2(file, final.with_suffix(file.suffix))
     write_outputs(out, candidate, final, metrics)
     return final, metrics

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from paretodet.errors import ConfigError
+from paretodet.models._device import check_device
 from paretodet.objectives import METRICS, OBJECTIVE_METRICS, EvalSettings, LatencySettings, NmsSettings
 from paretodet.reports import Budget, parse_budgets
 from paretodet.spaces import SearchSpace, default_space, parse_space, space_to_dict
@@ -36,6 +37,8 @@ class SearchConfig:
         space: what is sampled. evaluation: how artifacts are measured.
         trust_model: load the model with full unpickling (it may run code); off by default: checkpoints load
             through allow-lists. The study records it, and a process joining it must opt in too.
+        device: where this process trains (students, pruning recovery, QAT): cpu, cuda or cuda:N; a worker
+            gives its own (never taken from the storage).
         probes: measure the reference probes first (the unmodified model and each technique alone at its
             default knobs, see ``search._probes``), so every report can say what each technique buys.
     """
@@ -54,6 +57,7 @@ class SearchConfig:
     probes: bool = True
     trust_model: bool = False
     weights: Path | None = None
+    device: str = "cpu"
 
     def __post_init__(self) -> None:
         if self.trials < 1:
@@ -62,6 +66,7 @@ class SearchConfig:
             raise ConfigError(f"unknown sampler '{self.sampler}': use one of {', '.join(SAMPLERS)}")
         if not self.study.strip():
             raise ConfigError("--study must not be empty")
+        check_device(self.device)
 
     def to_stored(self) -> dict[str, Any]:
         """What a study stores so that any worker runs it exactly as started (everything but the per-process
@@ -90,6 +95,7 @@ class SearchConfig:
         study: str,
         trials: int | None = None,
         trust_model: bool = False,
+        device: str = "cpu",
     ) -> SearchConfig:
         """Inverse of :meth:`to_stored`; ``trials`` overrides the stored target. ``trust_model`` is this
         process's own choice, never taken from the storage (whoever can write the database must not be able to
@@ -114,6 +120,7 @@ class SearchConfig:
             probes=bool(stored.get("probes", True)),
             trust_model=trust_model,
             weights=Path(stored["weights"]) if stored.get("weights") else None,
+            device=device,
         )
 
     @property

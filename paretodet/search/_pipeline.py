@@ -59,13 +59,14 @@ def build(
     *,
     workdir: Path,
     on_epoch: EpochProgress | None = None,
+    device: str = "cpu",
 ) -> BuildResult:
     """Build ``candidate``'s artifact under ``workdir/cache``, reusing each stage whose inputs are unchanged.
 
     Stages: [student (distillation)] -> [prune -> recovery fine-tune] -> export (the FP32/FP16 file of the
     runtime the candidate's runtime derives from) -> [int8 by the candidate's engine: block sensitivity, QAT
     fine-tune, calibration ranges, quantize] -> [convert to the candidate's runtime]. ``on_epoch(done, total)``
-    reports fine-tuning progress.
+    reports fine-tuning progress; training runs on ``device`` (cpu, cuda, cuda:N).
 
     Example:
         >>> result = build(Candidate(imgsz=256), load_detector("best.pt"), data, workdir=Path("w"))  # doctest: +SKIP
@@ -84,12 +85,14 @@ def build(
     spec.check_host(hint=candidate.precision_hint)  # one line before any work: package, GPU, hint
     cache = workdir / "cache"
     hits: list[str] = []
-    detector = transformed_detector(candidate, detector, data, cache=cache, hits=hits, on_epoch=on_epoch)
+    detector = transformed_detector(candidate, detector, data, cache=cache, hits=hits, on_epoch=on_epoch, device=device)
     if candidate.quant.precision == "int8":
         engine = int8_engine(candidate.quant.engine)
         base = candidate.replace({"quant.precision": "fp32", "runtime": engine.reads})
         fp32 = _export_stage(base, detector, cache=cache, hits=hits)
-        artifact = _build_int8(candidate, fp32, engine, detector, data, cache=cache, hits=hits, on_epoch=on_epoch)
+        artifact = _build_int8(
+            candidate, fp32, engine, detector, data, cache=cache, hits=hits, on_epoch=on_epoch, device=device
+        )
     else:
         artifact = _export_stage(candidate.replace({"runtime": _written_by(spec)}), detector, cache=cache, hits=hits)
     if artifact.runtime != candidate.runtime:
@@ -147,6 +150,7 @@ def _build_int8(
     cache: Path,
     hits: list[str],
     on_epoch: EpochProgress | None = None,
+    device: str = "cpu",
 ) -> Artifact:
     salt = f"{detector.digest}-{dataset_digest(data)}"  # calibration, sensitivity and QAT read the data
     # the INT8 file also depends on the machine: 7-bit weights on CPUs without VNNI
@@ -167,7 +171,14 @@ def _build_int8(
     source, range_salt = fp32, salt
     if candidate.quant.qat_epochs:
         source, qat_hit = _qat_stage(
-            candidate, detector, data, cache=cache, fp32_blocks=fp32_blocks, salt=salt, on_epoch=on_epoch
+            candidate,
+            detector,
+            data,
+            cache=cache,
+            fp32_blocks=fp32_blocks,
+            salt=salt,
+            on_epoch=on_epoch,
+            device=device,
         )
         hits.extend(["qat"] if qat_hit else [])
         range_salt = source.path.parent.name  # the fine-tuned weights have their own activation ranges
@@ -213,6 +224,7 @@ def _qat_stage(
     fp32_blocks: tuple[str, ...],
     salt: str,
     on_epoch: EpochProgress | None,
+    device: str = "cpu",
 ) -> tuple[Artifact, bool]:
     """The QAT-fine-tuned model as an FP32 ONNX file (cached), ready for the INT8 export."""
     key = candidate.stage_hash(QAT_KNOBS, salt=salt)
@@ -227,7 +239,7 @@ def _qat_stage(
         per_channel=candidate.quant.per_channel,
         fp32_blocks=fp32_blocks,
         workdir=cache / "qat" / key,
-        recipe=QatRecipe(epochs=candidate.quant.qat_epochs),
+        recipe=QatRecipe(epochs=candidate.quant.qat_epochs, device=device),
         on_epoch=(lambda done, total, _model: on_epoch(done, total)) if on_epoch else None,
     )
     tuned_detector = detector.with_model(tuned, source=f"{detector.source} (QAT)", digest=key)
@@ -244,9 +256,10 @@ def build_and_measure(
     settings: EvalSettings,
     on_image: Callable[[int, int], None] | None = None,
     on_epoch: EpochProgress | None = None,
+    device: str = "cpu",
 ) -> tuple[BuildResult, Metrics]:
     """Build a candidate and measure its artifact: the code path of both ``apply`` and search trials."""
-    result = build(candidate, detector, data, workdir=workdir, on_epoch=on_epoch)
+    result = build(candidate, detector, data, workdir=workdir, on_epoch=on_epoch, device=device)
     metrics = evaluate(result.artifact, data, settings=settings, on_image=on_image)
     return result, metrics
 

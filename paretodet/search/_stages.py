@@ -57,16 +57,27 @@ def transformed_detector(
     cache: Path,
     hits: list[str],
     on_epoch: EpochProgress | None = None,
+    device: str = "cpu",
 ) -> Detector:
     """The model the candidate deploys before export: ``teacher`` itself, or its distilled student, pruned
-    and recovered as the candidate says. Cache hits are appended to ``hits``."""
+    and recovered as the candidate says, trained on ``device``. Cache hits are appended to ``hits``."""
     data_salt = dataset_digest(data)
     detector = teacher
     if candidate.distill.has_student():
-        detector = _student(candidate, teacher, data, cache=cache, hits=hits, salt=data_salt, on_epoch=on_epoch)
+        detector = _student(
+            candidate, teacher, data, cache=cache, hits=hits, salt=data_salt, on_epoch=on_epoch, device=device
+        )
     if candidate.prune.method != "none":
         detector = _pruned(
-            candidate, detector, teacher, data, cache=cache, hits=hits, salt=data_salt, on_epoch=on_epoch
+            candidate,
+            detector,
+            teacher,
+            data,
+            cache=cache,
+            hits=hits,
+            salt=data_salt,
+            on_epoch=on_epoch,
+            device=device,
         )
     return detector
 
@@ -80,6 +91,7 @@ def _student(
     hits: list[str],
     salt: str,
     on_epoch: EpochProgress | None,
+    device: str = "cpu",
 ) -> Detector:
     kd = candidate.distill
     yaml_path = Path(kd.student_yaml).expanduser() if kd.student_yaml else None
@@ -94,7 +106,7 @@ def _student(
     else:
         spec = StudentSpec(width=kd.student_width, depth=kd.student_depth, yaml=yaml_path, init=kd.init)
         student = make_student(teacher.model, spec)
-    recipe = TrainRecipe(epochs=kd.epochs, lr=kd.lr)
+    recipe = TrainRecipe(epochs=kd.epochs, lr=kd.lr, device=device)
     return _trained_stage(
         student,
         path=path,
@@ -118,6 +130,7 @@ def _pruned(
     hits: list[str],
     salt: str,
     on_epoch: EpochProgress | None,
+    device: str = "cpu",
 ) -> Detector:
     """The pruned (and, with ``prune.finetune_epochs``, recovered) model."""
     prune = candidate.prune
@@ -151,7 +164,7 @@ def _pruned(
         hits.append("recover")
         return _load_stage(recovered_path, detector, recover_key)
     pruned = _load_stage(pruned_path, detector, key).model
-    recipe = TrainRecipe(epochs=prune.finetune_epochs, lr=prune.lr)
+    recipe = TrainRecipe(epochs=prune.finetune_epochs, lr=prune.lr, device=device)
     return _trained_stage(
         pruned,
         path=recovered_path,
@@ -176,6 +189,7 @@ def _trained_stage(
     candidate: Candidate,
     recipe: TrainRecipe,
     on_epoch: EpochProgress | None,
+    device: str = "cpu",
 ) -> Detector:
     """Train ``model`` (distilling from ``teacher`` when alpha > 0), keep it at ``path``, reload it."""
     trained = _train(model, origin, teacher, data, candidate, workdir=path.parent, recipe=recipe, on_epoch=on_epoch)

@@ -154,7 +154,13 @@ def run_study(
                 return _duplicate(study, trial, original, exhausted=resamples >= MAX_RESAMPLES)
             resamples = 0
             result, metrics = build_and_measure(
-                candidate, detector, data, workdir=workdir, settings=config.evaluation, on_epoch=on_epoch
+                candidate,
+                detector,
+                data,
+                workdir=workdir,
+                settings=config.evaluation,
+                on_epoch=on_epoch,
+                device=config.device,
             )
             if math.isnan(metrics.map50_95):
                 raise StudyError("mAP is undefined: the val split has no labelled objects")

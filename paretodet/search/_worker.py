@@ -24,6 +24,7 @@ def run_worker(
     workdir: Path,
     trials: int | None = None,
     trust_model: bool = False,
+    device: str = "cpu",
     on_trial: Callable[[TrialEvent], None] | None = None,
     on_epoch: Callable[[int, int], None] | None = None,
 ) -> StudySummary:
@@ -47,6 +48,6 @@ def run_worker(
     if not stored:
         raise StudyError(f"study '{study}' was not created by paretodet search (no settings stored with it)")
     config = SearchConfig.from_stored(
-        stored, workdir=workdir, storage=storage, study=study, trials=trials, trust_model=trust_model
+        stored, workdir=workdir, storage=storage, study=study, trials=trials, trust_model=trust_model, device=device
     )
     return run_study(config, on_trial=on_trial, on_epoch=on_epoch, joining=True)
