@@ -97,7 +97,8 @@ def build(
         artifact = _export_stage(candidate.replace({"runtime": _written_by(spec)}), detector, cache=cache, hits=hits)
     if artifact.runtime != candidate.runtime:
         artifact = _convert_stage(candidate, artifact, spec, cache=cache, hits=hits)
-    return BuildResult(artifact=artifact, cache_hits=tuple(hits))
+    hint = candidate.precision_hint if spec.hints else ""  # a file an engine wrote for this runtime: set here
+    return BuildResult(artifact=dataclasses.replace(artifact, precision_hint=hint), cache_hits=tuple(hits))
 
 
 def _written_by(spec: RuntimeSpec) -> str:
