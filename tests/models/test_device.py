@@ -27,5 +27,5 @@ def test_cuda_without_a_gpu_is_one_line() -> None:
         with pytest.raises(ConfigError, match="numbered from 0"):
             check_device(f"cuda:{torch.cuda.device_count()}")
         return
-    with pytest.raises(ConfigError, match="^--device cuda:1: torch sees no CUDA GPU on this host: use --device cpu$"):
+    with pytest.raises(ConfigError, match=r"^--device cuda:1: torch sees no CUDA GPU on this host: use --device cpu$"):
         check_device("cuda:1")

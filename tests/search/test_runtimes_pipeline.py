@@ -75,3 +75,23 @@ def test_unoffered_hint_is_one_line(tiny_model: Path, tiny_data: Path, tmp_path:
     cand = Candidate.from_dict({"imgsz": 64, "runtime": "openvino", "precision_hint": missing[0]})
     with pytest.raises(ConfigError, match=f"precision_hint={missing[0]} is not offered by runtime=openvino"):
         build(cand, det, data, workdir=tmp_path)
+
+
+def test_an_offered_hint_is_what_the_runtime_runs(tiny_model: Path, tiny_data: Path, tmp_path: Path) -> None:
+    from paretodet.compress import runtime_spec
+
+    if "bf16" not in runtime_spec("openvino").offered_hints():
+        pytest.skip("this CPU has no bf16 units")
+    det, data = load_detector(tiny_model), load_data_yaml(tiny_data)
+    for engine in ("qdq", "nncf"):  # converted from ONNX Runtime's file, or written by NNCF itself
+        cand = Candidate.from_dict(
+            {
+                "imgsz": 64,
+                "runtime": "openvino",
+                "precision_hint": "bf16",
+                "quant.precision": "int8",
+                "quant.engine": engine,
+            }
+        )
+        art = build(cand, det, data, workdir=tmp_path).artifact
+        assert art.precision_hint == "bf16" and evaluate(art, data, settings=FAST).runtime_hint == "bf16"
