@@ -55,6 +55,26 @@ VARIANTS: list[tuple[str, dict[str, Any]]] = [
         {"runtime": "openvino", "quant.precision": "int8", "quant.engine": "nncf", "quant.fp_layers": 4},
     ),
 ]
+MORE_VARIANTS: list[tuple[str, dict[str, Any]]] = [
+    (
+        "OV INT8 nncf 128 images f32",
+        {"runtime": "openvino", "quant.precision": "int8", "quant.engine": "nncf", "quant.calib_images": 128},
+    ),
+    (
+        "OV INT8 nncf 1 FP32 block f32",
+        {"runtime": "openvino", "quant.precision": "int8", "quant.engine": "nncf", "quant.fp_layers": 1},
+    ),
+    (
+        "OV INT8 nncf 1 FP32 block 128 images f32",
+        {
+            "runtime": "openvino",
+            "quant.precision": "int8",
+            "quant.engine": "nncf",
+            "quant.fp_layers": 1,
+            "quant.calib_images": 128,
+        },
+    ),
+]
 ACCURACY_CONTROL = (
     "OV INT8 nncf accuracy control 0.5 pt f32",
     {"runtime": "openvino", "quant.precision": "int8", "quant.engine": "nncf", "quant.max_drop": 0.005},
@@ -83,6 +103,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--accuracy-control", action="store_true", help="add NNCF's accuracy control (slow)")
+    parser.add_argument("--more", action="store_true", help="add NNCF variants: 128 calibration images, 1 FP32 block")
+    parser.add_argument("--only", nargs="*", default=None, help="keep variants whose name contains one of these")
     parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared")
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="paretodet-rt-"))
@@ -97,7 +119,9 @@ def main() -> None:
     data = load_data_yaml(data_yaml)
     det = load_detector(model_path)
     settings = EvalSettings(threads=args.threads)
-    variants = VARIANTS + ([ACCURACY_CONTROL] if args.accuracy_control else [])
+    variants = VARIANTS + (MORE_VARIANTS if args.more else []) + ([ACCURACY_CONTROL] if args.accuracy_control else [])
+    if args.only:
+        variants = [v for v in variants if v[0] == "ORT FP32" or any(key in v[0] for key in args.only)]
 
     artifacts: dict[str, Artifact] = {}
     scores: dict[str, float] = {}
@@ -106,7 +130,7 @@ def main() -> None:
         artifacts[name] = artifact
         scores[name] = evaluate(artifact, data, settings=settings).map50_95
         print(f"built {name}: mAP50-95 {scores[name]:.4f}", flush=True)
-    if args.model == "demo":
+    if args.model == "demo" and not args.only:
         name = "Ultralytics openvino int8=True"
         absolute = write_resolved_yaml(data, work / "abs.yaml")
         artifacts[name] = _ultralytics_openvino(model_path, absolute, args.imgsz, work, det.names)

@@ -281,6 +281,22 @@ def measure(
 
 
 @app.command()
+def runtimes() -> None:
+    """Every runtime: precisions, INT8 engines, precision hints this host offers, and whether it runs here."""
+    from paretodet.compress import list_runtimes, runtime_spec
+
+    typer.echo(f"{'runtime':<17} {'precisions':<15} {'int8 engines':<13} {'hints here':<11} here")
+    for name in list_runtimes():
+        spec = runtime_spec(name)
+        reason = spec.missing()
+        hints = "-" if not spec.hints else " ".join(spec.offered_hints()) or "none"
+        typer.echo(
+            f"{name:<17} {' '.join(spec.precisions):<15} {' '.join(spec.int8_engines) or '-':<13} {hints:<11} "
+            + ("yes" if reason is None else f"no: {reason}")
+        )
+
+
+@app.command()
 def spaces(
     space: str | None = typer.Option(None, "--space", help="Show what this preset or space YAML samples."),
     as_yaml: bool = typer.Option(False, "--yaml", help="With --space: print it as a space file to edit."),

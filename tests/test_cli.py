@@ -350,3 +350,24 @@ def test_entry_point_prints_no_traceback(tmp_path: Path) -> None:
         check=False,
     )
     assert proc.returncode == 2 and proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
+
+
+def test_runtimes_lists_each_runtime_and_what_this_host_lacks(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(["runtimes"], capsys)
+    lines = out.splitlines()
+    assert code == 0 and lines[1].split()[:2] == ["onnxruntime", "fp32"] and lines[1].endswith("yes")
+    assert any(line.startswith("torch-cuda") for line in lines)
+
+
+def test_a_runtime_this_host_cannot_run_is_one_line(
+    tiny_model: Path, tiny_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this host has a GPU")
+    args = ["apply", str(tiny_model), "--data", str(tiny_data), "--out", str(tmp_path / "o")]
+    code, _, err = run_cli([*args, "--set", "imgsz=64", "--set", "runtime=torch-cuda"], capsys)
+    assert_one_line_error(code, err, "runtime=torch-cuda needs an NVIDIA GPU with CUDA")
+    code, _, err = run_cli([*args, "--device", "cuda"], capsys)
+    assert_one_line_error(code, err, "--device cuda: torch sees no CUDA GPU on this host")

@@ -68,7 +68,7 @@ class Candidate:
     )
     runtime: str = knob(
         "onnxruntime",
-        help="what the artifact ships on (paretodet runtimes: each one's precisions and INT8 engines)",
+        help="what the artifact ships on ('paretodet runtimes': each one's precisions, INT8 engines, hints)",
         stages=("export", "convert"),
         choices=runtime_names,
     )
