@@ -285,13 +285,14 @@ def runtimes() -> None:
     """Every runtime: precisions, INT8 engines, precision hints this host offers, and whether it runs here."""
     from paretodet.compress import list_runtimes, runtime_spec
 
-    typer.echo(f"{'runtime':<17} {'precisions':<15} {'int8 engines':<13} {'hints here':<11} here")
+    typer.echo(f"{'runtime':<17} {'device':<7} {'precisions':<15} {'int8 engines':<13} {'hints here':<11} here")
     for name in list_runtimes():
         spec = runtime_spec(name)
         reason = spec.missing()
         hints = "-" if not spec.hints else " ".join(spec.offered_hints()) or "none"
+        engines = " ".join(spec.int8_engines) or "-"
         typer.echo(
-            f"{name:<17} {' '.join(spec.precisions):<15} {' '.join(spec.int8_engines) or '-':<13} {hints:<11} "
+            f"{name:<17} {spec.device:<7} {' '.join(spec.precisions):<15} {engines:<13} {hints:<11} "
             + ("yes" if reason is None else f"no: {reason}")
         )
 

@@ -355,7 +355,7 @@ def test_entry_point_prints_no_traceback(tmp_path: Path) -> None:
 def test_runtimes_lists_each_runtime_and_what_this_host_lacks(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(["runtimes"], capsys)
     lines = out.splitlines()
-    assert code == 0 and lines[1].split()[:2] == ["onnxruntime", "fp32"] and lines[1].endswith("yes")
+    assert code == 0 and lines[1].split()[:3] == ["onnxruntime", "cpu", "fp32"] and lines[1].endswith("yes")
     assert any(line.startswith("torch-cuda") for line in lines)
 
 

@@ -55,8 +55,7 @@ class RuntimeSpec:
             (or ``"module:attr"``); None: the source file runs as it is.
         host_hints: ``() -> hints this host offers`` (or ``"module:attr"``); None: all of ``hints``.
         probe: ``() -> None`` when this host can run it, else the reason in one line (or ``"module:attr"``).
-        device: ``cpu`` or ``cuda``: where it computes.
-        provider: the execution provider it records (ONNX Runtime's EP name), if any.
+        device: ``cpu`` or ``cuda``: where it computes (its runner reports the exact execution provider).
     """
 
     name: str
@@ -75,7 +74,6 @@ class RuntimeSpec:
     host_hints: Callable[[], tuple[str, ...]] | str | None = None
     probe: Callable[[], str | None] | str | None = None
     device: str = "cpu"
-    provider: str = ""
 
     def missing(self) -> str | None:
         """Why this host cannot run it (one line naming the fix), or None when it can."""
@@ -152,7 +150,6 @@ _BUILTINS: tuple[RuntimeSpec, ...] = (
         modules=("onnxruntime",),
         precisions=("fp32", "fp16", "int8"),
         int8_engines=("qdq",),
-        provider="CPUExecutionProvider",
     ),
     RuntimeSpec(
         name="openvino",
@@ -168,7 +165,6 @@ _BUILTINS: tuple[RuntimeSpec, ...] = (
         derives_from="onnxruntime",
         convert="paretodet.compress._openvino:onnx_to_ir",
         host_hints="paretodet.compress._openvino:cpu_precision_hints",
-        provider="CPU",
     ),
     RuntimeSpec(
         name="torch",
@@ -190,7 +186,6 @@ _BUILTINS: tuple[RuntimeSpec, ...] = (
         derives_from="onnxruntime",
         probe="paretodet.compress._gpu:cuda_provider_missing",
         device="cuda",
-        provider="CUDAExecutionProvider",
     ),
     RuntimeSpec(
         name="tensorrt",
@@ -205,7 +200,6 @@ _BUILTINS: tuple[RuntimeSpec, ...] = (
         derives_from="onnxruntime",
         probe="paretodet.compress._gpu:tensorrt_provider_missing",
         device="cuda",
-        provider="TensorrtExecutionProvider",
     ),
     RuntimeSpec(
         name="torch-cuda",
