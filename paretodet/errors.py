@@ -14,6 +14,7 @@ __all__ = [
     "ParetodetError",
     "StudyError",
     "UntrustedModelError",
+    "first_line",
 ]
 
 
@@ -57,3 +58,14 @@ class BudgetError(ParetodetError):
 
 class StudyError(ParetodetError):
     """A work dir or study is missing, empty or incompatible."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type name when the message is empty), for one-line errors.
+
+    Example:
+        >>> first_line(ValueError("bad shape\\nat layer 3"))
+        'bad shape'
+    """
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

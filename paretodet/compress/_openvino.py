@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from paretodet.data import letterbox, read_image
-from paretodet.errors import ExportError
+from paretodet.errors import ExportError, first_line
 from paretodet.objectives._host import heavy_work
 
 __all__ = ["cpu_precision_hints", "nncf_quantize", "onnx_to_ir", "save_ir"]
@@ -73,7 +73,7 @@ def _read_onnx(source: Path) -> Any:
     try:
         return ov.convert_model(str(source))
     except Exception as exc:
-        raise ExportError(f"OpenVINO cannot read {source}: {_first_line(exc)}") from None
+        raise ExportError(f"OpenVINO cannot read {source}: {first_line(exc)}") from None
 
 
 def ignored_scope_patterns(node_names: Sequence[str]) -> list[str]:
@@ -142,7 +142,7 @@ def nncf_quantize(
     except ExportError:
         raise
     except Exception as exc:
-        raise ExportError(f"NNCF quantization failed: {_first_line(exc)}") from exc
+        raise ExportError(f"NNCF quantization failed: {first_line(exc)}") from exc
     save_ir(quantized, dest)
 
 
@@ -162,8 +162,3 @@ def _quiet() -> Iterator[None]:
             yield
     finally:
         nncf_logger.setLevel(previous)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

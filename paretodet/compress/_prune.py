@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from paretodet.compress._choices import MAX_PRUNE_RATIO, PRUNE_METHODS, STRUCTURED_METHODS
-from paretodet.errors import ConfigError, ExportError
+from paretodet.errors import ConfigError, ExportError, first_line
 from paretodet.objectives._host import heavy_work
 
 if TYPE_CHECKING:
@@ -267,7 +267,7 @@ def _remove_channels(
     try:
         graph = tp.DependencyGraph().build_dependency(traced, example_inputs=example)
     except Exception as exc:
-        raise ExportError(f"cannot trace the model's channel dependencies: {_first_line(exc)}") from exc
+        raise ExportError(f"cannot trace the model's channel dependencies: {first_line(exc)}") from exc
     groups = 0
     out_pruned: set[int] = set()  # convs whose output channels a coupled group already pruned
     for name in names:
@@ -310,7 +310,7 @@ def _check_forward(net: nn.Module, imgsz: int, spec: PruneSpec, *, family: Detec
         except RuntimeError as exc:
             where = stack[-1] if stack else "the model"
             raise ExportError(
-                f"pruning broke module '{where}' ({_first_line(exc)}): this model cannot be pruned with "
+                f"pruning broke module '{where}' ({first_line(exc)}): this model cannot be pruned with "
                 f"method={spec.method} ratio={spec.ratio}; exclude it with prune.skip={where}"
             ) from exc
 
@@ -339,8 +339,3 @@ def _module_tracker(net: nn.Module) -> Iterator[list[str]]:
     finally:
         for handle in handles:
             handle.remove()
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

@@ -21,7 +21,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from paretodet.errors import ModelError, UntrustedModelError
+from paretodet.errors import ModelError, UntrustedModelError, first_line
 
 __all__ = ["TRUST_HINT", "load_ultralytics_safely", "refuse", "register_paretodet_globals"]
 
@@ -77,20 +77,20 @@ def load_ultralytics_safely(name: str, *, what: str) -> tuple[Any, str]:
             ckpt, file = tasks.torch_safe_load(name, safe_only=True)
     except FileNotFoundError as exc:
         raise ModelError(
-            f"could not fetch {what}: {_first_line(exc)} (offline? download it once and pass the file path)"
+            f"could not fetch {what}: {first_line(exc)} (offline? download it once and pass the file path)"
         ) from None
     except pickle.UnpicklingError as exc:
         raise _refusal_or_damage(name, exc, what=what) from None
     except TypeError as exc:  # Ultralytics wraps the refusal (and damaged files) in a TypeError
         if isinstance(exc.__cause__, pickle.UnpicklingError):
             raise _refusal_or_damage(name, exc.__cause__, what=what) from None
-        raise ModelError(f"cannot read {what}: {_first_line(exc)} (is it a valid Ultralytics file?)") from None
+        raise ModelError(f"cannot read {what}: {first_line(exc)} (is it a valid Ultralytics file?)") from None
     except (ConnectionError, TimeoutError) as exc:
         raise ModelError(
-            f"could not fetch {what}: {_first_line(exc)} (check the network or pass a local file)"
+            f"could not fetch {what}: {first_line(exc)} (check the network or pass a local file)"
         ) from None
     except Exception as exc:  # damaged archives come in many types
-        raise ModelError(f"cannot read {what}: {_first_line(exc)} (is it a valid Ultralytics file?)") from None
+        raise ModelError(f"cannot read {what}: {first_line(exc)} (is it a valid Ultralytics file?)") from None
     return _prepare(ckpt, name=name, file=str(file), what=what), str(file)
 
 
@@ -132,7 +132,7 @@ def _refusal_or_damage(name: str, error: BaseException, *, what: str) -> ModelEr
     refused = _refused_global(name, error)
     if refused:
         return refuse(refused, name)
-    return ModelError(f"cannot read {what}: {_first_line(error)} (a damaged file, or not a PyTorch checkpoint)")
+    return ModelError(f"cannot read {what}: {first_line(error)} (a damaged file, or not a PyTorch checkpoint)")
 
 
 def _refused_global(file: str, error: BaseException) -> str:
@@ -155,8 +155,3 @@ def _global_name(entry: Any) -> str:
     if isinstance(entry, tuple):
         return str(entry[1])
     return f"{getattr(entry, '__module__', '')}.{getattr(entry, '__qualname__', '')}"
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

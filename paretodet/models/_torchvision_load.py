@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from paretodet.errors import ModelError
+from paretodet.errors import ModelError, first_line
 
 __all__ = [
     "placeholder_names",
@@ -30,7 +30,6 @@ __all__ = [
     "classes_of",
     "construct",
     "download",
-    "first_line",
     "from_state",
     "list_builders",
     "label_count",
@@ -277,9 +276,3 @@ def state_digest(model: nn.Module) -> str:
         h.update(key.encode())
         h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     return h.hexdigest()[:16]
-
-
-def first_line(exc: BaseException) -> str:
-    """The first line of an exception's message (its type when empty)."""
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from paretodet._hashing import file_digest
-from paretodet.errors import ModelError
+from paretodet.errors import ModelError, first_line
 from paretodet.models._base import Detector
 from paretodet.models._safe_load import load_ultralytics_safely
 
@@ -84,14 +84,14 @@ def _load_yolo(name: str, *, what: str) -> Any:
         yolo = YOLO(name, task="detect")
     except FileNotFoundError as exc:
         raise ModelError(
-            f"could not fetch {what}: {_first_line(exc)} (offline? download it once and pass the file path)"
+            f"could not fetch {what}: {first_line(exc)} (offline? download it once and pass the file path)"
         ) from None
     except (ConnectionError, TimeoutError, OSError) as exc:
         raise ModelError(
-            f"could not fetch {what}: {_first_line(exc)} (check the network or pass a local file)"
+            f"could not fetch {what}: {first_line(exc)} (check the network or pass a local file)"
         ) from None
     except Exception as exc:  # unpickling errors come in many types
-        raise ModelError(f"cannot read {what}: {_first_line(exc)} (is it a valid Ultralytics file?)") from None
+        raise ModelError(f"cannot read {what}: {first_line(exc)} (is it a valid Ultralytics file?)") from None
     if getattr(yolo, "task", "detect") != "detect":
         raise ModelError(f"{what} is a '{yolo.task}' model; paretodet needs a detection model")
     return yolo
@@ -106,8 +106,3 @@ def _to_detector(net: Any, *, source: str, digest: str) -> Detector:
     if not names:
         raise ModelError(f"model {source} has no class names")
     return Detector(model=model, names=names, source=source, digest=digest)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

@@ -23,7 +23,7 @@ from torch import nn
 from ultralytics.nn.modules import C3, SPP, SPPF, Bottleneck, Concat, Conv
 from ultralytics.nn.tasks import DetectionModel
 
-from paretodet.errors import ModelError
+from paretodet.errors import ModelError, first_line
 
 __all__ = ["YoloV5Detect", "YoloV5Model", "load_yolov5"]
 
@@ -61,14 +61,14 @@ def load_yolov5(path: Path, *, trust_model: bool = False) -> tuple[nn.Module, tu
             with torch.serialization.safe_globals([*aliases.items(), *torch_layers]):
                 ckpt = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as exc:  # damaged archives and refused pickle operations come in many types
-        raise ModelError(f"cannot read checkpoint {path}: {_first_line(exc)}") from None
+        raise ModelError(f"cannot read checkpoint {path}: {first_line(exc)}") from None
     model: Any = (ckpt.get("ema") or ckpt.get("model")) if isinstance(ckpt, dict) else None
     if not isinstance(model, YoloV5Model):
         raise ModelError(f"{path} holds no YOLOv5 detection model under 'model' or 'ema'")
     try:
         return _prepare(model, path)
     except (AttributeError, TypeError, ValueError, IndexError, KeyError, RuntimeError) as exc:
-        raise ModelError(f"{path} holds a malformed YOLOv5 model: {_first_line(exc)}") from None
+        raise ModelError(f"{path} holds a malformed YOLOv5 model: {first_line(exc)}") from None
 
 
 def _prepare(model: Any, path: Path) -> tuple[nn.Module, tuple[str, ...]]:
@@ -88,11 +88,6 @@ def _prepare(model: Any, path: Path) -> tuple[nn.Module, tuple[str, ...]]:
     for param in model.parameters():
         param.requires_grad_(False)
     return model, names
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 def _load_trusted(path: Path) -> Any:

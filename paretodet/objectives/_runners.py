@@ -12,7 +12,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from paretodet.compress import Artifact, RuntimeSpec, add_runtime, list_runtimes as list_runtimes, runtime_spec
-from paretodet.errors import ConfigError, ModelError
+from paretodet.errors import ConfigError, ModelError, first_line
 
 __all__ = ["Runner", "RuntimeEntry", "list_runtimes", "open_runner", "register_runtime", "runtime_entry"]
 
@@ -79,7 +79,7 @@ class OrtRunner:
                 str(artifact.path), options, providers=list(self.session_providers(artifact))
             )
         except Exception as exc:
-            raise ModelError(f"onnxruntime cannot open {artifact.path}: {_first_line(exc)}") from None
+            raise ModelError(f"onnxruntime cannot open {artifact.path}: {first_line(exc)}") from None
         self.input_name = self.session.get_inputs()[0].name
         self.threads = threads
         self.family = artifact.family
@@ -165,7 +165,7 @@ class OpenVinoRunner:
         try:
             self.compiled = core.compile_model(core.read_model(str(artifact.path)), "CPU", config)
         except Exception as exc:
-            raise ModelError(f"openvino cannot open {artifact.path}: {_first_line(exc)}") from None
+            raise ModelError(f"openvino cannot open {artifact.path}: {first_line(exc)}") from None
         self.request = self.compiled.create_infer_request()
         self.threads = threads
         self.family = artifact.family
@@ -175,8 +175,3 @@ class OpenVinoRunner:
     def __call__(self, batch: np.ndarray) -> list[np.ndarray]:
         results = self.request.infer({0: batch})
         return [np.asarray(results[output]) for output in self.compiled.outputs]
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
