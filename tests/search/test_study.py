@@ -89,7 +89,9 @@ def test_report_and_select_from_study(tiny_model: Path, tiny_data: Path, tmp_pat
     assert "Pareto front" in html and "Plotly.newPlot" in html
     assert "<script src=" not in html and len(html) > 1_000_000  # plotly.js inlined: opens offline
     csv = paths["csv"].read_text().splitlines()
-    assert csv[0].startswith("number,state,imgsz,runtime,quant.precision,quant.calibration,")
+    assert csv[0].startswith(
+        "number,state,imgsz,runtime,precision_hint,quant.precision,quant.engine,quant.max_drop,quant.calibration,"
+    )
     assert len(csv) == len(df) + 1 and (df["state"] == "COMPLETE").sum() == 4  # re-sampled duplicates: PRUNED rows
     assert ",map50_95,map50," in csv[0]
     assert "| number |" in paths["md"].read_text()

@@ -14,10 +14,17 @@ def test_conditional_knob_only_sampled_when_active() -> None:
         trial = study.ask()
         cand = sample(trial, default_space())
         seen.add((cand.runtime, cand.quant.precision))
-        assert ("quant.precision" in trial.params) == (cand.runtime == "onnxruntime")
-        assert ("quant.calibration" in trial.params) == (cand.quant.precision == "int8")
+        assert ("quant.precision" in trial.params) == (cand.runtime in ("onnxruntime", "openvino"))
+        assert ("precision_hint" in trial.params) == (cand.runtime == "openvino")
+        assert ("quant.engine" in trial.params) == (cand.runtime == "openvino" and cand.quant.precision == "int8")
+        qdq = cand.quant.precision == "int8" and cand.quant.engine == "qdq"
+        assert ("quant.calibration" in trial.params) == qdq
         study.tell(trial, 0.0)
-    assert seen == {("onnxruntime", "fp32"), ("onnxruntime", "fp16"), ("onnxruntime", "int8"), ("torch", "fp32")}
+    assert seen == {
+        *(("onnxruntime", p) for p in ("fp32", "fp16", "int8")),
+        *(("openvino", p) for p in ("fp32", "fp16", "int8")),
+        ("torch", "fp32"),
+    }
 
 
 def test_ranges_sample_within_bounds() -> None:
