@@ -75,10 +75,19 @@ MORE_VARIANTS: list[tuple[str, dict[str, Any]]] = [
         },
     ),
 ]
-ACCURACY_CONTROL = (
-    "OV INT8 nncf accuracy control 0.5 pt f32",
-    {"runtime": "openvino", "quant.precision": "int8", "quant.engine": "nncf", "quant.max_drop": 0.005},
-)
+ACCURACY_CONTROL: list[tuple[str, dict[str, Any]]] = [
+    (
+        f"OV INT8 nncf accuracy control 0.5 pt {hint}",
+        {
+            "runtime": "openvino",
+            "quant.precision": "int8",
+            "quant.engine": "nncf",
+            "quant.max_drop": 0.005,
+            "precision_hint": hint,
+        },
+    )
+    for hint in ("f32", "bf16")
+]
 
 
 def _ultralytics_openvino(teacher: Path, data_yaml: Path, imgsz: int, tmp: Path, names: Any) -> Artifact:
@@ -119,7 +128,7 @@ def main() -> None:
     data = load_data_yaml(data_yaml)
     det = load_detector(model_path)
     settings = EvalSettings(threads=args.threads)
-    variants = VARIANTS + (MORE_VARIANTS if args.more else []) + ([ACCURACY_CONTROL] if args.accuracy_control else [])
+    variants = VARIANTS + (MORE_VARIANTS if args.more else []) + (ACCURACY_CONTROL if args.accuracy_control else [])
     if args.only:
         variants = [v for v in variants if v[0] == "ORT FP32" or any(key in v[0] for key in args.only)]
 
