@@ -9,20 +9,18 @@ held-out training images) drops by at most that much.
 
 from __future__ import annotations
 
-import contextlib
-import io
-import logging
+import functools
 import os
 import re
 import shutil
 import tempfile
-import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from paretodet.compress._quantize import quiet_quantizer
 from paretodet.data import letterbox, read_image
 from paretodet.errors import ExportError, first_line
 from paretodet.objectives._host import heavy_work
@@ -33,6 +31,7 @@ __all__ = ["cpu_precision_hints", "nncf_quantize", "onnx_to_ir", "save_ir"]
 _HINT_CAPABILITY = {"bf16": "BF16", "f16": "FP16"}
 
 
+@functools.cache  # the host's CPU does not change while a process runs; a Core costs tens of ms
 def cpu_precision_hints() -> tuple[str, ...]:
     """The ``INFERENCE_PRECISION_HINT`` values OpenVINO's CPU plugin offers on this host (``f32`` first)."""
     import openvino as ov
@@ -118,7 +117,7 @@ def nncf_quantize(
         "fast_bias_correction": False,
     }
     try:
-        with _quiet():
+        with quiet_quantizer():
             if max_drop > 0:
                 if validation is None or not validation_items:
                     raise ExportError("NNCF accuracy control needs validation images: none were given")
@@ -144,21 +143,3 @@ def nncf_quantize(
     except Exception as exc:
         raise ExportError(f"NNCF quantization failed: {first_line(exc)}") from exc
     save_ir(quantized, dest)
-
-
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """NNCF logs every ignored node and draws progress bars: keep library output clean."""
-    nncf_logger = logging.getLogger("nncf")
-    previous = nncf_logger.level
-    nncf_logger.setLevel(logging.ERROR)
-    try:
-        with (
-            warnings.catch_warnings(),
-            contextlib.redirect_stdout(io.StringIO()),
-            contextlib.redirect_stderr(io.StringIO()),
-        ):
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        nncf_logger.setLevel(previous)

@@ -154,12 +154,17 @@ def quantizable_blocks(model: Any) -> dict[str, list[str]]:
 
 
 @contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """ONNX Runtime's quantizer prints progress and logs advice on the root logger: keep library output clean."""
+def quiet_quantizer() -> Iterator[None]:
+    """Quantizers print progress (ONNX Runtime's to stdout, NNCF's bars to stderr), log advice and warn: keep
+    library output clean while one runs."""
     previous = logging.root.manager.disable
     logging.disable(logging.WARNING)
     try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        with (
+            warnings.catch_warnings(),
+            contextlib.redirect_stdout(io.StringIO()),
+            contextlib.redirect_stderr(io.StringIO()),
+        ):
             warnings.simplefilter("ignore")
             yield
     finally:
@@ -226,7 +231,7 @@ def quantize_int8(
     cache_hit = calibration_cache is not None and calibration_cache.is_file()
     extra = _calibration_chunking(imgsz, len(calibration_images))
     try:
-        with _quiet():
+        with quiet_quantizer():
             quantize_static(
                 str(fp32_onnx),
                 str(dest),

@@ -123,19 +123,19 @@ def _export_stage(candidate: Candidate, detector: Detector, *, cache: Path, hits
 def _convert_stage(
     candidate: Candidate, source: Artifact, spec: RuntimeSpec, *, cache: Path, hits: list[str]
 ) -> Artifact:
-    """``source`` (a file of the runtime ``spec`` derives from) as ``spec``'s artifact: converted and cached, or
-    the same file when the runtime runs it as it is; the precision hint recorded."""
+    """``source`` (a file of the runtime ``spec`` derives from) as ``spec``'s artifact: converted and cached (its
+    sidecar records the precision hint), or the same file when the runtime runs it as it is."""
     if spec.derives_from != source.runtime:
         raise ConfigError(f"runtime={spec.name} cannot run a {source.runtime} file: change runtime or quant.engine")
-    hint = candidate.precision_hint if spec.hints else ""
     if spec.convert is None:
-        return dataclasses.replace(source, runtime=spec.name, precision_hint=hint)
+        return dataclasses.replace(source, runtime=spec.name)  # the same file; build() records the hint
     salt = f"{source.path.parent.parent.name}/{source.path.parent.name}"  # the source's stage and key
     dest = cache / "convert" / candidate.stage_hash(CONVERT_KNOBS, salt=salt) / f"model{spec.suffix}"
     if cached(dest):
         hits.append("convert")
         return Artifact.read_sidecar(dest)
     spec.write(source.path, dest)
+    hint = candidate.precision_hint if spec.hints else ""
     artifact = dataclasses.replace(source, path=dest, runtime=spec.name, precision_hint=hint)
     artifact.write_sidecar()
     return artifact
