@@ -16,8 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from paretodet.compress import Artifact
-from paretodet.objectives import open_runner
+from paretodet.runtimes import Artifact, open_runner
 
 
 def main() -> None:

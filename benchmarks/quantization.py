@@ -19,10 +19,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from paretodet.compress import Artifact
 from paretodet.data import load_data_yaml, synthesize, write_resolved_yaml
 from paretodet.models import DEMO_DATA_SPEC, demo_teacher_path, load_detector
 from paretodet.objectives import EvalSettings, Metrics, evaluate
+from paretodet.runtimes import Artifact
 from paretodet.search import build
 from paretodet.spaces import Candidate
 

@@ -22,11 +22,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from paretodet.compress import Artifact
+from paretodet.base import cpu_model
 from paretodet.data import load_data_yaml, synthesize, write_resolved_yaml
 from paretodet.models import DEMO_DATA_SPEC, demo_teacher_path, load_detector
-from paretodet.objectives import EvalSettings, LatencySettings, evaluate, measure_latency, open_runner
-from paretodet.objectives._host import cpu_model
+from paretodet.objectives import EvalSettings, LatencySettings, evaluate, measure_latency
+from paretodet.runtimes import Artifact, open_runner
 from paretodet.search import build
 from paretodet.spaces import Candidate
 

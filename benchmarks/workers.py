@@ -30,9 +30,9 @@ from pathlib import Path
 
 import optuna
 
+from paretodet.base import cpu_model
 from paretodet.data import SynthSpec, synthesize
 from paretodet.models import demo_teacher_path
-from paretodet.objectives._host import cpu_model
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 

@@ -20,7 +20,8 @@ from pathlib import Path
 
 from paretodet.data import load_data_yaml, read_truth, split_images
 from paretodet.models import load_detector
-from paretodet.objectives import EvalSettings, coco_map, evaluate, open_runner, predict, ultralytics_map
+from paretodet.objectives import EvalSettings, coco_map, evaluate, predict, ultralytics_map
+from paretodet.runtimes import open_runner
 from paretodet.search import SearchConfig, build, load_trials, run_study
 from paretodet.spaces import Candidate, Knob, SearchSpace
 

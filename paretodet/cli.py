@@ -261,7 +261,7 @@ def measure(
     Needs only the artifacts' runtime (onnxruntime), not the training stack. Use them with
     'paretodet report WORKDIR --latency-from LABEL' and 'paretodet select ... --latency-from LABEL'.
     """
-    from paretodet.search._measure import measure_study
+    from paretodet.search import measure_study
 
     console = err_console()
 
@@ -283,7 +283,7 @@ def measure(
 @app.command()
 def runtimes() -> None:
     """Every runtime: precisions, INT8 engines, precision hints this host offers, and whether it runs here."""
-    from paretodet.compress import list_runtimes, runtime_spec
+    from paretodet.runtimes import list_runtimes, runtime_spec
 
     typer.echo(f"{'runtime':<17} {'device':<7} {'precisions':<15} {'int8 engines':<13} {'hints here':<11} here")
     for name in list_runtimes():
@@ -426,7 +426,7 @@ def demo(
     ),
 ) -> None:
     """Offline demo: synthetic data + a demo teacher -> search -> Pareto report."""
-    from paretodet.search._demo import run_demo
+    from paretodet.search import run_demo
 
     console = err_console()
     with trial_bar("trials") as (on_trial, on_epoch):

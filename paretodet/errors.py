@@ -13,6 +13,7 @@ __all__ = [
     "ModelError",
     "ParetodetError",
     "StudyError",
+    "TrainingDiverged",
     "UntrustedModelError",
     "first_line",
 ]
@@ -46,6 +47,10 @@ class UntrustedModelError(ModelError):
     def __init__(self, message: str, *, refused: str = "") -> None:
         super().__init__(message)
         self.refused = refused
+
+
+class TrainingDiverged(ConfigError):
+    """A training loss went non-finite; the message names the term and the advice that fits its cause."""
 
 
 class ExportError(ParetodetError):

@@ -4,20 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from paretodet._lazy import lazy_exports
+from paretodet.base import lazy_exports
 
 _EXPORTS: dict[str, tuple[str, ...]] = {
-    "_artifact": ("Artifact",),
-    "_runtimes": (
-        "PRECISION_HINTS",
-        "RuntimeSpec",
-        "add_runtime",
-        "list_runtimes",
-        "runtime_label",
-        "runtime_names",
-        "runtime_spec",
-        "usable_runtimes",
-    ),
+    "_openvino": ("onnx_to_ir",),
     "_engines": (
         "Int8Engine",
         "Int8Request",
@@ -89,7 +79,6 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:  # the same names, for type checkers
-    from paretodet.compress._artifact import Artifact as Artifact
     from paretodet.compress._c2f import (
         C2fSplit as C2fSplit,
         register_safe_globals as register_safe_globals,
@@ -134,6 +123,7 @@ if TYPE_CHECKING:  # the same names, for type checkers
         read_onnx_metadata as read_onnx_metadata,
         ultralytics_metadata as ultralytics_metadata,
     )
+    from paretodet.compress._openvino import onnx_to_ir as onnx_to_ir
     from paretodet.compress._prune import (
         PruneReport as PruneReport,
         PruneSpec as PruneSpec,
@@ -156,14 +146,4 @@ if TYPE_CHECKING:  # the same names, for type checkers
         quantizable_blocks as quantizable_blocks,
         quantize_int8 as quantize_int8,
         uses_reduced_range as uses_reduced_range,
-    )
-    from paretodet.compress._runtimes import (
-        PRECISION_HINTS as PRECISION_HINTS,
-        RuntimeSpec as RuntimeSpec,
-        add_runtime as add_runtime,
-        list_runtimes as list_runtimes,
-        runtime_label as runtime_label,
-        runtime_names as runtime_names,
-        runtime_spec as runtime_spec,
-        usable_runtimes as usable_runtimes,
     )

@@ -14,13 +14,15 @@ matcher: IoU >= its threshold, plus each box's best anchor), and on the matched 
   (the student's own box coder), weighted by ``q``, divided by the same count.
 
 ``loss = (1 - alpha) * task + alpha * (class KD + box KD)``. Teacher detections below ``MIN_SCORE`` are not
-used. Students: torchvision SSD / SSDlite (``head`` giving ``cls_logits`` and ``bbox_regression``, an
+used, nor are those narrower or lower than ``MIN_BOX_SIDE`` pixels: the teacher's boxes are clipped to the
+image, so a box predicted beyond an edge comes out with zero width or height, and the box coder's
+``log(width / anchor width)`` would make it an infinite regression target (ground-truth boxes are held to the
+same rule). Students: torchvision SSD / SSDlite (``head`` giving ``cls_logits`` and ``bbox_regression``, an
 ``anchor_generator``, a ``proposal_matcher`` and a ``box_coder``).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -35,11 +37,20 @@ from paretodet.errors import ConfigError
 if TYPE_CHECKING:
     from paretodet.models import Detector
 
-__all__ = ["MIN_SCORE", "SSD_PARTS", "DetectionKD", "TeacherDetections", "is_ssd_style", "softened_targets"]
+__all__ = [
+    "MIN_BOX_SIDE",
+    "MIN_SCORE",
+    "SSD_PARTS",
+    "DetectionKD",
+    "TeacherDetections",
+    "is_ssd_style",
+    "softened_targets",
+]
 
 SSD_PARTS = ("head", "anchor_generator", "proposal_matcher", "box_coder")  # what a student here must have
 
 MIN_SCORE = 0.05  # teacher detections below this score carry no signal worth matching
+MIN_BOX_SIDE = 1.0  # px: the least width and height of a teacher box used as a target (as for ground truth)
 TEACHER_IOU = 0.6  # the teacher's own NMS while producing targets
 TEACHER_MAX_DET = 100
 
@@ -63,14 +74,26 @@ class TeacherDetections:
 
     @torch.no_grad()
     def __call__(self, images: torch.Tensor) -> list[np.ndarray]:
-        """Per image: ``(n, 6)`` detections ``x0 y0 x1 y1 score cls`` in input pixels, scores >= MIN_SCORE."""
+        """Per image: ``(n, 6)`` detections ``x0 y0 x1 y1 score cls`` in input pixels, scores >= MIN_SCORE, width
+        and height >= MIN_BOX_SIDE (a zero-size box has no encoding against an anchor)."""
         results = []
         for image in images:
             out = self.module(image[None].float().cpu())  # the teacher's deployment path runs on the CPU
             outputs = [o.numpy() for o in (out if isinstance(out, tuple | list) else (out,))]
             dets = self.family.decode(outputs, conf=MIN_SCORE, iou=TEACHER_IOU, max_det=TEACHER_MAX_DET)
-            results.append(dets)
+            results.append(encodable(dets))
         return results
+
+
+def encodable(dets: np.ndarray) -> np.ndarray:
+    """The detections whose boxes are at least ``MIN_BOX_SIDE`` wide and high.
+
+    Example:
+        >>> encodable(np.array([[0, 0, 4, 4, 0.9, 1], [10, 0, 10, 4, 0.8, 2]])).tolist()
+        [[0.0, 0.0, 4.0, 4.0, 0.9, 1.0]]
+    """
+    sides = dets[:, 2:4] - dets[:, 0:2]
+    return dets[(sides >= MIN_BOX_SIDE).all(axis=1)]
 
 
 def softened_targets(scores: torch.Tensor, labels: torch.Tensor, num_classes: int, temperature: float) -> torch.Tensor:
@@ -188,6 +211,4 @@ class DetectionKD:
             box_sum = box_sum + (box * weight).sum()
             matched += len(pos)
         count = max(1, matched)
-        if not math.isfinite(float(cls_sum.detach())):
-            raise ConfigError("the distillation loss is not finite: lower the learning rate or the temperature")
         return cls_sum / count, box_sum / count

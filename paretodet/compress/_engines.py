@@ -2,7 +2,7 @@
 
 ``qdq`` is ONNX Runtime's static QDQ quantizer (its ONNX file runs on ONNX Runtime and converts to an OpenVINO
 IR); ``nncf`` is NNCF's post-training quantization of an OpenVINO model (optionally with accuracy control).
-A runtime's entry (:mod:`paretodet.compress._runtimes`) names the engines it takes.
+A runtime's entry (:mod:`paretodet.runtimes._registry`) names the engines it takes.
 """
 
 from __future__ import annotations

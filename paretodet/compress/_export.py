@@ -9,11 +9,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from paretodet.compress._artifact import Artifact
+from paretodet.base import heavy_work
 from paretodet.compress._metadata import set_onnx_metadata
-from paretodet.compress._runtimes import list_runtimes, runtime_spec
 from paretodet.errors import ConfigError, ExportError
-from paretodet.objectives._host import heavy_work
+from paretodet.runtimes import Artifact, list_runtimes, runtime_spec
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -16,8 +16,8 @@ from typing import Any
 
 from torch import nn
 
+from paretodet.base import heavy_work
 from paretodet.compress._features import detach_feature_projectors
-from paretodet.objectives._host import heavy_work
 
 __all__ = ["EpochCallback", "FinetuneRecipe", "finetune", "quiet_ultralytics", "training_batches"]
 
@@ -114,7 +114,7 @@ def finetune(
         trainer.add_callback("on_fit_epoch_end", _on_fit_epoch_end)
         if criterion is not None:  # set once the trainer set model.args (the loss gains) and made its EMA copy
             trainer.add_callback("on_train_start", lambda tr: setattr(tr.model, "criterion", criterion(tr.model)))
-        with ExitStack() as batch_unit:  # each batch is a unit of heavy work (see objectives._host)
+        with ExitStack() as batch_unit:  # each batch is a unit of heavy work (see paretodet.base._host)
             trainer.add_callback("on_train_batch_start", lambda _tr: batch_unit.enter_context(heavy_work()))
             trainer.add_callback("on_train_batch_end", lambda _tr: batch_unit.close())
             trainer.train()

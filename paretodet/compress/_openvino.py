@@ -9,7 +9,6 @@ held-out training images) drops by at most that much.
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 import shutil
@@ -20,24 +19,12 @@ from typing import Any
 
 import numpy as np
 
+from paretodet.base import heavy_work
 from paretodet.compress._quantize import quiet_quantizer
 from paretodet.data import letterbox, read_image
 from paretodet.errors import ExportError, first_line
-from paretodet.objectives._host import heavy_work
 
-__all__ = ["cpu_precision_hints", "nncf_quantize", "onnx_to_ir", "save_ir"]
-
-# OpenVINO's CPU capabilities -> the precision hints they make available (f32 always is)
-_HINT_CAPABILITY = {"bf16": "BF16", "f16": "FP16"}
-
-
-@functools.cache  # the host's CPU does not change while a process runs; a Core costs tens of ms
-def cpu_precision_hints() -> tuple[str, ...]:
-    """The ``INFERENCE_PRECISION_HINT`` values OpenVINO's CPU plugin offers on this host (``f32`` first)."""
-    import openvino as ov
-
-    capabilities = set(ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES"))
-    return ("f32", *(hint for hint, cap in _HINT_CAPABILITY.items() if cap in capabilities))
+__all__ = ["nncf_quantize", "onnx_to_ir", "save_ir"]
 
 
 def save_ir(model: Any, dest: Path) -> None:

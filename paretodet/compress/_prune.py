@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
+from paretodet.base import heavy_work
 from paretodet.compress._choices import MAX_PRUNE_RATIO, PRUNE_METHODS, STRUCTURED_METHODS
 from paretodet.errors import ConfigError, ExportError, first_line
-from paretodet.objectives._host import heavy_work
 
 if TYPE_CHECKING:
     from paretodet.data import DatasetInfo

@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
+from paretodet.base import heavy_work
 from paretodet.compress._metadata import read_onnx_metadata, restated_for, set_onnx_metadata
 from paretodet.data import letterbox, read_image
 from paretodet.errors import ConfigError, DataError, ExportError
-from paretodet.objectives._host import heavy_work
 
 __all__ = [
     "CALIBRATION_METHODS",

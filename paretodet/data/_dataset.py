@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from paretodet._hashing import file_digest
+from paretodet.base import file_digest
 from paretodet.data._coco import coco_from_folder, coco_images, read_coco_truth
 from paretodet.data._info import DatasetInfo, ImageTruth, image_size
 from paretodet.data._layout import label_path_for, list_images, load_data_yaml, read_labels

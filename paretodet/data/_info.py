@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from paretodet._yaml import read_yaml_file
+from paretodet.base import read_yaml_file
 from paretodet.errors import DataError
 
 __all__ = ["FORMATS", "IMAGE_SUFFIXES", "DatasetInfo", "ImageTruth"]

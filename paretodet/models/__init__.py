@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from paretodet._hashing import file_digest
+from paretodet.base import file_digest
 from paretodet.models._base import ALL_TECHNIQUES, Detector, DetectorFamily, KDSettings, TrainRecipe
+from paretodet.models._device import check_device
 from paretodet.models._families import family_for, get_family, list_families, load_detector, register_family
 from paretodet.models._teacher import (
     DEMO_DATA_SPEC,
@@ -27,6 +28,7 @@ __all__ = [
     "TeacherRecipe",
     "TorchvisionTeacherRecipe",
     "TrainRecipe",
+    "check_device",
     "demo_teacher_path",
     "family_for",
     "file_digest",

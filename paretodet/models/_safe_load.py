@@ -46,7 +46,7 @@ def register_paretodet_globals() -> None:
     """Allow paretodet's own module classes in ``weights_only`` loads (process-wide, as Ultralytics does)."""
     import torch
 
-    from paretodet.compress._c2f import register_safe_globals
+    from paretodet.compress import register_safe_globals
     from paretodet.models._yolov5 import YoloV5Detect, YoloV5Model
 
     register_safe_globals()

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from paretodet._hashing import file_digest
+from paretodet.base import file_digest
 from paretodet.errors import ConfigError, ModelError
 from paretodet.models._base import Detector, DetectorFamily, EpochCallback, KDSettings, TrainRecipe
 from paretodet.models._torchvision_load import (

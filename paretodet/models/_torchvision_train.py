@@ -18,8 +18,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from paretodet.errors import ConfigError, DataError
+from paretodet.errors import ConfigError, DataError, TrainingDiverged
 from paretodet.models._base import EpochCallback, TrainRecipe
+from paretodet.models._divergence import diverged_reason
 from paretodet.models._torchvision_onnx import set_input_size
 
 if TYPE_CHECKING:
@@ -103,12 +104,10 @@ def finetune(
             for start in range(0, len(order), batch):
                 paths = [images[i] for i in order[start : start + batch]]
                 batch_data = _read_batch(data, paths, imgsz, rng=rng).to(recipe.device)
-                loss = _batch_loss(model, batch_data, class_to_label, kd)
-                if not torch.isfinite(loss):
-                    raise ConfigError(
-                        f"training diverged (loss {float(loss)}) in epoch {epoch + 1}: lower the learning rate "
-                        f"(lr={lr})"
-                    )
+                loss, parts = _batch_loss(model, batch_data, class_to_label, kd)
+                if not math.isfinite(float(loss.detach())):
+                    done = epoch * steps + len(losses)
+                    raise TrainingDiverged(diverged_reason(parts, epoch=epoch + 1, updates=done, lr=lr))
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(params, GRAD_CLIP)
@@ -183,21 +182,31 @@ def _class_to_label(model: nn.Module, nc: int | None) -> torch.Tensor:
     return lut
 
 
-def _batch_loss(model: nn.Module, batch: Batch, class_to_label: torch.Tensor, kd: Any) -> torch.Tensor:
-    """The task loss, or the distillation criterion's total when training with a teacher."""
+def _batch_loss(
+    model: nn.Module, batch: Batch, class_to_label: torch.Tensor, kd: Any
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """The loss to minimise (the task loss, or the distillation criterion's total with a teacher) and the value
+    of each of its terms: torchvision's task losses by their names, then the criterion's own (``kd_*``)."""
+    terms = _losses(model, batch, class_to_label)
+    task = sum(terms.values(), torch.zeros((), device=batch.images[0].device))
+    parts = {name: float(value.detach()) for name, value in terms.items()}
     if kd is None:
-        return _loss(model, batch, class_to_label)
-    total, _parts = kd(torch.stack(batch.images), lambda: _loss(model, batch, class_to_label), class_to_label)
-    return total
+        return task, parts
+    total, kd_parts = kd(torch.stack(batch.images), lambda: task, class_to_label)
+    return total, {**parts, **{k: v for k, v in kd_parts.items() if k != "task"}}
 
 
-def _loss(model: nn.Module, batch: Batch, class_to_label: torch.Tensor) -> torch.Tensor:
+def _losses(model: nn.Module, batch: Batch, class_to_label: torch.Tensor) -> dict[str, torch.Tensor]:
+    """torchvision's training losses of ``model`` on ``batch``, by name (``classification``, ``bbox_regression``...)."""
     targets = [
         {"boxes": boxes, "labels": class_to_label[classes]}
         for boxes, classes in zip(batch.boxes, batch.classes, strict=True)
     ]
-    losses = model(list(batch.images), targets)
-    return sum(losses.values(), torch.zeros((), device=batch.images[0].device))
+    return dict(model(list(batch.images), targets))
+
+
+def _loss(model: nn.Module, batch: Batch, class_to_label: torch.Tensor) -> torch.Tensor:
+    return sum(_losses(model, batch, class_to_label).values(), torch.zeros((), device=batch.images[0].device))
 
 
 def _train_images(data: DatasetInfo) -> list[Path]:

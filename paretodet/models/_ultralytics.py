@@ -7,7 +7,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from paretodet._hashing import file_digest
+from paretodet.base import file_digest
 from paretodet.errors import ModelError, first_line
 from paretodet.models._base import Detector
 from paretodet.models._safe_load import load_ultralytics_safely
@@ -77,7 +77,7 @@ def _load_yolo(name: str, *, what: str) -> Any:
     """Ultralytics' own loading: builds model YAMLs; unpickles checkpoints in full (trusted files only)."""
     from ultralytics import YOLO
 
-    from paretodet.compress._c2f import register_safe_globals
+    from paretodet.compress import register_safe_globals
 
     register_safe_globals()  # pruned checkpoints hold C2fSplit blocks, also under ULTRALYTICS_SAFE_LOAD=1
     try:

@@ -65,7 +65,7 @@ class UltralyticsFamily(DetectorFamily):
 
     def inference_module(self, detector: Detector, *, imgsz: int) -> torch.nn.Module:
         """The fused model whose forward returns the raw ``(1, 4 + nc, anchors)`` tensor."""
-        from paretodet.compress._export import inference_module
+        from paretodet.compress import inference_module
 
         return inference_module(detector.model)
 
@@ -81,7 +81,7 @@ class UltralyticsFamily(DetectorFamily):
 
     def onnx_metadata(self, detector: Detector, *, imgsz: int, precision: str, opset: int) -> dict[str, Any]:
         """Ultralytics' own ONNX metadata keys (``YOLO(file.onnx)`` reads them), plus the family."""
-        from paretodet.compress._metadata import ultralytics_metadata
+        from paretodet.compress import ultralytics_metadata
 
         return {**ultralytics_metadata(detector, imgsz=imgsz, precision=precision, opset=opset), "family": self.name}
 
@@ -98,19 +98,19 @@ class UltralyticsFamily(DetectorFamily):
 
     def quantizable_blocks(self, onnx_model: Any) -> dict[str, list[str]]:
         """``model.K`` blocks and the head's conv branches (``model.H.cv2.i`` ...)."""
-        from paretodet.compress._quantize import quantizable_blocks
+        from paretodet.compress import quantizable_blocks
 
         return quantizable_blocks(onnx_model)
 
     def fp32_nodes(self, onnx_model: Any) -> list[str]:
         """The detection head's decode (DFL, anchors, strides, sigmoid, concat)."""
-        from paretodet.compress._quantize import head_decode_nodes
+        from paretodet.compress import head_decode_nodes
 
         return head_decode_nodes(onnx_model)
 
     def prunable_copy(self, model: torch.nn.Module, *, structured: bool) -> torch.nn.Module:
         """C2f blocks split into two convolutions (output-identical) so their channel split is prunable."""
-        from paretodet.compress._c2f import split_c2f_blocks
+        from paretodet.compress import split_c2f_blocks
 
         return split_c2f_blocks(model)[0] if structured else copy.deepcopy(model)
 
@@ -156,7 +156,7 @@ class UltralyticsFamily(DetectorFamily):
         criterion: Callable[[Any], Any] | None = None,
     ) -> torch.nn.Module:
         """Ultralytics' trainer on the model itself (AdamW, no mosaic; see ``compress._finetune``)."""
-        from paretodet.compress._finetune import FinetuneRecipe, finetune
+        from paretodet.compress import FinetuneRecipe, finetune
         from paretodet.data import ultralytics_data_yaml
 
         lr = {} if recipe.lr is None else {"lr": recipe.lr}  # None: the trainer recipe's own default
@@ -199,7 +199,7 @@ class UltralyticsFamily(DetectorFamily):
         """Letterboxed training batches in the trainer's format."""
         import tempfile
 
-        from paretodet.compress._finetune import training_batches
+        from paretodet.compress import training_batches
         from paretodet.data import ultralytics_data_yaml
 
         with tempfile.TemporaryDirectory(prefix="paretodet-taylor-") as tmp:

@@ -33,7 +33,7 @@ class YoloV5Family(UltralyticsFamily):
         pruned model: an Ultralytics checkpoint of the stand-in classes)."""
         import dataclasses
 
-        from paretodet._hashing import file_digest
+        from paretodet.base import file_digest
         from paretodet.errors import ModelError
         from paretodet.models._ultralytics import is_yolov5_checkpoint
         from paretodet.models._yolov5 import load_yolov5

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from paretodet._lazy import lazy_exports
+from paretodet.base import lazy_exports
 
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "_accuracy": (
@@ -20,12 +20,6 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "_evaluate": (
         "EvalSettings",
         "evaluate",
-    ),
-    "_host": (
-        "TimingHost",
-        "heavy_work",
-        "timing_host",
-        "timing_lock",
     ),
     "_latency": (
         "LatencySettings",
@@ -49,14 +43,6 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "score_coco",
         "voc_map",
     ),
-    "_runners": (
-        "Runner",
-        "RuntimeEntry",
-        "list_runtimes",
-        "open_runner",
-        "register_runtime",
-        "runtime_entry",
-    ),
 }
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)
 
@@ -75,12 +61,6 @@ if TYPE_CHECKING:  # the same names, for type checkers
         EvalSettings as EvalSettings,
         evaluate as evaluate,
     )
-    from paretodet.objectives._host import (
-        TimingHost as TimingHost,
-        heavy_work as heavy_work,
-        timing_host as timing_host,
-        timing_lock as timing_lock,
-    )
     from paretodet.objectives._latency import (
         LatencySettings as LatencySettings,
         LatencyStats as LatencyStats,
@@ -96,14 +76,6 @@ if TYPE_CHECKING:  # the same names, for type checkers
         Metrics as Metrics,
         MetricSpec as MetricSpec,
         format_metric as format_metric,
-    )
-    from paretodet.objectives._runners import (
-        Runner as Runner,
-        RuntimeEntry as RuntimeEntry,
-        list_runtimes as list_runtimes,
-        open_runner as open_runner,
-        register_runtime as register_runtime,
-        runtime_entry as runtime_entry,
     )
     from paretodet.objectives._truth import (
         VocResult as VocResult,

@@ -9,10 +9,10 @@ from typing import Any
 
 import numpy as np
 
+from paretodet.base import heavy_work
 from paretodet.data import ImageTruth, letterbox, read_image, unletterbox_boxes
-from paretodet.objectives._host import heavy_work
-from paretodet.objectives._runners import Runner
 from paretodet.objectives._truth import coco_ground_truth, score_coco
+from paretodet.runtimes import Runner
 
 __all__ = [
     "AccuracyResult",

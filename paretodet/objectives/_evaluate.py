@@ -5,15 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from paretodet.compress import Artifact
+from paretodet.base import heavy_work, timed_quietly, timing_host
 from paretodet.data import DatasetInfo, read_truth, split_images
 from paretodet.errors import ConfigError
 from paretodet.objectives._accuracy import NmsSettings, coco_map, predict
-from paretodet.objectives._host import heavy_work, timed_quietly, timing_host
 from paretodet.objectives._latency import LatencySettings, LatencyStats, measure_e2e_latency, measure_latency
 from paretodet.objectives._metrics import Metrics
-from paretodet.objectives._runners import open_runner, runtime_entry
 from paretodet.objectives._truth import voc_map
+from paretodet.runtimes import Artifact, open_runner, runtime_entry
 
 __all__ = ["EvalSettings", "evaluate"]
 

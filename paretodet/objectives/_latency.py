@@ -12,7 +12,7 @@ import numpy as np
 from paretodet.data import letterbox, read_image
 from paretodet.errors import ConfigError
 from paretodet.objectives._accuracy import NmsSettings, postprocess
-from paretodet.objectives._runners import Runner
+from paretodet.runtimes import Runner
 
 __all__ = ["LatencySettings", "LatencyStats", "measure_e2e_latency", "measure_latency", "summarize_times"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from paretodet._lazy import lazy_exports
+from paretodet.base import lazy_exports
 
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "_budget": (
@@ -19,6 +19,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "selection_readme",
     ),
     "_info": (
+        "TIMED_METRICS",
         "ReportInfo",
         "build_info",
         "knob_columns",
@@ -49,6 +50,7 @@ if TYPE_CHECKING:  # the same names, for type checkers
         selection_readme as selection_readme,
     )
     from paretodet.reports._info import (
+        TIMED_METRICS as TIMED_METRICS,
         ReportInfo as ReportInfo,
         build_info as build_info,
         knob_columns as knob_columns,

@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 
 from paretodet.objectives import format_metric as _format_metric
+from paretodet.reports._describe import row_knobs
 from paretodet.reports._info import ReportInfo
 from paretodet.reports._pareto import hypervolume, knee_index, normalize, pareto_mask
-from paretodet.spaces import TECHNIQUES, knob_defaults, techniques_used
+from paretodet.spaces import TECHNIQUES, VARIANTS, knob_defaults, techniques_used
 
 __all__ = [
     "COMBOS",
@@ -248,23 +249,16 @@ def _map_vs(row: pd.Series, ref: pd.Series | None) -> str:
 
 
 def _mitigation(done: pd.DataFrame, a: Analysis) -> str:
-    """How the front's compressed trials limited their accuracy loss."""
+    """How the front's compressed trials limited their accuracy loss: how many use each mitigation variant
+    (``paretodet.spaces.VARIANTS`` entries that mitigate another), alone or combined with other techniques."""
     front = done[done["number"].astype(int).isin(a.fronts.get("all", []))]
+    knobs = [(techniques(r), {**knob_defaults(), **row_knobs(r)}) for _, r in front.iterrows()]
     counts = {
-        "recovery fine-tuning": int((front.get("prune.finetune_epochs", pd.Series(dtype=float)).fillna(0) > 0).sum()),
-        "distillation loss (alpha > 0)": int((front.get("distill.alpha", pd.Series(dtype=float)).fillna(0) > 0).sum()),
-        "mixed precision (FP32 blocks)": int(
-            ((front.get("quant.precision") == "int8") & (front.get("quant.fp_layers", 0) > 0)).sum()
-        )
-        if "quant.precision" in front
-        else 0,
-        "quantization-aware fine-tuning": int(
-            ((front.get("quant.precision") == "int8") & (front.get("quant.qat_epochs", 0) > 0)).sum()
-        )
-        if "quant.precision" in front
-        else 0,
+        v.name: sum(v.technique in used and v.test(values) for used, values in knobs)
+        for v in VARIANTS.values()
+        if v.mitigates is not None
     }
-    used = [f"{what} in {n}" for what, n in counts.items() if n]
+    used = [f"{name} in {n}" for name, n in counts.items() if n]
     if not used:
-        return f"Mitigation: none of the {len(front)} front trials used recovery, KD, mixed precision or QAT."
+        return f"Mitigation: none of the {len(front)} front trials used {', '.join(counts)}."
     return f"Mitigation on the front ({len(front)} trials): " + "; ".join(used) + "."

@@ -9,12 +9,12 @@ from typing import Any
 
 import numpy as np
 
-from paretodet.compress import runtime_label
-from paretodet.spaces import inactive_knobs, knob_defaults, knob_specs
+from paretodet.runtimes import runtime_label
+from paretodet.spaces import PRUNE_METHOD_NAMES, inactive_knobs, knob_defaults, knob_specs
 
 __all__ = ["METHOD_NAMES", "apply_command", "changed_knobs", "config_summary", "row_knobs"]
 
-METHOD_NAMES = {"l1": "L1", "l2": "L2", "fpgm": "FPGM", "taylor": "Taylor", "level": "unstructured (level)"}
+METHOD_NAMES = PRUNE_METHOD_NAMES
 SEPARATOR = " · "
 
 

@@ -12,11 +12,11 @@ from typing import Any
 
 import yaml
 
-from paretodet.compress import runtime_label
 from paretodet.errors import StudyError
 from paretodet.objectives import METRICS, format_metric
 from paretodet.reports._describe import apply_command, config_summary
 from paretodet.reports._select import Selection
+from paretodet.runtimes import runtime_label
 
 __all__ = ["export_selection", "selection_readme"]
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import pandas as pd
 
-from paretodet.compress import runtime_label
 from paretodet.objectives import format_metric
 from paretodet.reports._front_table import FRONT_METRICS
 from paretodet.reports._techniques import ORIGINAL, TechniqueRow
 from paretodet.reports._verdicts import TechniqueTable
+from paretodet.runtimes import runtime_label
 
 __all__ = [
     "SORT_SCRIPT",

@@ -9,82 +9,35 @@ Every figure in a row is the stored metric of the trial it names.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from paretodet.compress import runtime_label
 from paretodet.reports._analysis import best_trial, original_trial, technique_combo, techniques
 from paretodet.reports._describe import config_summary, row_knobs
 from paretodet.reports._info import ReportInfo
 from paretodet.reports._pareto import knee_index, pareto_mask
-from paretodet.spaces import knob_defaults
+from paretodet.runtimes import runtime_label
+from paretodet.spaces import ORIGINAL_PROBE, VARIANTS, knob_defaults
 
 __all__ = [
     "BEST_COMBINATION",
+    "FAILED",
     "NOT_MEASURED",
     "ORIGINAL",
-    "ROW_SPECS",
-    "RowSpec",
     "TechniqueRow",
+    "failed_probes",
     "front_tradeoff",
     "technique_rows",
 ]
 
 NOT_MEASURED = "not measured in this study"
+FAILED = "failed"  # a row whose probe ran and failed: "failed: <reason> (trial N)"
 ORIGINAL = "original model"
 BEST_COMBINATION = "best combination"
 TABLE_METRICS: tuple[str, ...] = ("map50_95", "map50", "latency_ms", "fps", "size_bytes")
-
-
-@dataclass(frozen=True)
-class RowSpec:
-    """One row of the table: the trials that use ``technique`` alone and pass ``test`` (over typed knobs)."""
-
-    name: str
-    technique: str
-    test: Callable[[Mapping[str, Any]], bool]
-    means: str
-
-
-def _int8(v: Mapping[str, Any]) -> bool:
-    return v["quant.precision"] == "int8"
-
-
-ROW_SPECS: tuple[RowSpec, ...] = (
-    RowSpec("FP16", "quant", lambda v: v["quant.precision"] == "fp16", "quant.precision=fp16"),
-    RowSpec(
-        "INT8 PTQ",
-        "quant",
-        lambda v: _int8(v) and not v["quant.fp_layers"] and not v["quant.qat_epochs"],
-        "int8, no FP32 block, no QAT",
-    ),
-    RowSpec(
-        "INT8 + mixed precision",
-        "quant",
-        lambda v: _int8(v) and v["quant.fp_layers"] > 0 and not v["quant.qat_epochs"],
-        "int8 with quant.fp_layers > 0",
-    ),
-    RowSpec("INT8 + QAT", "quant", lambda v: _int8(v) and v["quant.qat_epochs"] > 0, "int8 with quant.qat_epochs > 0"),
-    RowSpec("pruning one-shot", "prune", lambda v: not v["prune.finetune_epochs"], "pruned, no recovery epochs"),
-    RowSpec(
-        "pruning + fine-tuning recovery",
-        "prune",
-        lambda v: v["prune.finetune_epochs"] > 0 and not v["distill.alpha"],
-        "pruned, recovery epochs, distill.alpha=0",
-    ),
-    RowSpec(
-        "pruning + KD recovery",
-        "prune",
-        lambda v: v["prune.finetune_epochs"] > 0 and v["distill.alpha"] > 0,
-        "pruned, recovery epochs, distill.alpha > 0",
-    ),
-    RowSpec("student (no KD)", "distill", lambda v: not v["distill.alpha"], "a student, distill.alpha=0"),
-    RowSpec("student + KD", "distill", lambda v: v["distill.alpha"] > 0, "a student, distill.alpha > 0"),
-)
 
 
 @dataclass(frozen=True)
@@ -130,7 +83,8 @@ class TechniqueRow:
 
 
 def technique_rows(info: ReportInfo) -> list[TechniqueRow]:
-    """The table's rows: the original model, one per :data:`ROW_SPECS` entry, the best combination.
+    """The table's rows: the original model, one per technique variant (``paretodet.spaces.VARIANTS``), the
+    best combination. A row no completed trial fills whose probe failed says so, with the reason.
 
     Example:
         >>> rows = technique_rows(build_info(trials))  # doctest: +SKIP
@@ -141,15 +95,46 @@ def technique_rows(info: ReportInfo) -> list[TechniqueRow]:
     done = done.assign(_combo=[technique_combo(r) for _, r in done.iterrows()])
     unmodified = done[done["_combo"] == "baseline"]
     original = original_trial(unmodified)
-    rows = [_make_row(ORIGINAL, original, original, note="" if original is not None else NOT_MEASURED)]
+    failed = failed_probes(info.trials)
+    missing = failed.get(ORIGINAL_PROBE, NOT_MEASURED)
+    rows = [_make_row(ORIGINAL, original, original, note="" if original is not None else missing)]
     knob_rows = {int(r["number"]): {**knob_defaults(), **row_knobs(r)} for _, r in done.iterrows()}
-    for spec in ROW_SPECS:
+    for variant in VARIANTS.values():
         qualifying = done[
-            [techniques(r) == {spec.technique} and spec.test(knob_rows[int(r["number"])]) for _, r in done.iterrows()]
+            [
+                techniques(r) == {variant.technique} and variant.test(knob_rows[int(r["number"])])
+                for _, r in done.iterrows()
+            ]
         ]
-        rows.append(_pick(spec.name, qualifying, unmodified, original))
+        row = _pick(variant.name, qualifying, unmodified, original)
+        rows.append(row if row.measured else dataclasses.replace(row, note=failed.get(variant.name, NOT_MEASURED)))
     rows.append(_best_combination(done, unmodified, original))
     return rows
+
+
+def failed_probes(trials: pd.DataFrame) -> dict[str, str]:
+    """Probe name -> ``failed: <reason> (trial N)`` for each probe whose trial failed and that no later trial
+    of the same probe completed.
+
+    Example:
+        >>> failed_probes(pd.DataFrame({"number": [3], "state": ["FAIL"], "probe": ["INT8 PTQ"],
+        ...                             "fail_reason": ["calibration needs images"]}))
+        {'INT8 PTQ': 'failed: calibration needs images (trial 3)'}
+    """
+    if "probe" not in trials or trials.empty:
+        return {}
+    out: dict[str, str] = {}
+    for _, row in trials.sort_values("number").iterrows():
+        name = row["probe"]
+        if not isinstance(name, str) or not name:
+            continue
+        if row["state"] == "COMPLETE":
+            out.pop(name, None)
+        elif row["state"] == "FAIL":
+            reason = row.get("fail_reason")
+            reason = reason if isinstance(reason, str) and reason else "no reason recorded"
+            out[name] = f"{FAILED}: {reason} (trial {int(row['number'])})"
+    return out
 
 
 def _setting(row: pd.Series) -> tuple[Any, Any]:
@@ -169,7 +154,7 @@ def _pick(name: str, qualifying: pd.DataFrame, unmodified: pd.DataFrame, origina
     """The best-mAP qualifying trial at the original's input size and runtime, else at a setting with its own
     unmodified trial, else the best overall (then compared with the original, and the note says so)."""
     if qualifying.empty:
-        return TechniqueRow(name=name, trial=None, note=NOT_MEASURED)
+        return TechniqueRow(name=name, trial=None)
     count = len(qualifying)
     if original is not None:
         same = qualifying[[_setting(q) == _setting(original) for _, q in qualifying.iterrows()]]

@@ -7,13 +7,10 @@ Every number in a verdict is read from a :class:`~paretodet.reports._techniques.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from paretodet.compress import runtime_label
 from paretodet.objectives import METRICS, format_metric
 from paretodet.reports._budget import Budget
-from paretodet.reports._describe import METHOD_NAMES
 from paretodet.reports._info import ReportInfo
 from paretodet.reports._techniques import (
     BEST_COMBINATION,
@@ -23,6 +20,8 @@ from paretodet.reports._techniques import (
     front_tradeoff,
     technique_rows,
 )
+from paretodet.runtimes import runtime_label
+from paretodet.spaces import VARIANTS
 
 __all__ = ["TechniqueTable", "effect_text", "technique_table"]
 
@@ -106,22 +105,27 @@ def _recovered(base: TechniqueRow, fix: TechniqueRow, original: int | None) -> s
     return text + (f", ending {', '.join(costs)}" if costs else "") + f" ({_where(fix, original)})"
 
 
-Fix = tuple[TechniqueRow, str, Callable[[TechniqueRow], str]]  # a mitigation row, its word, its details
+def _details(row: TechniqueRow) -> str:
+    """The variant's words on the row's own knobs ('' for a row without a trial)."""
+    return VARIANTS[row.name].details(row.knobs) if row.measured and row.name in VARIANTS else ""
 
 
-def _family(base: TechniqueRow, label: str, fixes: list[Fix], original: int | None) -> str:
-    """One verdict: a technique alone (``base``), then what each of its mitigations did."""
+def _variant_line(base: TechniqueRow, fixes: list[TechniqueRow], original: int | None) -> str:
+    """One verdict: a technique variant alone (``base``), then what each of its mitigations did."""
     if base.measured:
-        text = f"{label}: {effect_text(base)} ({_where(base, original)})"
+        label = VARIANTS[base.name].verdict or base.name
+        details = _details(base)
+        text = f"{label}{f' ({details})' if details else ''}: {effect_text(base)} ({_where(base, original)})"
     else:
-        text = f"{base.name[:1].upper()}{base.name[1:]}: {NOT_MEASURED}"
-    for fix, word, details in fixes:
+        text = f"{base.name[:1].upper()}{base.name[1:]}: {base.note or NOT_MEASURED}"
+    for fix in fixes:
+        word = VARIANTS[fix.name].verdict or fix.name
         if not fix.measured:
-            text += f"; {fix.name}: {NOT_MEASURED}"
+            text += f"; {fix.name}: {fix.note or NOT_MEASURED}"
         elif base.measured:
-            text += f"; {word} ({details(fix)}) {_recovered(base, fix, original)}"
+            text += f"; {word} ({_details(fix)}) {_recovered(base, fix, original)}"
         else:
-            text += f"; {fix.name} ({details(fix)}): {effect_text(fix)} ({_where(fix, original)})"
+            text += f"; {fix.name} ({_details(fix)}): {effect_text(fix)} ({_where(fix, original)})"
     return text + "."
 
 
@@ -140,56 +144,20 @@ def _verdicts(rows: list[TechniqueRow], info: ReportInfo) -> list[str]:
             "of its own input size and runtime; mAP changes are in points (0.01 mAP = 1 point)."
         )
     else:
-        lines.append(f"Original model: {NOT_MEASURED}, so the rows show absolute figures.")
-    ref = original.trial
-    fp16 = by["FP16"]
-    lines.append(f"FP16: {effect_text(fp16)} ({_where(fp16, ref)})." if fp16.measured else f"FP16: {NOT_MEASURED}.")
-    int8_fixes: list[Fix] = [
-        (by["INT8 + mixed precision"], "mixed precision", _blocks),
-        (by["INT8 + QAT"], "QAT", lambda r: f"{r.knobs['quant.qat_epochs']} ep"),
-    ]
-    lines.append(_family(by["INT8 PTQ"], "INT8 PTQ", int8_fixes, ref))
-    one_shot = by["pruning one-shot"]
-    prune_fixes: list[Fix] = [
-        (by["pruning + fine-tuning recovery"], "fine-tuning", lambda r: f"{r.knobs['prune.finetune_epochs']} ep"),
-        (
-            by["pruning + KD recovery"],
-            "KD recovery",
-            lambda r: f"{r.knobs['prune.finetune_epochs']} ep, alpha {r.knobs['distill.alpha']:g}",
-        ),
-    ]
-    lines.append(_family(one_shot, f"Pruning one-shot ({_pruning(one_shot)})", prune_fixes, ref))
-    student = by["student (no KD)"]
-    kd: list[Fix] = [(by["student + KD"], "KD", lambda r: f"alpha {r.knobs['distill.alpha']:g}, {_student(r)}")]
-    lines.append(_family(student, f"Student without KD ({_student(student)})", kd, ref))
+        lines.append(f"Original model: {original.note or NOT_MEASURED}, so the rows show absolute figures.")
+    for variant in VARIANTS.values():
+        if variant.mitigates is None:
+            fixes = [by[v.name] for v in VARIANTS.values() if v.mitigates == variant.name]
+            lines.append(_variant_line(by[variant.name], fixes, original.trial))
     best = by[BEST_COMBINATION]
     if best.measured:
-        lines.append(f"Best combination ({best.combo}: {best.config}): {effect_text(best)} ({_where(best, ref)}).")
+        lines.append(
+            f"Best combination ({best.combo}: {best.config}): {effect_text(best)} ({_where(best, original.trial)})."
+        )
     else:
         lines.append(f"Best combination: {best.note}.")
     lines += _tradeoff(rows, info)
     return lines
-
-
-def _blocks(row: TechniqueRow) -> str:
-    n = row.knobs["quant.fp_layers"]
-    return f"{n} FP32 block{'s' * (n != 1)}"
-
-
-def _pruning(row: TechniqueRow) -> str:
-    if not row.measured:
-        return ""
-    method = str(row.knobs["prune.method"])
-    return f"{METHOD_NAMES.get(method, method)}, ratio {row.knobs['prune.ratio']:g}"
-
-
-def _student(row: TechniqueRow) -> str:
-    k = row.knobs
-    if not k:
-        return ""
-    if k["distill.student_yaml"]:
-        return f"student {k['distill.student_yaml']}"
-    return f"width {k['distill.student_width']:g}, depth {k['distill.student_depth']:g}"
 
 
 def _tradeoff(rows: list[TechniqueRow], info: ReportInfo) -> list[str]:

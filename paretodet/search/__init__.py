@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from paretodet._lazy import lazy_exports
+from paretodet.base import lazy_exports
 
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "_apply": (
@@ -16,7 +16,9 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "SAMPLERS",
         "SearchConfig",
     ),
+    "_demo": ("run_demo",),
     "_environment": ("environment",),
+    "_measure": ("measure_study",),
     "_pipeline": (
         "EXPORT_KNOBS",
         "BuildResult",
@@ -56,9 +58,11 @@ if TYPE_CHECKING:  # the same names, for type checkers
         SAMPLERS as SAMPLERS,
         SearchConfig as SearchConfig,
     )
+    from paretodet.search._demo import run_demo as run_demo
     from paretodet.search._environment import (
         environment as environment,
     )
+    from paretodet.search._measure import measure_study as measure_study
     from paretodet.search._pipeline import (
         EXPORT_KNOBS as EXPORT_KNOBS,
         BuildResult as BuildResult,

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from paretodet._yaml import read_yaml_file
+from paretodet.base import read_yaml_file
 from paretodet.errors import ConfigError
-from paretodet.models._device import check_device
+from paretodet.models import check_device
 from paretodet.objectives import EvalSettings, Metrics
 from paretodet.search._pipeline import build_and_measure, load_model_and_data, write_outputs
 from paretodet.spaces import Candidate

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from paretodet.errors import ConfigError
-from paretodet.models._device import check_device
+from paretodet.models import check_device
 from paretodet.objectives import METRICS, OBJECTIVE_METRICS, EvalSettings, LatencySettings, NmsSettings
 from paretodet.reports import Budget, parse_budgets
 from paretodet.spaces import SearchSpace, default_space, parse_space, space_to_dict

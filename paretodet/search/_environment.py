@@ -8,7 +8,7 @@ import socket
 from importlib import metadata
 from typing import Any
 
-from paretodet.objectives._host import cpu_model
+from paretodet.base import cpu_model
 
 __all__ = ["environment"]
 

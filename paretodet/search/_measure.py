@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from paretodet.errors import StudyError
-from paretodet.objectives._metrics import METRICS
+from paretodet.objectives import METRICS
 
 if TYPE_CHECKING:
     import optuna
@@ -60,9 +60,9 @@ def measure_study(
     Example:
         >>> measure_study(Path("work"), label="jetson", front_only=True)  # doctest: +SKIP
     """
-    from paretodet.objectives._host import timed_quietly, timing_host
-    from paretodet.objectives._latency import LatencySettings, measure_latency
-    from paretodet.objectives._runners import open_runner, runtime_entry
+    from paretodet.base import timed_quietly, timing_host
+    from paretodet.objectives import LatencySettings, measure_latency
+    from paretodet.runtimes import open_runner, runtime_entry
 
     if not _LABEL.match(label):
         raise StudyError(f"--label '{label}' must be 1-64 letters, digits, '.', '_' or '-'")
@@ -151,7 +151,7 @@ def _trials_to_time(study: optuna.Study, *, front_only: bool) -> list[optuna.tri
     """Completed trials with an artifact (one per artifact file), optionally only the Pareto front's."""
     import numpy as np
 
-    from paretodet.reports._pareto import pareto_mask
+    from paretodet.reports import pareto_mask
 
     done = [
         t
@@ -170,7 +170,7 @@ def _trials_to_time(study: optuna.Study, *, front_only: bool) -> list[optuna.tri
 
 def _local_artifact(stored: dict[str, Any], workdir: Path) -> Any:
     """The stored artifact with a path that exists here (as stored, or under ``workdir``), else None."""
-    from paretodet.compress._artifact import Artifact
+    from paretodet.runtimes import Artifact
 
     artifact = Artifact.from_dict(stored)
     if artifact.path.is_file():

@@ -11,24 +11,22 @@ from pathlib import Path
 import yaml
 
 from paretodet.compress import (
-    Artifact,
     Int8Engine,
     Int8Request,
     Int8Settings,
     QatRecipe,
-    RuntimeSpec,
     atomic_path,
     export_artifact,
     int8_engine,
     pick_calibration_images,
     qat_finetune,
-    runtime_spec,
     uses_reduced_range,
 )
 from paretodet.data import DatasetInfo, dataset_digest, load_dataset, split_images, ultralytics_data_yaml
 from paretodet.errors import ConfigError, DataError, ModelError
 from paretodet.models import Detector, get_family, load_detector
 from paretodet.objectives import EvalSettings, Metrics, evaluate
+from paretodet.runtimes import Artifact, RuntimeSpec, runtime_spec
 from paretodet.search._accuracy_check import ACCURACY_CHECK_IMAGES, accuracy_check
 from paretodet.search._sensitivity import block_sensitivity
 from paretodet.search._stages import EpochProgress, cached, transformed_detector

@@ -1,7 +1,7 @@
 """Reference probes: a small fixed set of candidates every study measures first, so that every report can say
-what each technique buys alone (the unmodified model, FP16, INT8 PTQ, INT8 with its mitigation, pruning
-one-shot, with fine-tuning recovery and with KD recovery, a student with and without KD), whatever the
-sampler explores afterwards.
+what each technique buys alone (the unmodified model, then one probe per technique variant of
+``paretodet.spaces.VARIANTS``: FP16, INT8 PTQ, INT8 with its mitigations, pruning one-shot, with fine-tuning
+recovery and with KD recovery, a student with and without KD), whatever the sampler explores afterwards.
 
 Probes are ordinary trials queued before the sampler's own: they count towards ``--trials``, use the stage
 cache, and sit on the front if they earn it. Each probe is expressed in the space's own values (a knob the
@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from paretodet.errors import ConfigError
-from paretodet.spaces import Candidate, Knob, SearchSpace
+from paretodet.spaces import ORIGINAL_PROBE, VARIANTS, Candidate, ProbeContext, SearchSpace, allowed
 
 if TYPE_CHECKING:
     import optuna
 
 __all__ = ["PROBES_ATTR", "Probe", "enqueue_probes", "reference_probes"]
+
 
 PROBES_ATTR = "paretodet_probes"  # study attr: the probes were queued (once per study)
 PROBE_SHARE = 0.5  # at most this share of the study's trials are probes
@@ -35,48 +36,23 @@ class Probe:
 
 
 def reference_probes(space: SearchSpace, *, limit: int) -> list[Probe]:
-    """The probes ``space`` can express, most important first, at most ``limit``.
+    """The probes ``space`` can express, most important first, at most ``limit``: the original model (also at
+    the space's base input size when that is smaller), then each technique variant (:data:`VARIANTS`) in order.
 
     Example:
         >>> [p.name for p in reference_probes(load_space("quick"), limit=8)]  # doctest: +SKIP
-        ['original', 'fp16', 'int8', 'int8 + mixed precision', 'pruning one-shot', 'pruning + recovery']
+        ['original', 'FP16', 'INT8 PTQ', 'INT8 + mixed precision', 'pruning one-shot', ...]
     """
-    knobs = {k.name: k for k in space.knobs}
+    ctx = ProbeContext(space)
     base = space.base.to_dict()
-    sizes = _allowed(knobs.get("imgsz"), [base["imgsz"]])
-    largest = max(sizes)
-    wishes: list[tuple[str, dict[str, Any]]] = [("original", {"imgsz": largest})]
-    if base["imgsz"] in sizes and base["imgsz"] != largest:
-        wishes.append((f"original at {base['imgsz']} px", {"imgsz": base["imgsz"]}))
-    at = {"imgsz": largest}
-    int8 = {**at, "quant.precision": "int8"}
-    wishes += [
-        ("fp16", {**at, "quant.precision": "fp16"}),
-        ("int8", int8),
-        ("int8 + mixed precision", {**int8, "quant.fp_layers": _least_positive(knobs, "quant.fp_layers")}),
-        ("int8 + QAT", {**int8, "quant.qat_epochs": _least_positive(knobs, "quant.qat_epochs")}),
-    ]
-    method = _first_structured(knobs)
-    if method:
-        pruned = {**at, "prune.method": method}
-        epochs = _least_positive(knobs, "prune.finetune_epochs")
-        kd_alpha = _middle_positive(knobs, "distill.alpha")
-        wishes += [
-            ("pruning one-shot", {**pruned, "prune.finetune_epochs": 0}),
-            ("pruning + recovery", {**pruned, "prune.finetune_epochs": epochs, "distill.alpha": 0.0}),
-            ("pruning + KD recovery", {**pruned, "prune.finetune_epochs": epochs, "distill.alpha": kd_alpha}),
-        ]
-    width = _middle_below_one(knobs, "distill.student_width")
-    if width is not None:
-        student = {**at, "distill.student_width": width, "distill.student_depth": 1.0}
-        alpha = _middle_positive(knobs, "distill.alpha")
-        wishes += [
-            ("student", {**student, "distill.alpha": 0.0}),
-            ("student + KD", {**student, "distill.alpha": alpha}),
-        ]
+    sizes = allowed(ctx.knobs.get("imgsz"), [base["imgsz"]])
+    wishes: list[tuple[str, dict[str, Any] | None]] = [(ORIGINAL_PROBE, dict(ctx.at))]
+    if base["imgsz"] in sizes and base["imgsz"] != ctx.at["imgsz"]:
+        wishes.append((f"{ORIGINAL_PROBE} at {base['imgsz']} px", {"imgsz": base["imgsz"]}))
+    wishes += [(variant.name, variant.probe(ctx)) for variant in VARIANTS.values()]
     probes, seen = [], set()
     for name, wish in wishes:
-        probe = _express(name, wish, space)
+        probe = _express(name, wish, space) if wish is not None else None
         if probe is not None and probe.candidate.config_key() not in seen:
             seen.add(probe.candidate.config_key())
             probes.append(probe)
@@ -107,7 +83,7 @@ def _express(name: str, wish: dict[str, Any], space: SearchSpace) -> Probe | Non
     for knob in space.knobs:
         if not knob.active(params, base):
             continue
-        allowed = _allowed(knob, [])
+        values_allowed = allowed(knob, [])
         wanted = values[knob.name]
         if knob.choices:
             if wanted not in knob.choices:
@@ -115,9 +91,9 @@ def _express(name: str, wish: dict[str, Any], space: SearchSpace) -> Probe | Non
                     return None
                 wanted = _nearest(knob.choices, base[knob.name])
         elif not (float(knob.low or 0) <= float(wanted) <= float(knob.high or 0)):
-            if knob.name in wish or not allowed:
+            if knob.name in wish or not values_allowed:
                 return None
-            wanted = _nearest(allowed, wanted)
+            wanted = _nearest(values_allowed, wanted)
         params[knob.name] = wanted
     for key, value in wish.items():  # a wished knob the space does not sample must already hold the value
         if key not in params and base.get(key) != value and Candidate().to_dict().get(key) != value:
@@ -129,38 +105,8 @@ def _express(name: str, wish: dict[str, Any], space: SearchSpace) -> Probe | Non
     return Probe(name=name, params=params, candidate=candidate)
 
 
-def _allowed(knob: Knob | None, default: list[Any]) -> list[Any]:
-    if knob is None:
-        return default
-    if knob.choices:
-        return list(knob.choices)
-    return [v for v in (knob.low, knob.high) if v is not None]
-
-
 def _nearest(options: Any, target: Any) -> Any:
     numeric = [o for o in options if isinstance(o, (int, float)) and not isinstance(o, bool)]
     if numeric and isinstance(target, (int, float)) and not isinstance(target, bool):
         return min(numeric, key=lambda o: abs(o - target))
     return next(iter(options))
-
-
-def _least_positive(knobs: dict[str, Knob], name: str) -> Any:
-    positive = [v for v in _allowed(knobs.get(name), []) if isinstance(v, (int, float)) and v > 0]
-    return min(positive) if positive else 1
-
-
-def _middle_positive(knobs: dict[str, Knob], name: str) -> Any:
-    positive = sorted(v for v in _allowed(knobs.get(name), []) if isinstance(v, (int, float)) and v > 0)
-    return positive[len(positive) // 2] if positive else 0.5
-
-
-def _middle_below_one(knobs: dict[str, Knob], name: str) -> float | None:
-    smaller = sorted(v for v in _allowed(knobs.get(name), []) if isinstance(v, (int, float)) and v < 1.0)
-    return smaller[len(smaller) // 2] if smaller else None
-
-
-def _first_structured(knobs: dict[str, Knob]) -> str | None:
-    from paretodet.compress import STRUCTURED_METHODS
-
-    methods = [m for m in _allowed(knobs.get("prune.method"), []) if m in STRUCTURED_METHODS]
-    return "l2" if "l2" in methods else (methods[0] if methods else None)

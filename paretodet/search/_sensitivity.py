@@ -13,17 +13,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from paretodet.compress import (
-    Artifact,
-    Int8Settings,
-    atomic_path,
-    pick_calibration_images,
-    quantize_int8,
-)
+from paretodet.compress import Int8Settings, atomic_path, pick_calibration_images, quantize_int8
 from paretodet.data import DatasetInfo, read_truth, split_images
 from paretodet.errors import DataError
 from paretodet.models import get_family
-from paretodet.objectives import evaluate_map, open_runner
+from paretodet.objectives import evaluate_map
+from paretodet.runtimes import Artifact, open_runner
 
 __all__ = [
     "SENSITIVITY_CALIB_IMAGES",

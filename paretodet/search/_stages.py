@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from paretodet.compress import (
-    Artifact,
     PruneSpec,
     StudentSpec,
     attach_feature_projectors,
@@ -25,6 +24,7 @@ from paretodet.compress import (
 )
 from paretodet.data import DatasetInfo, dataset_digest
 from paretodet.models import Detector, KDSettings, TrainRecipe, file_digest, get_family, load_detector
+from paretodet.runtimes import Artifact
 from paretodet.spaces import Candidate, DistillConfig, stage_knobs
 
 __all__ = ["DISTILL_KNOBS", "PRUNE_KNOBS", "RECOVER_KNOBS", "EpochProgress", "cached", "transformed_detector"]

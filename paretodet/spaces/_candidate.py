@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from paretodet.compress import PRECISION_HINTS, runtime_names, runtime_spec
 from paretodet.errors import ConfigError
+from paretodet.runtimes import PRECISION_HINTS, runtime_names, runtime_spec
 from paretodet.spaces._configs import HINTED, DistillConfig, PruneConfig, QuantConfig
 from paretodet.spaces._knobs import (
     STAGES,
@@ -51,7 +51,7 @@ class Candidate:
 
     Attributes:
         imgsz: square input size, a multiple of 32.
-        runtime: what the artifact ships on, a registered runtime (``paretodet.compress.runtime_spec``).
+        runtime: what the artifact ships on, a registered runtime (``paretodet.runtimes.runtime_spec``).
         precision_hint: what a runtime that takes a hint (OpenVINO) computes non-INT8 ops in.
         quant: quantization knobs.
         distill: distillation knobs (a student is trained first: student -> prune -> recover -> quantize).

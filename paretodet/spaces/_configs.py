@@ -6,13 +6,15 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from paretodet.compress import MAX_PRUNE_RATIO, PRUNE_METHODS, STRUCTURED_METHODS, int8_engine_names, runtime_spec
+from paretodet.compress import MAX_PRUNE_RATIO, PRUNE_METHODS, STRUCTURED_METHODS, int8_engine_names
+from paretodet.runtimes import runtime_spec
 from paretodet.spaces._knobs import Condition, knob
 
 __all__ = [
     "CALIBRATIONS",
     "PRECISIONS",
     "PRUNE_CHOICES",
+    "PRUNE_METHOD_NAMES",
     "DistillConfig",
     "PruneConfig",
     "QuantConfig",
@@ -21,6 +23,8 @@ __all__ = [
 PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "int8")
 CALIBRATIONS: tuple[str, ...] = ("minmax", "entropy", "percentile")
 PRUNE_CHOICES: tuple[str, ...] = ("none", *PRUNE_METHODS)
+# how reports name each pruning method
+PRUNE_METHOD_NAMES = {"l1": "L1", "l2": "L2", "fpgm": "FPGM", "taylor": "Taylor", "level": "unstructured (level)"}
 _PRUNED = ("prune", "recover")  # the stages every pruning knob feeds
 
 # when knobs act (``v`` reads a missing knob as its default; ``v.on(t)``: a switch knob of technique t is set)

@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from paretodet._yaml import read_yaml_file
+from paretodet.base import read_yaml_file
 from paretodet.errors import ConfigError
 from paretodet.spaces._candidate import Candidate, knob_names, knob_specs, parse_value
 from paretodet.spaces._knobs import did_you_mean

@@ -134,7 +134,7 @@ class SearchSpace:
         """A copy that samples only runtimes this host can run and precision hints they offer here, plus one
         line per runtime left out and why (a package or a GPU missing). A knob left with one value is not
         sampled; when the base runtime cannot run here, the first runtime left takes its place."""
-        from paretodet.compress import runtime_spec
+        from paretodet.runtimes import runtime_spec
 
         notes: list[str] = []
         base = self.base

@@ -6,10 +6,10 @@ import numpy as np
 import onnx
 import pytest
 
-from paretodet.compress import Artifact, export_artifact, inference_module
+from paretodet.compress import export_artifact, inference_module
 from paretodet.errors import ConfigError
 from paretodet.models import load_detector
-from paretodet.objectives import open_runner
+from paretodet.runtimes import Artifact, open_runner
 
 
 @pytest.fixture(scope="module")

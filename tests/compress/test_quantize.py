@@ -18,7 +18,7 @@ from paretodet.compress import (
 from paretodet.data import list_images, load_data_yaml
 from paretodet.errors import ConfigError, DataError
 from paretodet.models import load_detector
-from paretodet.objectives import open_runner
+from paretodet.runtimes import open_runner
 
 
 @pytest.fixture(scope="module")

@@ -79,7 +79,8 @@ def test_no_detections_score_zero(tiny_data: Path) -> None:
 def test_two_scoring_routes_agree_on_the_same_predictions(tiny_data: Path) -> None:
     from paretodet.compress import export_artifact
     from paretodet.models import demo_teacher_path, load_detector
-    from paretodet.objectives import coco_map, open_runner, predict, ultralytics_map
+    from paretodet.objectives import coco_map, predict, ultralytics_map
+    from paretodet.runtimes import open_runner
 
     info = load_data_yaml(tiny_data)
     images = list_images(info.val)

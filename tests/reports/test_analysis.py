@@ -52,7 +52,7 @@ def test_groups_fronts_and_knee() -> None:
     assert a.knee in a.fronts["all"]
     text = "\n".join(a.lines)
     assert "Quantization alone (2 trials" in text and "(0.28x)" in text  # 3.4 MB of 12 MB
-    assert "distillation loss (alpha > 0) in 1" in text and "mixed precision (FP32 blocks) in 1" in text
+    assert "student + KD in 1" in text and "INT8 + mixed precision in 1" in text  # named as the table's rows
     assert "Budgets size_mb<=4: 3 of 6 completed trials feasible." in text
 
 

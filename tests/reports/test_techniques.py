@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from paretodet.reports import Budget, build_info
-from paretodet.reports._techniques import NOT_MEASURED, ROW_SPECS, TABLE_METRICS
+from paretodet.reports._techniques import NOT_MEASURED, TABLE_METRICS
 from paretodet.reports._verdicts import technique_table
-from paretodet.spaces import Candidate
+from paretodet.spaces import VARIANTS, Candidate
 
 
 def trial(number: int, knobs: dict, map50_95: float, latency_ms: float, size_mb: float) -> dict:
@@ -58,7 +58,7 @@ STUDY = pd.DataFrame(
 def test_one_row_per_technique_alone_and_per_mitigation() -> None:
     table = technique_table(build_info(STUDY))
     names = [r.name for r in table.rows]
-    assert names == ["original model", *(s.name for s in ROW_SPECS), "best combination"]
+    assert names == ["original model", *VARIANTS, "best combination"]
     assert {r.name: r.trial for r in table.rows} == {
         "original model": 0,
         "FP16": 3,
@@ -95,12 +95,34 @@ def test_rows_never_measured_say_so_and_invent_nothing() -> None:
     only = STUDY[STUDY["number"].isin([0, 3, 4])]
     table = technique_table(build_info(only))
     missing = [r for r in table.rows if not r.measured]
-    assert [r.name for r in missing] == [s.name for s in ROW_SPECS[2:]] + ["best combination"]
+    assert [r.name for r in missing] == [*list(VARIANTS)[2:], "best combination"]
     for row in missing:
         assert row.note == NOT_MEASURED and row.metrics == {} and math.isnan(row.size_x)
     text = "\n".join(table.verdicts)
     assert "INT8 + mixed precision: not measured in this study" in text
     assert "Student (no KD): not measured in this study" in text
+
+
+def test_a_failed_probe_says_failed_with_its_reason() -> None:
+    reason = "training diverged in epoch 1: the box distillation term (kd_box) is inf"
+    failed = {"number": 16, "state": "FAIL", "probe": "pruning + KD recovery", "fail_reason": reason}
+    plain = {"number": 17, "state": "FAIL", "probe": None, "fail_reason": "not a probe"}
+    df = pd.concat([STUDY[STUDY["number"].isin([0, 8, 9])], pd.DataFrame([failed, plain])])
+    table = technique_table(build_info(df))
+    row = table.row("pruning + KD recovery")
+    assert not row.measured and row.note == f"failed: {reason} (trial 16)"
+    assert table.row("student + KD").note == NOT_MEASURED  # no probe ran for it: not measured
+    text = "\n".join(table.verdicts)
+    assert f"pruning + KD recovery: failed: {reason} (trial 16)" in text
+    from paretodet.reports._tables import technique_table_html, technique_table_markdown
+
+    assert f"failed: {reason} (trial 16)" in technique_table_markdown(table)
+    assert f"failed: {reason} (trial 16)" in technique_table_html(table)
+    # a later completed trial of the same probe (a resumed study retried it) measures the row
+    retried = pd.concat(
+        [df, pd.DataFrame([{**STUDY.iloc[10].to_dict(), "number": 18, "probe": "pruning + KD recovery"}])]
+    )
+    assert technique_table(build_info(retried)).row("pruning + KD recovery").trial == 18
 
 
 def test_a_row_at_another_setting_uses_that_settings_baseline() -> None:

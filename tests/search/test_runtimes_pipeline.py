@@ -64,8 +64,8 @@ def test_openvino_int8_by_both_engines(tiny_model: Path, tiny_data: Path, tmp_pa
 
 
 def test_unoffered_hint_is_one_line(tiny_model: Path, tiny_data: Path, tmp_path: Path) -> None:
-    from paretodet.compress import runtime_spec
     from paretodet.errors import ConfigError
+    from paretodet.runtimes import runtime_spec
 
     offered = runtime_spec("openvino").offered_hints()
     missing = [h for h in ("bf16", "f16") if h not in offered]
@@ -78,7 +78,7 @@ def test_unoffered_hint_is_one_line(tiny_model: Path, tiny_data: Path, tmp_path:
 
 
 def test_an_offered_hint_is_what_the_runtime_runs(tiny_model: Path, tiny_data: Path, tmp_path: Path) -> None:
-    from paretodet.compress import runtime_spec
+    from paretodet.runtimes import runtime_spec
 
     if "bf16" not in runtime_spec("openvino").offered_hints():
         pytest.skip("this CPU has no bf16 units")

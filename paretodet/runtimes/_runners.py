@@ -11,12 +11,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from paretodet.compress import Artifact, RuntimeSpec, add_runtime, list_runtimes as list_runtimes, runtime_spec
 from paretodet.errors import ConfigError, ModelError, first_line
+from paretodet.runtimes._artifact import Artifact
+from paretodet.runtimes._registry import RuntimeSpec, add_runtime, runtime_spec
 
-__all__ = ["Runner", "RuntimeEntry", "list_runtimes", "open_runner", "register_runtime", "runtime_entry"]
+__all__ = ["Runner", "RuntimeEntry", "open_runner", "register_runtime", "runtime_entry"]
 
-RuntimeEntry = RuntimeSpec  # the registry entry of a runtime (see paretodet.compress.RuntimeSpec)
+RuntimeEntry = RuntimeSpec  # the registry entry of a runtime (see paretodet.runtimes.RuntimeSpec)
 
 
 class Runner(Protocol):
@@ -39,7 +40,7 @@ def register_runtime(
 ) -> None:
     """Register a runtime next to the built-ins: ``opener(artifact, threads)`` returns a :class:`Runner`;
     ``package`` is the distribution whose version latency records name; ``spec`` holds the other
-    :class:`~paretodet.compress.RuntimeSpec` fields (precisions, INT8 engines, where its file comes from ...).
+    :class:`~paretodet.runtimes.RuntimeSpec` fields (precisions, INT8 engines, where its file comes from ...).
     A name registered again replaces the earlier entry (a built-in too).
 
     Example:

@@ -7,8 +7,9 @@ import re
 
 import pytest
 
-from paretodet.compress import RuntimeSpec, _runtimes, add_runtime, list_runtimes, runtime_label, runtime_spec
+from paretodet.runtimes import _registry
 from paretodet.errors import ConfigError
+from paretodet.runtimes import RuntimeSpec, add_runtime, list_runtimes, runtime_label, runtime_spec
 from paretodet.spaces import Candidate, load_space
 
 
@@ -38,7 +39,7 @@ def test_candidates_are_checked_against_their_runtime() -> None:
 def test_a_missing_package_is_one_line_naming_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     real = importlib.util.find_spec
     monkeypatch.setattr(
-        _runtimes.importlib.util, "find_spec", lambda name, *a: None if name == "openvino" else real(name, *a)
+        _registry.importlib.util, "find_spec", lambda name, *a: None if name == "openvino" else real(name, *a)
     )
     reason = runtime_spec("openvino").missing()
     assert reason == (
@@ -69,14 +70,14 @@ def test_gpu_runtimes_are_refused_without_a_gpu() -> None:
 
 
 def test_an_added_runtime_is_a_knob_value(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_runtimes, "_REGISTRY", dict(_runtimes._REGISTRY))
-    _runtimes.runtime_names.cache_clear()
+    monkeypatch.setattr(_registry, "_REGISTRY", dict(_registry._REGISTRY))
+    _registry.runtime_names.cache_clear()
     try:
         add_runtime(RuntimeSpec(name="fakert", label="Fake RT", runner=lambda art, threads: None, package="numpy"))
         assert Candidate.from_dict({"runtime": "fakert"}).runtime == "fakert"
         assert runtime_label("fakert") == "Fake RT" and runtime_spec("fakert").missing() is None
     finally:
         monkeypatch.undo()
-        _runtimes.runtime_names.cache_clear()
+        _registry.runtime_names.cache_clear()
     with pytest.raises(ConfigError, match="runtime='fakert' is not one of"):
         Candidate.from_dict({"runtime": "fakert"})

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from paretodet.objectives import heavy_work, timing_host, timing_lock
+from paretodet.base import heavy_work, timing_host, timing_lock
 
 _HOLD = """
 import sys, time
-from paretodet.objectives import heavy_work, timing_lock
+from paretodet.base import heavy_work, timing_lock
 with (timing_lock() if sys.argv[2] == "timing" else heavy_work()):
     print("held", flush=True)
     time.sleep(float(sys.argv[1]))
@@ -83,7 +83,7 @@ def test_host_record_names_machine_runtime_and_version() -> None:
 
 def test_register_runtime_adds_to_the_builtins() -> None:
     code = (
-        "from paretodet.objectives import register_runtime, list_runtimes, runtime_entry\n"
+        "from paretodet.runtimes import register_runtime, list_runtimes, runtime_entry\n"
         "register_runtime('fake', lambda artifact, threads: None, package='numpy')\n"
         "print(','.join(list_runtimes()), runtime_entry('fake').package, runtime_entry('onnxruntime').package)\n"
     )

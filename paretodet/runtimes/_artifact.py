@@ -19,7 +19,7 @@ class Artifact:
 
     Attributes:
         path: the file that ships (its runtime's suffix: ``.onnx``, ``.xml`` + ``.bin``, the family's ``.pt``).
-        runtime: what it ships on (a registered runtime, see ``paretodet.compress.runtime_spec``).
+        runtime: what it ships on (a registered runtime, see ``paretodet.runtimes.runtime_spec``).
         imgsz: the square input size the artifact expects.
         precision: ``fp32``, ``fp16`` (weights) or ``int8`` (QDQ).
         names: class names, index = class id.

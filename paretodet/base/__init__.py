@@ -1,0 +1,32 @@
+"""The bottom layer: content hashes, YAML reading, lazy package exports, and the host's timing lock (heavy
+work waits while another process on this host times latency). Light imports only (no torch)."""
+
+from __future__ import annotations
+
+from paretodet.base._hashing import file_digest
+from paretodet.base._host import (
+    TimingHost,
+    cpu_model,
+    heavy_work,
+    timed_quietly,
+    timing_host,
+    timing_lock,
+    timing_lock_path,
+    wait_for_quiet_cpu,
+)
+from paretodet.base._lazy import lazy_exports
+from paretodet.base._yaml import read_yaml_file
+
+__all__ = [
+    "TimingHost",
+    "cpu_model",
+    "file_digest",
+    "heavy_work",
+    "lazy_exports",
+    "read_yaml_file",
+    "timed_quietly",
+    "timing_host",
+    "timing_lock",
+    "timing_lock_path",
+    "wait_for_quiet_cpu",
+]
