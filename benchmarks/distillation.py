@@ -24,9 +24,18 @@ from typing import Any
 from _demo import demo_workdir
 from torch import nn
 
-from paretodet.compress import FinetuneRecipe, StudentSpec, distillation_loss, export_artifact, finetune, make_student
+from paretodet.compress import export_artifact
 from paretodet.data import DatasetInfo, load_data_yaml, write_resolved_yaml
-from paretodet.models import Detector, demo_teacher_path, load_detector
+from paretodet.models import (
+    Detector,
+    FinetuneRecipe,
+    StudentSpec,
+    demo_teacher_path,
+    distillation_loss,
+    finetune,
+    load_detector,
+    make_student,
+)
 from paretodet.objectives import EvalSettings, Metrics, evaluate
 from paretodet.search import build
 from paretodet.spaces import Candidate

@@ -27,16 +27,9 @@ from typing import Any
 from _demo import demo_workdir
 from torch import nn
 
-from paretodet.compress import (
-    FinetuneRecipe,
-    PruneSpec,
-    distillation_loss,
-    export_artifact,
-    finetune,
-    prune_model,
-)
+from paretodet.compress import PruneSpec, export_artifact, prune_model
 from paretodet.data import DatasetInfo, load_data_yaml, write_resolved_yaml
-from paretodet.models import Detector, demo_teacher_path, load_detector
+from paretodet.models import Detector, FinetuneRecipe, demo_teacher_path, distillation_loss, finetune, load_detector
 from paretodet.objectives import EvalSettings, Metrics, evaluate
 from paretodet.search import build
 from paretodet.spaces import Candidate

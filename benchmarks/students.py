@@ -28,10 +28,10 @@ from typing import Any
 from _demo import demo_workdir
 from torch import nn
 
-from paretodet.compress import StudentSpec, distillation_loss, export_artifact, make_student
-from paretodet.compress._finetune import FinetuneRecipe, finetune
+from paretodet.compress import export_artifact
 from paretodet.data import DatasetInfo, load_data_yaml, write_resolved_yaml
-from paretodet.models import Detector, demo_teacher_path, load_detector
+from paretodet.models import Detector, StudentSpec, demo_teacher_path, distillation_loss, load_detector, make_student
+from paretodet.models._ultralytics_train import FinetuneRecipe, finetune
 from paretodet.objectives import EvalSettings, Metrics, evaluate
 from paretodet.search import build
 from paretodet.spaces import Candidate
@@ -75,7 +75,7 @@ def train(work: Path, data_yaml: Path, teacher: Detector, variant: str, seed: in
     if "kd" in how:
         kd = how["kd"]
         if kd["feature_weight"]:
-            from paretodet.compress import attach_feature_projectors
+            from paretodet.models import attach_feature_projectors
 
             attach_feature_projectors(student, teacher.model, seed=seed)
 

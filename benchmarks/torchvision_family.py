@@ -24,10 +24,10 @@ import time
 from pathlib import Path
 
 from paretodet.data import load_dataset, read_truth, split_images, synthesize
-from paretodet.models import DEMO_DATA_SPEC, load_detector, torchvision_teacher_path
+from paretodet.models import DEMO_DATA_SPEC, load_detector
 from paretodet.objectives import EvalSettings, Metrics, coco_map, predict
 from paretodet.runtimes import open_runner
-from paretodet.search import apply_candidate
+from paretodet.search import apply_candidate, torchvision_teacher_path
 from paretodet.spaces import Candidate
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import os
 import warnings
 from contextlib import contextmanager
@@ -21,25 +20,9 @@ if TYPE_CHECKING:
 
     from paretodet.models import Detector
 
-__all__ = ["ONNX_OPSET", "atomic_path", "count_gflops", "export_artifact", "inference_module"]
+__all__ = ["ONNX_OPSET", "atomic_path", "count_gflops", "export_artifact"]
 
 ONNX_OPSET = 17
-
-
-def inference_module(model: torch.nn.Module) -> torch.nn.Module:
-    """A fused FP32 copy of an Ultralytics model whose forward returns the raw ``(1, 4 + nc, anchors)`` tensor."""
-    net: Any = copy.deepcopy(model).float().eval().cpu()
-    if hasattr(net, "fuse"):
-        net = net.fuse(verbose=False) if "verbose" in net.fuse.__code__.co_varnames else net.fuse()
-    module: Any
-    for module in net.modules():
-        if hasattr(module, "export") and hasattr(module, "stride") and hasattr(module, "nc"):
-            module.export = True
-            module.format = "onnx"
-            module.dynamic = False
-    for param in net.parameters():
-        param.requires_grad_(False)
-    return net
 
 
 def count_gflops(net: torch.nn.Module, imgsz: int) -> float:

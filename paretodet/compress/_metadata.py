@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Mapping
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from paretodet.models import QUANTIZE_ARG
 
 if TYPE_CHECKING:
     import onnx
 
-    from paretodet.models import Detector
-
-__all__ = ["METADATA_KEYS", "read_onnx_metadata", "ultralytics_metadata"]
+__all__ = ["METADATA_KEYS", "read_onnx_metadata"]
 
 # the keys of Ultralytics' ONNX export (ultralytics/engine/exporter.py), less its license and docs links
 METADATA_KEYS: tuple[str, ...] = (
@@ -38,41 +37,6 @@ METADATA_KEYS: tuple[str, ...] = (
     "channels",
     "end2end",
 )
-# Ultralytics' ``quantize`` export argument for each precision (None: FP32)
-_QUANTIZE: dict[str, int | None] = {"fp32": None, "fp16": 16, "int8": 8}
-
-
-def ultralytics_metadata(detector: Detector, *, imgsz: int, precision: str, opset: int) -> dict[str, Any]:
-    """The metadata Ultralytics' ONNX export writes, for ``detector`` exported at ``imgsz`` and ``precision``.
-
-    Example:
-        >>> meta = ultralytics_metadata(det, imgsz=320, precision="fp16", opset=17)  # doctest: +SKIP
-        >>> meta["names"][0], meta["imgsz"]  # doctest: +SKIP
-        ('person', [320, 320])
-    """
-    import ultralytics
-
-    from paretodet import __version__
-
-    model: Any = detector.model
-    stride = getattr(model, "stride", None)
-    yaml = getattr(model, "yaml", None)
-    layers = getattr(model, "model", None)
-    return {
-        "description": f"{Path(detector.source).name}, compressed by paretodet {__version__}",
-        "author": "paretodet",
-        "date": datetime.now().astimezone().isoformat(),
-        "version": ultralytics.__version__,  # the Ultralytics whose Detect head wrote the graph
-        "stride": int(max(stride)) if stride is not None else 32,
-        "task": "detect",
-        "head": type(layers[-1]).__name__ if layers is not None else "Detect",
-        "batch": 1,
-        "imgsz": [imgsz, imgsz],
-        "names": dict(enumerate(detector.names)),
-        "args": _export_args(precision, opset=opset),
-        "channels": int(yaml.get("channels", 3)) if isinstance(yaml, dict) else 3,
-        "end2end": bool(getattr(model, "end2end", False)),
-    }
 
 
 def read_onnx_metadata(source: Path | onnx.ModelProto) -> dict[str, str]:
@@ -106,16 +70,4 @@ def restated_for(metadata: Mapping[str, str], precision: str) -> dict[str, str]:
         args = ast.literal_eval(metadata["args"])
     except (ValueError, SyntaxError):
         return dict(metadata)
-    return {**metadata, "args": str({**args, "quantize": _QUANTIZE[precision]})}
-
-
-def _export_args(precision: str, *, opset: int) -> dict[str, Any]:
-    """Ultralytics' ONNX export arguments that describe this graph: static batch-1 input, no NMS inside."""
-    return {
-        "batch": 1,
-        "dynamic": False,
-        "quantize": _QUANTIZE[precision],
-        "opset": opset,
-        "simplify": False,
-        "nms": False,
-    }
+    return {**metadata, "args": str({**args, "quantize": QUANTIZE_ARG[precision]})}

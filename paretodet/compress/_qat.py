@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from paretodet.compress._finetune import EpochCallback, FinetuneRecipe, finetune
+from paretodet.models import EpochCallback, FinetuneRecipe, finetune
 
 __all__ = ["FakeQuantConv", "QatRecipe", "block_of_module", "prepare_qat", "qat_finetune", "strip_qat"]
 

@@ -11,12 +11,10 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-import re
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -29,15 +27,12 @@ __all__ = [
     "CALIBRATION_METHODS",
     "Int8Settings",
     "LetterboxCalibrationReader",
-    "head_decode_nodes",
     "pick_calibration_images",
-    "quantizable_blocks",
     "quantize_int8",
     "uses_reduced_range",
 ]
 
 CALIBRATION_METHODS: tuple[str, ...] = ("minmax", "entropy", "percentile")
-_BLOCK = re.compile(r"^/model\.(\d+)/(?:((?:cv[23]|m)\.\d+)/)?")  # head conv branches: cv2/cv3 (v8), m (v5)
 
 
 @dataclass(frozen=True)
@@ -113,44 +108,6 @@ def pick_calibration_images(images: Sequence[Path], count: int) -> list[Path]:
         return list(images)
     idx = np.linspace(0, len(images) - 1, count).round().astype(int)
     return [images[i] for i in idx]
-
-
-def _head_index(model: Any) -> int:
-    indices = [int(m.group(1)) for n in model.graph.node if (m := _BLOCK.match(n.name))]
-    if not indices:
-        raise ExportError("ONNX graph has no Ultralytics '/model.N/' node names: cannot locate the detection head")
-    return max(indices)
-
-
-def head_decode_nodes(model: Any) -> list[str]:
-    """Names of the detection head's decode nodes (everything in the head but its conv branches)."""
-    head = _head_index(model)
-    prefix = f"/model.{head}/"
-    decode = []
-    for node in model.graph.node:
-        match = _BLOCK.match(node.name)
-        if node.name.startswith(prefix) and match is not None and not match.group(2):
-            decode.append(node.name)
-    return decode
-
-
-def quantizable_blocks(model: Any) -> dict[str, list[str]]:
-    """Quantizable blocks, in graph order: ``model.K`` for backbone/neck blocks, ``model.H.cv2.i`` /
-    ``model.H.cv3.i`` (``model.H.m.i`` for YOLOv5) for the head's box and class conv branches. Maps block
-    name -> node names."""
-    head = _head_index(model)
-    blocks: dict[str, list[str]] = {}
-    for node in model.graph.node:
-        match = _BLOCK.match(node.name)
-        if not match:
-            continue
-        index = int(match.group(1))
-        branch = match.group(2) if index == head else None  # only the head is split into branches
-        if index == head and not branch:
-            continue  # the decode stays FP32
-        name = f"model.{index}" + (f".{branch}" if branch else "")
-        blocks.setdefault(name, []).append(node.name)
-    return blocks
 
 
 @contextlib.contextmanager

@@ -18,35 +18,19 @@ import contextlib
 import io
 import re
 import warnings
-from pathlib import Path
 from typing import Any
 
-from paretodet.errors import ModelError, UntrustedModelError, first_line
+from paretodet.errors import ModelError, first_line
+from paretodet.models._refusal import TRUST_HINT, refuse
 
-__all__ = ["TRUST_HINT", "load_ultralytics_safely", "refuse", "register_paretodet_globals"]
-
-TRUST_HINT = (
-    "paretodet loads checkpoints without running code; if you trust this file, pass --trust-model "
-    "(workers: PARETODET_TRUST_MODEL=1)"
-)
-
-
-def refuse(refused: str, source: str | Path) -> UntrustedModelError:
-    """The error for a checkpoint that needs ``refused`` (a global such as ``posix.system``) to be unpickled.
-
-    Example:
-        >>> str(refuse("posix.system", "evil.pt")).startswith("refused to unpickle 'posix.system' from evil.pt")
-        True
-    """
-    what = f"'{refused}'" if refused else "a type outside the allow-list"
-    return UntrustedModelError(f"refused to unpickle {what} from {source}: {TRUST_HINT}", refused=refused)
+__all__ = ["load_ultralytics_safely", "register_paretodet_globals"]
 
 
 def register_paretodet_globals() -> None:
     """Allow paretodet's own module classes in ``weights_only`` loads (process-wide, as Ultralytics does)."""
     import torch
 
-    from paretodet.compress import register_safe_globals
+    from paretodet.models._ultralytics_c2f import register_safe_globals
     from paretodet.models._yolov5 import YoloV5Detect, YoloV5Model
 
     register_safe_globals()

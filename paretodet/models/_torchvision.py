@@ -260,14 +260,14 @@ class TorchvisionFamily(DetectorFamily):
 
     def supported_techniques(self, detector: Detector) -> frozenset[str]:
         """SSD-style models (anchors, a matcher, a box coder) also learn from teachers (``kd``)."""
-        from paretodet.compress._detection_kd import is_ssd_style
+        from paretodet.models._torchvision_kd import is_ssd_style
 
         return self.techniques | {"kd"} if is_ssd_style(detector.model) else self.techniques
 
     def distillation(self, teacher: Detector, settings: KDSettings) -> Callable[[Any], Any]:
         """Distillation through the teacher's detections (a teacher of any family; see
         ``compress._detection_kd``); no feature term (the two networks share no feature layout)."""
-        from paretodet.compress._detection_kd import DetectionKD
+        from paretodet.models._torchvision_kd import DetectionKD
 
         if settings.feature_weight:
             raise ConfigError(

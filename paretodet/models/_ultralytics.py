@@ -77,7 +77,7 @@ def _load_yolo(name: str, *, what: str) -> Any:
     """Ultralytics' own loading: builds model YAMLs; unpickles checkpoints in full (trusted files only)."""
     from ultralytics import YOLO
 
-    from paretodet.compress import register_safe_globals
+    from paretodet.models._ultralytics_c2f import register_safe_globals
 
     register_safe_globals()  # pruned checkpoints hold C2fSplit blocks, also under ULTRALYTICS_SAFE_LOAD=1
     try:

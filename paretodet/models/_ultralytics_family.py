@@ -65,7 +65,7 @@ class UltralyticsFamily(DetectorFamily):
 
     def inference_module(self, detector: Detector, *, imgsz: int) -> torch.nn.Module:
         """The fused model whose forward returns the raw ``(1, 4 + nc, anchors)`` tensor."""
-        from paretodet.compress import inference_module
+        from paretodet.models._ultralytics_onnx import inference_module
 
         return inference_module(detector.model)
 
@@ -81,7 +81,7 @@ class UltralyticsFamily(DetectorFamily):
 
     def onnx_metadata(self, detector: Detector, *, imgsz: int, precision: str, opset: int) -> dict[str, Any]:
         """Ultralytics' own ONNX metadata keys (``YOLO(file.onnx)`` reads them), plus the family."""
-        from paretodet.compress import ultralytics_metadata
+        from paretodet.models._ultralytics_onnx import ultralytics_metadata
 
         return {**ultralytics_metadata(detector, imgsz=imgsz, precision=precision, opset=opset), "family": self.name}
 
@@ -98,19 +98,19 @@ class UltralyticsFamily(DetectorFamily):
 
     def quantizable_blocks(self, onnx_model: Any) -> dict[str, list[str]]:
         """``model.K`` blocks and the head's conv branches (``model.H.cv2.i`` ...)."""
-        from paretodet.compress import quantizable_blocks
+        from paretodet.models._ultralytics_onnx import quantizable_blocks
 
         return quantizable_blocks(onnx_model)
 
     def fp32_nodes(self, onnx_model: Any) -> list[str]:
         """The detection head's decode (DFL, anchors, strides, sigmoid, concat)."""
-        from paretodet.compress import head_decode_nodes
+        from paretodet.models._ultralytics_onnx import head_decode_nodes
 
         return head_decode_nodes(onnx_model)
 
     def prunable_copy(self, model: torch.nn.Module, *, structured: bool) -> torch.nn.Module:
         """C2f blocks split into two convolutions (output-identical) so their channel split is prunable."""
-        from paretodet.compress import split_c2f_blocks
+        from paretodet.models._ultralytics_c2f import split_c2f_blocks
 
         return split_c2f_blocks(model)[0] if structured else copy.deepcopy(model)
 
@@ -156,8 +156,8 @@ class UltralyticsFamily(DetectorFamily):
         criterion: Callable[[Any], Any] | None = None,
     ) -> torch.nn.Module:
         """Ultralytics' trainer on the model itself (AdamW, no mosaic; see ``compress._finetune``)."""
-        from paretodet.compress import FinetuneRecipe, finetune
         from paretodet.data import ultralytics_data_yaml
+        from paretodet.models._ultralytics_train import FinetuneRecipe, finetune
 
         lr = {} if recipe.lr is None else {"lr": recipe.lr}  # None: the trainer recipe's own default
         ultra = FinetuneRecipe(epochs=recipe.epochs, batch=recipe.batch, seed=recipe.seed, device=recipe.device, **lr)
@@ -175,8 +175,8 @@ class UltralyticsFamily(DetectorFamily):
     def distillation(self, teacher: Detector, settings: KDSettings) -> Callable[[Any], Any]:
         """Class, DFL and (``feature_weight``) neck-feature distillation from an Ultralytics teacher, anchor by
         anchor (see ``compress._distill``); the student must carry projectors for the feature term."""
-        from paretodet.compress import distillation_loss
         from paretodet.errors import ConfigError
+        from paretodet.models._ultralytics_kd import distillation_loss
 
         if teacher.family != self.name:
             raise ConfigError(
@@ -199,8 +199,8 @@ class UltralyticsFamily(DetectorFamily):
         """Letterboxed training batches in the trainer's format."""
         import tempfile
 
-        from paretodet.compress import training_batches
         from paretodet.data import ultralytics_data_yaml
+        from paretodet.models._ultralytics_train import training_batches
 
         with tempfile.TemporaryDirectory(prefix="paretodet-taylor-") as tmp:
             return training_batches(ultralytics_data_yaml(data, Path(tmp)), imgsz=imgsz, count=count)

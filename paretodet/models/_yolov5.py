@@ -50,7 +50,7 @@ def load_yolov5(path: Path, *, trust_model: bool = False) -> tuple[nn.Module, tu
                 f"{', '.join(c.rsplit('.', 1)[1] for c in known)} and torch layers): refusing to unpickle it"
             )
     if unknown and not trust_model:
-        from paretodet.models._safe_load import refuse
+        from paretodet.models._refusal import refuse
 
         raise refuse(unknown[0], path)
     try:

@@ -44,6 +44,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "TrialEvent",
         "run_study",
     ),
+    "_tv_teacher": ("TorchvisionTeacherRecipe", "torchvision_teacher_path", "train_torchvision_teacher"),
     "_worker": ("run_worker",),
 }
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)
@@ -87,6 +88,11 @@ if TYPE_CHECKING:  # the same names, for type checkers
         StudySummary as StudySummary,
         TrialEvent as TrialEvent,
         run_study as run_study,
+    )
+    from paretodet.search._tv_teacher import (
+        TorchvisionTeacherRecipe as TorchvisionTeacherRecipe,
+        torchvision_teacher_path as torchvision_teacher_path,
+        train_torchvision_teacher as train_torchvision_teacher,
     )
     from paretodet.search._worker import (
         run_worker as run_worker,

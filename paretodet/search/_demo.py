@@ -60,7 +60,7 @@ def _ultralytics_teacher(out: Path, retrain: bool, stage: Stage, on_epoch: Epoch
 
 def _torchvision_teacher(out: Path, retrain: bool, stage: Stage, on_epoch: Epochs) -> Path:
     """The SSDlite teacher, trained on first use (or with ``retrain``) and kept in the user's cache."""
-    from paretodet.models import torchvision_teacher_path, train_torchvision_teacher
+    from paretodet.search import torchvision_teacher_path, train_torchvision_teacher
 
     teacher = torchvision_teacher_path()
     if retrain or not teacher.is_file():
@@ -104,7 +104,7 @@ def run_demo(
 
     ``ultralytics``: the packaged YOLOv8n teacher (``retrain``: trained again to a plateau, minutes, and
     installed). ``torchvision``: an SSDlite teacher trained on first use (kept in the user's cache, see
-    :mod:`paretodet.models._tv_teacher`), searched on the demo set in the Pascal VOC layout.
+    :mod:`paretodet.search._tv_teacher`), searched on the demo set in the Pascal VOC layout.
     """
     from paretodet.data import synthesize
 

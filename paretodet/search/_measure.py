@@ -16,17 +16,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from paretodet.errors import StudyError
-from paretodet.objectives import METRICS
 
 if TYPE_CHECKING:
     import optuna
 
-__all__ = ["LATENCY_PREFIX", "MeasureSummary", "latency_labels", "measure_study", "relabelled_latency"]
+from paretodet.search._latency_labels import LATENCY_PREFIX
 
-LATENCY_PREFIX = "latency:"
+__all__ = ["MeasureSummary", "measure_study"]
+
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-# the figures a label re-times (model-only timings; end-to-end timing needs the training stack's NMS)
-LATENCY_COLUMNS: tuple[str, ...] = tuple(name for name, spec in METRICS.items() if spec.timed == "model")
 
 
 @dataclass(frozen=True)
@@ -111,25 +109,6 @@ def measure_study(
     if not record["trials"]:
         raise StudyError(f"none of the {len(trials)} artifacts exists here: copy the work dir (cache/) first")
     return MeasureSummary(label=label, measured=len(record["trials"]), skipped=skipped, host=record["host"])
-
-
-def latency_labels(study_attrs: dict[str, Any]) -> list[str]:
-    """The labels of the latency sets stored with a study."""
-    return sorted(k[len(LATENCY_PREFIX) :] for k in study_attrs if k.startswith(LATENCY_PREFIX))
-
-
-def relabelled_latency(study_attrs: dict[str, Any], label: str) -> tuple[dict[int, dict[str, float]], dict[str, Any]]:
-    """The per-trial latency figures stored under ``label`` and the host they were timed on.
-
-    Raises StudyError naming the labels that exist when ``label`` is unknown.
-    """
-    record = study_attrs.get(f"{LATENCY_PREFIX}{label}")
-    if not record:
-        known = latency_labels(study_attrs)
-        hint = f"known: {', '.join(known)}" if known else "none measured yet: run 'paretodet measure' first"
-        raise StudyError(f"no latencies labelled '{label}' in this study ({hint})")
-    figures = {int(n): {c: float(v[c]) for c in LATENCY_COLUMNS} for n, v in record["trials"].items()}
-    return figures, dict(record.get("host") or {})
 
 
 def _open_study(workdir: Path, *, storage: str | None, study: str | None) -> optuna.Study:

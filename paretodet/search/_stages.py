@@ -14,16 +14,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from paretodet.compress import (
-    PruneSpec,
-    StudentSpec,
-    attach_feature_projectors,
-    export_artifact,
-    make_student,
-    prune_model,
-)
+from paretodet.compress import PruneSpec, export_artifact, prune_model
 from paretodet.data import DatasetInfo, dataset_digest
-from paretodet.models import Detector, KDSettings, TrainRecipe, file_digest, get_family, load_detector
+from paretodet.models import (
+    Detector,
+    KDSettings,
+    StudentSpec,
+    TrainRecipe,
+    attach_feature_projectors,
+    file_digest,
+    get_family,
+    load_detector,
+    make_student,
+)
 from paretodet.runtimes import Artifact
 from paretodet.spaces import Candidate, DistillConfig, stage_knobs
 

@@ -144,7 +144,7 @@ def open_workdir_study(workdir: Path) -> tuple[optuna.Study, dict[str, Any]]:
 def _relabel(rows: list[dict[str, Any]], study_attrs: dict[str, Any], label: str) -> dict[str, Any]:
     """Put the latencies measured under ``label`` into ``rows`` (in place); return what the manifest adds."""
     from paretodet.reports import TIMED_METRICS
-    from paretodet.search._measure import relabelled_latency
+    from paretodet.search._latency_labels import relabelled_latency
 
     figures, host = relabelled_latency(study_attrs, label)
     for row in rows:

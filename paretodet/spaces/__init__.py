@@ -23,9 +23,9 @@ from paretodet.spaces._configs import (
     PruneConfig,
     QuantConfig,
 )
-from paretodet.spaces._file import PRESETS, knob_table, load_space, parse_space, space_to_dict
+from paretodet.spaces._file import PRESETS, default_space, knob_table, load_space, parse_space, space_to_dict
 from paretodet.spaces._knobs import STAGES, TECHNIQUES, Condition, KnobSpec, check_specs, knob
-from paretodet.spaces._space import Knob, SearchSpace, default_space, sample
+from paretodet.spaces._space import Knob, SearchSpace, sample
 from paretodet.spaces._variants import (
     ORIGINAL_PROBE,
     VARIANTS,

@@ -28,7 +28,7 @@ from paretodet.spaces._candidate import Candidate, knob_names, knob_specs, parse
 from paretodet.spaces._knobs import did_you_mean
 from paretodet.spaces._space import Knob, SearchSpace
 
-__all__ = ["PRESETS", "knob_table", "load_space", "space_to_dict"]
+__all__ = ["PRESETS", "default_space", "knob_table", "load_space", "space_to_dict"]
 
 PRESETS: tuple[str, ...] = ("quick", "balanced", "thorough")
 _TOP_KEYS = ("base", "knobs")
@@ -179,3 +179,8 @@ def knob_table() -> list[dict[str, Any]]:
         }
         for name, spec in knob_specs().items()
     ]
+
+
+def default_space() -> SearchSpace:
+    """The default space: the ``balanced`` preset (every technique, moderate training per candidate)."""
+    return load_space("balanced")

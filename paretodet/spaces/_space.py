@@ -21,7 +21,7 @@ from paretodet.spaces._knobs import did_you_mean
 if TYPE_CHECKING:
     import optuna
 
-__all__ = ["Knob", "SearchSpace", "default_space", "sample"]
+__all__ = ["Knob", "SearchSpace", "sample"]
 
 
 @dataclass(frozen=True)
@@ -198,13 +198,6 @@ class SearchSpace:
                 cond = f"{cond} and ({either})" if cond else either
             rows.append({"knob": knob.name, "values": values, "when": cond})
         return rows
-
-
-def default_space() -> SearchSpace:
-    """The default space: the ``balanced`` preset (every technique, moderate training per candidate)."""
-    from paretodet.spaces._file import load_space
-
-    return load_space("balanced")
 
 
 def sample(trial: optuna.Trial, space: SearchSpace) -> Candidate:

@@ -6,9 +6,9 @@ import numpy as np
 import onnx
 import pytest
 
-from paretodet.compress import export_artifact, inference_module
+from paretodet.compress import export_artifact
 from paretodet.errors import ConfigError
-from paretodet.models import load_detector
+from paretodet.models import inference_module, load_detector
 from paretodet.runtimes import Artifact, open_runner
 
 

@@ -137,9 +137,9 @@ def test_pruned_model_fine_tunes_without_losing_its_pruning(tiny_model: Path, ti
     from ultralytics import YOLO
     from ultralytics.nn.tasks import torch_safe_load
 
-    from paretodet.compress import FinetuneRecipe, PruneSpec, export_artifact, finetune, prune_model
+    from paretodet.compress import PruneSpec, export_artifact, prune_model
     from paretodet.data import load_data_yaml, write_resolved_yaml
-    from paretodet.models import Detector
+    from paretodet.models import Detector, FinetuneRecipe, finetune
 
     det = load_detector(tiny_model)
     pruned, report = prune_model(det.model, PruneSpec("fpgm", 0.4), imgsz=64)

@@ -7,17 +7,10 @@ import numpy as np
 import onnx
 import pytest
 
-from paretodet.compress import (
-    Int8Settings,
-    export_artifact,
-    head_decode_nodes,
-    pick_calibration_images,
-    quantizable_blocks,
-    quantize_int8,
-)
+from paretodet.compress import Int8Settings, export_artifact, pick_calibration_images, quantize_int8
 from paretodet.data import list_images, load_data_yaml
 from paretodet.errors import ConfigError, DataError
-from paretodet.models import load_detector
+from paretodet.models import head_decode_nodes, load_detector, quantizable_blocks
 from paretodet.runtimes import open_runner
 
 

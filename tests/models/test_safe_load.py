@@ -169,8 +169,8 @@ def test_demo_teacher_loads_safely() -> None:
 
 
 def test_pruned_stage_checkpoint_reloads_safely(tiny_model: Path, tmp_path: Path) -> None:
-    from paretodet.compress import C2fSplit, PruneSpec, export_artifact, prune_model
-    from paretodet.models import Detector
+    from paretodet.compress import PruneSpec, export_artifact, prune_model
+    from paretodet.models import C2fSplit, Detector
 
     det = load_detector(tiny_model)
     pruned, _ = prune_model(det.model, PruneSpec("l1", 0.3), imgsz=64)
@@ -181,7 +181,7 @@ def test_pruned_stage_checkpoint_reloads_safely(tiny_model: Path, tmp_path: Path
     )
     with zipfile.ZipFile(path) as archive:  # the pickle names paretodet's own block
         pickled = next(archive.read(n) for n in archive.namelist() if n.endswith("data.pkl"))
-    assert b"paretodet.compress._c2f" in pickled and b"C2fSplit" in pickled
+    assert b"paretodet.models._ultralytics_c2f" in pickled and b"C2fSplit" in pickled
     reloaded = load_detector(path)
     assert reloaded.params() == sum(p.numel() for p in pruned.parameters()) < det.params()
     assert any(isinstance(m, C2fSplit) for m in reloaded.model.modules())

@@ -7,9 +7,8 @@ import re
 
 import pytest
 
-from paretodet.runtimes import _registry
 from paretodet.errors import ConfigError
-from paretodet.runtimes import RuntimeSpec, add_runtime, list_runtimes, runtime_label, runtime_spec
+from paretodet.runtimes import RuntimeSpec, _registry, add_runtime, list_runtimes, runtime_label, runtime_spec
 from paretodet.spaces import Candidate, load_space
 
 

@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from paretodet.data import SynthSpec, load_dataset, read_truth, split_images, synthesize
-from paretodet.models._teacher import DEMO_DATA_SPEC, plateau_reached
+from paretodet.models import DEMO_DATA_SPEC, plateau_reached
 
 if TYPE_CHECKING:
     import numpy as np
 
     from paretodet.data import ImageTruth
-    from paretodet.models._base import Detector, DetectorFamily
+    from paretodet.models import Detector, DetectorFamily
 
 __all__ = ["TorchvisionTeacherRecipe", "torchvision_teacher_path", "train_torchvision_teacher"]
 
@@ -75,9 +75,7 @@ def train_torchvision_teacher(
     again). ``on_round(round, max_rounds, val_map)`` after each round; ``on_epoch(done, total)`` within a round.
     """
     from paretodet.data import SHAPE_CLASSES
-    from paretodet.models._base import TrainRecipe
-    from paretodet.models._families import get_family
-    from paretodet.models._torchvision import build_torchvision
+    from paretodet.models import TrainRecipe, build_torchvision, get_family
 
     recipe = recipe or TorchvisionTeacherRecipe()
     work = Path(workdir).resolve()

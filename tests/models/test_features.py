@@ -5,7 +5,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from paretodet.compress import (
+from paretodet.data import load_data_yaml, write_resolved_yaml
+from paretodet.errors import ConfigError
+from paretodet.models import (
     FinetuneRecipe,
     StudentSpec,
     attach_feature_projectors,
@@ -13,12 +15,10 @@ from paretodet.compress import (
     detach_feature_projectors,
     distillation_loss,
     finetune,
+    load_detector,
     make_student,
 )
-from paretodet.compress._features import PROJECTORS, neck_channels
-from paretodet.data import load_data_yaml, write_resolved_yaml
-from paretodet.errors import ConfigError
-from paretodet.models import load_detector
+from paretodet.models._ultralytics_features import PROJECTORS, neck_channels
 
 
 def test_cwd_is_zero_for_equal_maps_and_ignores_a_per_channel_shift() -> None:

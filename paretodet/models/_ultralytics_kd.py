@@ -6,7 +6,7 @@ models with a temperature ``T`` and uses a binary cross-entropy against the teac
 ``T^2``. Box distillation matches the DFL distributions (a softmax over ``reg_max`` bins per box side) with the
 same temperature, weighted by the teacher's confidence at each anchor. Both models share the anchor grid
 (same strides), so anchors match one to one. With ``feature_weight > 0`` the neck features the heads read are
-distilled too (channel-wise distillation through projectors, see :mod:`paretodet.compress._features`). The
+distilled too (channel-wise distillation through projectors, see :mod:`paretodet.models._ultralytics_features`). The
 loss is the Ultralytics detection loss subclassed: ``total = (1 - alpha) * task + alpha * KD`` with
 ``KD = cls_gain * class KD + dfl_gain * box KD + feature_weight * CWD``; ``alpha = 0`` is plain training.
 """
@@ -23,8 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from paretodet.compress._features import PROJECTORS, FeatureTap, cwd_loss
 from paretodet.errors import ConfigError, ModelError
+from paretodet.models._ultralytics_features import PROJECTORS, FeatureTap, cwd_loss
 
 __all__ = ["StudentSpec", "check_pair", "distillation_loss", "distillation_terms", "make_student"]
 
@@ -37,7 +37,7 @@ class StudentSpec:
         width / depth: multipliers of the teacher's width and depth (0.5 = half the channels).
         yaml: a model YAML to use instead (its ``nc`` must match the teacher's).
         init: ``scratch`` (random) or ``teacher`` (the teacher shrunk to the student's shapes: its most important
-            channels and evenly spaced repeats, see :mod:`paretodet.compress._student_init`).
+            channels and evenly spaced repeats, see :mod:`paretodet.models._ultralytics_student`).
         seed: seed of the random initialisation.
     """
 
@@ -82,7 +82,7 @@ def make_student(teacher: nn.Module, spec: StudentSpec) -> nn.Module:
     student.names = copy.deepcopy(getattr(teacher, "names", {}))
     check_pair(student, teacher)
     if spec.init == "teacher":
-        from paretodet.compress._student_init import init_from_teacher
+        from paretodet.models._ultralytics_student import init_from_teacher
 
         init_from_teacher(student, teacher)
     return student.float().cpu().eval()

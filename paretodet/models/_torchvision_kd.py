@@ -35,7 +35,7 @@ from torch import nn
 from paretodet.errors import ConfigError
 
 if TYPE_CHECKING:
-    from paretodet.models import Detector
+    from paretodet.models._base import Detector
 
 __all__ = [
     "MIN_BOX_SIDE",
@@ -64,7 +64,7 @@ class TeacherDetections:
     """A frozen teacher of any family, run through its deployment path on letterboxed ``(B, 3, S, S)`` images."""
 
     def __init__(self, teacher: Detector, *, imgsz: int) -> None:
-        from paretodet.models import get_family
+        from paretodet.models._families import get_family
 
         self.family = get_family(teacher.family)
         self.module = self.family.inference_module(teacher, imgsz=imgsz).float().eval()

@@ -14,7 +14,7 @@ shapes and copies the result into the student:
 3. every student tensor whose shape now matches its shrunk teacher tensor is copied; any other keeps its
    random initialisation (reported, so a caller can see how much of the student was inherited).
 
-C2f blocks are shrunk in their split form (:class:`~paretodet.compress._c2f.C2fSplit`) and merged back into the
+C2f blocks are shrunk in their split form (:class:`~paretodet.models.C2fSplit`) and merged back into the
 student's single ``cv1``.
 """
 
@@ -26,8 +26,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from paretodet.compress._c2f import C2fSplit, conv_like, split_c2f_blocks
 from paretodet.errors import ExportError
+from paretodet.models._ultralytics_c2f import C2fSplit, conv_like, split_c2f_blocks
 
 __all__ = ["InitReport", "init_from_teacher", "spaced_indices"]
 

@@ -6,18 +6,19 @@ import pytest
 import torch
 import yaml
 
-from paretodet.compress import (
+from paretodet.data import load_data_yaml, write_resolved_yaml
+from paretodet.errors import ConfigError
+from paretodet.models import (
     FinetuneRecipe,
     StudentSpec,
+    demo_teacher_path,
     distillation_loss,
     distillation_terms,
     finetune,
+    load_detector,
     make_student,
     training_batches,
 )
-from paretodet.data import load_data_yaml, write_resolved_yaml
-from paretodet.errors import ConfigError
-from paretodet.models import demo_teacher_path, load_detector
 
 
 def _params(model: torch.nn.Module) -> int:

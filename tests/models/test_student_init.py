@@ -2,16 +2,15 @@ from __future__ import annotations
 
 import torch
 
-from paretodet.compress import StudentSpec, make_student
-from paretodet.compress._c2f import split_c2f_blocks
-from paretodet.compress._student_init import (
+from paretodet.models import StudentSpec, demo_teacher_path, load_detector, make_student
+from paretodet.models._ultralytics_c2f import split_c2f_blocks
+from paretodet.models._ultralytics_student import (
     _drop_repeats,
     _shrink_width,
     _student_shapes,
     init_from_teacher,
     spaced_indices,
 )
-from paretodet.models import demo_teacher_path, load_detector
 
 
 def test_spaced_indices_keep_first_and_last() -> None:

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from paretodet.compress._detection_kd import DetectionKD, TeacherDetections, softened_targets
 from paretodet.data import SHAPE_CLASSES, load_data_yaml
 from paretodet.errors import ConfigError
 from paretodet.models import KDSettings, TrainRecipe, demo_teacher_path, get_family, load_detector
 from paretodet.models._torchvision import build_torchvision
+from paretodet.models._torchvision_kd import DetectionKD, TeacherDetections, softened_targets
 from paretodet.models._torchvision_train import _class_to_label, _loss, loss_batches
 
 IMGSZ = 160
