@@ -73,7 +73,13 @@ def train(work: Path, data_yaml: Path, teacher: Detector, name: str, args: argpa
         criterion=criterion,
         trainer_args=how.get("trainer_args"),
     )
-    export_artifact(Detector(trained, teacher.names, name, name), dest, runtime="torch", imgsz=64, precision="fp32")
+    export_artifact(
+        Detector(trained, teacher.names, name, name, family="ultralytics"),
+        dest,
+        runtime="torch",
+        imgsz=64,
+        precision="fp32",
+    )
     print(f"{name}: trained in {time.perf_counter() - start:.0f} s", flush=True)
 
 

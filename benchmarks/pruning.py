@@ -46,7 +46,13 @@ def snapshot_path(work: Path, name: str, epoch: int) -> Path:
 
 def save(model: nn.Module, names: tuple[str, ...], path: Path) -> None:
     """Keep a model as an ordinary Ultralytics checkpoint."""
-    export_artifact(Detector(model, names, str(path), path.stem), path, runtime="torch", imgsz=64, precision="fp32")
+    export_artifact(
+        Detector(model, names, str(path), path.stem, family="ultralytics"),
+        path,
+        runtime="torch",
+        imgsz=64,
+        precision="fp32",
+    )
 
 
 def train_runs(
@@ -65,7 +71,9 @@ def train_runs(
     data_yaml = write_resolved_yaml(data, work / "data.yaml")
     runs: list[tuple[str, nn.Module, int, Any]] = [("teacher", det.model, epochs, None)]
     for ratio in ratios:
-        pruned, _ = prune_model(det.model, PruneSpec(method, ratio), imgsz=TRAIN_IMGSZ, data_yaml=data_yaml)
+        pruned, _ = prune_model(
+            det.model, PruneSpec(method, ratio), imgsz=TRAIN_IMGSZ, data_yaml=data_yaml, family="ultralytics"
+        )
         runs.append((f"{method}-{ratio}", pruned, epochs, None))
         if kd_alpha > 0:
 
@@ -117,8 +125,16 @@ def one_shot_table(work: Path, data: DatasetInfo, det: Detector, ratios: list[fl
     lines.append(_one_shot_row("none", 0.0, det, base, work, data))
     for method in ("l1", "l2", "fpgm", "taylor", "level"):
         for ratio in ratios:
-            pruned, _ = prune_model(det.model, PruneSpec(method, ratio), imgsz=TRAIN_IMGSZ, data_yaml=data_yaml)
-            pdet = Detector(pruned, det.names, f"{method}-{ratio}", f"oneshot-r8-{method}-{ratio}-{det.digest}")
+            pruned, _ = prune_model(
+                det.model, PruneSpec(method, ratio), imgsz=TRAIN_IMGSZ, data_yaml=data_yaml, family="ultralytics"
+            )
+            pdet = Detector(
+                pruned,
+                det.names,
+                f"{method}-{ratio}",
+                f"oneshot-r8-{method}-{ratio}-{det.digest}",
+                family="ultralytics",
+            )
             lines.append(_one_shot_row(method, ratio, pdet, measure(c320, pdet, data, work), work, data))
     return lines
 

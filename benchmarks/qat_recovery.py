@@ -59,7 +59,9 @@ def main() -> None:
             fake_quant=False,
         )
         ft_s = time.perf_counter() - start
-        ft_det = Detector(model=tuned, names=det.names, source="fine-tuned", digest=f"ft{epochs}-{det.digest}")
+        ft_det = Detector(
+            model=tuned, names=det.names, source="fine-tuned", digest=f"ft{epochs}-{det.digest}", family="ultralytics"
+        )
         for name, extra in (
             (f"FP32 fine-tuned {epochs} epoch(s), no fake quant", {"quant.precision": "fp32"}),
             ("  + INT8 PTQ", {"quant.precision": "int8"}),

@@ -53,7 +53,16 @@ def _nncf(teacher: Path, data_yaml: Path, imgsz: int, tmp: Path, data: Any, sett
     )
     xml = next(Path(out).glob("*.xml"))
     det = load_detector(teacher)
-    art = Artifact(path=xml, runtime="openvino", imgsz=imgsz, precision="int8", names=det.names, params=0, gflops=0.0)
+    art = Artifact(
+        path=xml,
+        runtime="openvino",
+        imgsz=imgsz,
+        precision="int8",
+        names=det.names,
+        params=0,
+        gflops=0.0,
+        family="ultralytics",
+    )
     return evaluate(art, data, settings=settings)
 
 

@@ -101,7 +101,16 @@ def _ultralytics_openvino(teacher: Path, data_yaml: Path, imgsz: int, tmp: Path,
         format="openvino", int8=True, data=str(data_yaml), imgsz=imgsz, split="train", batch=1, device="cpu"
     )
     xml = next(Path(out).glob("*.xml"))
-    return Artifact(path=xml, runtime="openvino", imgsz=imgsz, precision="int8", names=names, params=0, gflops=0.0)
+    return Artifact(
+        path=xml,
+        runtime="openvino",
+        imgsz=imgsz,
+        precision="int8",
+        names=names,
+        params=0,
+        gflops=0.0,
+        family="ultralytics",
+    )
 
 
 def main() -> None:

@@ -94,7 +94,13 @@ def train(work: Path, data_yaml: Path, teacher: Detector, variant: str, seed: in
         trainer_args={**recipe_args(args), **how.get("trainer_args", {})},
     )
     dest.parent.mkdir(parents=True, exist_ok=True)
-    export_artifact(Detector(trained, teacher.names, name, name), dest, runtime="torch", imgsz=64, precision="fp32")
+    export_artifact(
+        Detector(trained, teacher.names, name, name, family="ultralytics"),
+        dest,
+        runtime="torch",
+        imgsz=64,
+        precision="fp32",
+    )
     print(f"{name}: trained in {time.perf_counter() - start:.0f} s", flush=True)
 
 

@@ -14,12 +14,13 @@ from paretodet.base._host import (
     timing_lock_path,
     wait_for_quiet_cpu,
 )
-from paretodet.base._lazy import lazy_exports
+from paretodet.base._lazy import declared_exports, lazy_exports
 from paretodet.base._yaml import read_yaml_file
 
 __all__ = [
     "TimingHost",
     "cpu_model",
+    "declared_exports",
     "file_digest",
     "heavy_work",
     "lazy_exports",

@@ -4,12 +4,13 @@ deployment targets that have only the artifacts' runtime)."""
 
 from __future__ import annotations
 
+import ast
 import importlib
 import sys
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["lazy_exports"]
+__all__ = ["declared_exports", "lazy_exports"]
 
 
 def lazy_exports(
@@ -34,3 +35,23 @@ def lazy_exports(
         return sorted(set(where) | set(vars(sys.modules[package])))
 
     return __getattr__, __dir__, sorted(where)
+
+
+def declared_exports(init_file: str, package: str) -> dict[str, tuple[str, ...]]:
+    """The lazy table of a package, read from its ``__init__``'s ``if TYPE_CHECKING:`` block, whose imports
+    (``from package._module import name as name``) are then the one list of its public names: type checkers
+    read them, and :func:`lazy_exports` imports each on first use.
+
+    Example:
+        >>> table = declared_exports(__file__, __name__)  # doctest: +SKIP
+    """
+    with open(init_file, encoding="utf-8") as fh:
+        tree = ast.parse(fh.read())
+    table: dict[str, list[str]] = {}
+    for node in tree.body:
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            for statement in node.body:
+                if isinstance(statement, ast.ImportFrom) and (statement.module or "").startswith(f"{package}._"):
+                    module = statement.module[len(package) + 1 :]  # type: ignore[index]
+                    table.setdefault(module, []).extend(alias.asname or alias.name for alias in statement.names)
+    return {module: tuple(names) for module, names in table.items()}

@@ -5,56 +5,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from paretodet.base import lazy_exports
+from paretodet.base import declared_exports, lazy_exports
 
-_EXPORTS: dict[str, tuple[str, ...]] = {
-    "_openvino": ("onnx_to_ir",),
-    "_engines": (
-        "Int8Engine",
-        "Int8Request",
-        "int8_engine",
-        "int8_engine_names",
-    ),
-    "_export": (
-        "ONNX_OPSET",
-        "atomic_path",
-        "count_gflops",
-        "export_artifact",
-    ),
-    "_metadata": (
-        "METADATA_KEYS",
-        "read_onnx_metadata",
-    ),
-    "_choices": (
-        "MAX_PRUNE_RATIO",
-        "PRUNE_METHODS",
-        "STRUCTURED_METHODS",
-    ),
-    "_prune": (
-        "PruneReport",
-        "PruneSpec",
-        "prune_model",
-        "structured_prune",
-    ),
-    "_qat": (
-        "FakeQuantConv",
-        "QatRecipe",
-        "prepare_qat",
-        "qat_finetune",
-        "strip_qat",
-    ),
-    "_quantize": (
-        "CALIBRATION_METHODS",
-        "Int8Settings",
-        "LetterboxCalibrationReader",
-        "pick_calibration_images",
-        "quantize_int8",
-        "uses_reduced_range",
-    ),
-}
-__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)
+# the public names: the imports under TYPE_CHECKING below (type checkers read them; each is imported on first use)
+__getattr__, __dir__, __all__ = lazy_exports(__name__, declared_exports(__file__, __name__))
 
-if TYPE_CHECKING:  # the same names, for type checkers
+if TYPE_CHECKING:  # the public names (the one list)
     from paretodet.compress._choices import (
         MAX_PRUNE_RATIO as MAX_PRUNE_RATIO,
         PRUNE_METHODS as PRUNE_METHODS,

@@ -98,7 +98,7 @@ class PruneReport:
 
 
 def structured_prune(
-    model: nn.Module, *, method: str, ratio: float, imgsz: int = 160, family: str = "ultralytics"
+    model: nn.Module, *, method: str, ratio: float, family: str, imgsz: int = 160
 ) -> tuple[nn.Module, PruneReport]:
     """Shorthand for :func:`prune_model` with one global ratio (no data: not for ``taylor``)."""
     return prune_model(model, PruneSpec(method=method, ratio=ratio), imgsz=imgsz, family=family)
@@ -112,7 +112,7 @@ def prune_model(
     imgsz: int = 320,
     data: DatasetInfo | Path | None = None,
     seed: int = 0,
-    family: str = "ultralytics",
+    family: str,
 ) -> tuple[nn.Module, PruneReport]:
     """A pruned copy of a detection model of ``family`` (an Ultralytics model's C2f blocks made prunable).
 
@@ -120,7 +120,7 @@ def prune_model(
     on a few training batches of ``data`` (a dataset or a data YAML) at ``imgsz``.
 
     Example:
-        >>> pruned, report = prune_model(detector.model, PruneSpec("l2", 0.3))  # doctest: +SKIP
+        >>> pruned, report = prune_model(detector.model, PruneSpec("l2", 0.3), family=detector.family)  # doctest: +SKIP
     """
     from paretodet.models import get_family
 

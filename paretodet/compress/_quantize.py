@@ -150,8 +150,8 @@ def quantize_int8(
     imgsz: int,
     settings: Int8Settings,
     calibration_cache: Path | None = None,
+    family: str,
     only_blocks: Sequence[str] | None = None,
-    family: str = "ultralytics",
 ) -> None:
     """Write a QDQ INT8 model of ``fp32_onnx`` to ``dest``.
 
@@ -162,7 +162,7 @@ def quantize_int8(
 
     Example:
         >>> quantize_int8(Path("m.onnx"), Path("q.onnx"), calibration_images=imgs, imgsz=320,
-        ...               settings=Int8Settings(calibration="percentile"))  # doctest: +SKIP
+        ...               settings=Int8Settings(calibration="percentile"), family="ultralytics")  # doctest: +SKIP
     """
     import onnx
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static

@@ -2,86 +2,43 @@
 graph rewrites, and the packaged demo teacher.
 
 A family's own modules carry its name (``_ultralytics_*``, ``_yolov5*``, ``_torchvision_*``); the rest of
-paretodet reaches a family through :class:`DetectorFamily` (``get_family``) or the public names below.
+paretodet reaches a family through :class:`DetectorFamily` (``get_family``) or the public names below, each
+imported on first use (the families import torch and Ultralytics).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from paretodet.base import file_digest, lazy_exports
-from paretodet.models._base import ALL_TECHNIQUES, Detector, DetectorFamily, EpochCallback, KDSettings, TrainRecipe
-from paretodet.models._device import check_device
-from paretodet.models._families import family_for, get_family, list_families, load_detector, register_family
-from paretodet.models._teacher import (
-    DEMO_DATA_SPEC,
-    TeacherRecipe,
-    demo_teacher_path,
-    plateau_reached,
-    train_demo_teacher,
-)
+from paretodet.base import declared_exports, lazy_exports
 
-# the families' own pieces, imported on first use (they import torch and Ultralytics)
-_EXPORTS: dict[str, tuple[str, ...]] = {
-    "_ultralytics_c2f": ("C2fSplit", "conv_like", "register_safe_globals", "split_c2f_blocks"),
-    "_ultralytics_features": ("attach_feature_projectors", "cwd_loss", "detach_feature_projectors"),
-    "_ultralytics_kd": ("StudentSpec", "distillation_loss", "distillation_terms", "make_student"),
-    "_ultralytics_onnx": ("QUANTIZE_ARG", "head_decode_nodes", "inference_module", "quantizable_blocks"),
-    "_ultralytics_train": ("FinetuneRecipe", "finetune", "training_batches"),
-    "_torchvision": ("build_torchvision",),
-    "_torchvision_kd": ("DetectionKD", "TeacherDetections", "is_ssd_style", "softened_targets"),
-}
-__getattr__, _lazy_dir, _lazy_all = lazy_exports(__name__, _EXPORTS)
-__all__ = [
-    "ALL_TECHNIQUES",
-    "C2fSplit",
-    "DEMO_DATA_SPEC",
-    "DetectionKD",
-    "Detector",
-    "DetectorFamily",
-    "EpochCallback",
-    "FinetuneRecipe",
-    "KDSettings",
-    "QUANTIZE_ARG",
-    "StudentSpec",
-    "TeacherDetections",
-    "TeacherRecipe",
-    "TrainRecipe",
-    "attach_feature_projectors",
-    "build_torchvision",
-    "check_device",
-    "conv_like",
-    "cwd_loss",
-    "demo_teacher_path",
-    "detach_feature_projectors",
-    "distillation_loss",
-    "distillation_terms",
-    "family_for",
-    "file_digest",
-    "finetune",
-    "get_family",
-    "head_decode_nodes",
-    "inference_module",
-    "is_ssd_style",
-    "list_families",
-    "load_detector",
-    "make_student",
-    "plateau_reached",
-    "quantizable_blocks",
-    "register_family",
-    "register_safe_globals",
-    "softened_targets",
-    "split_c2f_blocks",
-    "train_demo_teacher",
-    "training_batches",
-]
+# the public names: the imports under TYPE_CHECKING below (type checkers read them; each is imported on first use)
+__getattr__, __dir__, __all__ = lazy_exports(__name__, declared_exports(__file__, __name__))
 
-
-def __dir__() -> list[str]:
-    return sorted(set(__all__) | set(globals()))
-
-
-if TYPE_CHECKING:  # the lazy names, for type checkers
+if TYPE_CHECKING:  # the public names (the one list)
+    from paretodet.models._base import (
+        ALL_TECHNIQUES as ALL_TECHNIQUES,
+        Detector as Detector,
+        DetectorFamily as DetectorFamily,
+        EpochCallback as EpochCallback,
+        KDSettings as KDSettings,
+        TrainRecipe as TrainRecipe,
+    )
+    from paretodet.models._device import check_device as check_device
+    from paretodet.models._families import (
+        family_for as family_for,
+        get_family as get_family,
+        list_families as list_families,
+        load_detector as load_detector,
+        register_family as register_family,
+    )
+    from paretodet.models._teacher import (
+        DEMO_DATA_SPEC as DEMO_DATA_SPEC,
+        TeacherRecipe as TeacherRecipe,
+        demo_teacher_path as demo_teacher_path,
+        plateau_reached as plateau_reached,
+        train_demo_teacher as train_demo_teacher,
+    )
     from paretodet.models._torchvision import build_torchvision as build_torchvision
     from paretodet.models._torchvision_kd import (
         DetectionKD as DetectionKD,

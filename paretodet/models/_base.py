@@ -25,7 +25,7 @@ from __future__ import annotations
 import copy
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -66,9 +66,10 @@ class Detector:
     source: str
     digest: str
     trainable: bool = True
-    family: str = "ultralytics"
     extra: Mapping[str, Any] = field(default_factory=dict)
     names_known: bool = True
+    _: KW_ONLY
+    family: str
 
     @property
     def nc(self) -> int:

@@ -96,7 +96,28 @@ def train_demo_teacher(
         "momentum": recipe.momentum,
     }
     done = dict(resume or {})
-    phases: list[tuple[str, dict[str, Any]]] = [
+    phases = _phases(recipe)
+    weights = recipe.model_yaml
+    for name, args in phases:
+        if name not in done:
+            done[name] = _train_phase(weights, name, recipe, on_epoch, **{**common, **args})
+        weights = str(done[name][0])
+    out_dir = work / "runs"
+    curves = [(name, done[name][1]) for name, _ in phases]
+    _write_record(out_dir, curves, recipe, data_spec)
+    best = Path(weights)
+    if install:
+        ASSETS.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(best, demo_teacher_path())
+        shutil.copy2(out_dir / "curve.csv", ASSETS / "demo_teacher_curve.csv")
+        shutil.copy2(out_dir / "recipe.json", ASSETS / "demo_teacher.json")
+    return best
+
+
+def _phases(recipe: TeacherRecipe) -> list[tuple[str, dict[str, Any]]]:
+    """The three training phases and their Ultralytics arguments: from scratch with mosaic, a polish without
+    it, and a polish at the larger input size."""
+    return [
         (
             "scratch",
             {
@@ -132,13 +153,12 @@ def train_demo_teacher(
             },
         ),
     ]
-    weights = recipe.model_yaml
-    for name, args in phases:
-        if name not in done:
-            done[name] = _train_phase(weights, name, recipe, on_epoch, **{**common, **args})
-        weights = str(done[name][0])
-    out_dir = work / "runs"
-    curves = [(name, done[name][1]) for name, _ in phases]
+
+
+def _write_record(
+    out_dir: Path, curves: list[tuple[str, list[float]]], recipe: TeacherRecipe, data_spec: SynthSpec
+) -> None:
+    """``curve.csv`` (one row per epoch and phase) and ``recipe.json`` (recipe, data, plateau, best mAP)."""
     _write_curve(out_dir / "curve.csv", curves)
     meta = {
         "recipe": asdict(recipe),
@@ -152,13 +172,6 @@ def train_demo_teacher(
         "phase's imgsz; optimizer AdamW lr/momentum as listed (what optimizer=auto picks for this data)",
     }
     (out_dir / "recipe.json").write_text(json.dumps(meta, indent=2))
-    best = Path(weights)
-    if install:
-        ASSETS.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(best, demo_teacher_path())
-        shutil.copy2(out_dir / "curve.csv", ASSETS / "demo_teacher_curve.csv")
-        shutil.copy2(out_dir / "recipe.json", ASSETS / "demo_teacher.json")
-    return best
 
 
 def _train_phase(

@@ -105,4 +105,4 @@ def _to_detector(net: Any, *, source: str, digest: str) -> Detector:
     names = tuple(str(names_attr[i]) for i in sorted(names_attr)) if isinstance(names_attr, dict) else tuple(names_attr)
     if not names:
         raise ModelError(f"model {source} has no class names")
-    return Detector(model=model, names=names, source=source, digest=digest)
+    return Detector(model=model, names=names, source=source, digest=digest, family="ultralytics")

@@ -4,49 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from paretodet.base import lazy_exports
+from paretodet.base import declared_exports, lazy_exports
 
-_EXPORTS: dict[str, tuple[str, ...]] = {
-    "_accuracy": (
-        "AccuracyResult",
-        "NmsSettings",
-        "Predictions",
-        "coco_map",
-        "evaluate_map",
-        "postprocess",
-        "predict",
-        "ultralytics_map",
-    ),
-    "_evaluate": (
-        "EvalSettings",
-        "evaluate",
-    ),
-    "_latency": (
-        "LatencySettings",
-        "LatencyStats",
-        "measure_e2e_latency",
-        "measure_latency",
-        "summarize_times",
-    ),
-    "_metrics": (
-        "BUDGET_METRICS",
-        "METRIC_DIRECTIONS",
-        "METRICS",
-        "OBJECTIVE_METRICS",
-        "Metrics",
-        "MetricSpec",
-        "format_metric",
-    ),
-    "_truth": (
-        "VocResult",
-        "coco_ground_truth",
-        "score_coco",
-        "voc_map",
-    ),
-}
-__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)
+# the public names: the imports under TYPE_CHECKING below (type checkers read them; each is imported on first use)
+__getattr__, __dir__, __all__ = lazy_exports(__name__, declared_exports(__file__, __name__))
 
-if TYPE_CHECKING:  # the same names, for type checkers
+if TYPE_CHECKING:  # the public names (the one list)
     from paretodet.objectives._accuracy import (
         AccuracyResult as AccuracyResult,
         NmsSettings as NmsSettings,

@@ -45,7 +45,7 @@ class AccuracyResult:
     detections: int
 
 
-def postprocess(outputs: Sequence[np.ndarray], nms: NmsSettings, *, family: str = "ultralytics") -> np.ndarray:
+def postprocess(outputs: Sequence[np.ndarray], nms: NmsSettings, *, family: str) -> np.ndarray:
     """Detections from one image's raw outputs, by the decode of the artifact's detector family (Ultralytics:
     its NMS, class-aware and multi-label, over ``(1, 4 + nc, anchors)``).
 

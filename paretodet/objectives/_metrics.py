@@ -1,10 +1,11 @@
 """The one Metrics record every layer passes around, and the one table of metrics (name, unit, direction,
-format) that objectives, budgets, select and reports read."""
+format, where it shows) that objectives, budgets, select and reports read."""
 
 from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable
 from dataclasses import KW_ONLY, asdict, dataclass, fields
 from typing import Any
 
@@ -14,6 +15,7 @@ __all__ = [
     "METRIC_DIRECTIONS",
     "OBJECTIVE_METRICS",
     "MetricSpec",
+    "MetricTable",
     "Metrics",
     "format_metric",
 ]
@@ -31,7 +33,11 @@ class MetricSpec:
         fmt: the format of ``value * scale`` for people (``"{:.2f} MB"``).
         scale: factor applied before formatting (bytes shown in MB: 1e-6).
         budget: budgets and ``select --objective`` may name it.
-        headline: shown in the report's front tables.
+        objective: one of a study's objectives (in the table's order).
+        headline: one of the headline columns of a raw front table (``front_columns``).
+        front: a column of the report's readable front (its header: :attr:`header`).
+        hover: shown with every trial's config in the figures' hover texts.
+        technique_column: where its column stands in the technique table (1 first; 0: not there).
         derived: (metric, factor): computed from another metric when a table lacks it (size_mb).
         timed: how it depends on the host that timed it: "model" (model-only timing, what ``paretodet
             measure`` re-times on a target), "e2e" (end-to-end timing), "" (not a timing).
@@ -45,7 +51,11 @@ class MetricSpec:
     fmt: str = "{:.4g}"
     scale: float = 1.0
     budget: bool = True
+    objective: bool = False
     headline: bool = True
+    front: bool = False
+    hover: bool = False
+    technique_column: int = 0
     derived: tuple[str, float] | None = None
     short: str = ""
     timed: str = ""
@@ -63,24 +73,74 @@ class MetricSpec:
             raise ValueError(f"metric '{self.name}' has no direction: it cannot be an objective")
         return "maximize" if self.direction > 0 else "minimize"
 
-    def format(self, value: float) -> str:
-        """A value for people, e.g. ``12.00 MB`` for 12e6 bytes."""
-        return self.fmt.format(value * self.scale)
+    @property
+    def brief(self) -> str:
+        """Its shortest name for people: ``short``, else ``label``."""
+        return self.short or self.label
+
+    @property
+    def shown_unit(self) -> str:
+        """The unit a formatted value ends with: ``MB`` for bytes shown in MB, ``""`` for scores and counts."""
+        return self.fmt.rpartition("}")[2].strip()
+
+    @property
+    def header(self) -> str:
+        """A table header that carries the unit, for values formatted without it: ``latency (ms)``."""
+        return f"{self.brief} ({self.shown_unit})" if self.shown_unit else self.brief
+
+    def format(self, value: float, *, unit: bool = True) -> str:
+        """A value for people, e.g. ``12.00 MB`` for 12e6 bytes (``12.00`` without ``unit``, under a
+        :attr:`header`)."""
+        fmt = self.fmt if unit else self.fmt.rpartition("}")[0] + "}"
+        return fmt.format(value * self.scale)
 
 
-def _metric_table(*specs: MetricSpec) -> dict[str, MetricSpec]:
-    return {spec.name: spec for spec in specs}
+class MetricTable(dict[str, MetricSpec]):
+    """The metrics by name, in the canonical column order; :meth:`where` answers which of them show where."""
+
+    def where(self, flag: Callable[[MetricSpec], object]) -> tuple[str, ...]:
+        """The names of the metrics whose spec ``flag`` is true for, in the table's order, as the table is now (a
+        metric registered after import counts).
+
+        Example:
+            >>> METRICS.where(lambda m: m.hover)
+            ('map50_95', 'latency_ms', 'fps', 'size_bytes')
+        """
+        return tuple(name for name, spec in self.items() if flag(spec))
+
+
+def _metric_table(*specs: MetricSpec) -> MetricTable:
+    return MetricTable((spec.name, spec) for spec in specs)
 
 
 # every numeric metric of a trial, in the canonical column order (the one table of metrics)
-METRICS: dict[str, MetricSpec] = _metric_table(
-    MetricSpec("map50_95", label="mAP50-95", direction=1, fmt="{:.4f}"),
-    MetricSpec("map50", label="mAP50", direction=1, fmt="{:.4f}"),
+METRICS: MetricTable = _metric_table(
+    MetricSpec(
+        "map50_95",
+        label="mAP50-95",
+        direction=1,
+        fmt="{:.4f}",
+        objective=True,
+        front=True,
+        hover=True,
+        technique_column=4,
+    ),
+    MetricSpec("map50", label="mAP50", direction=1, fmt="{:.4f}", front=True, technique_column=5),
     MetricSpec(
         "voc_map50_07", label="VOC07 mAP50 (11-point)", short="VOC07", direction=1, fmt="{:.4f}", headline=False
     ),
     MetricSpec("voc_map50", label="VOC mAP50 (area)", short="VOC mAP50", direction=1, fmt="{:.4f}", headline=False),
-    MetricSpec("latency_ms", label="latency", unit="ms", direction=-1, fmt="{:.2f} ms", timed="model"),
+    MetricSpec(
+        "latency_ms",
+        label="latency",
+        unit="ms",
+        direction=-1,
+        fmt="{:.2f} ms",
+        front=True,
+        hover=True,
+        technique_column=2,
+        timed="model",
+    ),
     MetricSpec(
         "latency_p90_ms", label="latency p90", unit="ms", direction=-1, fmt="{:.2f} ms", headline=False, timed="model"
     ),
@@ -93,10 +153,30 @@ METRICS: dict[str, MetricSpec] = _metric_table(
         headline=False,
         timed="model",
     ),
-    MetricSpec("fps", label="FPS, model only", short="FPS", direction=1, fmt="{:.1f}", timed="model"),
+    MetricSpec(
+        "fps",
+        label="FPS, model only",
+        short="FPS",
+        direction=1,
+        fmt="{:.1f}",
+        objective=True,
+        front=True,
+        hover=True,
+        technique_column=3,
+        timed="model",
+    ),
     MetricSpec("e2e_latency_ms", label="end-to-end latency", unit="ms", direction=-1, fmt="{:.2f} ms", timed="e2e"),
     MetricSpec(
-        "size_bytes", label="artifact size", short="size", unit="bytes", direction=-1, fmt="{:.2f} MB", scale=1e-6
+        "size_bytes",
+        label="artifact size",
+        short="size",
+        unit="bytes",
+        direction=-1,
+        fmt="{:.2f} MB",
+        scale=1e-6,
+        objective=True,
+        hover=True,
+        technique_column=1,
     ),
     MetricSpec(
         "size_mb",
@@ -106,6 +186,7 @@ METRICS: dict[str, MetricSpec] = _metric_table(
         direction=-1,
         fmt="{:.2f} MB",
         headline=False,
+        front=True,
         derived=("size_bytes", 1e-6),
     ),
     MetricSpec("compressed_bytes", label="compressed size", unit="bytes", direction=-1, fmt="{:.2f} MB", scale=1e-6),
@@ -114,12 +195,13 @@ METRICS: dict[str, MetricSpec] = _metric_table(
     MetricSpec("threads", label="threads", direction=0, fmt="{:.0f}", budget=False, headline=False),
     MetricSpec("eval_images", label="val images scored", direction=0, fmt="{:.0f}", budget=False, headline=False),
 )
+# the constants below are taken at import; code that must see a metric registered later asks METRICS.where
 # direction of each metric that has one: +1 larger is better, -1 smaller is better
 METRIC_DIRECTIONS: dict[str, int] = {name: m.direction for name, m in METRICS.items() if m.direction}
 # metrics a budget (``size_mb<=4``) or ``select --objective`` may name
-BUDGET_METRICS: tuple[str, ...] = tuple(name for name, m in METRICS.items() if m.budget)
+BUDGET_METRICS: tuple[str, ...] = METRICS.where(lambda m: m.budget)
 # a study's objectives, in this order
-OBJECTIVE_METRICS: tuple[str, ...] = ("map50_95", "fps", "size_bytes")
+OBJECTIVE_METRICS: tuple[str, ...] = METRICS.where(lambda m: m.objective)
 
 
 def format_metric(name: str, value: Any) -> str:

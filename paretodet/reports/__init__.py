@@ -4,40 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from paretodet.base import lazy_exports
+from paretodet.base import declared_exports, lazy_exports
 
-_EXPORTS: dict[str, tuple[str, ...]] = {
-    "_budget": (
-        "BUDGET_METRICS",
-        "Budget",
-        "feasible_mask",
-        "parse_budgets",
-        "violations",
-    ),
-    "_export": (
-        "export_selection",
-        "selection_readme",
-    ),
-    "_info": (
-        "TIMED_METRICS",
-        "ReportInfo",
-        "build_info",
-        "knob_columns",
-        "metric_columns",
-    ),
-    "_pareto": ("pareto_mask",),
-    "_select": (
-        "Selection",
-        "select_best",
-    ),
-    "_write": (
-        "front_markdown",
-        "write_report",
-    ),
-}
-__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)
+# the public names: the imports under TYPE_CHECKING below (type checkers read them; each is imported on first use)
+__getattr__, __dir__, __all__ = lazy_exports(__name__, declared_exports(__file__, __name__))
 
-if TYPE_CHECKING:  # the same names, for type checkers
+if TYPE_CHECKING:  # the public names (the one list)
     from paretodet.reports._budget import (
         BUDGET_METRICS as BUDGET_METRICS,
         Budget as Budget,

@@ -11,12 +11,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from paretodet.errors import BudgetError
-from paretodet.objectives import BUDGET_METRICS
+from paretodet.objectives import BUDGET_METRICS, METRICS
 
-__all__ = ["BUDGET_METRICS", "Budget", "feasible_mask", "parse_budgets", "violations"]
+__all__ = ["BUDGET_METRICS", "Budget", "budget_metrics", "feasible_mask", "parse_budgets", "violations"]
 
 _OPS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt}
 _PATTERN = re.compile(r"^\s*([a-z0-9_]+)\s*(<=|>=|<|>)\s*([-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?)\s*$")
+
+
+def budget_metrics() -> tuple[str, ...]:
+    """The metrics a budget or ``select --objective`` may name (flagged ``budget``), as METRICS is now; the
+    constant BUDGET_METRICS is taken at import."""
+    return METRICS.where(lambda m: m.budget)
 
 
 @dataclass(frozen=True)
@@ -43,10 +49,9 @@ class Budget:
                 f"malformed budget {_quote(text)}: write METRIC OP NUMBER, e.g. 'size_mb<=4' or 'fps>=30'"
             )
         metric, op, number = match.group(1), match.group(2), match.group(3)
-        if metric not in BUDGET_METRICS:
-            raise BudgetError(
-                f"unknown budget metric '{metric}' in {_quote(text)}: use one of {', '.join(BUDGET_METRICS)}"
-            )
+        allowed = budget_metrics()
+        if metric not in allowed:
+            raise BudgetError(f"unknown budget metric '{metric}' in {_quote(text)}: use one of {', '.join(allowed)}")
         bound = float(number)
         if not math.isfinite(bound):
             raise BudgetError(f"budget {_quote(text)}: the bound is too large to be a number: write a smaller one")

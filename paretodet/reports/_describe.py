@@ -1,5 +1,6 @@
 """A trial's config for people: a short summary of what it changes, and the ``paretodet apply`` command that
-rebuilds it. Pure functions over one row of the trial table (dotted knob names, see ``paretodet.spaces``)."""
+rebuilds it. Pure functions over one row of the trial table (dotted knob names, see ``paretodet.spaces``); the
+summary's words are the knobs' own (``KnobSpec.words``)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,14 @@ from typing import Any
 
 import numpy as np
 
-from paretodet.runtimes import runtime_label
-from paretodet.spaces import PRUNE_METHOD_NAMES, inactive_knobs, knob_defaults, knob_specs
+from paretodet.spaces import (
+    PRUNE_METHOD_NAMES,
+    KnobSpec,
+    KnobValues,
+    inactive_knobs,
+    knob_defaults,
+    knob_specs,
+)
 
 __all__ = ["METHOD_NAMES", "apply_command", "changed_knobs", "config_summary", "row_knobs"]
 
@@ -26,21 +33,7 @@ def row_knobs(row: Mapping[str, Any]) -> dict[str, Any]:
         >>> row_knobs({"imgsz": 320.0, "quant.precision": "int8", "map50_95": 0.5})
         {'imgsz': 320, 'quant.precision': 'int8'}
     """
-    out = {}
-    for name, default in knob_defaults().items():
-        value = row.get(name)
-        if isinstance(value, np.generic):
-            value = value.item()
-        if value is None or (isinstance(value, float) and np.isnan(value)):
-            continue
-        if isinstance(default, bool):
-            value = bool(value)
-        elif isinstance(default, int) and isinstance(value, float) and value.is_integer():
-            value = int(value)
-        elif isinstance(default, float) and isinstance(value, int):
-            value = float(value)
-        out[name] = value
-    return out
+    return _typed_knobs(row, knob_defaults())
 
 
 def changed_knobs(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -56,9 +49,14 @@ def changed_knobs(row: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if k not in inactive and v != defaults[k]}
 
 
-def config_summary(row: Mapping[str, Any]) -> str:
-    """What a trial builds, in a few words: its input size and runtime, then each technique's knobs that act
-    and are not at their defaults (a knob this function has no wording for appears as ``name=value``).
+def config_summary(row: Mapping[str, Any], *, specs: Mapping[str, KnobSpec] | None = None) -> str:
+    """What a trial builds, in a few words: each knob's words (``KnobSpec.words``) where it acts and is not at
+    its default, the top-level knobs' (input size, runtime) apart, then each technique's in one part, in the
+    knobs' order; a knob without words appears as ``name=value`` at the end.
+
+    Args:
+        row: a trial row (dotted knob names; missing knobs read as their defaults).
+        specs: the knob registry to read (default: ``knob_specs()``).
 
     Example:
         >>> config_summary({"imgsz": 320, "quant.precision": "int8", "quant.calibration": "percentile",
@@ -66,98 +64,45 @@ def config_summary(row: Mapping[str, Any]) -> str:
         ...                 "distill.alpha": 0.5})
         '320 px · ONNX Runtime · INT8 percentile, 2 FP32 blocks · L2 pruning 0.3, 20 ep KD-recovered (alpha 0.5)'
     """
-    values = {**knob_defaults(), **row_knobs(row)}
-    changed = changed_knobs(row)
-    used: set[str] = {"imgsz", "runtime", "precision_hint"}
-    runtime = runtime_label(values["runtime"])
-    if "precision_hint" in changed:
-        runtime += f" {values['precision_hint']}"
-    parts = [f"{values['imgsz']} px", runtime]
-    for words in (_quant_words(values, changed, used), _prune_words(values, changed, used)):
-        if words:
-            parts.append(words)
-    student = _student_words(values, changed, used)
-    if student:
-        parts.append(student)
-    rest = [f"{k}={_text(v)}" for k, v in changed.items() if k not in used]
-    if rest:
-        parts.append(", ".join(rest))
-    if len(parts) == 2 and not rest:
-        parts.append("unmodified")
-    return SEPARATOR.join(parts)
+    specs = knob_specs() if specs is None else specs
+    view = KnobValues(_typed_knobs(row, {name: spec.default for name, spec in specs.items()}), specs)
+    parts: dict[str, list[str]] = {}  # a technique's phrases, or a top-level knob's own
+    unworded: list[str] = []
+    modified = False
+    for name, spec in specs.items():
+        phrase = spec.phrase(view)
+        if not phrase:
+            continue
+        if spec.words is None:
+            unworded.append(phrase)
+        else:
+            parts.setdefault(spec.technique or name, []).append(phrase)
+            modified = modified or spec.technique is not None
+    summary = [", ".join(words) for words in parts.values()]
+    if unworded:
+        summary.append(", ".join(unworded))
+    elif not modified:
+        summary.append("unmodified")
+    return SEPARATOR.join(summary)
 
 
-def _quant_words(v: dict[str, Any], changed: dict[str, Any], used: set[str]) -> str:
-    precision = str(v["quant.precision"])
-    used.add("quant.precision")
-    if precision != "int8":
-        return precision.upper() if "quant.precision" in changed else ""
-    used.update(k for k in knob_specs() if k.startswith("quant."))
-    head = "INT8" + (f" {str(v['quant.engine']).upper()}" if "quant.engine" in changed else "")
-    head += f" {v['quant.calibration']}" if "quant.calibration" in changed else ""
-    words = [head]
-    if v["quant.max_drop"]:
-        words.append(f"accuracy control <= {100 * v['quant.max_drop']:.2g} pt")
-    if v["quant.per_channel"]:
-        words.append("per-channel")
-    if "quant.calib_images" in changed:
-        words.append(f"{v['quant.calib_images']} calibration images")
-    if v["quant.fp_layers"]:
-        words.append(f"{v['quant.fp_layers']} FP32 block{'s' if v['quant.fp_layers'] != 1 else ''}")
-    if v["quant.qat_epochs"]:
-        words.append(f"{v['quant.qat_epochs']} ep QAT")
-    return ", ".join(words)
-
-
-def _prune_words(v: dict[str, Any], changed: dict[str, Any], used: set[str]) -> str:
-    method = str(v["prune.method"])
-    if "prune.method" not in changed:
-        return ""
-    used.update(k for k in knob_specs() if k.startswith("prune."))
-    words = [f"{METHOD_NAMES.get(method, method)} pruning {_text(v['prune.ratio'])}"]
-    for part in ("backbone", "neck"):
-        if f"prune.{part}_ratio" in changed:
-            words.append(f"{part} {_text(v[f'prune.{part}_ratio'])}")
-    if v["prune.skip"]:
-        words.append(f"skip {v['prune.skip']}")
-    epochs = v["prune.finetune_epochs"]
-    if epochs:
-        used.update(("distill.alpha", "distill.temperature"))
-        words.append(f"{epochs} ep " + (f"KD-recovered ({_kd(v, changed)})" if v["distill.alpha"] else "fine-tuned"))
-        if "prune.lr" in changed:
-            words.append(f"lr {_text(v['prune.lr'])}")
-    else:
-        words.append("one-shot")
-    return ", ".join(words)
-
-
-def _student_words(v: dict[str, Any], changed: dict[str, Any], used: set[str]) -> str:
-    switches = [k for k, s in knob_specs().items() if s.switch and s.technique == "distill"]
-    if not any(k in changed for k in switches):
-        return ""
-    used.update(k for k in knob_specs() if k.startswith("distill."))
-    if v["distill.student_yaml"]:
-        head = f"student {v['distill.student_yaml']}"
-    else:
-        head = f"student w{_text(v['distill.student_width'])} d{_text(v['distill.student_depth'])}"
-    words = [head, f"{v['distill.epochs']} ep"]
-    if "distill.init" in changed:
-        words.append(f"from {v['distill.init']}")
-    words.append(f"KD ({_kd(v, changed)})" if v["distill.alpha"] else "no KD")
-    if "distill.lr" in changed:
-        words.append(f"lr {_text(v['distill.lr'])}")
-    return ", ".join(words)
-
-
-def _kd(v: dict[str, Any], changed: dict[str, Any]) -> str:
-    text = f"alpha {_text(v['distill.alpha'])}"
-    return text + (f", T {_text(v['distill.temperature'])}" if "distill.temperature" in changed else "")
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
+def _typed_knobs(row: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """The values of the knobs in ``defaults`` that ``row`` holds, typed as their defaults (see row_knobs)."""
+    out = {}
+    for name, default in defaults.items():
+        value = row.get(name)
+        if isinstance(value, np.generic):
+            value = value.item()
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            continue
+        if isinstance(default, bool):
+            value = bool(value)
+        elif isinstance(default, int) and isinstance(value, float) and value.is_integer():
+            value = int(value)
+        elif isinstance(default, float) and isinstance(value, int):
+            value = float(value)
+        out[name] = value
+    return out
 
 
 def apply_command(row: Mapping[str, Any], *, meta: Mapping[str, Any] | None = None, out: str | None = None) -> str:

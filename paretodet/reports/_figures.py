@@ -19,7 +19,7 @@ from paretodet.objectives import METRICS, format_metric
 from paretodet.reports._analysis import COMBOS, technique_combo
 from paretodet.reports._budget import Budget
 from paretodet.reports._describe import config_summary
-from paretodet.reports._info import TIMED_METRICS, ReportInfo, projection_mask, timing_hosts
+from paretodet.reports._info import ReportInfo, projection_mask, timing_hosts
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -34,8 +34,9 @@ __all__ = [
     "staircase_shape",
 ]
 
+# at import; the figures read METRICS when drawn
 AXIS_TITLES: dict[str, str] = {name: spec.title for name, spec in METRICS.items()}
-HOVER_METRICS: tuple[str, ...] = ("map50_95", "latency_ms", "fps", "size_bytes")  # shown with every trial's config
+HOVER_METRICS: tuple[str, ...] = METRICS.where(lambda m: m.hover)  # shown with every trial's config
 COMBO_COLOURS: dict[str, str] = dict(
     zip(COMBOS, ("#7f7f7f", "#1f77b4", "#2ca02c", "#9467bd", "#17becf", "#e377c2", "#bcbd22", "#d62728"))
 )
@@ -48,9 +49,9 @@ def axis_title(metric: str, done: pd.DataFrame) -> str:
     """A metric's axis title (in the unit it is plotted in); a latency axis whose trials were timed on several
     hosts says so."""
     shown, _ = axis_scale(metric)
-    title = AXIS_TITLES.get(shown, shown)
+    title = METRICS[shown].title if shown in METRICS else shown
     hosts = len(timing_hosts(done))
-    if metric in TIMED_METRICS and hosts > 1:
+    if metric in METRICS and METRICS[metric].timed and hosts > 1:
         title += f" - MIXED: timed on {hosts} different hosts"
     return title
 
@@ -69,12 +70,12 @@ def axis_scale(metric: str) -> tuple[str, float]:
 
 
 def _hover(df: pd.DataFrame) -> list[str]:
-    """Per row: trial number and technique combination, the config summary, the headline metrics."""
-    metrics = [m for m in HOVER_METRICS if m in df.columns]
+    """Per row: trial number and technique combination, the config summary, the metrics flagged ``hover``."""
+    metrics = [m for m in METRICS.where(lambda m: m.hover) if m in df.columns]
     lines = []
     for _, row in df.iterrows():
         parts = [f"trial {int(row['number'])} ({technique_combo(row)})", config_summary(row)]
-        parts.append(" · ".join(f"{METRICS[m].short or METRICS[m].label} {format_metric(m, row[m])}" for m in metrics))
+        parts.append(" · ".join(f"{METRICS[m].brief} {format_metric(m, row[m])}" for m in metrics))
         lines.append("<br>".join(parts))
     return lines
 

@@ -11,7 +11,6 @@ import pandas as pd
 from paretodet.objectives import METRICS
 from paretodet.reports._analysis import COMBOS, SINGLE_GROUPS, Analysis, technique_combo
 from paretodet.reports._figures import (
-    AXIS_TITLES,
     COMBO_COLOURS,
     OTHER_COLOUR,
     _hover,
@@ -165,7 +164,7 @@ def technique_fronts_figure(info: ReportInfo, analysis: Analysis, *, x: str = "l
     fig.update_layout(
         title="Front of each technique alone vs all techniques together (fronts over these two axes)",
         xaxis_title=axis_title(x, info.complete),
-        yaxis_title=AXIS_TITLES["map50_95"],
+        yaxis_title=METRICS["map50_95"].title,
         template="plotly_white",
         height=460,
         meta={"projection": [x, "map50_95"], "directions": [direction, 1]},

@@ -12,21 +12,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from paretodet.objectives import METRICS
 from paretodet.reports._analysis import technique_combo
 from paretodet.reports._describe import apply_command, config_summary, row_knobs
 from paretodet.reports._info import ReportInfo, metric_arrays
 from paretodet.spaces import inactive_knobs, knob_defaults
 
-__all__ = ["FRONT_METRICS", "front_rows"]
+__all__ = ["FRONT_METRICS", "front_metrics", "front_rows"]
 
-# (column of front_rows, header with its unit)
-FRONT_METRICS: tuple[tuple[str, str], ...] = (
-    ("map50_95", "mAP50-95"),
-    ("map50", "mAP50"),
-    ("latency_ms", "latency (ms)"),
-    ("fps", "FPS"),
-    ("size_mb", "size (MB)"),
-)
+
+def front_metrics() -> tuple[tuple[str, str], ...]:
+    """(column of :func:`front_rows`, header with its unit) of each metric flagged ``front``, as METRICS is now.
+
+    Example:
+        >>> front_metrics()[2]
+        ('latency_ms', 'latency (ms)')
+    """
+    return tuple((name, METRICS[name].header) for name in METRICS.where(lambda m: m.front))
+
+
+FRONT_METRICS: tuple[tuple[str, str], ...] = front_metrics()  # at import; the tables call front_metrics()
 
 
 def front_rows(info: ReportInfo, *, meta: Mapping[str, Any] | None = None, knee: int = -1) -> pd.DataFrame:
@@ -34,7 +39,7 @@ def front_rows(info: ReportInfo, *, meta: Mapping[str, Any] | None = None, knee:
 
     Columns: ``number``, ``knee`` (the front's balanced trade-off), ``combo`` (technique combination),
     ``config`` (short summary), ``full_config`` (every knob that acts, with its value), the
-    :data:`FRONT_METRICS` columns (NaN where not measured), ``feasible`` and ``over`` (the budgets it
+    :func:`front_metrics` columns (NaN where not measured), ``feasible`` and ``over`` (the budgets it
     misses), ``apply`` (the command that rebuilds it).
 
     Example:
@@ -42,6 +47,7 @@ def front_rows(info: ReportInfo, *, meta: Mapping[str, Any] | None = None, knee:
     """
     front = info.front
     metrics = metric_arrays(front)
+    shown = [m for m, _ in front_metrics()]
     over: list[list[str]] = [[] for _ in range(len(front))]
     for budget in info.budgets:
         values = metrics.get(budget.metric, np.full(len(front), np.nan))
@@ -58,13 +64,13 @@ def front_rows(info: ReportInfo, *, meta: Mapping[str, Any] | None = None, knee:
                 "combo": technique_combo(row),
                 "config": config_summary(row),
                 "full_config": _active(row),
-                **{m: float(metrics[m][i]) if m in metrics else float("nan") for m, _ in FRONT_METRICS},
+                **{m: float(metrics[m][i]) if m in metrics else float("nan") for m in shown},
                 "feasible": bool(row.get("feasible", True)),
                 "over": over[i],
                 "apply": apply_command(row, meta=meta),
             }
         )
-    columns = ["number", "knee", "combo", "config", "full_config", *(m for m, _ in FRONT_METRICS)]
+    columns = ["number", "knee", "combo", "config", "full_config", *shown]
     return pd.DataFrame(rows, columns=[*columns, "feasible", "over", "apply"])
 
 

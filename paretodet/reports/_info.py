@@ -30,7 +30,7 @@ __all__ = [
 
 # the study's objectives: (metric column, +1 maximize / -1 minimize)
 DEFAULT_OBJECTIVES: tuple[tuple[str, int], ...] = tuple((m, METRICS[m].direction) for m in OBJECTIVE_METRICS)
-METRIC_COLUMNS: tuple[str, ...] = tuple(METRICS)  # in the canonical order
+METRIC_COLUMNS: tuple[str, ...] = tuple(METRICS)  # in the canonical order, at import (metric_columns reads METRICS)
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class ReportInfo:
 
 def front_columns(df: pd.DataFrame) -> list[str]:
     """Columns of a front table: trial, knobs, the headline metrics, feasibility."""
-    wanted = ["number", *knob_columns(df), *(name for name, m in METRICS.items() if m.headline), "feasible"]
+    wanted = ["number", *knob_columns(df), *METRICS.where(lambda m: m.headline), "feasible"]
     return [c for c in wanted if c in df.columns]
 
 
@@ -75,7 +75,7 @@ def display_frame(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-TIMED_METRICS: tuple[str, ...] = tuple(name for name, spec in METRICS.items() if spec.timed)
+TIMED_METRICS: tuple[str, ...] = METRICS.where(lambda m: bool(m.timed))
 TIMING_HOST_COLUMNS: tuple[str, ...] = ("host", "cpu", "threads")
 
 
@@ -90,8 +90,8 @@ def timing_hosts(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def metric_columns(df: pd.DataFrame) -> list[str]:
-    """Metric columns present in ``df``, in the canonical order."""
-    return [c for c in METRIC_COLUMNS if c in df.columns]
+    """Metric columns present in ``df``, in the canonical order (of METRICS as it is now)."""
+    return [c for c in METRICS if c in df.columns]
 
 
 def knob_columns(df: pd.DataFrame) -> list[str]:

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from paretodet.errors import BudgetError
-from paretodet.objectives import BUDGET_METRICS, METRICS
-from paretodet.reports._budget import Budget
+from paretodet.objectives import METRICS
+from paretodet.reports._budget import Budget, budget_metrics
 from paretodet.reports._info import build_info, metric_arrays, metric_columns
 from paretodet.spaces import Candidate, knob_defaults
 
@@ -74,8 +74,9 @@ def select_best(trials: pd.DataFrame, budgets: Sequence[Budget], *, objective: s
     Example:
         >>> sel = select_best(df, [Budget.parse("size_mb<=4")])  # doctest: +SKIP
     """
-    if objective not in BUDGET_METRICS:
-        raise BudgetError(f"unknown objective '{objective}': use one of {', '.join(BUDGET_METRICS)}")
+    allowed = budget_metrics()
+    if objective not in allowed:
+        raise BudgetError(f"unknown objective '{objective}': use one of {', '.join(allowed)}")
     info = build_info(trials, budgets=budgets)
     done = info.complete.copy()
     for name, values in metric_arrays(done).items():

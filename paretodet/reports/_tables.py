@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 
-from paretodet.objectives import format_metric
-from paretodet.reports._front_table import FRONT_METRICS
-from paretodet.reports._techniques import ORIGINAL, TechniqueRow
+from paretodet.objectives import METRICS, format_metric
+from paretodet.reports._front_table import front_metrics
+from paretodet.reports._techniques import ORIGINAL, TechniqueRow, table_metrics
 from paretodet.reports._verdicts import TechniqueTable
 from paretodet.runtimes import runtime_label
 
@@ -74,16 +75,36 @@ def _times(x: float, better: str, worse: str) -> str:
     return f"{x:.2f}x {better}" if x >= 1 else f"{1 / x:.2f}x {worse}"
 
 
-def _changes(row: TechniqueRow) -> tuple[str, str, str, str]:
-    """Size, speed, mAP50-95 and mAP50 changes against the row's baseline (none for the original itself)."""
-    if row.baseline == row.trial:
-        return "", "", "", ""
-    return (
-        _times(row.size_x, "smaller", "larger"),
-        _times(row.speed_x, "faster", "slower"),
-        _points(row.d_map50_95),
-        _points(row.d_map50),
-    )
+def _changes(row: TechniqueRow) -> dict[str, str]:
+    """Size, speed, mAP50-95 and mAP50 changes against the row's baseline, by the metric column each annotates
+    (empty for the original itself)."""
+    changes = {
+        "size_bytes": _times(row.size_x, "smaller", "larger"),
+        "latency_ms": _times(row.speed_x, "faster", "slower"),
+        "map50_95": _points(row.d_map50_95),
+        "map50": _points(row.d_map50),
+    }
+    return {metric: "" if row.baseline == row.trial else text for metric, text in changes.items()}
+
+
+def _technique_metrics() -> list[str]:
+    """The technique table's metric columns, each at its ``technique_column``, as METRICS is now."""
+    return sorted(table_metrics(), key=lambda m: METRICS[m].technique_column)
+
+
+def _technique_headers(metrics: Sequence[str]) -> list[str]:
+    return ["technique", "trial", *(METRICS[m].brief for m in metrics), "compared at"]
+
+
+def _metric_cells(row: TechniqueRow, metrics: Sequence[str], *, noted: str) -> list[str]:
+    """The row's metric cells; a metric with a change against the baseline shows it as ``noted`` puts it
+    (``"{} {}"``: value, change)."""
+    changes = _changes(row)
+    cells = []
+    for metric in metrics:
+        value = _num(metric, row.metrics.get(metric, float("nan")))
+        cells.append(noted.format(value, changes[metric]) if metric in changes else value)
+    return cells
 
 
 def _compared(row: TechniqueRow) -> str:
@@ -98,33 +119,27 @@ def _compared(row: TechniqueRow) -> str:
     return f"{where}, vs trial {row.baseline}"
 
 
-_TECHNIQUE_HEADERS = ("technique", "trial", "size", "latency", "FPS", "mAP50-95", "mAP50", "compared at")
-
-
 def technique_table_html(table: TechniqueTable) -> str:
     """The technique table (rows not measured say so) and its verdicts, as HTML."""
-    head = "".join(f"<th>{h}</th>" for h in _TECHNIQUE_HEADERS)
+    metrics = _technique_metrics()
+    headers = _technique_headers(metrics)
+    head = "".join(f"<th>{h}</th>" for h in headers)
     body = []
     for r in table.rows:
         name = f"<b>{_esc(r.name)}</b>"
         if not r.measured:
             body.append(
                 f"<tr class='missing' data-row='{_esc(r.name)}'><td>{name}</td>"
-                f"<td colspan='{len(_TECHNIQUE_HEADERS) - 1}'>{_esc(r.note)}</td></tr>"
+                f"<td colspan='{len(headers) - 1}'>{_esc(r.note)}</td></tr>"
             )
             continue
-        m, (size, speed, d, d50) = r.metrics, _changes(r)
         cells = [
             f"{name}<br><small>{_esc(r.config)}</small>",
             str(r.trial),
-            f"{_num('size_bytes', m['size_bytes'])}<br><small>{size}</small>",
-            f"{_num('latency_ms', m['latency_ms'])}<br><small>{speed}</small>",
-            _num("fps", m["fps"]),
-            f"{_num('map50_95', m['map50_95'])}<br><small>{d}</small>",
-            f"{_num('map50', m['map50'])}<br><small>{d50}</small>",
+            *_metric_cells(r, metrics, noted="{}<br><small>{}</small>"),
             f"{_esc(_compared(r))}" + (f"<br><small>{_esc(r.note)}</small>" if r.note else ""),
         ]
-        classes = ["", "num", "num", "num", "num", "num", "num", ""]
+        classes = ["", "num", *(["num"] * len(metrics)), ""]
         tds = "".join(f"<td class='{c}'>{v}</td>" if c else f"<td>{v}</td>" for c, v in zip(classes, cells))
         body.append(f"<tr data-row='{_esc(r.name)}' data-trial='{r.trial}'>{tds}</tr>")
     verdicts = "".join(f"<li>{_esc(line)}</li>" for line in table.verdicts)
@@ -140,25 +155,17 @@ def technique_table_html(table: TechniqueTable) -> str:
 
 def technique_table_markdown(table: TechniqueTable) -> str:
     """The technique table and its verdicts, as Markdown."""
-    lines = [
-        "## What each technique buys",
-        "",
-        "| " + " | ".join(_TECHNIQUE_HEADERS) + " |",
-        "|" + "---|" * len(_TECHNIQUE_HEADERS),
-    ]
+    metrics = _technique_metrics()
+    headers = _technique_headers(metrics)
+    lines = ["## What each technique buys", "", "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     for r in table.rows:
         if not r.measured:
-            lines.append(f"| {r.name} | - | {r.note} |" + " |" * (len(_TECHNIQUE_HEADERS) - 3))
+            lines.append(f"| {r.name} | - | {r.note} |" + " |" * (len(headers) - 3))
             continue
-        m, (size, speed, d, d50) = r.metrics, _changes(r)
         cells = [
             f"{r.name}: {r.config}",
             str(r.trial),
-            f"{_num('size_bytes', m['size_bytes'])} {size}",
-            f"{_num('latency_ms', m['latency_ms'])} {speed}",
-            _num("fps", m["fps"]),
-            f"{_num('map50_95', m['map50_95'])} {d}",
-            f"{_num('map50', m['map50'])} {d50}",
+            *_metric_cells(r, metrics, noted="{} {}"),
             _compared(r) + (f"; {r.note}" if r.note else ""),
         ]
         lines.append("| " + " | ".join(c.strip() for c in cells) + " |")
@@ -176,7 +183,8 @@ def _feasible_html(row: pd.Series, budgets: bool) -> str:
 
 def front_table_html(rows: pd.DataFrame, *, budgets: bool) -> str:
     """The front as a sortable HTML table: one line per front trial, the full config in a ``<details>``."""
-    headers = ["trial", "config", *(h for _, h in FRONT_METRICS), *(["within budgets"] if budgets else [])]
+    shown = front_metrics()
+    headers = ["trial", "config", *(h for _, h in shown), *(["within budgets"] if budgets else [])]
     headers.append("rebuild with")
     head = "".join(f"<th>{_esc(h)}</th>" for h in headers)
     body = []
@@ -187,9 +195,7 @@ def front_table_html(rows: pd.DataFrame, *, budgets: bool) -> str:
             f"<details><summary>{_esc(row['config'])}</summary><small>{_esc(row['combo'])}; every knob that acts:"
             f"</small><ul>{full}</ul></details>"
         )
-        metrics = "".join(
-            f"<td class='num' data-v='{row[m]}'>{_esc(_front_value(m, row[m]))}</td>" for m, _ in FRONT_METRICS
-        )
+        metrics = "".join(f"<td class='num' data-v='{row[m]}'>{_esc(_front_value(m, row[m]))}</td>" for m, _ in shown)
         body.append(
             f"<tr data-trial='{row['number']}'><td class='num' data-v='{row['number']}'>{row['number']}{knee}</td>"
             f"<td data-v='{_esc(row['config'])}'>{config}</td>{metrics}{_feasible_html(row, budgets)}"
@@ -203,23 +209,21 @@ def front_table_html(rows: pd.DataFrame, *, budgets: bool) -> str:
 
 
 def _front_value(metric: str, value: float) -> str:
+    """A front cell: the value without its unit (the header says it), or '-' when not measured."""
     if isinstance(value, float) and math.isnan(value):
         return "-"
-    if metric == "size_mb":
-        return f"{value:.2f}"
-    if metric == "latency_ms":
-        return f"{value:.2f}"
-    return format_metric(metric, value)
+    return METRICS[metric].format(value, unit=False)
 
 
 def front_table_markdown(rows: pd.DataFrame, *, budgets: bool) -> str:
     """The front as a compact Markdown table (the same columns as the HTML one)."""
-    headers = ["number", "config", *(h for _, h in FRONT_METRICS), *(["within budgets"] if budgets else [])]
+    shown = front_metrics()
+    headers = ["number", "config", *(h for _, h in shown), *(["within budgets"] if budgets else [])]
     headers.append("rebuild with")
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     for _, row in rows.iterrows():
         cells = [f"{row['number']}" + (" (knee)" if row["knee"] else ""), row["config"]]
-        cells += [_front_value(m, row[m]) for m, _ in FRONT_METRICS]
+        cells += [_front_value(m, row[m]) for m, _ in shown]
         if budgets:
             cells.append("yes" if row["feasible"] else "no: " + (", ".join(row["over"]) or "not measured"))
         cells.append(f"`{row['apply']}`")

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from paretodet.objectives import METRICS
 from paretodet.reports._analysis import best_trial, original_trial, technique_combo, techniques
 from paretodet.reports._describe import config_summary, row_knobs
 from paretodet.reports._info import ReportInfo
 from paretodet.reports._pareto import knee_index, pareto_mask
 from paretodet.runtimes import runtime_label
-from paretodet.spaces import ORIGINAL_PROBE, VARIANTS, knob_defaults
+from paretodet.spaces import ORIGINAL_PROBE, VARIANTS, is_variant, knob_defaults
 
 __all__ = [
     "BEST_COMBINATION",
@@ -30,6 +32,7 @@ __all__ = [
     "TechniqueRow",
     "failed_probes",
     "front_tradeoff",
+    "table_metrics",
     "technique_rows",
 ]
 
@@ -37,7 +40,19 @@ NOT_MEASURED = "not measured in this study"
 FAILED = "failed"  # a row whose probe ran and failed: "failed: <reason> (trial N)"
 ORIGINAL = "original model"
 BEST_COMBINATION = "best combination"
-TABLE_METRICS: tuple[str, ...] = ("map50_95", "map50", "latency_ms", "fps", "size_bytes")
+
+
+def table_metrics() -> tuple[str, ...]:
+    """The metrics a row stores: those with a ``technique_column``, in METRICS' order, as METRICS is now.
+
+    Example:
+        >>> table_metrics()
+        ('map50_95', 'map50', 'latency_ms', 'fps', 'size_bytes')
+    """
+    return METRICS.where(lambda m: m.technique_column > 0)
+
+
+TABLE_METRICS: tuple[str, ...] = table_metrics()  # at import; rows are made with table_metrics()
 
 
 @dataclass(frozen=True)
@@ -102,7 +117,7 @@ def technique_rows(info: ReportInfo) -> list[TechniqueRow]:
     for variant in VARIANTS.values():
         qualifying = done[
             [
-                techniques(r) == {variant.technique} and variant.test(knob_rows[int(r["number"])])
+                techniques(r) == {variant.technique} and is_variant(variant.name, knob_rows[int(r["number"])])
                 for _, r in done.iterrows()
             ]
         ]
@@ -208,7 +223,7 @@ def _make_row(
 ) -> TechniqueRow:
     if trial is None:
         return TechniqueRow(name=name, trial=None, note=note or NOT_MEASURED)
-    metrics = {m: _metric(trial, m) for m in TABLE_METRICS}
+    metrics = {m: _metric(trial, m) for m in table_metrics()}
     imgsz, runtime = _setting(trial)
     row = TechniqueRow(
         name=name,
@@ -225,10 +240,10 @@ def _make_row(
     )
     if base is None:
         return dataclasses.replace(row, note=note or "no unmodified trial measured: absolute figures only")
-    ref = {m: _metric(base, m) for m in TABLE_METRICS}
-    speed = _ratio(ref["latency_ms"], metrics["latency_ms"])
+    now, ref = partial(_metric, trial), partial(_metric, base)
+    speed = _ratio(ref("latency_ms"), now("latency_ms"))
     if not np.isfinite(speed):
-        speed = _ratio(metrics["fps"], ref["fps"])
+        speed = _ratio(now("fps"), ref("fps"))
     b_imgsz, b_runtime = _setting(base)
     if fallback:
         note = (
@@ -241,10 +256,10 @@ def _make_row(
         baseline=int(base["number"]),
         baseline_imgsz=int(b_imgsz),
         baseline_runtime=str(b_runtime),
-        size_x=_ratio(ref["size_bytes"], metrics["size_bytes"]),
+        size_x=_ratio(ref("size_bytes"), now("size_bytes")),
         speed_x=speed,
-        d_map50_95=100 * (metrics["map50_95"] - ref["map50_95"]),
-        d_map50=100 * (metrics["map50"] - ref["map50"]),
+        d_map50_95=100 * (now("map50_95") - ref("map50_95")),
+        d_map50=100 * (now("map50") - ref("map50")),
         note=note,
     )
 

@@ -6,25 +6,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from paretodet.base import lazy_exports
+from paretodet.base import declared_exports, lazy_exports
 
-_EXPORTS: dict[str, tuple[str, ...]] = {
-    "_artifact": ("Artifact",),
-    "_registry": (
-        "PRECISION_HINTS",
-        "RuntimeSpec",
-        "add_runtime",
-        "list_runtimes",
-        "runtime_label",
-        "runtime_names",
-        "runtime_spec",
-        "usable_runtimes",
-    ),
-    "_runners": ("Runner", "RuntimeEntry", "open_runner", "register_runtime", "runtime_entry"),
-}
-__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)
+# the public names: the imports under TYPE_CHECKING below (type checkers read them; each is imported on first use)
+__getattr__, __dir__, __all__ = lazy_exports(__name__, declared_exports(__file__, __name__))
 
-if TYPE_CHECKING:  # the same names, for type checkers
+if TYPE_CHECKING:  # the public names (the one list)
     from paretodet.runtimes._artifact import Artifact as Artifact
     from paretodet.runtimes._registry import (
         PRECISION_HINTS as PRECISION_HINTS,

@@ -6,11 +6,13 @@ import dataclasses
 import json
 import os
 import zlib
-from dataclasses import asdict, dataclass
+from dataclasses import KW_ONLY, asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Artifact"]
+__all__ = ["LEGACY_FAMILY", "Artifact"]
+
+LEGACY_FAMILY = "ultralytics"  # sidecars written before artifacts recorded their family held Ultralytics models
 
 
 @dataclass(frozen=True)
@@ -38,8 +40,9 @@ class Artifact:
     params: int
     gflops: float
     fp32_blocks: tuple[str, ...] = ()
-    family: str = "ultralytics"
     precision_hint: str = ""
+    _: KW_ONLY
+    family: str
 
     def files(self) -> list[Path]:
         """The files that ship: the artifact's, plus the weights file of an OpenVINO IR (``.xml`` + ``.bin``)."""
@@ -76,6 +79,7 @@ class Artifact:
             "path": Path(data["path"]),
             "names": tuple(data["names"]),
             "fp32_blocks": tuple(data.get("fp32_blocks", ())),
+            "family": data.get("family", LEGACY_FAMILY),
         }
         return cls(**{**data, **fixed})
 

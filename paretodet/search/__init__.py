@@ -4,52 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from paretodet.base import lazy_exports
+from paretodet.base import declared_exports, lazy_exports
 
-_EXPORTS: dict[str, tuple[str, ...]] = {
-    "_apply": (
-        "apply_candidate",
-        "load_candidate_file",
-    ),
-    "_config": (
-        "OBJECTIVES",
-        "SAMPLERS",
-        "SearchConfig",
-    ),
-    "_demo": ("run_demo",),
-    "_environment": ("environment",),
-    "_measure": ("measure_study",),
-    "_pipeline": (
-        "EXPORT_KNOBS",
-        "BuildResult",
-        "build",
-        "build_and_measure",
-        "load_model_and_data",
-        "write_outputs",
-    ),
-    "_sensitivity": (
-        "block_sensitivity",
-        "load_sensitivity_tables",
-    ),
-    "_storage": (
-        "MANIFEST",
-        "load_trials",
-        "open_storage",
-        "param_importances",
-        "read_manifest",
-        "write_manifest",
-    ),
-    "_study": (
-        "StudySummary",
-        "TrialEvent",
-        "run_study",
-    ),
-    "_tv_teacher": ("TorchvisionTeacherRecipe", "torchvision_teacher_path", "train_torchvision_teacher"),
-    "_worker": ("run_worker",),
-}
-__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)
+# the public names: the imports under TYPE_CHECKING below (type checkers read them; each is imported on first use)
+__getattr__, __dir__, __all__ = lazy_exports(__name__, declared_exports(__file__, __name__))
 
-if TYPE_CHECKING:  # the same names, for type checkers
+if TYPE_CHECKING:  # the public names (the one list)
     from paretodet.search._apply import (
         apply_candidate as apply_candidate,
         load_candidate_file as load_candidate_file,

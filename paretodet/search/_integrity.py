@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from paretodet.base import file_digest
 from paretodet.errors import StudyError
-from paretodet.models import file_digest
 
 if TYPE_CHECKING:
     import optuna

@@ -11,10 +11,12 @@ from __future__ import annotations
 import copy
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from paretodet.compress import PruneSpec, export_artifact, prune_model
+from paretodet.base import file_digest
+from paretodet.compress import export_artifact, prune_model
 from paretodet.data import DatasetInfo, dataset_digest
 from paretodet.models import (
     Detector,
@@ -22,7 +24,6 @@ from paretodet.models import (
     StudentSpec,
     TrainRecipe,
     attach_feature_projectors,
-    file_digest,
     get_family,
     load_detector,
     make_student,
@@ -30,7 +31,15 @@ from paretodet.models import (
 from paretodet.runtimes import Artifact
 from paretodet.spaces import Candidate, DistillConfig, stage_knobs
 
-__all__ = ["DISTILL_KNOBS", "PRUNE_KNOBS", "RECOVER_KNOBS", "EpochProgress", "cached", "transformed_detector"]
+__all__ = [
+    "DISTILL_KNOBS",
+    "PRUNE_KNOBS",
+    "RECOVER_KNOBS",
+    "EpochProgress",
+    "StageContext",
+    "cached",
+    "transformed_detector",
+]
 
 EpochProgress = Callable[[int, int], None]
 
@@ -52,6 +61,32 @@ def cached(path: Path) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class StageContext:
+    """What every cached stage of one candidate's build shares.
+
+    Attributes:
+        teacher: the searched model (students start from it; recovery may learn from it).
+        data: the dataset (training images; its digest salts every stage key).
+        cache: the stage cache folder (``student/``, ``prune/``, ``recover/`` below it).
+        hits: the stages served from the cache, appended to as the build goes.
+        on_epoch: ``(done, total)`` after each training epoch.
+        device: where training runs (``cpu``, ``cuda[:N]``).
+    """
+
+    teacher: Detector
+    data: DatasetInfo
+    cache: Path
+    hits: list[str]
+    on_epoch: EpochProgress | None = None
+    device: str = "cpu"
+
+    @functools.cached_property
+    def data_salt(self) -> str:
+        """The dataset's content digest (a stage trained on other images is another stage)."""
+        return dataset_digest(self.data)
+
+
 def transformed_detector(
     candidate: Candidate,
     teacher: Detector,
@@ -64,169 +99,92 @@ def transformed_detector(
 ) -> Detector:
     """The model the candidate deploys before export: ``teacher`` itself, or its distilled student, pruned
     and recovered as the candidate says, trained on ``device``. Cache hits are appended to ``hits``."""
-    data_salt = dataset_digest(data)
+    ctx = StageContext(teacher, data, cache, hits, on_epoch, device)
     detector = teacher
     if candidate.distill.has_student():
-        detector = _student(
-            candidate, teacher, data, cache=cache, hits=hits, salt=data_salt, on_epoch=on_epoch, device=device
-        )
+        detector = _student(candidate, ctx)
     if candidate.prune.method != "none":
-        detector = _pruned(
-            candidate,
-            detector,
-            teacher,
-            data,
-            cache=cache,
-            hits=hits,
-            salt=data_salt,
-            on_epoch=on_epoch,
-            device=device,
-        )
+        detector = _pruned(candidate, detector, ctx)
     return detector
 
 
-def _student(
-    candidate: Candidate,
-    teacher: Detector,
-    data: DatasetInfo,
-    *,
-    cache: Path,
-    hits: list[str],
-    salt: str,
-    on_epoch: EpochProgress | None,
-    device: str = "cpu",
-) -> Detector:
-    kd = candidate.distill
+def _student(candidate: Candidate, ctx: StageContext) -> Detector:
+    kd, teacher = candidate.distill, ctx.teacher
     yaml_path = Path(kd.student_yaml).expanduser() if kd.student_yaml else None
     yaml_salt = file_digest(yaml_path) if yaml_path is not None and yaml_path.is_file() else ""
-    key = candidate.stage_hash(DISTILL_KNOBS, salt=f"{teacher.digest}-{salt}-{yaml_salt}{_teacher_salt(kd)}")
-    path = cache / "student" / key / "model.pt"
+    key = candidate.stage_hash(DISTILL_KNOBS, salt=f"{teacher.digest}-{ctx.data_salt}-{yaml_salt}{_teacher_salt(kd)}")
+    path = ctx.cache / "student" / key / "model.pt"
     if cached(path):
-        hits.append("student")
+        ctx.hits.append("student")
         return _load_stage(path, teacher, key)
     if kd.student_width == kd.student_depth == 1.0 and yaml_path is None:  # distill.teacher alone
         student = copy.deepcopy(teacher.model)  # the searched model itself learns from distill.teacher
     else:
         spec = StudentSpec(width=kd.student_width, depth=kd.student_depth, yaml=yaml_path, init=kd.init)
         student = make_student(teacher.model, spec)
-    recipe = TrainRecipe(epochs=kd.epochs, lr=kd.lr, device=device)
-    return _trained_stage(
-        student,
-        path=path,
-        key=key,
-        origin=teacher,
-        teacher=teacher,
-        data=data,
-        candidate=candidate,
-        recipe=recipe,
-        on_epoch=on_epoch,
-    )
+    recipe = TrainRecipe(epochs=kd.epochs, lr=kd.lr, device=ctx.device)
+    return _trained_stage(student, candidate, ctx, path=path, key=key, origin=teacher, recipe=recipe)
 
 
-def _pruned(
-    candidate: Candidate,
-    detector: Detector,
-    teacher: Detector,
-    data: DatasetInfo,
-    *,
-    cache: Path,
-    hits: list[str],
-    salt: str,
-    on_epoch: EpochProgress | None,
-    device: str = "cpu",
-) -> Detector:
+def _pruned(candidate: Candidate, detector: Detector, ctx: StageContext) -> Detector:
     """The pruned (and, with ``prune.finetune_epochs``, recovered) model."""
     prune = candidate.prune
-    stage_salt = f"{detector.digest}-{salt}"  # taylor reads training images
+    stage_salt = f"{detector.digest}-{ctx.data_salt}"  # taylor reads training images
     key = candidate.stage_hash(PRUNE_KNOBS, salt=stage_salt)
     stage_salt += _teacher_salt(candidate.distill)  # recovery may learn from distill.teacher
-    pruned_path = cache / "prune" / key / "model.pt"
+    pruned_path = ctx.cache / "prune" / key / "model.pt"
     if cached(pruned_path):
-        hits.append("prune")
+        ctx.hits.append("prune")
     else:
-        spec = PruneSpec(
-            method=prune.method,
-            ratio=prune.ratio,
-            backbone_ratio=prune.part_ratio("backbone"),
-            neck_ratio=prune.part_ratio("neck"),
-            skip=prune.skip_names(),
-        )
-        net, _ = prune_model(
-            detector.model,
-            spec,
-            imgsz=PRUNE_IMGSZ,
-            data=data if prune.method == "taylor" else None,
-            family=detector.family,
-        )
+        net, _ = prune_model(detector.model, prune.spec(), imgsz=PRUNE_IMGSZ, data=ctx.data, family=detector.family)
         _save_stage(detector.with_model(net, source=f"{detector.source} (pruned)", digest=key), pruned_path)
     if not prune.finetune_epochs:
         return _load_stage(pruned_path, detector, key)
     recover_key = candidate.stage_hash(RECOVER_KNOBS, salt=stage_salt)
-    recovered_path = cache / "recover" / recover_key / "model.pt"
+    recovered_path = ctx.cache / "recover" / recover_key / "model.pt"
     if cached(recovered_path):
-        hits.append("recover")
+        ctx.hits.append("recover")
         return _load_stage(recovered_path, detector, recover_key)
     pruned = _load_stage(pruned_path, detector, key).model
-    recipe = TrainRecipe(epochs=prune.finetune_epochs, lr=prune.lr, device=device)
-    return _trained_stage(
-        pruned,
-        path=recovered_path,
-        key=recover_key,
-        origin=detector,
-        teacher=teacher,
-        data=data,
-        candidate=candidate,
-        recipe=recipe,
-        on_epoch=on_epoch,
-    )
+    recipe = TrainRecipe(epochs=prune.finetune_epochs, lr=prune.lr, device=ctx.device)
+    return _trained_stage(pruned, candidate, ctx, path=recovered_path, key=recover_key, origin=detector, recipe=recipe)
 
 
 def _trained_stage(
     model: Any,
+    candidate: Candidate,
+    ctx: StageContext,
     *,
     path: Path,
     key: str,
     origin: Detector,
-    teacher: Detector,
-    data: DatasetInfo,
-    candidate: Candidate,
     recipe: TrainRecipe,
-    on_epoch: EpochProgress | None,
-    device: str = "cpu",
 ) -> Detector:
-    """Train ``model`` (distilling from ``teacher`` when alpha > 0), keep it at ``path``, reload it."""
-    trained = _train(model, origin, teacher, data, candidate, workdir=path.parent, recipe=recipe, on_epoch=on_epoch)
+    """Train ``model`` (distilling from the teacher when alpha > 0), keep it at ``path``, reload it."""
+    trained = _train(model, origin, candidate, ctx, workdir=path.parent, recipe=recipe)
     _save_stage(origin.with_model(trained, source=f"{origin.source} ({path.parent.parent.name})", digest=key), path)
     return _load_stage(path, origin, key)
 
 
 def _train(
-    model: Any,
-    origin: Detector,
-    teacher: Detector,
-    data: DatasetInfo,
-    candidate: Candidate,
-    *,
-    workdir: Path,
-    recipe: TrainRecipe,
-    on_epoch: EpochProgress | None,
+    model: Any, origin: Detector, candidate: Candidate, ctx: StageContext, *, workdir: Path, recipe: TrainRecipe
 ) -> Any:
-    """Train ``model`` (of ``origin``'s family) on the data at the candidate's imgsz, distilling from
-    ``teacher`` when alpha > 0."""
+    """Train ``model`` (of ``origin``'s family) on the data at the candidate's imgsz, distilling from the
+    teacher (``distill.teacher``, else the searched model) when alpha > 0."""
     kd = candidate.distill
     criterion = None
     if kd.alpha > 0:
-        source = _distill_teacher(kd.teacher, _teacher_salt(kd)) if kd.teacher else teacher
+        source = _distill_teacher(kd.teacher, _teacher_salt(kd)) if kd.teacher else ctx.teacher
         settings = KDSettings(
             temperature=kd.temperature, alpha=kd.alpha, imgsz=candidate.imgsz, feature_weight=kd.feature_weight
         )
         criterion = get_family(origin.family).distillation(source, settings)
         if kd.feature_weight > 0:
             attach_feature_projectors(model, source.model, seed=recipe.seed)
-
+    on_epoch = ctx.on_epoch
     return get_family(origin.family).finetune(
         model,
-        data,
+        ctx.data,
         imgsz=candidate.imgsz,
         recipe=recipe,
         workdir=workdir,

@@ -31,6 +31,10 @@ from paretodet.spaces import sample
 if TYPE_CHECKING:
     import optuna
 
+    from paretodet.data import DatasetInfo
+    from paretodet.models import Detector
+    from paretodet.spaces import SearchSpace
+
 __all__ = ["StudySummary", "TrialEvent", "run_study"]
 
 
@@ -90,6 +94,50 @@ def run_study(
     import optuna
 
     start = time.perf_counter()
+    run = _open_run(config, joining=joining, on_epoch=on_epoch)
+    study = run.study
+    to_run = max(0, config.trials - _count(study, "COMPLETE"))
+    if to_run:
+        stop_at_target = optuna.study.MaxTrialsCallback(config.trials, states=(optuna.trial.TrialState.COMPLETE,))
+        bound = to_run * (MAX_RESAMPLES + 2)  # duplicates are re-sampled, a bounded number of times
+        callbacks: list[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]] = [
+            _Progress(on_trial, total=to_run),
+            stop_at_target,
+        ]
+        study.optimize(_Objective(run), n_trials=bound, catch=(Exception,), callbacks=callbacks)
+    return StudySummary(
+        workdir=run.workdir,
+        storage=mask_url(config.storage_url),
+        study=config.study,
+        completed=_count(study, "COMPLETE"),
+        failed=_count(study, "FAIL"),
+        front_size=_front_size(study),
+        wall_s=time.perf_counter() - start,
+        duplicates=sum(1 for t in study.get_trials(deepcopy=False) if "duplicate_of" in t.user_attrs),
+        sampler_seed=run.sampler_seed,
+        notes=run.notes,
+    )
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What every trial of this process shares: the study, the loaded model and data, the space it samples."""
+
+    config: SearchConfig
+    study: optuna.Study
+    detector: Detector
+    data: DatasetInfo
+    workdir: Path
+    space: SearchSpace
+    sampler_seed: int
+    env: dict[str, Any]
+    notes: tuple[str, ...]
+    on_epoch: Callable[[int, int], None] | None
+
+
+def _open_run(config: SearchConfig, *, joining: bool, on_epoch: Callable[[int, int], None] | None) -> _Run:
+    """Open (or create) the study after checking its files, load the model and data, write the manifest, fix
+    the space this host and family can sample, and queue the probes once per study."""
     config.workdir.mkdir(parents=True, exist_ok=True)  # the default SQLite study lives there
     storage = open_storage(config.storage_url)
     existing = _existing_trials(storage, config.study)
@@ -102,29 +150,14 @@ def run_study(
     data_digest = dataset_digest(data)
     _check_same_study(workdir, config, model_digest=detector.digest, data_digest=data_digest)
     workdir.mkdir(parents=True, exist_ok=True)
-    directions = [d for _, d in OBJECTIVES]
     if existing is None and not joining:
         sampler_seed = config.seed
     else:
         sampler_seed = process_seed(config.seed, worker=WORKER, existing_trials=existing or 0)
-    study = _create_or_load(config, storage, directions, sampler_seed=sampler_seed)
+    study = _create_or_load(config, storage, [d for _, d in OBJECTIVES], sampler_seed=sampler_seed)
     if STUDY_CONFIG_ATTR not in study.user_attrs:  # what a joining worker needs (paretodet worker)
         study.set_user_attr(STUDY_CONFIG_ATTR, {**config.to_stored(), **file_hashes(config)})
-    write_manifest(
-        workdir,
-        {
-            "storage": mask_url(config.storage_url),  # no password in files people share
-            "study": config.study,
-            "model": str(config.model),
-            "model_digest": detector.digest,
-            "data": str(Path(config.data).resolve()),
-            "data_digest": data_digest,
-            "objectives": [m for m, _ in OBJECTIVES],
-            "directions": directions,
-            "budgets": [str(b) for b in config.budgets],
-        },
-    )
-    env = environment()
+    _write_run_manifest(workdir, config, model_digest=detector.digest, data_digest=data_digest)
     # the detector's family samples only what it supports (a YOLOv5 file trains nothing; torchvision: no students)
     space = config.space.for_techniques(get_family(detector.family).supported_techniques(detector))
     space, notes = space.for_host()  # runtimes this host cannot run (a package, a GPU) are not sampled
@@ -132,40 +165,69 @@ def run_study(
         space = space.without_training()
     if config.probes and not joining:  # once per study: a resumed one keeps its queue, workers never queue
         enqueue_probes(study, space, trials=config.trials)
-
     _requeue_interrupted(study, storage)
+    return _Run(config, study, detector, data, workdir, space, sampler_seed, environment(), tuple(notes), on_epoch)
 
-    resamples = 0  # duplicates sampled in a row by this process
 
-    def objective(trial: optuna.Trial) -> tuple[float, ...]:
-        nonlocal resamples
+def _write_run_manifest(workdir: Path, config: SearchConfig, *, model_digest: str, data_digest: str) -> None:
+    write_manifest(
+        workdir,
+        {
+            "storage": mask_url(config.storage_url),  # no password in files people share
+            "study": config.study,
+            "model": str(config.model),
+            "model_digest": model_digest,
+            "data": str(Path(config.data).resolve()),
+            "data_digest": data_digest,
+            "objectives": [m for m, _ in OBJECTIVES],
+            "directions": [d for _, d in OBJECTIVES],
+            "budgets": [str(b) for b in config.budgets],
+        },
+    )
+
+
+class _Objective:
+    """One trial: sample a candidate, skip a config already measured or being built, build and measure it;
+    a failure is recorded with its reason (Optuna marks the trial FAIL and the study goes on)."""
+
+    def __init__(self, run: _Run) -> None:
+        self.run = run
+        self.resamples = 0  # duplicates sampled in a row by this process
+
+    def __call__(self, trial: optuna.Trial) -> tuple[float, ...]:
+        import optuna
+
+        run, config = self.run, self.run.config
         trial_start = time.perf_counter()
-        trial.set_user_attr("worker", WORKER)
-        trial.set_user_attr("environment", env)
-        trial.set_user_attr("seed", config.seed)
-        trial.set_user_attr("sampler_seed", sampler_seed)
+        for key, value in (
+            ("worker", WORKER),
+            ("environment", run.env),
+            ("seed", config.seed),
+            ("sampler_seed", run.sampler_seed),
+        ):
+            trial.set_user_attr(key, value)
         try:
-            candidate = sample(trial, space)
+            candidate = sample(trial, run.space)
             key = candidate.config_key()
             trial.set_user_attr("candidate", candidate.to_dict())
             trial.set_user_attr("config_key", key)  # written before the check below: see _same_config
-            original = _same_config(study, trial.number, key)
+            original = _same_config(run.study, trial.number, key)
             if original is not None:
-                return _duplicate(study, trial, original, exhausted=resamples >= MAX_RESAMPLES)
-            resamples = 0
+                return _duplicate(run.study, trial, original, exhausted=self.resamples >= MAX_RESAMPLES)
+            self.resamples = 0
             result, metrics = build_and_measure(
                 candidate,
-                detector,
-                data,
-                workdir=workdir,
+                run.detector,
+                run.data,
+                workdir=run.workdir,
                 settings=config.evaluation,
-                on_epoch=on_epoch,
+                on_epoch=run.on_epoch,
                 device=config.device,
             )
             if math.isnan(metrics.map50_95):
                 raise StudyError("mAP is undefined: the val split has no labelled objects")
         except optuna.TrialPruned:
-            resamples += 1
+            self.resamples += 1
             raise
         except Exception as exc:
             reason = str(exc) if isinstance(exc, ParetodetError) else f"{type(exc).__name__}: {exc}"
@@ -181,21 +243,23 @@ def run_study(
         trial.set_user_attr("wall_s", time.perf_counter() - trial_start)
         return tuple(float(values[m]) for m, _ in OBJECTIVES)
 
-    completed_before = _count(study, "COMPLETE")
-    to_run = max(0, config.trials - completed_before)
-    done = 0
 
-    def callback(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        nonlocal done
-        pruned = trial.state.name == "PRUNED"
-        done += 0 if pruned else 1
-        if on_trial is not None:
-            on_trial(
+class _Progress:
+    """Optuna callback: tells ``on_trial`` about each finished trial and stops once ``total`` were run (a
+    duplicate sample, PRUNED, does not count)."""
+
+    def __init__(self, on_trial: Callable[[TrialEvent], None] | None, *, total: int) -> None:
+        self.on_trial, self.total, self.done = on_trial, total, 0
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        self.done += 0 if trial.state.name == "PRUNED" else 1
+        if self.on_trial is not None:
+            self.on_trial(
                 TrialEvent(
                     number=trial.number,
                     state=trial.state.name,
-                    done=done,
-                    total=to_run,
+                    done=self.done,
+                    total=self.total,
                     front_size=_front_size(study),
                     candidate=trial.user_attrs.get("candidate", {}),
                     metrics=trial.user_attrs.get("metrics"),
@@ -203,25 +267,8 @@ def run_study(
                     duplicate_of=trial.user_attrs.get("duplicate_of"),
                 )
             )
-        if done >= to_run:
+        if self.done >= self.total:
             study.stop()
-
-    if to_run:
-        stop_at_target = optuna.study.MaxTrialsCallback(config.trials, states=(optuna.trial.TrialState.COMPLETE,))
-        bound = to_run * (MAX_RESAMPLES + 2)  # duplicates are re-sampled, a bounded number of times
-        study.optimize(objective, n_trials=bound, catch=(Exception,), callbacks=[callback, stop_at_target])
-    return StudySummary(
-        workdir=workdir,
-        storage=mask_url(config.storage_url),
-        study=config.study,
-        completed=_count(study, "COMPLETE"),
-        failed=_count(study, "FAIL"),
-        front_size=_front_size(study),
-        wall_s=time.perf_counter() - start,
-        duplicates=sum(1 for t in study.get_trials(deepcopy=False) if "duplicate_of" in t.user_attrs),
-        sampler_seed=sampler_seed,
-        notes=tuple(notes),
-    )
 
 
 WORKER = f"{socket.gethostname()}:{os.getpid()}"  # who runs a trial: a dead local worker's trial is re-queued

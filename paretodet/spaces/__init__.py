@@ -24,7 +24,17 @@ from paretodet.spaces._configs import (
     QuantConfig,
 )
 from paretodet.spaces._file import PRESETS, default_space, knob_table, load_space, parse_space, space_to_dict
-from paretodet.spaces._knobs import STAGES, TECHNIQUES, Condition, KnobSpec, check_specs, knob
+from paretodet.spaces._knobs import (
+    STAGES,
+    TECHNIQUES,
+    Condition,
+    KnobSpec,
+    KnobValues,
+    Words,
+    check_specs,
+    knob,
+    value_text,
+)
 from paretodet.spaces._space import Knob, SearchSpace, sample
 from paretodet.spaces._variants import (
     ORIGINAL_PROBE,
@@ -33,6 +43,7 @@ from paretodet.spaces._variants import (
     TechniqueVariant,
     allowed,
     get_variant,
+    is_variant,
     register_variant,
     unregister_variant,
 )
@@ -52,16 +63,19 @@ __all__ = [
     "DistillConfig",
     "Knob",
     "KnobSpec",
+    "KnobValues",
     "ProbeContext",
     "PruneConfig",
     "QuantConfig",
     "SearchSpace",
     "TechniqueVariant",
+    "Words",
     "allowed",
     "check_specs",
     "default_space",
     "get_variant",
     "inactive_knobs",
+    "is_variant",
     "knob",
     "knob_defaults",
     "knob_names",
@@ -78,4 +92,5 @@ __all__ = [
     "training_only_knobs",
     "unregister_variant",
     "unsupported_knobs",
+    "value_text",
 ]

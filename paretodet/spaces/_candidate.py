@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from paretodet.errors import ConfigError
-from paretodet.runtimes import PRECISION_HINTS, runtime_names, runtime_spec
+from paretodet.runtimes import PRECISION_HINTS, runtime_label, runtime_names, runtime_spec
 from paretodet.spaces._configs import HINTED, DistillConfig, PruneConfig, QuantConfig
 from paretodet.spaces._knobs import (
     STAGES,
@@ -27,6 +27,7 @@ from paretodet.spaces._knobs import (
     collect_specs,
     did_you_mean,
     knob,
+    say,
 )
 
 __all__ = [
@@ -43,6 +44,11 @@ __all__ = [
 
 _MAX_TEXT = 2000  # the longest text a knob value may be (prune.skip lists module names)
 _IMGSZ_STAGES = ("student", "recover", "export", "qat", "calibration", "int8")  # all but prune (fixed size)
+
+
+def _runtime_words(runtime: str, v: KnobValues) -> str:
+    """``ONNX Runtime``; ``OpenVINO bf16`` with a precision hint."""
+    return runtime_label(runtime) + (f" {v['precision_hint']}" if v.changed("precision_hint") else "")
 
 
 @dataclass(frozen=True)
@@ -64,13 +70,22 @@ class Candidate:
     """
 
     imgsz: int = knob(
-        320, help="square input size of the artifact", stages=_IMGSZ_STAGES, low=32, high=4096, multiple_of=32
+        320,
+        help="square input size of the artifact",
+        stages=_IMGSZ_STAGES,
+        low=32,
+        high=4096,
+        multiple_of=32,
+        words=say("{} px"),
+        words_at_default=True,
     )
     runtime: str = knob(
         "onnxruntime",
         help="what the artifact ships on ('paretodet runtimes': each one's precisions, INT8 engines, hints)",
         stages=("export", "convert"),
         choices=runtime_names,
+        words=_runtime_words,
+        words_at_default=True,
     )
     precision_hint: str = knob(
         "f32",
@@ -79,6 +94,7 @@ class Candidate:
         choices=PRECISION_HINTS,
         when=HINTED,
         keyed_at_default=False,
+        worded_by="runtime",
     )
     quant: QuantConfig = field(default_factory=QuantConfig)
     prune: PruneConfig = field(default_factory=PruneConfig)

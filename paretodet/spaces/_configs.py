@@ -1,14 +1,19 @@
 """The nested configs of a Candidate (``quant.*``, ``prune.*``, ``distill.*``): each knob declared once, as
-a field made with :func:`~paretodet.spaces._knobs.knob`, plus the conditions under which knobs act."""
+a field made with :func:`~paretodet.spaces._knobs.knob`, plus the conditions under which knobs act and the words
+that say the knobs combined in one phrase (``INT8 percentile``, ``20 ep KD-recovered (alpha 0.5)``)."""
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from paretodet.compress import MAX_PRUNE_RATIO, PRUNE_METHODS, STRUCTURED_METHODS, int8_engine_names
 from paretodet.runtimes import runtime_spec
-from paretodet.spaces._knobs import Condition, knob
+from paretodet.spaces._knobs import Condition, KnobValues, knob, say, value_text
+
+if TYPE_CHECKING:
+    from paretodet.compress import PruneSpec
 
 __all__ = [
     "CALIBRATIONS",
@@ -41,6 +46,59 @@ KD = Condition("a student or recovery is trained", lambda v: STUDENT(v) or RECOV
 KD_ON = Condition("trained with distill.alpha > 0", lambda v: KD(v) and bool(v["distill.alpha"]), training=True)
 
 
+# the words of knobs whose phrase states other knobs too (``worded_by``), or depends on them
+def _precision_words(precision: str, v: KnobValues) -> str:
+    """``FP16``; ``INT8``, plus the engine and calibration when set (``INT8 NNCF``, ``INT8 percentile``)."""
+    if precision != "int8":
+        return precision.upper()
+    engine = f" {str(v['quant.engine']).upper()}" if v.changed("quant.engine") else ""
+    return f"INT8{engine}" + (f" {v['quant.calibration']}" if v.changed("quant.calibration") else "")
+
+
+def _pruning_words(method: str, v: KnobValues) -> str:
+    """``L2 pruning 0.3``: the method and its ratio."""
+    return f"{PRUNE_METHOD_NAMES.get(method, method)} pruning {value_text(v['prune.ratio'])}"
+
+
+def _recovery_words(epochs: int, v: KnobValues) -> str:
+    """``one-shot``, ``20 ep fine-tuned`` or ``20 ep KD-recovered (alpha 0.5)``."""
+    if not epochs:
+        return "one-shot"
+    return f"{epochs} ep " + (f"KD-recovered ({_kd_words(v)})" if v["distill.alpha"] else "fine-tuned")
+
+
+def _student_words(width: float, v: KnobValues) -> str:
+    """``student w0.5 d0.33, 30 ep`` (or the student's YAML) when a student is trained."""
+    if not v.on("distill"):
+        return ""
+    yaml = v["distill.student_yaml"]
+    head = f"student {yaml}" if yaml else f"student w{value_text(width)} d{value_text(v['distill.student_depth'])}"
+    return f"{head}, {v['distill.epochs']} ep"
+
+
+def _student_kd_words(alpha: float, v: KnobValues) -> str:
+    """``KD (alpha 0.5, T 2)`` or ``no KD`` for a student (recovery alone: the recovery's words say it)."""
+    if not v.on("distill"):
+        return ""
+    return f"KD ({_kd_words(v)})" if alpha else "no KD"
+
+
+def _kd_words(v: KnobValues) -> str:
+    """``alpha 0.5``, plus ``T 2`` when the temperature is set."""
+    temperature = f", T {value_text(v['distill.temperature'])}" if v.changed("distill.temperature") else ""
+    return f"alpha {value_text(v['distill.alpha'])}{temperature}"
+
+
+def _fp_blocks_words(blocks: int, v: KnobValues) -> str:
+    """``1 FP32 block``, ``2 FP32 blocks``."""
+    return f"{blocks} FP32 block{'s' if blocks != 1 else ''}"
+
+
+def _max_drop_words(drop: float, v: KnobValues) -> str:
+    """``accuracy control <= 0.5 pt`` (the largest mAP50-95 drop, in points)."""
+    return f"accuracy control <= {100 * drop:.2g} pt"
+
+
 @dataclass(frozen=True)
 class QuantConfig:
     """Quantization knobs (``quant.*``); all but ``precision`` apply to int8 only.
@@ -66,6 +124,7 @@ class QuantConfig:
         technique="quant",
         switch=True,
         needs=(("fp16", "fp16"), ("int8", "int8")),
+        words=_precision_words,
     )
     engine: str = knob(
         "qdq",
@@ -75,6 +134,7 @@ class QuantConfig:
         when=INT8,
         technique="quant",
         keyed_at_default=False,
+        worded_by="quant.precision",
     )
     max_drop: float = knob(
         0.0,
@@ -85,6 +145,7 @@ class QuantConfig:
         when=NNCF,
         technique="quant",
         keyed_at_default=False,
+        words=_max_drop_words,
     )
     calibration: str = knob(
         "minmax",
@@ -93,6 +154,7 @@ class QuantConfig:
         choices=CALIBRATIONS,
         when=QDQ,
         technique="quant",
+        worded_by="quant.precision",
     )
     calib_images: int = knob(
         64,
@@ -102,6 +164,7 @@ class QuantConfig:
         high=100_000,
         when=INT8,
         technique="quant",
+        words=say("{} calibration images"),
     )
     per_channel: bool = knob(
         False,
@@ -109,6 +172,7 @@ class QuantConfig:
         stages=("qat", "int8"),
         when=QDQ,
         technique="quant",
+        words=say("per-channel"),
     )
     fp_layers: int = knob(
         0,
@@ -119,6 +183,7 @@ class QuantConfig:
         when=INT8,
         technique="quant",
         needs="mixed_precision",
+        words=_fp_blocks_words,
     )
     qat_epochs: int = knob(
         0,
@@ -130,6 +195,7 @@ class QuantConfig:
         trains=True,
         technique="quant",
         needs="qat",
+        words=say("{} ep QAT"),
     )
 
 
@@ -155,6 +221,7 @@ class PruneConfig:
         technique="prune",
         switch=True,
         needs=(*((m, "prune") for m in STRUCTURED_METHODS), ("level", "unstructured")),
+        words=_pruning_words,
     )
     ratio: float = knob(
         0.3,
@@ -164,6 +231,7 @@ class PruneConfig:
         high=MAX_PRUNE_RATIO,
         when=PRUNED,
         technique="prune",
+        worded_by="prune.method",
     )
     backbone_ratio: float = knob(
         -1.0,
@@ -174,6 +242,7 @@ class PruneConfig:
         extra=(-1.0,),
         when=PRUNED,
         technique="prune",
+        words=say("backbone {}"),
     )
     neck_ratio: float = knob(
         -1.0,
@@ -184,6 +253,7 @@ class PruneConfig:
         extra=(-1.0,),
         when=PRUNED,
         technique="prune",
+        words=say("neck {}"),
     )
     skip: str = knob(
         "",
@@ -192,6 +262,7 @@ class PruneConfig:
         text="comma-separated module names",
         when=PRUNED,
         technique="prune",
+        words=say("skip {}"),
     )
     finetune_epochs: int = knob(
         0,
@@ -203,6 +274,8 @@ class PruneConfig:
         trains=True,
         technique="prune",
         needs="recover",
+        words=_recovery_words,
+        words_at_default=True,
     )
     lr: float = knob(
         0.0005,
@@ -213,6 +286,7 @@ class PruneConfig:
         high=1.0,
         when=RECOVERING,
         technique="prune",
+        words=say("lr {}"),
     )
 
     def skip_names(self) -> tuple[str, ...]:
@@ -223,6 +297,24 @@ class PruneConfig:
         """The ratio of ``backbone`` or ``neck`` (None: the global ratio)."""
         value = self.backbone_ratio if part == "backbone" else self.neck_ratio
         return None if value < 0 else value
+
+    def spec(self) -> PruneSpec:
+        """What the pruning driver (``paretodet.compress.prune_model``) takes, read off these knobs (the
+        recovery knobs are not pruning's: they train the pruned model afterwards).
+
+        Example:
+            >>> PruneConfig(method="l2", ratio=0.3, neck_ratio=0.5).spec()
+            PruneSpec(method='l2', ratio=0.3, backbone_ratio=None, neck_ratio=0.5, skip=(), round_to=8)
+        """
+        from paretodet.compress import PruneSpec
+
+        return PruneSpec(
+            method=self.method,
+            ratio=self.ratio,
+            backbone_ratio=self.part_ratio("backbone"),
+            neck_ratio=self.part_ratio("neck"),
+            skip=self.skip_names(),
+        )
 
 
 @dataclass(frozen=True)
@@ -256,6 +348,8 @@ class DistillConfig:
         technique="distill",
         switch=True,
         needs="student",
+        words=_student_words,
+        words_at_default=True,
     )
     student_depth: float = knob(
         1.0,
@@ -268,6 +362,7 @@ class DistillConfig:
         technique="distill",
         switch=True,
         needs="student",
+        worded_by="distill.student_width",
     )
     student_yaml: str = knob(
         "",
@@ -278,6 +373,7 @@ class DistillConfig:
         technique="distill",
         switch=True,
         needs="student",
+        worded_by="distill.student_width",
     )
     teacher: str = knob(
         "",
@@ -290,6 +386,7 @@ class DistillConfig:
         switch=True,
         needs="kd",
         keyed_at_default=False,
+        words=say("teacher {}"),
     )
     init: str = knob(
         "teacher",
@@ -298,6 +395,7 @@ class DistillConfig:
         choices=("teacher", "scratch"),
         when=STUDENT,
         technique="distill",
+        words=say("from {}"),
     )
     temperature: float = knob(
         4.0,
@@ -307,6 +405,7 @@ class DistillConfig:
         high=8.0,
         when=KD_ON,
         technique="distill",
+        worded_by="distill.alpha",
     )
     alpha: float = knob(
         0.0,
@@ -317,6 +416,8 @@ class DistillConfig:
         when=KD,
         technique="distill",
         needs="kd",
+        words=_student_kd_words,
+        words_at_default=True,
     )
     feature_weight: float = knob(
         0.0,
@@ -336,6 +437,7 @@ class DistillConfig:
         high=10_000,
         when=STUDENT,
         technique="distill",
+        worded_by="distill.student_width",
     )
     lr: float = knob(
         0.001,
@@ -346,6 +448,7 @@ class DistillConfig:
         high=1.0,
         when=STUDENT,
         technique="distill",
+        words=say("lr {}"),
     )
 
     def has_student(self) -> bool:

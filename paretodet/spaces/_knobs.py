@@ -1,9 +1,10 @@
 """Knob declarations: each knob is declared once, as its config dataclass field made with :func:`knob`.
 
 The :class:`KnobSpec` in the field's metadata says what the knob accepts, what it does, which cached stages
-hash it, when it has an effect, whether it trains the model and which technique it belongs to. The Candidate's
-validation, ``paretodet spaces``, space files, every stage's cache key, the knobs models without a training
-loss cannot use and the report's technique of a trial all derive from these specs.
+hash it, when it has an effect, whether it trains the model, which technique it belongs to and how it reads in a
+report. The Candidate's validation, ``paretodet spaces``, space files, every stage's cache key, the knobs models
+without a training loss cannot use, the report's technique of a trial and its config summary all derive from these
+specs.
 """
 
 from __future__ import annotations
@@ -16,7 +17,19 @@ from typing import Any, TypeVar
 
 from paretodet.errors import ConfigError
 
-__all__ = ["STAGES", "TECHNIQUES", "Condition", "KnobSpec", "KnobValues", "check_specs", "collect_specs", "knob"]
+__all__ = [
+    "STAGES",
+    "TECHNIQUES",
+    "Condition",
+    "KnobSpec",
+    "KnobValues",
+    "Words",
+    "check_specs",
+    "collect_specs",
+    "knob",
+    "say",
+    "value_text",
+]
 
 T = TypeVar("T")
 
@@ -72,6 +85,15 @@ class KnobValues(Mapping[str, Any]):
             if spec.switch and spec.technique == technique
         )
 
+    def changed(self, name: str) -> bool:
+        """Whether knob ``name`` acts and is off its default (a report names it)."""
+        spec = self._specs[name]
+        return spec.active(self) and self[name] != spec.default
+
+
+# how a knob reads in a report: its value and the trial's knob values (to read others) -> a short phrase
+Words = Callable[[Any, KnobValues], str]
+
 
 @dataclass(frozen=True)
 class KnobSpec:
@@ -95,6 +117,11 @@ class KnobSpec:
             samples those values.
         keyed_at_default: whether a stage key hashes the knob at its default value; False for knobs added after
             caches existed, so their default keeps every earlier cache key (and cached stage) valid.
+        words: how the knob reads in a report's config summary (:data:`Words`: "" says nothing); a knob without
+            words reads ``name=value``. Phrases are grouped by technique, in declaration order.
+        words_at_default: the knob is also worded when it acts at its default (``320 px``, ``one-shot``).
+        worded_by: the knob whose words also state this one (``quant.calibration`` in ``INT8 percentile``): it
+            has no phrase of its own.
         name / default: the dotted knob name and default, filled in by :func:`collect_specs`.
     """
 
@@ -113,6 +140,9 @@ class KnobSpec:
     switch: bool = False
     needs: str | tuple[tuple[Any, str], ...] | None = None
     keyed_at_default: bool = True
+    words: Words | None = None
+    words_at_default: bool = False
+    worded_by: str | None = None
     name: str = ""
     default: Any = None
 
@@ -136,6 +166,16 @@ class KnobSpec:
     def active(self, values: KnobValues) -> bool:
         """Whether the knob has an effect for these flat values."""
         return self.when is None or self.when(values)
+
+    def phrase(self, values: KnobValues) -> str:
+        """How the knob reads in a config summary for these flat values: "" when it says nothing (it does not
+        act, is at its default, or another knob's words state it), ``name=value`` when it has no words."""
+        if self.worded_by is not None or not self.active(values):
+            return ""
+        value = values[self.name]
+        if value == self.default and not self.words_at_default:
+            return ""
+        return f"{self.name}={value_text(value)}" if self.words is None else self.words(value, values)
 
     def allowed(self) -> str:
         """The allowed values, for people (``fp32 | fp16 | int8``, ``float in [0, 0.9]``)."""
@@ -197,7 +237,8 @@ def collect_specs(cls: type, prefix: str = "") -> dict[str, KnobSpec]:
 
 def check_specs(specs: Mapping[str, KnobSpec]) -> None:
     """Raise ValueError when a knob feeds no stage or names an unknown one, a stage has no knob, a technique
-    has no switch, a default is not allowed, or a numeric knob has no bounds."""
+    has no switch, a default is not allowed, a numeric knob has no bounds, or a knob is worded by no knob with
+    words."""
     problems = []
     for name, spec in specs.items():
         if not spec.stages:
@@ -207,6 +248,8 @@ def check_specs(specs: Mapping[str, KnobSpec]) -> None:
             problems.append(f"knob '{name}' names unknown technique '{spec.technique}'")
         if spec.switch and spec.technique is None:
             problems.append(f"knob '{name}' is a switch of no technique")
+        if spec.worded_by is not None and getattr(specs.get(spec.worded_by), "words", None) is None:
+            problems.append(f"knob '{name}' is worded by '{spec.worded_by}', which is no knob with words")
         numeric = isinstance(spec.default, int | float) and not isinstance(spec.default, bool)
         if numeric and not spec.options() and (spec.low is None or spec.high is None):
             problems.append(f"knob '{name}' is numeric but has no choices nor low/high bounds")
@@ -220,6 +263,21 @@ def check_specs(specs: Mapping[str, KnobSpec]) -> None:
     problems += [f"technique '{t}' has no switch knob" for t in TECHNIQUES if t not in switched]
     if problems:
         raise ValueError("; ".join(problems))
+
+
+def say(template: str) -> Words:
+    """Words that write the knob's value into ``template`` (floats as :func:`value_text` writes them).
+
+    Example:
+        >>> say("lr {}")(0.0005, KnobValues({}, {}))
+        'lr 0.0005'
+    """
+    return lambda value, values: template.format(value_text(value))
+
+
+def value_text(value: Any) -> str:
+    """A knob value for people: floats in their shortest form (``0.30`` -> ``0.3``), anything else as ``str``."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def did_you_mean(word: str, options: list[str]) -> str:

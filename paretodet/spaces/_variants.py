@@ -23,6 +23,7 @@ __all__ = [
     "ProbeContext",
     "TechniqueVariant",
     "get_variant",
+    "is_variant",
     "register_variant",
     "unregister_variant",
 ]
@@ -125,6 +126,20 @@ def unregister_variant(name: str) -> None:
 def get_variant(name: str) -> TechniqueVariant:
     """The variant called ``name``."""
     return VARIANTS[name]
+
+
+def is_variant(name: str, values: Values) -> bool:
+    """Whether a trial's knob values are variant ``name``: its test holds and no test of a variant that
+    mitigates it does (a mitigated trial is the mitigation's, not the technique alone's).
+
+    Example:
+        >>> values = {**knob_defaults(), "quant.precision": "int8", "quant.fp_layers": 2}  # doctest: +SKIP
+        >>> is_variant("INT8 PTQ", values), is_variant("INT8 + mixed precision", values)  # doctest: +SKIP
+        (False, True)
+    """
+    variant = VARIANTS[name]
+    fixes = (v for v in VARIANTS.values() if v.mitigates == name)
+    return variant.test(values) and not any(fix.test(values) for fix in fixes)
 
 
 # ------------------------------------------------------------------------------------------------ entries

@@ -32,7 +32,9 @@ def onnx_files(tiny_model: Path, tiny_data: Path, tmp_path_factory: pytest.TempP
     assert info.train is not None
     calib = pick_calibration_images(list_images(info.train), 4)
     files["int8"] = out / "int8.onnx"
-    quantize_int8(files["fp32"], files["int8"], calibration_images=calib, imgsz=64, settings=Int8Settings())
+    quantize_int8(
+        files["fp32"], files["int8"], calibration_images=calib, imgsz=64, settings=Int8Settings(), family="ultralytics"
+    )
     return files
 
 

@@ -52,7 +52,14 @@ def test_blocks_and_decode_split(fp32) -> None:
 @pytest.mark.parametrize("method", ["minmax", "entropy", "percentile"])
 def test_each_calibration_method_gives_a_smaller_runnable_int8_model(fp32, calib, tmp_path: Path, method: str) -> None:
     out = tmp_path / f"{method}.onnx"
-    quantize_int8(fp32.path, out, calibration_images=calib, imgsz=64, settings=Int8Settings(calibration=method))
+    quantize_int8(
+        fp32.path,
+        out,
+        calibration_images=calib,
+        imgsz=64,
+        settings=Int8Settings(calibration=method),
+        family="ultralytics",
+    )
     assert out.stat().st_size < 0.4 * fp32.path.stat().st_size
     model = onnx.load(str(out))
     assert sum(n.op_type == "QuantizeLinear" for n in model.graph.node) > 10
@@ -73,9 +80,21 @@ def test_per_channel_scales(fp32, calib, tmp_path: Path) -> None:
                 sizes.add(int(np.prod(inits[node.input[1]].dims)))
         return sizes
 
-    quantize_int8(fp32.path, tmp_path / "t.onnx", calibration_images=calib, imgsz=64, settings=Int8Settings())
     quantize_int8(
-        fp32.path, tmp_path / "c.onnx", calibration_images=calib, imgsz=64, settings=Int8Settings(per_channel=True)
+        fp32.path,
+        tmp_path / "t.onnx",
+        calibration_images=calib,
+        imgsz=64,
+        settings=Int8Settings(),
+        family="ultralytics",
+    )
+    quantize_int8(
+        fp32.path,
+        tmp_path / "c.onnx",
+        calibration_images=calib,
+        imgsz=64,
+        settings=Int8Settings(per_channel=True),
+        family="ultralytics",
     )
     assert weight_scale_sizes(tmp_path / "t.onnx") == {1}
     assert max(weight_scale_sizes(tmp_path / "c.onnx")) > 1
@@ -90,11 +109,18 @@ def test_mixed_precision_keeps_blocks_fp32_and_reuses_ranges(fp32, calib, tmp_pa
         imgsz=64,
         settings=Int8Settings(),
         calibration_cache=ranges,
+        family="ultralytics",
     )
     assert ranges.is_file()
     settings = Int8Settings(fp32_blocks=("model.0", "model.22.cv3.0"))
     quantize_int8(
-        fp32.path, tmp_path / "mixed.onnx", calibration_images=[], imgsz=64, settings=settings, calibration_cache=ranges
+        fp32.path,
+        tmp_path / "mixed.onnx",
+        calibration_images=[],
+        imgsz=64,
+        settings=settings,
+        calibration_cache=ranges,
+        family="ultralytics",
     )  # ranges come from the cache: no images needed
     weights = _int8_weights(onnx.load(str(tmp_path / "mixed.onnx")))
     assert not weights["/model.0/conv/Conv"] and not weights["/model.22/cv3.0/cv3.0.0/conv/Conv"]
@@ -110,6 +136,7 @@ def test_only_blocks_quantizes_one_block(fp32, calib, tmp_path: Path) -> None:
         imgsz=64,
         settings=Int8Settings(),
         only_blocks=["model.1"],
+        family="ultralytics",
     )
     weights = _int8_weights(onnx.load(str(tmp_path / "one.onnx")))
     assert weights["/model.1/conv/Conv"] and sum(weights.values()) == 1
@@ -125,6 +152,7 @@ def test_bad_inputs(fp32, calib, tmp_path: Path) -> None:
             calibration_images=calib,
             imgsz=64,
             settings=Int8Settings(fp32_blocks=("model.99",)),
+            family="ultralytics",
         )
     with pytest.raises(ConfigError, match="unknown calibration"):
         Int8Settings(calibration="kl")
@@ -160,6 +188,7 @@ def test_chunked_minmax_ranges_equal_one_pass(fp32, calib, tmp_path: Path, monke
             imgsz=64,
             settings=Int8Settings(),
             calibration_cache=cache,
+            family="ultralytics",
         )
         ranges[chunk] = json.loads(cache.read_text())
     assert ranges[1] == ranges[4]
@@ -184,5 +213,12 @@ def test_histogram_calibrators_are_fed_in_chunks(fp32, calib, tmp_path: Path, mo
     monkeypatch.setattr(HistogramCalibrater, "collect_data", spy)
     monkeypatch.setattr(quantize_module, "_calibration_chunking", lambda *_: {"CalibStridedMinMax": 2})
     out = tmp_path / "entropy.onnx"
-    quantize_int8(fp32.path, out, calibration_images=calib, imgsz=64, settings=Int8Settings(calibration="entropy"))
+    quantize_int8(
+        fp32.path,
+        out,
+        calibration_images=calib,
+        imgsz=64,
+        settings=Int8Settings(calibration="entropy"),
+        family="ultralytics",
+    )
     assert fed == [2, 2] and out.is_file()

@@ -44,7 +44,7 @@ def test_split_model_saves_and_reloads_as_an_ultralytics_checkpoint(tiny_model: 
     det = load_detector(tiny_model)
     split, _ = split_c2f_blocks(det.model)
     art = export_artifact(
-        Detector(model=split, names=det.names, source="split", digest="split"),
+        Detector(model=split, names=det.names, source="split", digest="split", family="ultralytics"),
         tmp_path / "split.pt",
         runtime="torch",
         imgsz=64,

@@ -173,11 +173,15 @@ def test_pruned_stage_checkpoint_reloads_safely(tiny_model: Path, tmp_path: Path
     from paretodet.models import C2fSplit, Detector
 
     det = load_detector(tiny_model)
-    pruned, _ = prune_model(det.model, PruneSpec("l1", 0.3), imgsz=64)
+    pruned, _ = prune_model(det.model, PruneSpec("l1", 0.3), imgsz=64, family="ultralytics")
     assert any(isinstance(m, C2fSplit) for m in pruned.modules())
     path = tmp_path / "prune" / "k" / "model.pt"  # written as search's _save_stage writes it
     export_artifact(
-        Detector(pruned, det.names, "tiny (pruned)", "k"), path, runtime="torch", imgsz=64, precision="fp32"
+        Detector(pruned, det.names, "tiny (pruned)", "k", family="ultralytics"),
+        path,
+        runtime="torch",
+        imgsz=64,
+        precision="fp32",
     )
     with zipfile.ZipFile(path) as archive:  # the pickle names paretodet's own block
         pickled = next(archive.read(n) for n in archive.namelist() if n.endswith("data.pkl"))

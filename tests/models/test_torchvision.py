@@ -81,7 +81,7 @@ def test_claims(family: TorchvisionFamily, ssd: object, tmp_path: Path) -> None:
 
 
 def test_save_load_round_trip(family: TorchvisionFamily, ssd: object, tmp_path: Path) -> None:
-    from paretodet.models import file_digest
+    from paretodet.base import file_digest
 
     path = tmp_path / "ssd.pt"
     family.save(ssd, path)  # type: ignore[arg-type]

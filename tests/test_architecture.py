@@ -1,0 +1,39 @@
+"""The house's shape holds: imports point down the layers with no circles and no reach into another package's
+private modules (import-linter's contracts in pyproject.toml, no ignore lists), and no function is over 80 lines."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import tomllib
+
+ROOT = Path(__file__).resolve().parents[1]
+MAX_FUNCTION_LINES = 80
+
+
+def test_import_contracts_hold_without_ignores() -> None:
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    assert {c["type"] for c in contracts} == {"layers", "private_modules", "acyclic_siblings"}
+    assert not any("ignore_imports" in c for c in contracts)
+    exe = shutil.which("lint-imports") or str(Path(sys.executable).with_name("lint-imports"))
+    if not Path(exe).exists():
+        pytest.skip("import-linter is not installed (pip install -e '.[test]')")
+    proc = subprocess.run([exe], cwd=ROOT, capture_output=True, text=True, check=False, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "3 kept, 0 broken" in proc.stdout
+
+
+def test_no_function_is_over_80_lines() -> None:
+    long = []
+    for path in sorted((ROOT / "paretodet").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                if lines > MAX_FUNCTION_LINES:
+                    long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({lines} lines)")
+    assert not long, long
