@@ -428,6 +428,7 @@ class DistillConfig:
         when=KD_ON,
         technique="distill",
         keyed_at_default=False,
+        words=say("CWD weight {}"),
     )
     epochs: int = knob(
         30,

@@ -57,7 +57,7 @@ def test_a_knob_worded_by_a_knob_without_words_is_refused() -> None:
 def test_every_knob_is_worded_or_stated_in_another_knobs_words() -> None:
     specs = knob_specs()
     unworded = {name for name, spec in specs.items() if spec.words is None and spec.worded_by is None}
-    assert unworded == {"distill.feature_weight"}  # reads distill.feature_weight=2
+    assert unworded == set()
     for name, spec in specs.items():
         if spec.worded_by is not None:
             assert specs[spec.worded_by].words is not None, name
@@ -143,7 +143,7 @@ def test_words_read_the_whole_trial() -> None:
         ),
         (
             {"prune.method": "l2", "prune.finetune_epochs": 5, "distill.alpha": 0.5, "distill.feature_weight": 2.0},
-            "320 px · ONNX Runtime · L2 pruning 0.3, 5 ep KD-recovered (alpha 0.5) · distill.feature_weight=2",
+            "320 px · ONNX Runtime · L2 pruning 0.3, 5 ep KD-recovered (alpha 0.5) · CWD weight 2",
         ),
         (
             {"distill.student_width": 0.5, "distill.teacher": "yolo11m.pt", "distill.alpha": 0.5},
