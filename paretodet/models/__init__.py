@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # the public names (the one list)
         DetectorFamily as DetectorFamily,
         EpochCallback as EpochCallback,
         KDSettings as KDSettings,
+        StudentSpec as StudentSpec,
         TrainRecipe as TrainRecipe,
     )
     from paretodet.models._device import check_device as check_device
@@ -58,7 +59,6 @@ if TYPE_CHECKING:  # the public names (the one list)
         detach_feature_projectors as detach_feature_projectors,
     )
     from paretodet.models._ultralytics_kd import (
-        StudentSpec as StudentSpec,
         distillation_loss as distillation_loss,
         distillation_terms as distillation_terms,
         make_student as make_student,

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
     from paretodet.data import DatasetInfo
 
-__all__ = ["ALL_TECHNIQUES", "Detector", "DetectorFamily", "EpochCallback", "KDSettings", "TrainRecipe"]
+__all__ = ["ALL_TECHNIQUES", "Detector", "DetectorFamily", "EpochCallback", "KDSettings", "StudentSpec", "TrainRecipe"]
 
 # what a family may support: quantization, its mitigations, pruning, recovery, students and distillation
 ALL_TECHNIQUES: frozenset[str] = frozenset(
@@ -92,6 +92,33 @@ class Detector:
             extra=dict(self.extra),
             names_known=self.names_known,
         )
+
+
+@dataclass(frozen=True)
+class StudentSpec:
+    """How to build a student: width/depth multipliers of the teacher's scale, or a model YAML.
+
+    Attributes:
+        width / depth: multipliers of the teacher's width and depth (0.5 = half the channels).
+        yaml: a model YAML to use instead (its ``nc`` must match the teacher's).
+        init: ``scratch`` (random) or ``teacher`` (the teacher shrunk to the student's shapes: its most important
+            channels and evenly spaced repeats, see the family's student init).
+        seed: seed of the random initialisation.
+    """
+
+    width: float = 0.5
+    depth: float = 1.0
+    yaml: Path | None = None
+    init: str = "scratch"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        from paretodet.errors import ConfigError
+
+        if not 0.0 < self.width <= 4.0 or not 0.0 < self.depth <= 4.0:
+            raise ConfigError(f"student width and depth must be in (0, 4], got width={self.width} depth={self.depth}")
+        if self.init not in ("scratch", "teacher"):
+            raise ConfigError(f"student init '{self.init}' is not one of scratch, teacher")
 
 
 @dataclass(frozen=True)
@@ -231,6 +258,19 @@ class DetectorFamily(ABC):
         from paretodet.errors import ConfigError
 
         raise ConfigError(f"{self.name} detectors cannot be distilled: set distill.alpha=0")
+
+    def make_student(self, teacher: Detector, spec: StudentSpec) -> torch.nn.Module:
+        """A smaller model of this family built from ``teacher`` as ``spec`` says (the ``student`` technique);
+        ConfigError (one line) for a family that has no students."""
+        from paretodet.errors import ConfigError
+
+        raise ConfigError(f"{self.name} detectors have no students: keep distill.student_width=1")
+
+    def prepare_distillation(
+        self, student: torch.nn.Module, teacher: Detector, settings: KDSettings, *, seed: int
+    ) -> None:
+        """What ``student`` must carry before it trains with :meth:`distillation` (in place; default nothing)."""
+        return None
 
     @abstractmethod
     def loss_batches(self, data: DatasetInfo, *, imgsz: int, count: int) -> list[Any]:

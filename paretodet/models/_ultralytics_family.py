@@ -19,6 +19,7 @@ from paretodet.models._base import (
     DetectorFamily,
     EpochCallback,
     KDSettings,
+    StudentSpec,
     TrainRecipe,
 )
 
@@ -194,6 +195,22 @@ class UltralyticsFamily(DetectorFamily):
             )
 
         return criterion
+
+    def make_student(self, teacher: Detector, spec: StudentSpec) -> torch.nn.Module:
+        """The teacher's architecture at ``spec``'s width and depth (or ``spec.yaml``), started from the teacher's
+        most important channels (``init=teacher``) or at random (see ``models._ultralytics_kd``)."""
+        from paretodet.models._ultralytics_kd import make_student
+
+        return make_student(teacher.model, spec)
+
+    def prepare_distillation(
+        self, student: torch.nn.Module, teacher: Detector, settings: KDSettings, *, seed: int
+    ) -> None:
+        """With a feature term (``feature_weight``), one 1x1 projector per neck level, student to teacher channels."""
+        if settings.feature_weight > 0:
+            from paretodet.models._ultralytics_features import attach_feature_projectors
+
+            attach_feature_projectors(student, teacher.model, seed=seed)
 
     def loss_batches(self, data: DatasetInfo, *, imgsz: int, count: int) -> list[Any]:
         """Letterboxed training batches in the trainer's format."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 import functools
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,34 +23,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from paretodet.errors import ConfigError, ModelError
+from paretodet.models._base import StudentSpec
 from paretodet.models._ultralytics_features import PROJECTORS, FeatureTap, cwd_loss
 
 __all__ = ["StudentSpec", "check_pair", "distillation_loss", "distillation_terms", "make_student"]
-
-
-@dataclass(frozen=True)
-class StudentSpec:
-    """How to build a student: width/depth multipliers of the teacher's scale, or a model YAML.
-
-    Attributes:
-        width / depth: multipliers of the teacher's width and depth (0.5 = half the channels).
-        yaml: a model YAML to use instead (its ``nc`` must match the teacher's).
-        init: ``scratch`` (random) or ``teacher`` (the teacher shrunk to the student's shapes: its most important
-            channels and evenly spaced repeats, see :mod:`paretodet.models._ultralytics_student`).
-        seed: seed of the random initialisation.
-    """
-
-    width: float = 0.5
-    depth: float = 1.0
-    yaml: Path | None = None
-    init: str = "scratch"
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if not 0.0 < self.width <= 4.0 or not 0.0 < self.depth <= 4.0:
-            raise ConfigError(f"student width and depth must be in (0, 4], got width={self.width} depth={self.depth}")
-        if self.init not in ("scratch", "teacher"):
-            raise ConfigError(f"student init '{self.init}' is not one of scratch, teacher")
 
 
 def make_student(teacher: nn.Module, spec: StudentSpec) -> nn.Module:

@@ -23,10 +23,8 @@ from paretodet.models import (
     KDSettings,
     StudentSpec,
     TrainRecipe,
-    attach_feature_projectors,
     get_family,
     load_detector,
-    make_student,
 )
 from paretodet.runtimes import Artifact
 from paretodet.spaces import Candidate, DistillConfig, stage_knobs
@@ -121,7 +119,7 @@ def _student(candidate: Candidate, ctx: StageContext) -> Detector:
         student = copy.deepcopy(teacher.model)  # the searched model itself learns from distill.teacher
     else:
         spec = StudentSpec(width=kd.student_width, depth=kd.student_depth, yaml=yaml_path, init=kd.init)
-        student = make_student(teacher.model, spec)
+        student = get_family(teacher.family).make_student(teacher, spec)
     recipe = TrainRecipe(epochs=kd.epochs, lr=kd.lr, device=ctx.device)
     return _trained_stage(student, candidate, ctx, path=path, key=key, origin=teacher, recipe=recipe)
 
@@ -178,9 +176,9 @@ def _train(
         settings = KDSettings(
             temperature=kd.temperature, alpha=kd.alpha, imgsz=candidate.imgsz, feature_weight=kd.feature_weight
         )
-        criterion = get_family(origin.family).distillation(source, settings)
-        if kd.feature_weight > 0:
-            attach_feature_projectors(model, source.model, seed=recipe.seed)
+        family = get_family(origin.family)
+        criterion = family.distillation(source, settings)
+        family.prepare_distillation(model, source, settings, seed=recipe.seed)
     on_epoch = ctx.on_epoch
     return get_family(origin.family).finetune(
         model,
