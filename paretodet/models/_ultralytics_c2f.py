@@ -108,7 +108,13 @@ def split_c2f_blocks(model: nn.Module) -> tuple[nn.Module, int]:
     return net, replaced
 
 
+# where C2fSplit lived before the families got their own modules: pruned checkpoints written then (stage caches,
+# exports) name this path; paretodet.compress._c2f still resolves it for full unpickling
+LEGACY_C2F_PATH = "paretodet.compress._c2f.C2fSplit"
+
+
 def register_safe_globals() -> None:
-    """Allow :class:`C2fSplit` in ``torch.load(weights_only=True)``, which Ultralytics uses when
-    ``ULTRALYTICS_SAFE_LOAD=1``: call it before loading a pruned checkpoint in that mode."""
-    torch.serialization.add_safe_globals([C2fSplit])
+    """Allow :class:`C2fSplit` (under its own path and the one older checkpoints name) in
+    ``torch.load(weights_only=True)``, which Ultralytics uses when ``ULTRALYTICS_SAFE_LOAD=1``: call it before
+    loading a pruned checkpoint in that mode."""
+    torch.serialization.add_safe_globals([C2fSplit, (C2fSplit, LEGACY_C2F_PATH)])

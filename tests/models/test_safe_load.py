@@ -191,6 +191,35 @@ def test_pruned_stage_checkpoint_reloads_safely(tiny_model: Path, tmp_path: Path
     assert any(isinstance(m, C2fSplit) for m in reloaded.model.modules())
 
 
+def test_pruned_checkpoints_written_before_the_move_still_load(tiny_model: Path, tmp_path: Path) -> None:
+    """Stage caches and exports written when C2fSplit lived in ``paretodet.compress._c2f`` name that path."""
+    from paretodet.compress import PruneSpec, export_artifact, prune_model
+    from paretodet.models import C2fSplit, Detector
+
+    det = load_detector(tiny_model)
+    pruned, _ = prune_model(det.model, PruneSpec("l1", 0.3), imgsz=64, family="ultralytics")
+    new = tmp_path / "new.pt"
+    export_artifact(
+        Detector(pruned, det.names, "tiny (pruned)", "k", family="ultralytics"),
+        new,
+        runtime="torch",
+        imgsz=64,
+        precision="fp32",
+    )
+    old = tmp_path / "old.pt"
+    with zipfile.ZipFile(new) as src, zipfile.ZipFile(old, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename.endswith("data.pkl"):  # protocol-2 GLOBAL opcodes: newline-terminated names
+                data = data.replace(b"paretodet.models._ultralytics_c2f\n", b"paretodet.compress._c2f\n")
+                assert b"paretodet.compress._c2f" in data
+            dst.writestr(info, data)
+    for trust in (False, True):
+        reloaded = load_detector(old, trust_model=trust)
+        assert any(isinstance(m, C2fSplit) for m in reloaded.model.modules())
+        assert reloaded.params() == sum(p.numel() for p in pruned.parameters())
+
+
 @pytest.mark.skipif(not V5.is_file(), reason=f"real-data test: {V5} is not on this machine")
 def test_shared_yolov5n_loads_safely_and_trusted() -> None:
     safe, trusted = load_detector(V5), load_detector(V5, trust_model=True)
