@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 
 from paretodet.spaces import (
-    PRUNE_METHOD_NAMES,
     KnobSpec,
     KnobValues,
     inactive_knobs,
@@ -19,9 +18,8 @@ from paretodet.spaces import (
     knob_specs,
 )
 
-__all__ = ["METHOD_NAMES", "apply_command", "changed_knobs", "config_summary", "row_knobs"]
+__all__ = ["apply_command", "changed_knobs", "config_summary", "row_knobs"]
 
-METHOD_NAMES = PRUNE_METHOD_NAMES
 SEPARATOR = " · "
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from paretodet.spaces._configs import PRUNE_METHOD_NAMES
+from paretodet.spaces._knobs import value_text
 from paretodet.spaces._space import Knob, SearchSpace
 
 __all__ = [
@@ -22,7 +23,6 @@ __all__ = [
     "VARIANTS",
     "ProbeContext",
     "TechniqueVariant",
-    "get_variant",
     "is_variant",
     "register_variant",
     "unregister_variant",
@@ -87,7 +87,6 @@ class TechniqueVariant:
         name: the technique table's row label and the reference probe's name.
         technique: the technique it uses alone (a key of ``TECHNIQUES``).
         test: whether a trial using only that technique is this variant (typed knob values, defaults filled).
-        means: ``test`` in words (shown under the table).
         probe: the knob values that measure it, given the space (None: the space cannot express it).
         mitigates: the variant whose accuracy loss it is meant to win back (None: a technique alone).
         verdict: its word in a verdict: the label of a technique alone ("INT8 PTQ"), the name of a mitigation
@@ -98,7 +97,6 @@ class TechniqueVariant:
     name: str
     technique: str
     test: Callable[[Values], bool]
-    means: str
     probe: Callable[[ProbeContext], dict[str, Any] | None]
     mitigates: str | None = None
     verdict: str = ""
@@ -121,11 +119,6 @@ def register_variant(variant: TechniqueVariant) -> TechniqueVariant:
 def unregister_variant(name: str) -> None:
     """Remove a variant (tests that add one)."""
     VARIANTS.pop(name, None)
-
-
-def get_variant(name: str) -> TechniqueVariant:
-    """The variant called ``name``."""
-    return VARIANTS[name]
 
 
 def is_variant(name: str, values: Values) -> bool:
@@ -172,10 +165,6 @@ def _student_probe(ctx: ProbeContext, *, kd: bool) -> dict[str, Any] | None:
     return {**ctx.at, "distill.student_width": width, "distill.student_depth": 1.0, "distill.alpha": alpha}
 
 
-def _g(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
 def _blocks(v: Values) -> str:
     n = v["quant.fp_layers"]
     return f"{n} FP32 block{'s' * (n != 1)}"
@@ -183,14 +172,14 @@ def _blocks(v: Values) -> str:
 
 def _pruning(v: Values) -> str:
     method = str(v["prune.method"])
-    return f"{PRUNE_METHOD_NAMES.get(method, method)}, ratio {_g(v['prune.ratio'])}"
+    return f"{PRUNE_METHOD_NAMES.get(method, method)}, ratio {value_text(v['prune.ratio'])}"
 
 
-def student_words(v: Values) -> str:
+def _student(v: Values) -> str:
     """A student's shape: its model YAML, or its width and depth."""
     if v["distill.student_yaml"]:
         return f"student {v['distill.student_yaml']}"
-    return f"width {_g(v['distill.student_width'])}, depth {_g(v['distill.student_depth'])}"
+    return f"width {value_text(v['distill.student_width'])}, depth {value_text(v['distill.student_depth'])}"
 
 
 for _variant in (
@@ -198,15 +187,13 @@ for _variant in (
         "FP16",
         "quant",
         lambda v: v["quant.precision"] == "fp16",
-        "quant.precision=fp16",
         lambda ctx: {**ctx.at, "quant.precision": "fp16"},
         verdict="FP16",
     ),
     TechniqueVariant(
         "INT8 PTQ",
         "quant",
-        lambda v: _int8(v) and not v["quant.fp_layers"] and not v["quant.qat_epochs"],
-        "int8, no FP32 block, no QAT",
+        _int8,  # its mitigations' trials are theirs (see is_variant)
         _int8_probe,
         verdict="INT8 PTQ",
     ),
@@ -214,7 +201,6 @@ for _variant in (
         "INT8 + mixed precision",
         "quant",
         lambda v: _int8(v) and v["quant.fp_layers"] > 0 and not v["quant.qat_epochs"],
-        "int8 with quant.fp_layers > 0",
         lambda ctx: _int8_probe(ctx, **{"quant.fp_layers": ctx.least_positive("quant.fp_layers")}),
         mitigates="INT8 PTQ",
         verdict="mixed precision",
@@ -224,7 +210,6 @@ for _variant in (
         "INT8 + QAT",
         "quant",
         lambda v: _int8(v) and v["quant.qat_epochs"] > 0,
-        "int8 with quant.qat_epochs > 0",
         lambda ctx: _int8_probe(ctx, **{"quant.qat_epochs": ctx.least_positive("quant.qat_epochs")}),
         mitigates="INT8 PTQ",
         verdict="QAT",
@@ -234,7 +219,6 @@ for _variant in (
         "pruning one-shot",
         "prune",
         lambda v: not v["prune.finetune_epochs"],
-        "pruned, no recovery epochs",
         lambda ctx: _pruned_probe(ctx, **{"prune.finetune_epochs": 0}),
         verdict="Pruning one-shot",
         details=_pruning,
@@ -243,7 +227,6 @@ for _variant in (
         "pruning + fine-tuning recovery",
         "prune",
         lambda v: v["prune.finetune_epochs"] > 0 and not v["distill.alpha"],
-        "pruned, recovery epochs, distill.alpha=0",
         lambda ctx: _recovery_probe(ctx, kd=False),
         mitigates="pruning one-shot",
         verdict="fine-tuning",
@@ -253,30 +236,27 @@ for _variant in (
         "pruning + KD recovery",
         "prune",
         lambda v: v["prune.finetune_epochs"] > 0 and v["distill.alpha"] > 0,
-        "pruned, recovery epochs, distill.alpha > 0",
         lambda ctx: _recovery_probe(ctx, kd=True),
         mitigates="pruning one-shot",
         verdict="KD recovery",
-        details=lambda v: f"{v['prune.finetune_epochs']} ep, alpha {_g(v['distill.alpha'])}",
+        details=lambda v: f"{v['prune.finetune_epochs']} ep, alpha {value_text(v['distill.alpha'])}",
     ),
     TechniqueVariant(
         "student (no KD)",
         "distill",
         lambda v: not v["distill.alpha"],
-        "a student, distill.alpha=0",
         lambda ctx: _student_probe(ctx, kd=False),
         verdict="Student without KD",
-        details=student_words,
+        details=_student,
     ),
     TechniqueVariant(
         "student + KD",
         "distill",
         lambda v: v["distill.alpha"] > 0,
-        "a student, distill.alpha > 0",
         lambda ctx: _student_probe(ctx, kd=True),
         mitigates="student (no KD)",
         verdict="KD",
-        details=lambda v: f"alpha {_g(v['distill.alpha'])}, {student_words(v)}",
+        details=lambda v: f"alpha {value_text(v['distill.alpha'])}, {_student(v)}",
     ),
 ):
     register_variant(_variant)

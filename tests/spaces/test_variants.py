@@ -25,7 +25,6 @@ def toy_variant() -> Iterator[TechniqueVariant]:
             TOY,
             "quant",
             lambda v: v["quant.precision"] == "int8" and bool(v["quant.per_channel"]),
-            "int8 with quant.per_channel",
             lambda ctx: {**ctx.at, "quant.precision": "int8", "quant.per_channel": True},
             mitigates="INT8 PTQ",
             verdict="per-channel weights",
