@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
     from paretodet.search import TrialEvent
 
-__all__ = ["err_console", "image_bar", "stdout_reserved", "trial_bar"]
+__all__ = ["err_console", "image_bar", "stage_bar", "stdout_reserved", "trial_bar"]
 
 
 def err_console() -> Console:
@@ -40,6 +40,31 @@ def image_bar(label: str) -> Iterator[Any]:
             progress.update(task, completed=done, total=total)
 
         yield on_image, epoch_task(progress)
+
+
+@contextmanager
+def stage_bar() -> Iterator[Any]:
+    """One bar on stderr for work in stages; yields ``(on_stage(text), on_progress(done, total))``: a new stage
+    names the bar and resets it."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console(),
+        transient=True,
+    ) as progress:
+        task = progress.add_task("starting", total=None)
+
+        def on_stage(text: str) -> None:
+            progress.reset(task, total=None, description=text)
+
+        def on_progress(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield on_stage, on_progress
 
 
 def epoch_task(progress: Any) -> Any:

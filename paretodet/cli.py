@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 import yaml
 
-from paretodet._cli_ui import err_console, image_bar, stdout_reserved, trial_bar
+from paretodet._cli_ui import err_console, image_bar, stage_bar, stdout_reserved, trial_bar
 from paretodet.errors import ParetodetError
 
 if TYPE_CHECKING:
@@ -53,11 +52,19 @@ def data_synth(
 
 @app.command()
 def evaluate(
-    model: str = typer.Argument(..., help="Checkpoint (.pt), model YAML, Ultralytics name, or torchvision:BUILDER."),
+    model: str = typer.Argument(
+        ...,
+        help="Checkpoint (.pt), model YAML, Ultralytics name, torchvision:BUILDER, or an artifact: .onnx, "
+        "OpenVINO .xml or Ultralytics' *_openvino_model folder (measured as it is).",
+    ),
     data: Path = typer.Option(..., "--data", help="Data YAML (YOLO, VOC or COCO layout) or a VOC/COCO folder."),
-    imgsz: int = typer.Option(320, "--imgsz", help="Square input size (multiple of 32)."),
-    runtime: str = typer.Option(
-        "onnxruntime", "--runtime", help="onnxruntime, openvino, torch (or a GPU runtime where present)."
+    imgsz: int | None = typer.Option(
+        None, "--imgsz", help="Square input size (multiple of 32); default 320, an artifact's own size."
+    ),
+    runtime: str | None = typer.Option(
+        None,
+        "--runtime",
+        help="onnxruntime, openvino, torch (or a GPU runtime where present); default onnxruntime, an artifact's own.",
     ),
     precision_hint: str = typer.Option(
         "f32", "--precision-hint", help="openvino: f32, bf16 or f16 (if the CPU has it)."
@@ -71,23 +78,18 @@ def evaluate(
         False, "--trust-model", envvar="PARETODET_TRUST_MODEL", help="Load a checkpoint that may run code (unsafe)."
     ),
 ) -> None:
-    """Measure a model as an FP32 artifact: mAP (COCO), latency/FPS, size."""
+    """Measure a model as an FP32 artifact, or an artifact as it is: mAP (COCO), latency/FPS, size."""
     from paretodet.objectives import EvalSettings
-    from paretodet.search import apply_candidate
-    from paretodet.spaces import Candidate
+    from paretodet.search import evaluate_model
 
-    candidate = Candidate.from_dict({"imgsz": imgsz, "runtime": runtime, "precision_hint": precision_hint})
     settings = EvalSettings(threads=threads)
-    with (
-        stdout_reserved(as_json),
-        tempfile.TemporaryDirectory(prefix="paretodet-eval-") as tmp,
-        image_bar("scoring val images") as (on_image, _),
-    ):
-        _, metrics = apply_candidate(
+    with stdout_reserved(as_json), image_bar("scoring val images") as (on_image, _):
+        metrics = evaluate_model(
             model,
             data,
-            candidate,
-            Path(tmp),
+            imgsz=imgsz,
+            runtime=runtime,
+            precision_hint=precision_hint,
             settings=settings,
             on_image=on_image,
             trust_model=trust_model,
@@ -177,6 +179,15 @@ def search(
         False, "--trust-model", envvar="PARETODET_TRUST_MODEL", help="Load a checkpoint that may run code (unsafe)."
     ),
     device: str = typer.Option("cpu", "--device", help="Where training runs: cpu, cuda or cuda:N."),
+    val_images: int | None = typer.Option(
+        None,
+        "--val-images",
+        help="Score trials on a fixed seeded subset of N val images (every class where "
+        "possible); the verified front is scored on the whole split.",
+    ),
+    verify: bool = typer.Option(
+        True, "--verify/--no-verify", help="At the end, re-time the front and the reference in interleaved rounds."
+    ),
 ) -> None:
     """Run (or continue) a multi-objective search: maximize mAP50-95 and FPS, minimize size."""
     from paretodet.objectives import EvalSettings
@@ -194,7 +205,7 @@ def search(
         storage=storage,
         study=study,
         budgets=tuple(parse_budgets(budgets)),
-        evaluation=EvalSettings(threads=threads),
+        evaluation=EvalSettings(threads=threads, val_images=val_images, subset_seed=seed),
         space=load_space(space),
         probes=probes,
         trust_model=trust_model,
@@ -209,7 +220,20 @@ def search(
         f"study '{summary.study}': {summary.completed} completed, {summary.failed} failed, "
         f"{summary.duplicates} duplicate samples skipped, front {summary.front_size}; storage {summary.storage}"
     )
+    if verify and summary.completed:
+        _run_verify(workdir)
     typer.echo(f"next: paretodet report {workdir}")
+
+
+def _run_verify(workdir: Path, *, rounds: int = 10, threads: int | None = None) -> None:
+    from paretodet.objectives import RoundSettings
+    from paretodet.search import verify_study
+
+    with stage_bar() as (on_stage, on_progress):
+        summary = verify_study(
+            workdir, rounds=RoundSettings(rounds=rounds), threads=threads, on_stage=on_stage, on_progress=on_progress
+        )
+    typer.echo(_verify_line(summary))
 
 
 @app.command()
@@ -255,22 +279,29 @@ def measure(
     study: str | None = typer.Option(None, "--study", help="Study name (with --storage)."),
     front_only: bool = typer.Option(False, "--front-only", help="Re-time only the Pareto front's artifacts."),
     threads: int | None = typer.Option(None, "--threads", help="Runtime threads (default: the study's)."),
+    rounds: int = typer.Option(10, "--rounds", help="Interleaved rounds (every artifact timed once per round)."),
 ) -> None:
-    """Re-time built artifacts on this machine (the deployment target) and store them under --label.
+    """Re-time built artifacts on this machine (the deployment target) in interleaved rounds; store them under
+    --label.
 
     Needs only the artifacts' runtime (onnxruntime), not the training stack. Use them with
     'paretodet report WORKDIR --latency-from LABEL' and 'paretodet select ... --latency-from LABEL'.
     """
+    from paretodet.objectives import RoundSettings
     from paretodet.search import measure_study
 
-    console = err_console()
-
-    def on_trial(done: int, total: int, number: int) -> None:
-        console.print(f"[dim]timed trial {number} ({done}/{total})[/dim]")
-
-    summary = measure_study(
-        workdir, label=label, storage=storage, study=study, front_only=front_only, threads=threads, on_trial=on_trial
-    )
+    with stage_bar() as (on_stage, on_round):
+        on_stage("timing in interleaved rounds")
+        summary = measure_study(
+            workdir,
+            label=label,
+            storage=storage,
+            study=study,
+            front_only=front_only,
+            threads=threads,
+            rounds=RoundSettings(rounds=rounds),
+            on_round=on_round,
+        )
     host = summary.host
     typer.echo(
         f"timed {summary.measured} artifacts on {host.get('host')} ({host.get('cpu')}, {host.get('threads')} threads)"
@@ -278,6 +309,78 @@ def measure(
         + f"; stored as '{summary.label}'"
     )
     typer.echo(f"next: paretodet report {workdir} --latency-from {summary.label}")
+
+
+@app.command()
+def compare(
+    reference: str = typer.Argument(..., help="REF: checkpoint, artifact (.onnx, .xml, IR folder) or WORKDIR#TRIAL."),
+    others: list[str] = typer.Argument(..., help="The items compared with REF (same kinds)."),
+    data: Path = typer.Option(..., "--data", help="Data YAML (YOLO, VOC or COCO layout) or a VOC/COCO folder."),
+    imgsz: int = typer.Option(320, "--imgsz", help="Input size a checkpoint is built at (artifacts keep theirs)."),
+    rounds: int = typer.Option(10, "--rounds", help="Interleaved timing rounds (each item timed once per round)."),
+    threads: int = typer.Option(2, "--threads", help="Runtime threads (fixed and recorded)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON on stdout."),
+    as_csv: bool = typer.Option(False, "--csv", help="Print CSV on stdout."),
+    as_md: bool = typer.Option(False, "--md", help="Print a Markdown table on stdout."),
+    trust_model: bool = typer.Option(
+        False, "--trust-model", envvar="PARETODET_TRUST_MODEL", help="Load a checkpoint that may run code (unsafe)."
+    ),
+) -> None:
+    """Put models and artifacts side by side: mAP on the same images (95% intervals, paired change against
+    REF), size, and latency timed in interleaved rounds as a ratio to REF."""
+    from paretodet.errors import ConfigError
+    from paretodet.objectives import RoundSettings
+    from paretodet.reports import format_comparison
+    from paretodet.search import compare_models
+
+    if as_json + as_csv + as_md > 1:
+        raise ConfigError("pick one of --json, --csv, --md")
+    with stdout_reserved(as_json or as_csv or as_md), stage_bar() as (on_stage, on_progress):
+        table = compare_models(
+            [reference, *others],
+            data,
+            imgsz=imgsz,
+            rounds=RoundSettings(rounds=rounds),
+            threads=threads,
+            trust_model=trust_model,
+            on_stage=on_stage,
+            on_progress=on_progress,
+        )
+    if as_json:
+        _print_json({"rounds": table.rounds, "images": table.images, "host": table.host, "items": table.rows()})
+        return
+    typer.echo(format_comparison(table.rows(), "csv" if as_csv else "md" if as_md else "text"))
+    if not (as_csv or as_md):
+        host = table.host
+        typer.echo(
+            f"{table.images} val images; latency: median of {table.rounds} interleaved rounds on {host.get('cpu')} "
+            f"({host.get('threads')} threads); intervals: 95%"
+        )
+
+
+@app.command()
+def verify(
+    workdir: Path = typer.Argument(..., help="A search work dir."),
+    rounds: int = typer.Option(10, "--rounds", help="Interleaved timing rounds."),
+    threads: int | None = typer.Option(None, "--threads", help="Runtime threads (default: the study's)."),
+) -> None:
+    """Re-time the front and the reference (the original model, FP32) in interleaved rounds, score them on the
+    whole val split if trials used a subset, and store the verified figures that report and select use."""
+    _run_verify(workdir, rounds=rounds, threads=threads)
+
+
+def _verify_line(summary: Any) -> str:
+    moved = []
+    if summary.entered:
+        moved.append(f"entered: {', '.join(map(str, summary.entered))}")
+    if summary.left:
+        moved.append(f"left: {', '.join(map(str, summary.left))}")
+    scored = "; scored on the whole val split" if summary.full_split else ""
+    return (
+        f"verified {len(summary.verified)} trials against the reference in {summary.rounds} interleaved rounds"
+        f"{scored}; front: {', '.join(map(str, summary.front_after))}"
+        + (f" ({'; '.join(moved)})" if moved else " (unchanged)")
+    )
 
 
 @app.command()

@@ -3,7 +3,7 @@ work waits while another process on this host times latency). Light imports only
 
 from __future__ import annotations
 
-from paretodet.base._hashing import file_digest
+from paretodet.base._hashing import file_digest, stable_hash
 from paretodet.base._host import (
     TimingHost,
     cpu_model,
@@ -25,6 +25,7 @@ __all__ = [
     "heavy_work",
     "lazy_exports",
     "read_yaml_file",
+    "stable_hash",
     "timed_quietly",
     "timing_host",
     "timing_lock",

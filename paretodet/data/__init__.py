@@ -13,6 +13,7 @@ from paretodet.data._layout import (
     write_resolved_yaml,
 )
 from paretodet.data._letterbox import Letterbox, letterbox, read_image, unletterbox_boxes
+from paretodet.data._subset import val_subset
 from paretodet.data._synth import SHAPE_CLASSES, SynthSpec, synthesize
 from paretodet.data._voc import VOC_CLASSES
 from paretodet.data._yolo_view import ultralytics_data_yaml, yolo_label_text, yolo_view
@@ -39,6 +40,7 @@ __all__ = [
     "synthesize",
     "ultralytics_data_yaml",
     "unletterbox_boxes",
+    "val_subset",
     "write_data_yaml",
     "write_resolved_yaml",
     "yolo_label_text",

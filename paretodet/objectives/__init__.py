@@ -40,6 +40,20 @@ if TYPE_CHECKING:  # the public names (the one list)
         MetricSpec as MetricSpec,
         format_metric as format_metric,
     )
+    from paretodet.objectives._rounds import (
+        InterleavedTiming as InterleavedTiming,
+        RatioInterval as RatioInterval,
+        RoundSettings as RoundSettings,
+        median_interval as median_interval,
+        time_interleaved as time_interleaved,
+    )
+    from paretodet.objectives._scored import (
+        ScoredImages as ScoredImages,
+        image_accuracy as image_accuracy,
+        paired_change as paired_change,
+        paired_change_files as paired_change_files,
+        score_predictions as score_predictions,
+    )
     from paretodet.objectives._truth import (
         VocResult as VocResult,
         coco_ground_truth as coco_ground_truth,

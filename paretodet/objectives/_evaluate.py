@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
-from paretodet.base import heavy_work, timed_quietly, timing_host
-from paretodet.data import DatasetInfo, read_truth, split_images
+from paretodet.base import heavy_work, stable_hash, timed_quietly, timing_host
+from paretodet.data import DatasetInfo, ImageTruth, read_truth, split_images, val_subset
 from paretodet.errors import ConfigError
-from paretodet.objectives._accuracy import NmsSettings, coco_map, predict
+from paretodet.objectives._accuracy import NmsSettings, predict
 from paretodet.objectives._latency import LatencySettings, LatencyStats, measure_e2e_latency, measure_latency
 from paretodet.objectives._metrics import Metrics
+from paretodet.objectives._scored import ScoredImages, score_predictions
 from paretodet.objectives._truth import voc_map
 from paretodet.runtimes import Artifact, open_runner, runtime_entry
 
@@ -24,12 +25,19 @@ class EvalSettings:
     Attributes:
         threads: intra-op threads of the runtime (fixed and recorded).
         max_images: score only the first N val images (None = all).
+        val_images: score a fixed seeded subset of N val images holding every class where it can (None = all;
+            ``search --val-images``: the verified front is scored on the whole split).
+        subset_seed: the seed of that subset.
+        bootstrap_reps: resamples of the val images behind each mAP's 95% interval.
         nms: post-processing (conf 0.001, IoU 0.7, 300 detections).
         latency: warm-up and timed runs.
     """
 
     threads: int = 2
     max_images: int | None = None
+    val_images: int | None = None
+    subset_seed: int = 0
+    bootstrap_reps: int = 1000
     nms: NmsSettings = field(default_factory=NmsSettings)
     latency: LatencySettings = field(default_factory=LatencySettings)
 
@@ -38,6 +46,20 @@ class EvalSettings:
             raise ConfigError(f"--threads must be >= 1, got {self.threads}")
         if self.max_images is not None and self.max_images < 1:
             raise ConfigError(f"max_images must be >= 1, got {self.max_images}")
+        if self.val_images is not None and self.val_images < 1:
+            raise ConfigError(f"--val-images must be >= 1, got {self.val_images}")
+        if self.bootstrap_reps < 100:
+            raise ConfigError(f"bootstrap resamples must be >= 100, got {self.bootstrap_reps}")
+
+    def truths(self, data: DatasetInfo, *, whole_split: bool = False) -> list[ImageTruth]:
+        """The ground truth of the val images these settings score (``whole_split``: every image)."""
+        images = split_images(data)
+        if self.max_images is not None:
+            images = images[: self.max_images]
+        truths = [read_truth(data, path) for path in images]  # a bad annotation fails before inference
+        if self.val_images is None or whole_split:
+            return truths
+        return [truths[i] for i in val_subset(truths, self.val_images, seed=self.subset_seed)]
 
 
 def evaluate(
@@ -46,8 +68,11 @@ def evaluate(
     *,
     settings: EvalSettings | None = None,
     on_image: Callable[[int, int], None] | None = None,
+    keep_evals: bool = True,
 ) -> Metrics:
-    """Measure ``artifact`` on the val split of ``data`` with its own runtime.
+    """Measure ``artifact`` on the val split of ``data`` (or the subset ``settings`` name) with its own runtime.
+    mAP carries its 95% bootstrap interval over the images; ``keep_evals`` writes the per-image matches beside
+    the artifact (``Metrics.evals_file``) for paired intervals later.
 
     Example:
         >>> metrics = evaluate(artifact, load_data_yaml("data.yaml"))  # doctest: +SKIP
@@ -57,14 +82,13 @@ def evaluate(
         raise ConfigError(
             f"model has {len(artifact.names)} classes but {data.yaml_path} has {data.nc}: use matching data"
         )
-    images = split_images(data)
-    if settings.max_images is not None:
-        images = images[: settings.max_images]
-    truths = [read_truth(data, path) for path in images]  # a bad annotation fails before inference
+    truths = settings.truths(data)
+    images = [t.path for t in truths]
     with heavy_work():  # building a session is heavy too
         runner = open_runner(artifact, threads=settings.threads)
     predictions = predict(runner, truths, imgsz=artifact.imgsz, nms=settings.nms, on_image=on_image)
-    acc = coco_map(predictions, data.names)
+    acc = score_predictions(predictions, data.names, reps=settings.bootstrap_reps)
+    evals_file = _keep_evals(acc, artifact, truths, settings) if keep_evals else ""
     voc = voc_map(predictions.truths, predictions.results, nc=data.nc) if data.format == "voc" else None
 
     def timing() -> tuple[LatencyStats, LatencyStats]:
@@ -105,7 +129,22 @@ def evaluate(
         timing_others_cpu=round(others, 4),
         voc_map50_07=voc.map50_07_11pt if voc is not None else None,
         voc_map50=voc.map50_area if voc is not None else None,
+        map50_95_low=acc.interval[0],
+        map50_95_high=acc.interval[1],
+        map50_low=acc.interval50[0],
+        map50_high=acc.interval50[1],
+        evals_file=evals_file,
     )
+
+
+def _keep_evals(acc: ScoredImages, artifact: Artifact, truths: list[ImageTruth], settings: EvalSettings) -> str:
+    """Write the per-image matches beside the artifact (keyed by the images and NMS scored); return the path."""
+    if acc.evals is None:
+        return ""
+    key = stable_hash({"images": [str(t.path) for t in truths], "nms": asdict(settings.nms)})[:12]
+    path = artifact.path.with_name(f"{artifact.path.name}.evals-{key}.npz")
+    acc.evals.save(path)
+    return str(path)
 
 
 def _compressed_bytes(artifact: Artifact) -> int:

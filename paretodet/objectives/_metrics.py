@@ -41,6 +41,8 @@ class MetricSpec:
         derived: (metric, factor): computed from another metric when a table lacks it (size_mb).
         timed: how it depends on the host that timed it: "model" (model-only timing, what ``paretodet
             measure`` re-times on a target), "e2e" (end-to-end timing), "" (not a timing).
+        interval: the columns holding its 95% interval (low, high), where a trial has one: the bootstrap over
+            val images of an mAP, the interleaved rounds of a verified latency.
     """
 
     name: str
@@ -59,6 +61,7 @@ class MetricSpec:
     derived: tuple[str, float] | None = None
     short: str = ""
     timed: str = ""
+    interval: tuple[str, str] | None = None
 
     @property
     def title(self) -> str:
@@ -124,8 +127,17 @@ METRICS: MetricTable = _metric_table(
         front=True,
         hover=True,
         technique_column=4,
+        interval=("map50_95_low", "map50_95_high"),
     ),
-    MetricSpec("map50", label="mAP50", direction=1, fmt="{:.4f}", front=True, technique_column=5),
+    MetricSpec(
+        "map50",
+        label="mAP50",
+        direction=1,
+        fmt="{:.4f}",
+        front=True,
+        technique_column=5,
+        interval=("map50_low", "map50_high"),
+    ),
     MetricSpec(
         "voc_map50_07", label="VOC07 mAP50 (11-point)", short="VOC07", direction=1, fmt="{:.4f}", headline=False
     ),
@@ -140,6 +152,17 @@ METRICS: MetricTable = _metric_table(
         hover=True,
         technique_column=2,
         timed="model",
+        interval=("latency_low_ms", "latency_high_ms"),
+    ),
+    MetricSpec(
+        "latency_ratio",
+        label="latency vs the reference",
+        short="latency ratio",
+        direction=-1,
+        fmt="{:.3f}x",
+        front=True,
+        headline=False,
+        interval=("ratio_low", "ratio_high"),
     ),
     MetricSpec(
         "latency_p90_ms", label="latency p90", unit="ms", direction=-1, fmt="{:.2f} ms", headline=False, timed="model"
@@ -235,6 +258,10 @@ class Metrics:
             disturbed timing is repeated, up to 3 runs); -1 in older records.
         voc_map50_07 / voc_map50: Pascal VOC datasets only (else NaN): mAP@0.5 by VOC's protocol, VOC2007
             11-point and VOC2010+ area under the precision envelope, difficult objects ignored; None otherwise.
+        map50_95_low / map50_95_high, map50_low / map50_high: the 95% bootstrap interval over val images (NaN
+            in older records).
+        evals_file: pycocotools' per-image matches of this artifact on these images (``.npz``), from which
+            paired intervals against another artifact are computed without new inference; empty if not kept.
     """
 
     map50_95: float
@@ -261,6 +288,11 @@ class Metrics:
     timing_others_cpu: float = -1.0
     voc_map50_07: float | None = None
     voc_map50: float | None = None
+    map50_95_low: float = float("nan")
+    map50_95_high: float = float("nan")
+    map50_low: float = float("nan")
+    map50_high: float = float("nan")
+    evals_file: str = ""
 
     @property
     def size_mb(self) -> float:

@@ -17,6 +17,10 @@ if TYPE_CHECKING:  # the public names (the one list)
         parse_budgets as parse_budgets,
         violations as violations,
     )
+    from paretodet.reports._compare_table import (
+        COMPARE_FORMATS as COMPARE_FORMATS,
+        format_comparison as format_comparison,
+    )
     from paretodet.reports._export import (
         export_selection as export_selection,
         selection_readme as selection_readme,

@@ -16,7 +16,8 @@ import pandas as pd
 from paretodet.objectives import format_metric as _format_metric
 from paretodet.reports._describe import row_knobs
 from paretodet.reports._info import ReportInfo
-from paretodet.reports._pareto import hypervolume, knee_index, normalize, pareto_mask
+from paretodet.reports._pareto import hypervolume, normalize, pareto_mask
+from paretodet.reports._recommend import RULE, recommend
 from paretodet.spaces import TECHNIQUES, VARIANTS, knob_defaults, techniques_used
 
 __all__ = [
@@ -91,7 +92,7 @@ class Analysis:
         hypervolume: per group name (and "all"), the hypervolume of its front as a share of the box between
             the reference point and the ideal corner (objectives scaled over all trials; 1 = ideal).
         history: (trial number, hypervolume of the completed trials so far), in trial order.
-        knee: trial number of the combined front's knee (-1 if none).
+        knee: trial number of the report's one recommendation (see ``reports._recommend.RULE``; -1 if none).
         reference: trial number of the reference model (the original: see :func:`original_trial`; -1 if none).
         lines: the written analysis, one Markdown bullet per line.
     """
@@ -134,8 +135,8 @@ def analyze(info: ReportInfo) -> Analysis:
             fronts[name] = numbers[mask][on].tolist()
             volumes[name] = share(scaled[mask])
     history = [(int(numbers[i]), share(scaled[: i + 1])) for i in range(len(done))]
-    knee_row = knee_index(values, dirs)
-    knee = int(numbers[knee_row]) if knee_row >= 0 else -1
+    recommended = recommend(info)
+    knee = recommended.trial if recommended.trial is not None else -1
     baseline = done[group_of == "baseline"]
     original = original_trial(baseline)
     reference = int(original["number"]) if original is not None else -1
@@ -179,13 +180,13 @@ def _written(a: Analysis, done: pd.DataFrame, info: ReportInfo) -> list[str]:
     best = max((g for g in SINGLE_GROUPS if g in a.hypervolume), key=lambda g: a.hypervolume[g], default=None)
     if best is not None:
         lines.append(f"Best single technique by front hypervolume: {best} ({a.hypervolume[best]:.3f}).")
-    if a.knee >= 0:
+    if a.knee >= 0 and a.knee in by_number.index:
         knee = by_number.loc[a.knee]
         knee_ref = _reference_for(knee, baselines)
         lines.append(
-            f"Knee of the front (the balanced trade-off): trial {a.knee} ({a.groups[a.knee]}): "
+            f"Recommended: trial {a.knee} ({a.groups[a.knee]}): "
             f"mAP50-95 {_map_vs(knee, knee_ref)}, {_vs(knee, knee_ref, 'latency_ms')}, "
-            f"{_vs(knee, knee_ref, 'size_bytes')}."
+            f"{_vs(knee, knee_ref, 'size_bytes')}; {recommend(info).reason}. The rule: {RULE}."
         )
     if info.budgets:
         feasible = int(info.trials["feasible"].sum())

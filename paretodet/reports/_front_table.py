@@ -37,10 +37,11 @@ FRONT_METRICS: tuple[tuple[str, str], ...] = front_metrics()  # at import; the t
 def front_rows(info: ReportInfo, *, meta: Mapping[str, Any] | None = None, knee: int = -1) -> pd.DataFrame:
     """One row per front trial, best mAP50-95 first.
 
-    Columns: ``number``, ``knee`` (the front's balanced trade-off), ``combo`` (technique combination),
+    Columns: ``number``, ``knee`` (the report's one recommendation), ``combo`` (technique combination),
     ``config`` (short summary), ``full_config`` (every knob that acts, with its value), the
-    :func:`front_metrics` columns (NaN where not measured), ``feasible`` and ``over`` (the budgets it
-    misses), ``apply`` (the command that rebuilds it).
+    :func:`front_metrics` columns (NaN where not measured) and their 95% intervals (``<metric>_interval``,
+    None where there is none), ``indistinct`` (the objectives on which the next row cannot be told from this
+    one), ``feasible`` and ``over`` (the budgets it misses), ``apply`` (the command that rebuilds it).
 
     Example:
         >>> front_rows(build_info(trials), meta={"model": "m.pt", "data": "d.yaml"})  # doctest: +SKIP
@@ -54,6 +55,7 @@ def front_rows(info: ReportInfo, *, meta: Mapping[str, Any] | None = None, knee:
         for i, missed in enumerate(budget.violation(values) > 0):
             if missed:
                 over[i].append(str(budget))
+    indistinct = indistinct_neighbours(front, [m for m, _ in info.objectives])
     rows = []
     for i, (_, row) in enumerate(front.iterrows()):
         number = int(row["number"])
@@ -65,13 +67,57 @@ def front_rows(info: ReportInfo, *, meta: Mapping[str, Any] | None = None, knee:
                 "config": config_summary(row),
                 "full_config": _active(row),
                 **{m: float(metrics[m][i]) if m in metrics else float("nan") for m in shown},
+                **{f"{m}_interval": _interval(row, m) for m in shown},
+                "indistinct": indistinct[i],
                 "feasible": bool(row.get("feasible", True)),
                 "over": over[i],
                 "apply": apply_command(row, meta=meta),
             }
         )
-    columns = ["number", "knee", "combo", "config", "full_config", *shown]
-    return pd.DataFrame(rows, columns=[*columns, "feasible", "over", "apply"])
+    columns = ["number", "knee", "combo", "config", "full_config", *shown, *(f"{m}_interval" for m in shown)]
+    return pd.DataFrame(rows, columns=[*columns, "indistinct", "feasible", "over", "apply"])
+
+
+def _interval(row: pd.Series, metric: str) -> tuple[float, float] | None:
+    """The 95% interval of ``metric`` on ``row`` (None when the metric has none or the row lacks it)."""
+    spec = METRICS.get(metric)
+    if spec is None or spec.interval is None:
+        return None
+    try:
+        low, high = (float(row.get(c, float("nan"))) for c in spec.interval)
+    except (TypeError, ValueError):
+        return None
+    return (low, high) if np.isfinite(low) and np.isfinite(high) else None
+
+
+def _apart(a: pd.Series, b: pd.Series, metric: str) -> bool:
+    """Whether ``a`` and ``b`` can be told apart on ``metric``: their 95% intervals do not overlap (a metric
+    without intervals, e.g. bytes on disk, is exact: apart when the values differ)."""
+    ia, ib = _interval(a, metric), _interval(b, metric)
+    if metric == "fps":  # FPS is 1000 / latency: the latency's intervals decide
+        return _apart(a, b, "latency_ms")
+    if ia is None or ib is None:
+        spec = METRICS.get(metric)
+        if spec is not None and spec.interval is not None:
+            return True  # no interval recorded: nothing says they are alike
+        return float(a.get(metric, np.nan)) != float(b.get(metric, np.nan))
+    return ia[1] < ib[0] or ib[1] < ia[0]
+
+
+def indistinct_neighbours(front: pd.DataFrame, objectives: list[str]) -> list[list[str]]:
+    """For each front row (best mAP first), the objectives on which it cannot be told from the next row: the
+    neighbours the intervals do not separate on any objective get every objective listed.
+
+    Example:
+        >>> indistinct_neighbours(info.front, ["map50_95", "fps", "size_bytes"])  # doctest: +SKIP
+        [['map50_95', 'fps'], [], []]
+    """
+    rows = [r for _, r in front.iterrows()]
+    out: list[list[str]] = []
+    for i, row in enumerate(rows):
+        nxt = rows[i + 1] if i + 1 < len(rows) else None
+        out.append([] if nxt is None else [m for m in objectives if not _apart(row, nxt, m)])
+    return out
 
 
 def _active(row: pd.Series) -> dict[str, Any]:

@@ -114,12 +114,16 @@ def build_info(
     budgets: Sequence[Budget] = (),
     objectives: Sequence[tuple[str, int]] = DEFAULT_OBJECTIVES,
 ) -> ReportInfo:
-    """Mark the Pareto front (over completed trials) and budget feasibility on a trial table."""
+    """Mark the Pareto front and budget feasibility on a trial table. The front is over the completed trials,
+    or, once a verification ran (a ``verified`` column with a True), over the verified ones: their figures were
+    timed in one set of interleaved rounds, the others' each in its own process."""
     df = trials.copy().sort_values("number").reset_index(drop=True)
     for column, _ in objectives:
         if column not in df:
             df[column] = np.nan
     complete = (df["state"] == "COMPLETE").to_numpy()
+    if "verified" in df and df["verified"].fillna(False).astype(bool).any():
+        complete = complete & df["verified"].fillna(False).astype(bool).to_numpy()
     values = df[[c for c, _ in objectives]].to_numpy(dtype=float)
     on_front = np.zeros(len(df), dtype=bool)
     on_front[complete] = pareto_mask(values[complete], [d for _, d in objectives])

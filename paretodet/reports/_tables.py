@@ -189,30 +189,55 @@ def front_table_html(rows: pd.DataFrame, *, budgets: bool) -> str:
     head = "".join(f"<th>{_esc(h)}</th>" for h in headers)
     body = []
     for _, row in rows.iterrows():
-        knee = " <small title='the balanced trade-off: closest to the ideal corner'>knee</small>" if row["knee"] else ""
+        knee = " <small title='the report\'s one recommendation (see the analysis)'>recommended</small>" if row["knee"] else ""
         full = "".join(f"<li>{_esc(k)} = {_esc(v)}</li>" for k, v in row["full_config"].items())
         config = (
             f"<details><summary>{_esc(row['config'])}</summary><small>{_esc(row['combo'])}; every knob that acts:"
             f"</small><ul>{full}</ul></details>"
         )
-        metrics = "".join(f"<td class='num' data-v='{row[m]}'>{_esc(_front_value(m, row[m]))}</td>" for m, _ in shown)
+        metrics = "".join(
+            f"<td class='num' data-v='{row[m]}'>{_esc(_front_value(m, row[m], row.get(f'{m}_interval')))}</td>"
+            for m, _ in shown
+        )
         body.append(
             f"<tr data-trial='{row['number']}'><td class='num' data-v='{row['number']}'>{row['number']}{knee}</td>"
             f"<td data-v='{_esc(row['config'])}'>{config}</td>{metrics}{_feasible_html(row, budgets)}"
             f"<td><code class='cmd'>{_esc(row['apply'])}</code></td></tr>"
         )
+    notes = "".join(f"<li>{_esc(line)}</li>" for line in indistinct_lines(rows))
     return (
-        "<h2>Pareto front</h2><p>One line per front trial (click a header to sort, a config for every knob).</p>"
+        "<h2>Pareto front</h2><p>One line per front trial (click a header to sort, a config for every knob); "
+        "[low, high]: 95% interval.</p>"
         f"<table class='report sortable' id='front-table'><thead><tr>{head}</tr></thead>"
-        f"<tbody>{''.join(body)}</tbody></table>"
+        f"<tbody>{''.join(body)}</tbody></table>" + (f"<ul id='indistinct'>{notes}</ul>" if notes else "")
     )
 
 
-def _front_value(metric: str, value: float) -> str:
-    """A front cell: the value without its unit (the header says it), or '-' when not measured."""
+def indistinct_lines(rows: pd.DataFrame) -> list[str]:
+    """One line per pair of front neighbours that some objective cannot tell apart (every objective: marked)."""
+    lines = []
+    numbers = rows["number"].tolist()
+    for i, (_, row) in enumerate(rows.iterrows()):
+        alike = row.get("indistinct") or []
+        if not alike or i + 1 >= len(numbers):
+            continue
+        names = ", ".join(METRICS[m].brief if m in METRICS else m for m in alike)
+        objectives = METRICS.where(lambda spec: spec.objective)
+        every = " on every objective: the front does not separate them" if len(alike) == len(objectives) else ""
+        lines.append(f"trials {numbers[i]} and {numbers[i + 1]} cannot be told apart on {names}{every}")
+    return lines
+
+
+def _front_value(metric: str, value: float, interval: Any = None) -> str:
+    """A front cell: the value without its unit (the header says it), with its 95% interval where there is one,
+    or '-' when not measured."""
     if isinstance(value, float) and math.isnan(value):
         return "-"
-    return METRICS[metric].format(value, unit=False)
+    spec = METRICS[metric]
+    text = spec.format(value, unit=False)
+    if isinstance(interval, tuple) and len(interval) == 2:
+        text += f" [{spec.format(interval[0], unit=False)}, {spec.format(interval[1], unit=False)}]"
+    return text
 
 
 def front_table_markdown(rows: pd.DataFrame, *, budgets: bool) -> str:
@@ -222,10 +247,11 @@ def front_table_markdown(rows: pd.DataFrame, *, budgets: bool) -> str:
     headers.append("rebuild with")
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     for _, row in rows.iterrows():
-        cells = [f"{row['number']}" + (" (knee)" if row["knee"] else ""), row["config"]]
-        cells += [_front_value(m, row[m]) for m, _ in shown]
+        cells = [f"{row['number']}" + (" (recommended)" if row["knee"] else ""), row["config"]]
+        cells += [_front_value(m, row[m], row.get(f"{m}_interval")) for m, _ in shown]
         if budgets:
             cells.append("yes" if row["feasible"] else "no: " + (", ".join(row["over"]) or "not measured"))
         cells.append(f"`{row['apply']}`")
         lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    notes = indistinct_lines(rows)
+    return "\n".join(lines + ([""] + [f"- {line}" for line in notes] if notes else []))

@@ -9,9 +9,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from paretodet.objectives import METRICS, format_metric
+from paretodet.objectives import format_metric
+from paretodet.reports._analysis import technique_combo
 from paretodet.reports._budget import Budget
+from paretodet.reports._describe import config_summary
 from paretodet.reports._info import ReportInfo
+from paretodet.reports._recommend import RULE, recommend
 from paretodet.reports._techniques import (
     BEST_COMBINATION,
     NOT_MEASURED,
@@ -162,19 +165,17 @@ def _verdicts(rows: list[TechniqueRow], info: ReportInfo) -> list[str]:
 
 def _tradeoff(rows: list[TechniqueRow], info: ReportInfo) -> list[str]:
     """Which row gives the best trade-off for the study's objectives, and which fits the budgets."""
-    front, knee = front_tradeoff(rows, info.objectives)
+    front, _ = front_tradeoff(rows, info.objectives)
     lines = []
-    goals = ", ".join(
-        f"{METRICS[m].short or METRICS[m].label if m in METRICS else m} {'higher' if d > 0 else 'lower'}"
-        for m, d in info.objectives
-    )
-    if knee is not None:
-        trial = next(f" (trial {r.trial})" for r in rows if r.name == knee)
+    chosen = recommend(info)
+    if chosen.trial is not None:
+        row = info.trials[info.trials["number"] == chosen.trial].iloc[0]
         lines.append(
-            f"Best trade-off for this study's objectives ({goals}): {knee}{trial}, the row closest to the ideal corner "
-            f"with each objective scaled over the rows above; rows no other row beats on every objective: "
-            f"{', '.join(front)}."
+            f"Recommended: trial {chosen.trial} ({technique_combo(row)}: {config_summary(row)}), "
+            f"{chosen.reason}; the rule: {RULE}."
         )
+    if front:
+        lines.append(f"Rows above that no other row beats on every objective: {', '.join(front)}.")
     if info.budgets:
         lines.append(_within_budgets(rows, info.budgets))
     return lines

@@ -111,10 +111,44 @@ def _summary_lines(info: ReportInfo, meta: dict[str, Any]) -> list[str]:
     for key in ("model", "data", "storage", "study"):
         if key in meta:
             lines.append(f"{key}: {meta[key]}")
-    lines += latency_host_lines(info.complete, meta)
+    lines += verification_lines(meta) or latency_host_lines(info.complete, meta)
     failed = df[df["state"] == "FAIL"]
     for _, row in failed.iterrows():
         lines.append(f"trial {int(row['number'])} failed: {row.get('fail_reason')}")
+    return lines
+
+
+def verification_lines(meta: dict[str, Any]) -> list[str]:
+    """What ``paretodet verify`` did, when it ran: where and how the front was re-timed, what it was scored on,
+    and which trials entered or left the front."""
+    verified = meta.get("verified")
+    if not verified or meta.get("latency_from"):
+        return []
+    host, ref = verified.get("host") or {}, verified.get("reference") or {}
+    before, after = verified.get("front_before") or [], verified.get("front_after") or []
+    entered, left = sorted(set(after) - set(before)), sorted(set(before) - set(after))
+    moved = "; ".join(
+        part
+        for part in (
+            f"entered: {', '.join(map(str, entered))}" if entered else "",
+            f"left: {', '.join(map(str, left))}" if left else "",
+        )
+        if part
+    )
+    which = f", trial {ref['trial']}" if ref.get("trial") is not None else ""
+    lines = [
+        f"verified front: latency and FPS re-timed in {verified.get('rounds')} interleaved rounds on {host.get('host')} "
+        f"({host.get('cpu')}, {host.get('threads')} threads) with the reference (the original model, FP32, "
+        f"{ref.get('imgsz')} px{which}): median, "
+        "[95% interval], and the ratio to the reference; trials it did not re-time are left off the front",
+        f"front before verification: {', '.join(map(str, before)) or '-'}; after: {', '.join(map(str, after)) or '-'}"
+        + (f" ({moved})" if moved else " (unchanged)"),
+    ]
+    if verified.get("full_split"):
+        lines.append(
+            f"trials were scored on a val subset; the verified ones on the whole split ({verified.get('images')} "
+            "images): trials.csv keeps the subset figures as trial_map50_95"
+        )
     return lines
 
 

@@ -14,6 +14,10 @@ if TYPE_CHECKING:  # the public names (the one list)
         apply_candidate as apply_candidate,
         load_candidate_file as load_candidate_file,
     )
+    from paretodet.search._compare import (
+        Comparison as Comparison,
+        compare_models as compare_models,
+    )
     from paretodet.search._config import (
         OBJECTIVES as OBJECTIVES,
         SAMPLERS as SAMPLERS,
@@ -22,6 +26,11 @@ if TYPE_CHECKING:  # the public names (the one list)
     from paretodet.search._demo import run_demo as run_demo
     from paretodet.search._environment import (
         environment as environment,
+    )
+    from paretodet.search._evaluate_model import (
+        evaluate_artifact_file as evaluate_artifact_file,
+        evaluate_model as evaluate_model,
+        is_artifact_file as is_artifact_file,
     )
     from paretodet.search._measure import measure_study as measure_study
     from paretodet.search._pipeline import (
@@ -53,6 +62,10 @@ if TYPE_CHECKING:  # the public names (the one list)
         TorchvisionTeacherRecipe as TorchvisionTeacherRecipe,
         torchvision_teacher_path as torchvision_teacher_path,
         train_torchvision_teacher as train_torchvision_teacher,
+    )
+    from paretodet.search._verify import (
+        VerifySummary as VerifySummary,
+        verify_study as verify_study,
     )
     from paretodet.search._worker import (
         run_worker as run_worker,

@@ -8,7 +8,6 @@ any machine that opens the study use them.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,9 +19,11 @@ from paretodet.errors import StudyError
 if TYPE_CHECKING:
     import optuna
 
+    from paretodet.objectives import RoundSettings
+
 from paretodet.search._latency_labels import LATENCY_PREFIX
 
-__all__ = ["MeasureSummary", "measure_study"]
+__all__ = ["MeasureSummary", "local_artifact", "measure_study", "timed_trials"]
 
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -45,21 +46,25 @@ def measure_study(
     study: str | None = None,
     front_only: bool = False,
     threads: int | None = None,
-    on_trial: Callable[[int, int, int], None] | None = None,
+    rounds: RoundSettings | None = None,
+    on_round: Callable[[int, int], None] | None = None,
 ) -> MeasureSummary:
-    """Re-time the completed trials' artifacts here, one at a time (under the host-wide timing lock), and
-    store the figures with the study under ``label``.
+    """Re-time the completed trials' artifacts here in interleaved rounds (each round under the host-wide
+    timing lock, every artifact once per round, see ``objectives.time_interleaved``), and store the figures
+    (median over rounds, with its 95% interval) with the study under ``label``.
 
     The study is the work dir's (its manifest) unless ``storage`` and ``study`` are given. An artifact path
     that does not exist here is looked up under ``workdir`` by its path below ``cache/`` (a work dir copied
-    to the target). ``threads`` defaults to the study's own evaluation threads. ``on_trial(done, total,
-    number)`` reports progress.
+    to the target). ``threads`` defaults to the study's own evaluation threads. ``on_round(done, total)``
+    reports progress.
 
     Example:
         >>> measure_study(Path("work"), label="jetson", front_only=True)  # doctest: +SKIP
     """
-    from paretodet.base import timed_quietly, timing_host
-    from paretodet.objectives import LatencySettings, measure_latency
+    import numpy as np
+
+    from paretodet.base import timing_host
+    from paretodet.objectives import time_interleaved
     from paretodet.runtimes import open_runner, runtime_entry
 
     if not _LABEL.match(label):
@@ -68,47 +73,44 @@ def measure_study(
     stored = opened.user_attrs.get("paretodet_config") or {}
     evaluation = stored.get("evaluation") or {}
     use_threads = threads or int(evaluation.get("threads", stored.get("threads", 2)))
-    latency = LatencySettings(**(evaluation.get("latency") or {}))
-    trials = _trials_to_time(opened, front_only=front_only)
+    trials = timed_trials(opened, front_only=front_only)
     if not trials:
         raise StudyError(f"the study in {workdir} has no completed trial to measure: run the search first")
     key = f"{LATENCY_PREFIX}{label}"
-    record: dict[str, Any] = {"host": None, "trials": {}}
-    skipped = 0
-    for done, trial in enumerate(trials, start=1):
-        artifact = _local_artifact(trial.user_attrs["artifact"], workdir)
-        if artifact is None:
-            skipped += 1
-            continue
-        entry = runtime_entry(artifact.runtime)
-        runner = open_runner(artifact, threads=use_threads)
-        stats, others = timed_quietly(
-            functools.partial(measure_latency, runner, imgsz=artifact.imgsz, settings=latency)
-        )
-        host = timing_host(
-            runtime=artifact.runtime,
-            package=entry.package,
-            threads=use_threads,
-            precision_hint=getattr(runner, "precision_hint", ""),
-            provider=getattr(runner, "provider", ""),
-        )
-        record["host"] = host.to_dict()
-        record["trials"][str(trial.number)] = {
-            "latency_ms": stats.median_ms,
-            "latency_p90_ms": stats.p90_ms,
-            "latency_cv": stats.cv,
-            "fps": 1000.0 / stats.median_ms,
-            "runtime_version": host.runtime_version,
-            "runtime_hint": host.precision_hint,
-            "provider": host.provider,
-            "timing_others_cpu": round(others, 4),
-        }
-        opened.set_user_attr(key, record)  # after each artifact: an interrupted run keeps what it timed
-        if on_trial is not None:
-            on_trial(done, len(trials), trial.number)
-    if not record["trials"]:
+    present = [(t, a) for t in trials if (a := local_artifact(t.user_attrs["artifact"], workdir)) is not None]
+    if not present:
         raise StudyError(f"none of the {len(trials)} artifacts exists here: copy the work dir (cache/) first")
-    return MeasureSummary(label=label, measured=len(record["trials"]), skipped=skipped, host=record["host"])
+    runners = [open_runner(a, threads=use_threads) for _, a in present]
+    timing = time_interleaved(runners, [a.imgsz for _, a in present], settings=rounds, on_round=on_round)
+    first = present[0][1]
+    host = timing_host(
+        runtime=first.runtime,
+        package=runtime_entry(first.runtime).package,
+        threads=use_threads,
+        precision_hint=getattr(runners[0], "precision_hint", ""),
+        provider=getattr(runners[0], "provider", ""),
+    )
+    record: dict[str, Any] = {"host": host.to_dict(), "rounds": timing.rounds, "trials": {}}
+    for index, ((trial, artifact), runner) in enumerate(zip(present, runners)):
+        latency = timing.latency(index)
+        record["trials"][str(trial.number)] = {
+            "latency_ms": latency.median,
+            "latency_low_ms": latency.low,
+            "latency_high_ms": latency.high,
+            "latency_p90_ms": float(np.percentile(timing.per_round_ms[:, index], 90)),
+            "latency_cv": timing.cv(index),
+            "fps": 1000.0 / latency.median,
+            "runtime_version": timing_host(
+                runtime=artifact.runtime, package=runtime_entry(artifact.runtime).package, threads=use_threads
+            ).runtime_version,
+            "runtime_hint": getattr(runner, "precision_hint", ""),
+            "provider": getattr(runner, "provider", ""),
+            "timing_others_cpu": timing.others_cpu,
+        }
+    opened.set_user_attr(key, record)
+    return MeasureSummary(
+        label=label, measured=len(present), skipped=len(trials) - len(present), host=record["host"]
+    )
 
 
 def _open_study(workdir: Path, *, storage: str | None, study: str | None) -> optuna.Study:
@@ -126,7 +128,7 @@ def _open_study(workdir: Path, *, storage: str | None, study: str | None) -> opt
         raise StudyError(f"no study '{study}' in this storage: check --study") from None
 
 
-def _trials_to_time(study: optuna.Study, *, front_only: bool) -> list[optuna.trial.FrozenTrial]:
+def timed_trials(study: optuna.Study, *, front_only: bool = False) -> list[optuna.trial.FrozenTrial]:
     """Completed trials with an artifact (one per artifact file), optionally only the Pareto front's."""
     import numpy as np
 
@@ -147,7 +149,7 @@ def _trials_to_time(study: optuna.Study, *, front_only: bool) -> list[optuna.tri
     return done
 
 
-def _local_artifact(stored: dict[str, Any], workdir: Path) -> Any:
+def local_artifact(stored: dict[str, Any], workdir: Path) -> Any:
     """The stored artifact with a path that exists here (as stored, or under ``workdir``), else None."""
     from paretodet.runtimes import Artifact
 

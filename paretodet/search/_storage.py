@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from paretodet.errors import StudyError
 from paretodet.search._secrets import mask_url, real_storage, scrub
+from paretodet.search._verified_rows import VERIFIED_ATTR, apply_verified
 
 if TYPE_CHECKING:
     import optuna
@@ -108,14 +109,18 @@ def _schema_race(exc: Exception) -> bool:
     return any(marker in text for marker in SCHEMA_RACE_MARKERS)
 
 
-def load_trials(workdir: Path, *, latency_from: str | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+def load_trials(
+    workdir: Path, *, latency_from: str | None = None, verified: bool = True
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     """All trials of a work dir's study as a table (one row per trial) plus the study's manifest.
 
     Columns: number, state, every candidate knob, every metric, artifact, fail_reason, cache_hits, and where
     latency was timed (host, cpu, cores, threads, runtime_version). With ``latency_from``, the latency
     columns (latency_ms, latency_p90_ms, latency_cv, fps) hold the figures ``paretodet measure --label``
     stored under that label (NaN for trials it did not time) and the manifest gains ``latency_from`` and
-    ``latency_host``.
+    ``latency_host``. Otherwise, once ``paretodet verify`` ran (and ``verified``), the verified figures replace
+    the per-trial ones (see ``search._verified_rows``), a ``verified`` column says which rows have them, and
+    the manifest gains ``verified``.
     """
     import pandas as pd
 
@@ -125,6 +130,8 @@ def load_trials(workdir: Path, *, latency_from: str | None = None) -> tuple[pd.D
         raise StudyError(f"the study in {workdir} has no trials yet: run the search first")
     if latency_from is not None:
         manifest = {**manifest, **_relabel(rows, study.user_attrs, latency_from)}
+    elif verified and study.user_attrs.get(VERIFIED_ATTR):
+        manifest = {**manifest, **apply_verified(rows, study.user_attrs[VERIFIED_ATTR])}
     return pd.DataFrame(rows), manifest
 
 

@@ -1,0 +1,233 @@
+"""Verify a study's front: re-time its artifacts and the reference in interleaved rounds on one quiet host, and
+(when trials were scored on a subset of the val split) score them on the whole split; store the verified
+figures with the study, so that ``report`` and ``select`` rank on them (``paretodet verify``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from paretodet.errors import StudyError
+from paretodet.objectives import RoundSettings, paired_change_files
+from paretodet.search._verified_rows import VERIFIED_ATTR
+
+if TYPE_CHECKING:
+    import optuna
+
+    from paretodet.runtimes import Artifact
+
+__all__ = ["VERIFIED_ATTR", "VerifySummary", "verify_study"]
+
+MAX_VERIFIED = 24  # trials re-timed at most: the front, then the next Pareto rank
+
+
+@dataclass(frozen=True)
+class VerifySummary:
+    """What verification found: the trials it measured, the front before and after, the full-split rescoring."""
+
+    reference: dict[str, Any]
+    verified: list[int]
+    front_before: list[int]
+    front_after: list[int]
+    rounds: int
+    full_split: bool
+
+    @property
+    def entered(self) -> list[int]:
+        """Trials on the verified front that were not on the per-trial front."""
+        return sorted(set(self.front_after) - set(self.front_before))
+
+    @property
+    def left(self) -> list[int]:
+        """Trials on the per-trial front that the verified figures moved off it."""
+        return sorted(set(self.front_before) - set(self.front_after))
+
+
+def verify_study(
+    workdir: Path,
+    *,
+    rounds: RoundSettings | None = None,
+    threads: int | None = None,
+    on_stage: Callable[[str], None] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> VerifySummary:
+    """Re-time the front (and the next Pareto rank, at most :data:`MAX_VERIFIED` trials) with the reference
+    (the original model, FP32, at the space's base input size, on the default runtime) in interleaved rounds;
+    score them on the whole val split when the study scored a subset; store it all under :data:`VERIFIED_ATTR`.
+
+    Example:
+        >>> summary = verify_study(Path("work"))  # doctest: +SKIP
+        >>> summary.left  # doctest: +SKIP
+        [7]
+    """
+    from paretodet.search._compare import measure_side_by_side
+    from paretodet.search._config import SearchConfig
+    from paretodet.search._storage import open_workdir_study
+
+    stage = on_stage or (lambda _text: None)
+    study, manifest = open_workdir_study(workdir)
+    stored = study.user_attrs.get("paretodet_config")
+    if not stored:
+        raise StudyError(f"the study in {workdir} has no stored config: run 'paretodet search' on it first")
+    config = SearchConfig.from_stored(stored, workdir=workdir, storage=None, study=manifest["study"])
+    stage("opening the reference (original model, FP32)")
+    reference, ref_trial = _reference_artifact(config, study, workdir)
+    trials, front_before = _trials_to_verify(study, exclude=ref_trial)
+    artifacts = [reference] + [_artifact_of(t, workdir) for t in trials]
+    labels = ["reference"] + [f"trial {t.number}" for t in trials]
+    full = config.evaluation.val_images is not None
+    from paretodet.data import load_dataset
+
+    table = measure_side_by_side(
+        labels,
+        artifacts,
+        load_dataset(config.data),
+        rounds=rounds,
+        threads=threads or config.evaluation.threads,
+        stage=stage,
+        on_progress=on_progress,
+        score=full,
+    )
+    record = _record(table, trials, reference_trial=ref_trial, full_split=full)
+    if not full:  # paired changes on the images the trials were scored on, from their stored matches
+        stage("paired mAP intervals against the reference")
+        ref_evals = _reference_evals(reference, ref_trial, config)
+        for trial in ([ref_trial] if ref_trial is not None else []) + trials:
+            change = paired_change_files(ref_evals, trial.user_attrs.get("metrics", {}).get("evals_file", ""))
+            if change is not None:
+                figures = record["trials"][str(trial.number)]
+                figures.update(
+                    {"delta_map50_95": change["delta"], "delta_low": change["low"], "delta_high": change["high"]}
+                )
+    directions = [1 if d.name == "MAXIMIZE" else -1 for d in study.directions]
+    timed = ([ref_trial] if ref_trial is not None else []) + trials
+    front_after = _verified_front(record, timed, manifest["objectives"], directions)
+    record.update({"front_before": front_before, "front_after": front_after})
+    study.set_user_attr(VERIFIED_ATTR, record)
+    return VerifySummary(
+        reference=record["reference"],
+        verified=[t.number for t in timed],
+        front_before=front_before,
+        front_after=front_after,
+        rounds=table.rounds,
+        full_split=full,
+    )
+
+
+def _trials_to_verify(
+    study: optuna.Study, *, exclude: optuna.trial.FrozenTrial | None
+) -> tuple[list[optuna.trial.FrozenTrial], list[int]]:
+    """The trials to verify, at most MAX_VERIFIED: the front's, the probes' (the technique table's rows), the next
+    Pareto rank's; and the front's trial numbers. The reference trial (``exclude``) is timed as the reference."""
+    from paretodet.reports import pareto_mask
+    from paretodet.search._measure import timed_trials
+
+    done = timed_trials(study)
+    if not done:
+        raise StudyError("the study has no completed trial to verify: run the search first")
+    signs = [1 if d.name == "MAXIMIZE" else -1 for d in study.directions]
+    values = np.array([t.values for t in done], dtype=float)
+    first = pareto_mask(values, signs)
+    rest = np.flatnonzero(~first)
+    second = np.zeros(len(done), dtype=bool)
+    if len(rest):
+        second[rest[pareto_mask(values[rest], signs)]] = True
+    probes = [t for t in done if t.user_attrs.get("probe")]
+    chosen: dict[int, optuna.trial.FrozenTrial] = {}
+    for trial in [t for t, on in zip(done, first) if on] + probes + [t for t, on in zip(done, second) if on]:
+        if exclude is None or trial.number != exclude.number:
+            chosen.setdefault(trial.number, trial)
+    return list(chosen.values())[:MAX_VERIFIED], [t.number for t, on in zip(done, first) if on]
+
+
+def _artifact_of(trial: optuna.trial.FrozenTrial, workdir: Path) -> Artifact:
+    from paretodet.search._measure import local_artifact
+
+    artifact = local_artifact(trial.user_attrs["artifact"], workdir)
+    if artifact is None:
+        raise StudyError(f"the artifact of trial {trial.number} is not on this machine: copy {workdir}/cache here")
+    return artifact
+
+
+def _reference_artifact(
+    config: Any, study: optuna.Study, workdir: Path
+) -> tuple[Artifact, optuna.trial.FrozenTrial | None]:
+    """The original model as an FP32 artifact at the base input size on the default runtime, and the trial that
+    built it (None: built now; its export stage is usually cached)."""
+    from paretodet.search._pipeline import build, load_model_and_data
+    from paretodet.spaces import Candidate
+
+    candidate = Candidate.from_dict({"imgsz": config.space.base.imgsz})
+    key = candidate.config_key()
+    for trial in study.get_trials(deepcopy=False):
+        attrs = trial.user_attrs
+        if trial.state.name == "COMPLETE" and attrs.get("config_key") == key and attrs.get("artifact"):
+            return _artifact_of(trial, workdir), trial
+    detector, info = load_model_and_data(
+        config.model, config.data, trust_model=config.trust_model, weights=config.weights
+    )
+    return build(candidate, detector, info, workdir=workdir).artifact, None
+
+
+def _reference_evals(reference: Artifact, trial: optuna.trial.FrozenTrial | None, config: Any) -> str:
+    """The reference's per-image matches on the images the trials were scored on: its trial's, else scored now."""
+    from paretodet.data import load_dataset
+    from paretodet.objectives import evaluate
+
+    stored = (trial.user_attrs.get("metrics") or {}).get("evals_file", "") if trial is not None else ""
+    if stored and Path(stored).is_file():
+        return str(stored)
+    return evaluate(reference, load_dataset(config.data), settings=config.evaluation).evals_file
+
+
+def _record(
+    table: Any,
+    trials: list[optuna.trial.FrozenTrial],
+    *,
+    reference_trial: optuna.trial.FrozenTrial | None,
+    full_split: bool,
+) -> dict[str, Any]:
+    """The stored form of a verification: the host, the reference's figures, each trial's (the reference
+    trial's too, when a trial built the reference: it competes for the front like the others)."""
+    rows = table.rows()
+    keep = ["latency_ms", "latency_low_ms", "latency_high_ms", "latency_ratio", "ratio_low", "ratio_high"]
+    if full_split:
+        keep += ["map50_95", "map50_95_low", "map50_95_high", "map50", "delta_map50_95", "delta_low", "delta_high"]
+    timed = ([reference_trial] if reference_trial is not None else []) + trials
+    figures = {
+        str(t.number): {k: row[k] for k in keep}
+        for t, row in zip(timed, rows if reference_trial is not None else rows[1:])
+    }
+    for row in figures.values():
+        row["fps"] = 1000.0 / row["latency_ms"]
+    if reference_trial is not None and full_split:  # the reference against itself: no change, exactly
+        figures[str(reference_trial.number)].update({"delta_map50_95": 0.0, "delta_low": 0.0, "delta_high": 0.0})
+    reference = {k: rows[0][k] for k in keep if k in rows[0]}
+    reference.update({"imgsz": rows[0]["imgsz"], "trial": reference_trial.number if reference_trial else None})
+    return {
+        "host": table.host,
+        "rounds": table.rounds,
+        "others_cpu": table.others_cpu,
+        "full_split": full_split,
+        "images": table.images,
+        "reference": reference,
+        "trials": figures,
+    }
+
+
+def _verified_front(
+    record: dict[str, Any], trials: list[optuna.trial.FrozenTrial], objectives: list[str], directions: list[int]
+) -> list[int]:
+    """The front over the verified trials: their verified figures, and their own for what was not re-measured."""
+    from paretodet.reports import pareto_mask
+
+    if not trials:
+        return []
+    rows = [{**t.user_attrs.get("metrics", {}), **record["trials"][str(t.number)]} for t in trials]
+    values = np.array([[row.get(m, np.nan) for m in objectives] for row in rows], dtype=float)
+    mask = pareto_mask(values, directions)
+    return sorted(t.number for t, on in zip(trials, mask) if on)
