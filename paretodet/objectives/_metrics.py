@@ -43,6 +43,8 @@ class MetricSpec:
             measure`` re-times on a target), "e2e" (end-to-end timing), "" (not a timing).
         interval: the columns holding its 95% interval (low, high), where a trial has one: the bootstrap over
             val images of an mAP, the interleaved rounds of a verified latency.
+        verified_only: only ``paretodet verify`` measures it (a ratio to the reference timed in the same
+            rounds): not a field of a trial's :class:`Metrics`.
     """
 
     name: str
@@ -62,6 +64,7 @@ class MetricSpec:
     short: str = ""
     timed: str = ""
     interval: tuple[str, str] | None = None
+    verified_only: bool = False
 
     @property
     def title(self) -> str:
@@ -163,6 +166,7 @@ METRICS: MetricTable = _metric_table(
         front=True,
         headline=False,
         interval=("ratio_low", "ratio_high"),
+        verified_only=True,
     ),
     MetricSpec(
         "latency_p90_ms", label="latency p90", unit="ms", direction=-1, fmt="{:.2f} ms", headline=False, timed="model"

@@ -81,7 +81,8 @@ def _changes(row: TechniqueRow) -> dict[str, str]:
     changes = {
         "size_bytes": _times(row.size_x, "smaller", "larger"),
         "latency_ms": _times(row.speed_x, "faster", "slower"),
-        "map50_95": _points(row.d_map50_95),
+        "map50_95": _points(row.d_map50_95)
+        + (f" [{row.d_low:+.2f}, {row.d_high:+.2f}]" if math.isfinite(row.d_low) and math.isfinite(row.d_high) else ""),
         "map50": _points(row.d_map50),
     }
     return {metric: "" if row.baseline == row.trial else text for metric, text in changes.items()}
@@ -146,8 +147,9 @@ def technique_table_html(table: TechniqueTable) -> str:
     return (
         "<h2>What each technique buys</h2>"
         "<p>Each technique alone and with its mitigation, against the best unmodified trial of the same input "
-        "size and runtime; mAP changes in points (0.01 mAP = 1 point). When several trials qualify for a row, "
-        "the best mAP50-95 one is shown.</p>"
+        "size and runtime; mAP changes in points (0.01 mAP = 1 point), [low, high]: the paired 95% interval of "
+        "the change on the same val images. When several trials qualify for a row, the best mAP50-95 one is "
+        "shown.</p>"
         f"<table class='report' id='technique-table'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}"
         f"</tbody></table><ul id='verdicts'>{verdicts}</ul>"
     )
@@ -181,15 +183,28 @@ def _feasible_html(row: pd.Series, budgets: bool) -> str:
     return f"<td data-v='0' class='bad'>no: {_esc(', '.join(row['over']) or 'not measured')}</td>"
 
 
+def _shown_front_metrics(rows: pd.DataFrame) -> list[tuple[str, str]]:
+    """The front table's metric columns; one only ``paretodet verify`` measures shows once it did."""
+    return [
+        (m, header)
+        for m, header in front_metrics()
+        if not (METRICS[m].verified_only and (m not in rows or rows[m].isna().all()))
+    ]
+
+
 def front_table_html(rows: pd.DataFrame, *, budgets: bool) -> str:
     """The front as a sortable HTML table: one line per front trial, the full config in a ``<details>``."""
-    shown = front_metrics()
+    shown = _shown_front_metrics(rows)
     headers = ["trial", "config", *(h for _, h in shown), *(["within budgets"] if budgets else [])]
     headers.append("rebuild with")
     head = "".join(f"<th>{_esc(h)}</th>" for h in headers)
     body = []
     for _, row in rows.iterrows():
-        knee = " <small title='the report\'s one recommendation (see the analysis)'>recommended</small>" if row["knee"] else ""
+        knee = (
+            " <small title='the report's one recommendation (see the analysis)'>recommended</small>"
+            if row["knee"]
+            else ""
+        )
         full = "".join(f"<li>{_esc(k)} = {_esc(v)}</li>" for k, v in row["full_config"].items())
         config = (
             f"<details><summary>{_esc(row['config'])}</summary><small>{_esc(row['combo'])}; every knob that acts:"
@@ -242,7 +257,7 @@ def _front_value(metric: str, value: float, interval: Any = None) -> str:
 
 def front_table_markdown(rows: pd.DataFrame, *, budgets: bool) -> str:
     """The front as a compact Markdown table (the same columns as the HTML one)."""
-    shown = front_metrics()
+    shown = _shown_front_metrics(rows)
     headers = ["number", "config", *(h for _, h in shown), *(["within budgets"] if budgets else [])]
     headers.append("rebuild with")
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from paretodet.objectives import METRICS
+from paretodet.objectives import METRICS, paired_change_files
 from paretodet.reports._analysis import best_trial, original_trial, technique_combo, techniques
 from paretodet.reports._describe import config_summary, row_knobs
 from paretodet.reports._info import ReportInfo
@@ -65,6 +65,8 @@ class TechniqueRow:
             note says otherwise).
         size_x: baseline size / size (> 1: smaller). speed_x: baseline latency / latency (> 1: faster).
         d_map50_95 / d_map50: change in mAP points (x 100) against the baseline.
+        d_low / d_high: the paired 95% interval of the mAP50-95 change, in points, from both trials' per-image
+            matches on the same val images (NaN when they were not scored on the same images).
         knobs: the trial's typed knob values. note: how the comparison was made, or why there is no row.
     """
 
@@ -82,6 +84,8 @@ class TechniqueRow:
     speed_x: float = float("nan")
     d_map50_95: float = float("nan")
     d_map50: float = float("nan")
+    d_low: float = float("nan")
+    d_high: float = float("nan")
     feasible: bool | None = None
     qualifying: int = 0
     knobs: dict[str, Any] = field(default_factory=dict)
@@ -107,10 +111,28 @@ def technique_rows(info: ReportInfo) -> list[TechniqueRow]:
         ('INT8 PTQ', 3.5)
     """
     done = info.complete.dropna(subset=["map50_95"]) if "map50_95" in info.complete else info.complete.iloc[:0]
+    failed = failed_probes(info.trials)
+    if not ("verified" in done and done["verified"].fillna(False).astype(bool).any()):
+        return _rows_from(done, failed)
+    rows = _rows_from(done[done["verified"].fillna(False).astype(bool)], failed)  # one basis for every row
+    unverified = _rows_from(done, failed)
+    return [
+        row
+        if row.measured or not other.measured
+        else dataclasses.replace(
+            row,
+            note=f"trial {other.trial} measured, but not re-timed by 'paretodet verify' "
+            "(neither on the front nor a probe)",
+        )
+        for row, other in zip(rows, unverified)
+    ]
+
+
+def _rows_from(done: pd.DataFrame, failed: dict[str, str]) -> list[TechniqueRow]:
+    """The rows over the completed trials ``done``."""
     done = done.assign(_combo=[technique_combo(r) for _, r in done.iterrows()])
     unmodified = done[done["_combo"] == "baseline"]
     original = original_trial(unmodified)
-    failed = failed_probes(info.trials)
     missing = failed.get(ORIGINAL_PROBE, NOT_MEASURED)
     rows = [_make_row(ORIGINAL, original, original, note="" if original is not None else missing)]
     knob_rows = {int(r["number"]): {**knob_defaults(), **row_knobs(r)} for _, r in done.iterrows()}
@@ -260,8 +282,18 @@ def _make_row(
         speed_x=speed,
         d_map50_95=100 * (now("map50_95") - ref("map50_95")),
         d_map50=100 * (now("map50") - ref("map50")),
+        **_paired_points(base, trial),
         note=note,
     )
+
+
+def _paired_points(base: pd.Series, trial: pd.Series) -> dict[str, float]:
+    """``d_low`` / ``d_high`` of a row: the paired interval of the mAP50-95 change, in points (none: NaN)."""
+    files = [row.get("evals_file") for row in (base, trial)]
+    if int(base["number"]) == int(trial["number"]) or not all(isinstance(f, str) and f for f in files):
+        return {}
+    change = paired_change_files(files[0], files[1])
+    return {"d_low": 100 * change["low"], "d_high": 100 * change["high"]} if change else {}
 
 
 def front_tradeoff(rows: list[TechniqueRow], objectives: tuple[tuple[str, int], ...]) -> tuple[list[str], str | None]:

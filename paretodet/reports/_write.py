@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,9 @@ def front_markdown(info: ReportInfo, *, meta: dict[str, Any] | None = None, knee
     return front_table_markdown(front_rows(info, meta=meta, knee=knee), budgets=bool(info.budgets))
 
 
+TRIALS_PER_KNOB = 10  # completed trials per ranked knob before Optuna's importances are shown
+
+
 def write_report(
     info: ReportInfo,
     out: Path,
@@ -64,12 +68,37 @@ def write_report(
     analysis = analyze(info)
     techniques = technique_table(info)
     meta = meta or {}
+    importances, importance_note = supported_importances(importances or {}, completed=len(info.complete))
+    analysis = dataclasses.replace(analysis, lines=[*analysis.lines, importance_note]) if importance_note else analysis
     _trials_csv(info.trials).to_csv(paths["csv"], index=False)
     _fronts_csv(analysis).to_csv(paths["fronts"], index=False)
-    extra = _analysis_markdown(analysis, importances or {}) + _sensitivity_markdown(sensitivity or [])
+    extra = _analysis_markdown(analysis, importances) + _sensitivity_markdown(sensitivity or [])
     paths["md"].write_text(_markdown(info, title, meta, techniques, analysis.knee) + extra)
-    paths["html"].write_text(_html(info, title, meta, sensitivity or [], analysis, importances or {}, techniques))
+    paths["html"].write_text(_html(info, title, meta, sensitivity or [], analysis, importances, techniques))
     return paths
+
+
+def supported_importances(
+    importances: dict[str, dict[str, float]], *, completed: int
+) -> tuple[dict[str, dict[str, float]], str]:
+    """The importances enough trials support (at least :data:`TRIALS_PER_KNOB` completed trials per knob ranked),
+    and a line saying how many more trials the others need ('' when all are shown).
+
+    Example:
+        >>> supported_importances({"fps": {"imgsz": 0.7, "quant.precision": 0.3}}, completed=16)[1]
+        'Parameter importances are not shown: ranking 2 knobs needs at least 20 completed trials (10 per knob); this study has 16, so 4 more.'
+    """
+    shown = {m: v for m, v in importances.items() if v and completed >= TRIALS_PER_KNOB * len(v)}
+    held = [len(v) for m, v in importances.items() if v and m not in shown]
+    if not held:
+        return shown, ""
+    knobs = max(held)
+    need = TRIALS_PER_KNOB * knobs
+    which = "are not shown" if not shown else "are shown only where enough trials support them"
+    return shown, (
+        f"Parameter importances {which}: ranking {knobs} knobs needs at least {need} completed trials "
+        f"({TRIALS_PER_KNOB} per knob); this study has {completed}, so {need - completed} more."
+    )
 
 
 def _fronts_csv(analysis: Analysis) -> pd.DataFrame:
@@ -137,9 +166,9 @@ def verification_lines(meta: dict[str, Any]) -> list[str]:
     )
     which = f", trial {ref['trial']}" if ref.get("trial") is not None else ""
     lines = [
-        f"verified front: latency and FPS re-timed in {verified.get('rounds')} interleaved rounds on {host.get('host')} "
-        f"({host.get('cpu')}, {host.get('threads')} threads) with the reference (the original model, FP32, "
-        f"{ref.get('imgsz')} px{which}): median, "
+        f"verified front: latency and FPS re-timed in {verified.get('rounds')} interleaved rounds on "
+        f"{host.get('host')} ({host.get('cpu')}, {host.get('threads')} threads) with the reference "
+        f"(the original model, FP32, {ref.get('imgsz')} px{which}): median, "
         "[95% interval], and the ratio to the reference; trials it did not re-time are left off the front",
         f"front before verification: {', '.join(map(str, before)) or '-'}; after: {', '.join(map(str, after)) or '-'}"
         + (f" ({moved})" if moved else " (unchanged)"),

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from paretodet.errors import ConfigError, StudyError
-from paretodet.objectives import RatioInterval, RoundSettings
+from paretodet.objectives import RatioInterval, RoundSettings, ScoredImages
 from paretodet.runtimes import Artifact
 
 __all__ = ["ARTIFACT_SUFFIXES", "Compared", "Comparison", "compare_models", "resolve_item"]
@@ -30,6 +30,7 @@ class Compared:
     ratio: RatioInterval
     map_interval: tuple[float, float] | None = None
     delta: dict[str, float] | None = None  # change of mAP50-95 against the reference, paired on the same images
+    scored: ScoredImages | None = None  # the per-image matches behind the mAP figures
 
     def to_row(self) -> dict[str, Any]:
         """A flat JSON-ready row."""
@@ -165,12 +166,13 @@ def measure_side_by_side(
     stage: Callable[[str], None],
     on_progress: Callable[[int, int], None] | None,
     score: bool = True,
+    nms: Any = None,
 ) -> Comparison:
     """mAP of each artifact on the same images (the whole val split; skipped unless ``score``), then latency
     of all in interleaved rounds (artifact 0: REF)."""
     from paretodet.base import timing_host
     from paretodet.data import read_truth, split_images
-    from paretodet.objectives import ScoredImages, image_accuracy, paired_change, time_interleaved
+    from paretodet.objectives import image_accuracy, paired_change, time_interleaved
     from paretodet.runtimes import open_runner
 
     for artifact, label in zip(artifacts, labels):
@@ -182,7 +184,7 @@ def measure_side_by_side(
     for label, runner, artifact in zip(labels, runners, artifacts):
         stage(f"scoring {label}")
         scores.append(
-            image_accuracy(runner, info, imgsz=artifact.imgsz, truths=truths, on_image=on_progress)
+            image_accuracy(runner, info, imgsz=artifact.imgsz, truths=truths, nms=nms, on_image=on_progress)
             if score
             else ScoredImages(map50_95=float("nan"), map50=float("nan"), images=0, detections=0)
         )
@@ -196,6 +198,7 @@ def measure_side_by_side(
             map50=score.map50,
             map_interval=score.interval,
             delta=paired_change(scores[0], score) if i else None,
+            scored=score if score.evals is not None else None,
             latency=timing.latency(i),
             ratio=timing.ratio(i),
         )

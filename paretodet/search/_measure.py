@@ -108,9 +108,7 @@ def measure_study(
             "timing_others_cpu": timing.others_cpu,
         }
     opened.set_user_attr(key, record)
-    return MeasureSummary(
-        label=label, measured=len(present), skipped=len(trials) - len(present), host=record["host"]
-    )
+    return MeasureSummary(label=label, measured=len(present), skipped=len(trials) - len(present), host=record["host"])
 
 
 def _open_study(workdir: Path, *, storage: str | None, study: str | None) -> optuna.Study:

@@ -19,7 +19,16 @@ VERIFIED_COLUMNS = (
     "ratio_high",
     "fps",
 )
-FULL_SPLIT_COLUMNS = ("map50_95", "map50_95_low", "map50_95_high", "map50", "delta_map50_95", "delta_low", "delta_high")
+FULL_SPLIT_COLUMNS = (
+    "map50_95",
+    "map50_95_low",
+    "map50_95_high",
+    "map50",
+    "delta_map50_95",
+    "delta_low",
+    "delta_high",
+    "evals_file",
+)
 KEPT = ("latency_ms", "fps", "map50_95", "map50_95_low", "map50_95_high", "map50")  # kept as trial_<name>
 
 

@@ -82,17 +82,19 @@ def verify_study(
     full = config.evaluation.val_images is not None
     from paretodet.data import load_dataset
 
+    info = load_dataset(config.data)
     table = measure_side_by_side(
         labels,
         artifacts,
-        load_dataset(config.data),
+        info,
         rounds=rounds,
         threads=threads or config.evaluation.threads,
         stage=stage,
         on_progress=on_progress,
         score=full,
+        nms=config.evaluation.nms,
     )
-    record = _record(table, trials, reference_trial=ref_trial, full_split=full)
+    record = _record(table, trials, reference_trial=ref_trial, full_split=full, key=_whole_split_key(info, config))
     if not full:  # paired changes on the images the trials were scored on, from their stored matches
         stage("paired mAP intervals against the reference")
         ref_evals = _reference_evals(reference, ref_trial, config)
@@ -190,6 +192,7 @@ def _record(
     *,
     reference_trial: optuna.trial.FrozenTrial | None,
     full_split: bool,
+    key: str,
 ) -> dict[str, Any]:
     """The stored form of a verification: the host, the reference's figures, each trial's (the reference
     trial's too, when a trial built the reference: it competes for the front like the others)."""
@@ -204,6 +207,9 @@ def _record(
     }
     for row in figures.values():
         row["fps"] = 1000.0 / row["latency_ms"]
+    if full_split:  # the whole split's per-image matches, for paired intervals between any two of them
+        for trial, item in zip(timed, table.items if reference_trial is not None else table.items[1:]):
+            figures[str(trial.number)]["evals_file"] = _save_evals(item, key)
     if reference_trial is not None and full_split:  # the reference against itself: no change, exactly
         figures[str(reference_trial.number)].update({"delta_map50_95": 0.0, "delta_low": 0.0, "delta_high": 0.0})
     reference = {k: rows[0][k] for k in keep if k in rows[0]}
@@ -217,6 +223,25 @@ def _record(
         "reference": reference,
         "trials": figures,
     }
+
+
+def _whole_split_key(info: Any, config: Any) -> str:
+    """The key of per-image matches on the whole val split (as ``objectives.evaluate`` names them)."""
+    from dataclasses import asdict
+
+    from paretodet.base import stable_hash
+    from paretodet.data import split_images
+
+    return stable_hash({"images": [str(p) for p in split_images(info)], "nms": asdict(config.evaluation.nms)})[:12]
+
+
+def _save_evals(item: Any, key: str) -> str:
+    """Write a compared item's whole-split matches beside its artifact; return the path ('' if none)."""
+    if item.scored is None or item.scored.evals is None:
+        return ""
+    path = item.artifact.path.with_name(f"{item.artifact.path.name}.evals-{key}.npz")
+    item.scored.evals.save(path)
+    return str(path)
 
 
 def _verified_front(

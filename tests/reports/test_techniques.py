@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from paretodet.reports import Budget, build_info
+from paretodet.reports._analysis import analyze
 from paretodet.reports._techniques import NOT_MEASURED, TABLE_METRICS
 from paretodet.reports._verdicts import technique_table
 from paretodet.spaces import VARIANTS, Candidate
@@ -162,7 +163,8 @@ def test_verdicts_quote_the_rows() -> None:
     assert "Student without KD (width 0.5, depth 1): 3.0x smaller, 1.7x faster, -20.0 mAP50-95 points" in text
     assert "KD (alpha 0.7, width 0.5, depth 1) recovered 6.0 of the 20.0 points" in text
     assert "Best combination (quantization + pruning: " in text and "(trial 13)" in text
-    assert "Best trade-off for this study's objectives (mAP50-95 higher, FPS higher, size lower): " in text
+    recommended = analyze(build_info(STUDY, budgets=[Budget.parse("size_mb<=4")])).knee
+    assert f"Recommended: trial {recommended} (" in text  # the one recommendation of every section
     assert "Within the budgets size_mb<=4: INT8 + mixed precision keeps the most accuracy" in text
 
 
