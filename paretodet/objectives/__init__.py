@@ -24,6 +24,20 @@ if TYPE_CHECKING:  # the public names (the one list)
         EvalSettings as EvalSettings,
         evaluate as evaluate,
     )
+    from paretodet.objectives._image_evals import (
+        ImageEvals as ImageEvals,
+        image_evals as image_evals,
+    )
+    from paretodet.objectives._intervals import (
+        INTERVAL_METHODS as INTERVAL_METHODS,
+        DeltaInterval as DeltaInterval,
+        Interval as Interval,
+        MapInterval as MapInterval,
+        bootstrap_map as bootstrap_map,
+        map_from_evals as map_from_evals,
+        paired_delta as paired_delta,
+        separable as separable,
+    )
     from paretodet.objectives._latency import (
         LatencySettings as LatencySettings,
         LatencyStats as LatencyStats,

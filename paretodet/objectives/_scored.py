@@ -11,7 +11,8 @@ from typing import Any
 
 from paretodet.data import DatasetInfo, ImageTruth
 from paretodet.objectives._accuracy import NmsSettings, Predictions, predict
-from paretodet.objectives._intervals import ImageEvals, bootstrap_map, image_evals, paired_delta, separable
+from paretodet.objectives._image_evals import ImageEvals, image_evals
+from paretodet.objectives._intervals import bootstrap_map, paired_delta, separable
 from paretodet.objectives._truth import coco_ground_truth
 from paretodet.runtimes import Runner
 

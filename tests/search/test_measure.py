@@ -6,10 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import optuna
 import pytest
 
-from paretodet.objectives import EvalSettings, LatencySettings, LatencyStats
+from paretodet.objectives import EvalSettings, InterleavedTiming, LatencySettings
 from paretodet.reports import build_info, select_best
 from paretodet.search import SearchConfig, load_trials, run_study
 from paretodet.search._measure import measure_study
@@ -74,14 +75,13 @@ def test_relabelled_latencies_change_the_front(study_dir: Path, monkeypatch: pyt
     dominated = sorted(set(order) - front)
     assert dominated, "the fixture study needs a dominated trial"
     fast_call = order.index(dominated[0])
-    calls = []
 
-    def fake(runner, *, imgsz, settings, sample=None):  # the target host: one trial 1000x faster than the rest
-        calls.append(imgsz)
-        ms = 0.01 if len(calls) - 1 == fast_call else 10.0
-        return LatencyStats(median_ms=ms, p90_ms=ms, mean_ms=ms, cv=0.0, runs=settings.runs)
+    def fake(runners, imgszs, *, settings=None, on_round=None):  # the target host: one trial 1000x faster
+        table = np.full((6, len(runners)), 10.0)
+        table[:, fast_call] = 0.01
+        return InterleavedTiming(per_round_ms=table, others_cpu=0.0)
 
-    monkeypatch.setattr(objectives, "measure_latency", fake)  # where measure_study looks it up
+    monkeypatch.setattr(objectives, "time_interleaved", fake)  # where measure_study looks it up
     measure_study(study_dir, label="target")
     relabelled, meta = load_trials(study_dir, latency_from="target")
     new_front = set(build_info(relabelled).front["number"])
