@@ -26,14 +26,16 @@ from _demo import demo_workdir  # benchmarks/ is on sys.path when this script ru
 
 from paretodet.data import load_data_yaml, read_truth, split_images, synthesize
 from paretodet.models import DEMO_DATA_SPEC, demo_teacher_path, load_detector
-from paretodet.objectives import coco_ground_truth, predict, score_coco
 from paretodet.objectives import (
     INTERVAL_METHODS,
     ImageEvals,
     bootstrap_map,
+    coco_ground_truth,
     image_evals,
     map_from_evals,
     paired_delta,
+    predict,
+    score_coco,
     separable,
 )
 from paretodet.runtimes import open_runner
