@@ -470,8 +470,11 @@ def select(
     latency_from: str | None = typer.Option(
         None, "--latency-from", help="Judge latency budgets on the figures 'paretodet measure' stored under this label."
     ),
+    confident: bool = typer.Option(
+        False, "--confident", help="Budgets must hold at the pessimistic end of each 95% interval (mAP, latency)."
+    ),
 ) -> None:
-    """Pick the best trial that meets every budget."""
+    """Pick the best trial that meets every budget (on the verified figures once 'paretodet verify' ran)."""
     from paretodet.errors import StudyError
     from paretodet.reports import parse_budgets, select_best
     from paretodet.search import load_trials
@@ -481,7 +484,7 @@ def select(
         df, _ = load_trials(workdir, latency_from=latency_from)
         if latency_from is not None:  # only the trials re-timed under that label compete
             df = df[df["latency_ms"].notna()]
-        selection = select_best(df, chosen, objective=objective)
+        selection = select_best(df, chosen, objective=objective, confident=confident)
     if selection.best is None:
         closest = selection.closest
         hint = (

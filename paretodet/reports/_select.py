@@ -15,7 +15,7 @@ from paretodet.reports._budget import Budget, budget_metrics
 from paretodet.reports._info import build_info, metric_arrays, metric_columns
 from paretodet.spaces import Candidate, knob_defaults
 
-__all__ = ["Selection", "select_best"]
+__all__ = ["Selection", "pessimistic", "select_best"]
 
 
 @dataclass(frozen=True)
@@ -66,8 +66,34 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def select_best(trials: pd.DataFrame, budgets: Sequence[Budget], *, objective: str = "map50_95") -> Selection:
-    """Pick the completed trial with the best ``objective`` among those meeting every budget.
+def pessimistic(trials: pd.DataFrame, budgets: Sequence[Budget]) -> pd.DataFrame:
+    """``trials`` with each budget's metric at the pessimistic end of its 95% interval (mAP at its low end,
+    latency at its high end, FPS at 1000 / the latency's high end); a trial without the interval keeps NaN
+    there, so it cannot be shown to meet that budget.
+
+    Example:
+        >>> pessimistic(df, [Budget.parse("map50_95>=0.5")])["map50_95"]  # doctest: +SKIP
+    """
+    out = trials.copy()
+    for metric in {b.metric for b in budgets}:
+        spec = METRICS.get(metric)
+        source = "latency_ms" if metric == "fps" else metric
+        bounds = METRICS[source].interval if source in METRICS else None
+        if spec is None or bounds is None:
+            continue  # exact (bytes, parameters): the figure itself
+        low, high = (out[c].astype(float) if c in out else pd.Series(np.nan, index=out.index) for c in bounds)
+        if metric == "fps":
+            out[metric] = 1000.0 / high
+        else:
+            out[metric] = low if spec.direction > 0 else high
+    return out
+
+
+def select_best(
+    trials: pd.DataFrame, budgets: Sequence[Budget], *, objective: str = "map50_95", confident: bool = False
+) -> Selection:
+    """Pick the completed trial with the best ``objective`` among those meeting every budget (``confident``:
+    at the pessimistic end of each budget metric's 95% interval, see :func:`pessimistic`).
 
     Ties break towards the smaller artifact, then the lower latency.
 
@@ -78,6 +104,9 @@ def select_best(trials: pd.DataFrame, budgets: Sequence[Budget], *, objective: s
     if objective not in allowed:
         raise BudgetError(f"unknown objective '{objective}': use one of {', '.join(allowed)}")
     info = build_info(trials, budgets=budgets)
+    if confident:
+        judged = build_info(pessimistic(trials, budgets), budgets=budgets).trials.set_index("number")["feasible"]
+        info.trials["feasible"] = info.trials["number"].map(judged).fillna(False).astype(bool)
     done = info.complete.copy()
     for name, values in metric_arrays(done).items():
         if name not in done:
