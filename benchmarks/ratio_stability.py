@@ -55,7 +55,7 @@ def main() -> None:
     for name, (ref_knobs, other_knobs) in PAIRS.items():
         slug = name.split(" @")[0].replace(" ", "_")
         applied: list[float] = []
-        for run in range(args.runs):  # each artifact built (cached after the first) and timed in its own process
+        for _ in range(args.runs):  # each artifact built (cached after the first) and timed in its own process
             ref = _apply(data, ref_knobs, work / slug / "ref")
             other = _apply(data, other_knobs, work / slug / "other")
             applied.append(other["latency_ms"] / ref["latency_ms"])

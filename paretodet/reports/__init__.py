@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # the public names (the one list)
         metric_columns as metric_columns,
     )
     from paretodet.reports._pareto import (
+        hypervolume as hypervolume,
         pareto_mask as pareto_mask,
     )
     from paretodet.reports._select import (

@@ -15,6 +15,7 @@ from paretodet.search._config import SearchConfig
 from paretodet.search._sensitivity import load_sensitivity_tables
 from paretodet.search._storage import load_trials, param_importances
 from paretodet.search._study import StudySummary, TrialEvent, run_study
+from paretodet.search._verify import verify_study
 from paretodet.spaces import Knob, SearchSpace, load_space
 
 __all__ = ["DemoResult", "demo_space", "run_demo"]
@@ -156,6 +157,9 @@ def _search_and_report(
     )
     stage(f"searching {trials} candidates")
     summary = run_study(config, on_trial=on_trial, on_epoch=on_epoch)
+    if summary.completed:
+        stage("verifying the front: re-timing it with the original model in interleaved rounds")
+        verify_study(config.workdir)
     stage("writing the report")
     df, manifest = load_trials(config.workdir)
     paths = write_report(
