@@ -89,9 +89,8 @@ def main() -> None:
     for name in walls:
         numbers = sorted(int(r["number"]) for r in fronts[name])
         print(f"{name:>7}: wall {walls[name]:7.0f} s; verified front {numbers}; hypervolume {volumes[name]:.4g}")
-    print(
-        f"subset / full: wall {walls['subset'] / walls['full']:.3f}x, hypervolume {volumes['subset'] / volumes['full']:.4f}x"
-    )
+    wall, volume = walls["subset"] / walls["full"], volumes["subset"] / volumes["full"]
+    print(f"subset / full: wall {wall:.3f}x, hypervolume {volume:.4f}x")
 
 
 def retime_together(fronts: dict[str, list[dict[str, object]]], data: Path) -> dict[tuple[str, int], float]:
