@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +37,8 @@ def read_image(path: Path) -> np.ndarray:
 
 
 def letterbox(img: np.ndarray, imgsz: int) -> tuple[np.ndarray, Letterbox]:
-    """Resize the long side to ``imgsz`` and pad to a centred square, as Ultralytics' validator does.
+    """Resize the long side to ``imgsz`` and pad to a centred square, as Ultralytics' (8.4) validator does: bilinear
+    in both directions, sides rounded up (its dataset's ``load_image``), grey padding split as its ``LetterBox``.
 
     Returns the network input ``(1, 3, imgsz, imgsz)`` float32 RGB in [0, 1] and the mapping.
     """
@@ -45,8 +47,8 @@ def letterbox(img: np.ndarray, imgsz: int) -> tuple[np.ndarray, Letterbox]:
     h, w = img.shape[:2]
     ratio = imgsz / max(h, w)
     if ratio != 1:
-        interp = cv2.INTER_LINEAR if ratio > 1 else cv2.INTER_AREA
-        img = cv2.resize(img, (min(imgsz, round(w * ratio)), min(imgsz, round(h * ratio))), interpolation=interp)
+        size = (min(imgsz, math.ceil(w * ratio)), min(imgsz, math.ceil(h * ratio)))
+        img = cv2.resize(img, size, interpolation=cv2.INTER_LINEAR)
     nh, nw = img.shape[:2]
     dw, dh = (imgsz - nw) / 2, (imgsz - nh) / 2
     top, bottom = round(dh - 0.1), round(dh + 0.1)

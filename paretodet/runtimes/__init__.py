@@ -13,6 +13,10 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, declared_exports(__file__
 
 if TYPE_CHECKING:  # the public names (the one list)
     from paretodet.runtimes._artifact import Artifact as Artifact
+    from paretodet.runtimes._open_file import (
+        ARTIFACT_SUFFIXES as ARTIFACT_SUFFIXES,
+        artifact_from_file as artifact_from_file,
+    )
     from paretodet.runtimes._registry import (
         PRECISION_HINTS as PRECISION_HINTS,
         RuntimeSpec as RuntimeSpec,

@@ -81,7 +81,10 @@ class OrtRunner:
             )
         except Exception as exc:
             raise ModelError(f"onnxruntime cannot open {artifact.path}: {first_line(exc)}") from None
-        self.input_name = self.session.get_inputs()[0].name
+        feed = self.session.get_inputs()[0]
+        self.input_name = feed.name  # "images" in Ultralytics' and paretodet's exports
+        # a GPU-made FP16 export (Ultralytics' half=True on CUDA) takes FP16 images
+        self.input_dtype = np.float16 if feed.type == "tensor(float16)" else np.float32
         self.threads = threads
         self.family = artifact.family
         self.provider = self.session.get_providers()[0]
@@ -92,7 +95,7 @@ class OrtRunner:
         return self.providers
 
     def __call__(self, batch: np.ndarray) -> list[np.ndarray]:
-        return list(self.session.run(None, {self.input_name: batch}))
+        return list(self.session.run(None, {self.input_name: batch.astype(self.input_dtype, copy=False)}))
 
 
 class OrtCudaRunner(OrtRunner):
