@@ -13,13 +13,14 @@ from paretodet.errors import ConfigError
 
 def _truth(i: int, classes: list[int]) -> ImageTruth:
     n = len(classes)
-    return ImageTruth(Path(f"{i}.jpg"), 10, 10, np.tile([0.0, 0.0, 5.0, 5.0], (n, 1)), np.array(classes), np.zeros(n, bool))
+    boxes = np.tile([0.0, 0.0, 5.0, 5.0], (n, 1))
+    return ImageTruth(Path(f"{i}.jpg"), 10, 10, boxes, np.array(classes), np.zeros(n, bool))
 
 
 def _set() -> list[ImageTruth]:
     # 60 images of class 0, 30 of class 1; classes 2, 3 and 4 appear in one image each
     truths = [_truth(i, [0]) for i in range(60)] + [_truth(60 + i, [1, 0]) for i in range(30)]
-    return truths + [_truth(90, [2]), _truth(91, [3, 1]), _truth(92, [4])]
+    return [*truths, _truth(90, [2]), _truth(91, [3, 1]), _truth(92, [4])]
 
 
 def test_subset_is_deterministic_and_changes_with_the_seed() -> None:
