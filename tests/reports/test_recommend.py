@@ -76,3 +76,23 @@ def test_compare_table_formats() -> None:
     assert "b.onnx" in format_comparison(rows)
     with pytest.raises(ConfigError, match="unknown table format"):
         format_comparison(rows, "xml")
+
+
+def test_the_report_names_trials_verification_moved() -> None:
+    from paretodet.reports._write import verification_lines
+
+    meta = {
+        "verified": {
+            "host": {"host": "vm", "cpu": "Xeon", "threads": 2},
+            "rounds": 10,
+            "reference": {"imgsz": 320, "trial": 0},
+            "front_before": [0, 1, 4],
+            "front_after": [0, 1, 7],
+            "full_split": True,
+            "images": 2000,
+        }
+    }
+    lines = verification_lines(meta)
+    assert "front before verification: 0, 1, 4; after: 0, 1, 7 (entered: 7; left: 4)" in lines
+    assert any("the whole split (2000 images)" in line for line in lines)
+    assert verification_lines({**meta, "latency_from": "orin"}) == []  # a target's figures are named instead
