@@ -29,8 +29,8 @@ from paretodet.base import cpu_model
 from paretodet.data import load_dataset, read_truth, split_images, write_resolved_yaml
 from paretodet.models import demo_teacher_path
 from paretodet.objectives import EvalSettings, NmsSettings, evaluate, predict, ultralytics_map
-from paretodet.runtimes import artifact_from_file, open_runner
 from paretodet.reports import format_comparison
+from paretodet.runtimes import artifact_from_file, open_runner
 from paretodet.search import apply_candidate, compare_models
 from paretodet.spaces import Candidate
 
