@@ -21,19 +21,24 @@ def err_console() -> Console:
     return Console(stderr=True)
 
 
-@contextmanager
-def image_bar(label: str) -> Iterator[Any]:
-    """Progress bars on stderr; yields ``(on_image, on_epoch)`` callbacks, each ``(done, total)``."""
+def _progress() -> Any:
+    """A transient rich progress display on stderr: description, bar, done/total, elapsed."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(
+    return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=err_console(),
         transient=True,
-    ) as progress:
+    )
+
+
+@contextmanager
+def image_bar(label: str) -> Iterator[Any]:
+    """Progress bars on stderr; yields ``(on_image, on_epoch)`` callbacks, each ``(done, total)``."""
+    with _progress() as progress:
         task = progress.add_task(label, total=None)
 
         def on_image(done: int, total: int) -> None:
@@ -46,16 +51,7 @@ def image_bar(label: str) -> Iterator[Any]:
 def stage_bar() -> Iterator[Any]:
     """One bar on stderr for work in stages; yields ``(on_stage(text), on_progress(done, total))``: a new stage
     names the bar and resets it."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console(),
-        transient=True,
-    ) as progress:
+    with _progress() as progress:
         task = progress.add_task("starting", total=None)
 
         def on_stage(text: str) -> None:

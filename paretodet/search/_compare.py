@@ -12,10 +12,9 @@ from typing import Any
 from paretodet.errors import ConfigError, StudyError
 from paretodet.objectives import RatioInterval, RoundSettings, ScoredImages
 from paretodet.runtimes import Artifact
+from paretodet.search._evaluate_model import is_artifact_file
 
-__all__ = ["ARTIFACT_SUFFIXES", "Compared", "Comparison", "compare_models", "resolve_item"]
-
-ARTIFACT_SUFFIXES = (".onnx", ".xml")  # and a folder (an Ultralytics *_openvino_model/): a built artifact
+__all__ = ["Compared", "Comparison", "compare_models", "resolve_item"]
 
 
 @dataclass(frozen=True)
@@ -87,11 +86,10 @@ def resolve_item(
     if "#" in item:
         workdir, _, number = item.rpartition("#")
         return trial_artifact(Path(workdir), number)
-    path = Path(item)
-    if path.suffix in ARTIFACT_SUFFIXES or path.is_dir():
+    if is_artifact_file(item):
         from paretodet.runtimes import artifact_from_file
 
-        return artifact_from_file(path)
+        return artifact_from_file(Path(item).expanduser())
     from paretodet.search._pipeline import build, load_model_and_data
     from paretodet.spaces import Candidate
 
