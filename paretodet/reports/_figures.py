@@ -75,9 +75,25 @@ def _hover(df: pd.DataFrame) -> list[str]:
     lines = []
     for _, row in df.iterrows():
         parts = [f"trial {int(row['number'])} ({technique_combo(row)})", config_summary(row)]
-        parts.append(" · ".join(f"{METRICS[m].brief} {format_metric(m, row[m])}" for m in metrics))
+        parts.append(
+            " · ".join(f"{METRICS[m].brief} {format_metric(m, row[m])}{_interval_text(row, m)}" for m in metrics)
+        )
         lines.append("<br>".join(parts))
     return lines
+
+
+def _interval_text(row: pd.Series, metric: str) -> str:
+    """`` [low, high]`` of ``metric``'s 95% interval on ``row`` ('' where it has none)."""
+    bounds = METRICS[metric].interval
+    if bounds is None or not all(c in row for c in bounds):
+        return ""
+    low, high = (row[c] for c in bounds)
+    try:
+        if np.isfinite(float(low)) and np.isfinite(float(high)):
+            return f" [{format_metric(metric, float(low))}, {format_metric(metric, float(high))}]"
+    except (TypeError, ValueError):
+        pass
+    return ""
 
 
 def symbols(df: pd.DataFrame, *, open_mask: np.ndarray | None = None) -> list[str]:
