@@ -19,16 +19,9 @@ VERIFIED_COLUMNS = (
     "ratio_high",
     "fps",
 )
-FULL_SPLIT_COLUMNS = (
-    "map50_95",
-    "map50_95_low",
-    "map50_95_high",
-    "map50",
-    "delta_map50_95",
-    "delta_low",
-    "delta_high",
-    "evals_file",
-)
+# the paired change of mAP50-95 against the reference (on the trials' own images, or on the whole split)
+DELTA_COLUMNS = ("delta_map50_95", "delta_low", "delta_high")
+FULL_SPLIT_COLUMNS = ("map50_95", "map50_95_low", "map50_95_high", "map50", "evals_file")
 KEPT = ("latency_ms", "fps", "map50_95", "map50_95_low", "map50_95_high", "map50")  # kept as trial_<name>
 
 
@@ -51,7 +44,7 @@ def apply_verified(rows: list[dict[str, Any]], record: dict[str, Any]) -> dict[s
             continue
         for column in KEPT:
             row[f"trial_{column}"] = row.get(column)
-        for column in VERIFIED_COLUMNS + (FULL_SPLIT_COLUMNS if record.get("full_split") else ()):
+        for column in VERIFIED_COLUMNS + DELTA_COLUMNS + (FULL_SPLIT_COLUMNS if record.get("full_split") else ()):
             if column in measured:
                 row[column] = measured[column]
         host = record.get("host") or {}
