@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from paretodet.objectives import METRICS
+from paretodet.objectives import METRICS, paired_change_files
 from paretodet.reports._analysis import technique_combo
 from paretodet.reports._describe import apply_command, config_summary, row_knobs
 from paretodet.reports._info import ReportInfo, metric_arrays
@@ -91,11 +91,18 @@ def _interval(row: pd.Series, metric: str) -> tuple[float, float] | None:
 
 
 def _apart(a: pd.Series, b: pd.Series, metric: str) -> bool:
-    """Whether ``a`` and ``b`` can be told apart on ``metric``: their 95% intervals do not overlap (a metric
-    without intervals, e.g. bytes on disk, is exact: apart when the values differ)."""
-    ia, ib = _interval(a, metric), _interval(b, metric)
+    """Whether ``a`` and ``b`` can be told apart on ``metric``: for mAP50-95, the paired 95% interval of their
+    difference on the same images excludes 0 (else their own intervals do not overlap); for latency and FPS,
+    their intervals do not overlap; a metric without intervals (bytes on disk) is exact: apart when the values
+    differ."""
     if metric == "fps":  # FPS is 1000 / latency: the latency's intervals decide
         return _apart(a, b, "latency_ms")
+    if metric == "map50_95":  # the paired interval of the change, where both were scored on the same images
+        files = [row.get("evals_file") for row in (a, b)]
+        change = paired_change_files(*files) if all(isinstance(f, str) and f for f in files) else None
+        if change is not None:
+            return bool(change["separable"])
+    ia, ib = _interval(a, metric), _interval(b, metric)
     if ia is None or ib is None:
         spec = METRICS.get(metric)
         if spec is not None and spec.interval is not None:
