@@ -12,7 +12,14 @@ if TYPE_CHECKING:
 
     from paretodet.search import TrialEvent
 
-__all__ = ["err_console", "image_bar", "stage_bar", "stdout_reserved", "trial_bar"]
+__all__ = ["err_console", "image_bar", "print_json", "stage_bar", "stdout_reserved", "trial_bar"]
+
+
+def print_json(data: Any) -> None:
+    """``data`` as indented JSON on stdout (values JSON cannot hold as their ``str``)."""
+    import json
+
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
 
 def err_console() -> Console:
