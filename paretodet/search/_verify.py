@@ -55,9 +55,10 @@ def verify_study(
     on_stage: Callable[[str], None] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> VerifySummary:
-    """Re-time the front (and the next Pareto rank, at most :data:`MAX_VERIFIED` trials) with the reference
-    (the original model, FP32, at the space's base input size, on the default runtime) in interleaved rounds;
-    score them on the whole val split when the study scored a subset; store it all under :data:`VERIFIED_ATTR`.
+    """Re-time the front, the probes and the next Pareto rank (at most :data:`MAX_VERIFIED` trials) with the
+    reference (the original model, FP32, at the space's base input size, on the default runtime) in interleaved
+    rounds; score them on the whole val split when the study scored a subset (else take the paired mAP changes
+    against the reference from their stored per-image matches); store it all under :data:`VERIFIED_ATTR`.
 
     Example:
         >>> summary = verify_study(Path("work"))  # doctest: +SKIP
