@@ -14,7 +14,14 @@ from paretodet.errors import ConfigError
 from paretodet.objectives._accuracy import NmsSettings, postprocess
 from paretodet.runtimes import Runner
 
-__all__ = ["LatencySettings", "LatencyStats", "measure_e2e_latency", "measure_latency", "summarize_times"]
+__all__ = [
+    "LatencySettings",
+    "LatencyStats",
+    "measure_e2e_latency",
+    "measure_latency",
+    "summarize_times",
+    "timed_calls",
+]
 
 
 @dataclass(frozen=True)
@@ -67,12 +74,17 @@ def measure_latency(
     batch = sample if sample is not None else np.full((1, 3, imgsz, imgsz), 114 / 255, dtype=np.float32)
     for _ in range(settings.warmup):
         runner(batch)
+    return summarize_times(timed_calls(runner, batch, settings.runs))
+
+
+def timed_calls(runner: Runner, batch: np.ndarray, count: int) -> list[float]:
+    """Milliseconds of each of ``count`` calls of ``runner`` on ``batch``."""
     times = []
-    for _ in range(settings.runs):
+    for _ in range(count):
         start = time.perf_counter()
         runner(batch)
         times.append((time.perf_counter() - start) * 1000)
-    return summarize_times(times)
+    return times
 
 
 def measure_e2e_latency(

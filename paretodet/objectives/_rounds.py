@@ -5,13 +5,13 @@ taken round by round and reported with a distribution-free 95% interval over the
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from paretodet.errors import ConfigError
+from paretodet.objectives._latency import timed_calls
 from paretodet.runtimes import Runner
 
 __all__ = ["InterleavedTiming", "RatioInterval", "RoundSettings", "median_interval", "time_interleaved"]
@@ -155,9 +155,4 @@ def _turn(runner: Runner, batch: np.ndarray, settings: RoundSettings) -> float:
     """One artifact's turn in a round: settle calls, then the median of its timed calls (ms)."""
     for _ in range(settings.settle):
         runner(batch)
-    times = []
-    for _ in range(settings.calls):
-        start = time.perf_counter()
-        runner(batch)
-        times.append((time.perf_counter() - start) * 1000)
-    return float(np.median(times))
+    return float(np.median(timed_calls(runner, batch, settings.calls)))

@@ -42,7 +42,7 @@ def test_fewer_than_six_values_have_no_95_percent_interval() -> None:
 
 def test_rounds_rotate_order_and_ratio_reflects_the_real_speed() -> None:
     log: list[str] = []
-    slow, fast = _Sleeper(0.004, log, "slow"), _Sleeper(0.002, log, "fast")
+    slow, fast = _Sleeper(0.02, log, "slow"), _Sleeper(0.01, log, "fast")  # scheduling noise << 10 ms
     settings = RoundSettings(rounds=6, calls=5, warmup=1, settle=0)
     timing = time_interleaved([slow, fast], [32, 32], settings=settings)
     assert timing.per_round_ms.shape == (6, 2)
