@@ -102,10 +102,14 @@ def verify(
     workdir: Path = typer.Argument(..., help="A search work dir."),
     rounds: int = typer.Option(10, "--rounds", help="Interleaved timing rounds."),
     threads: int | None = typer.Option(None, "--threads", help="Runtime threads (default: the study's)."),
+    storage: str | None = typer.Option(
+        None, "--storage", envvar="PARETODET_STORAGE", help="The study's storage URL (default: the work dir's)."
+    ),
+    study: str | None = typer.Option(None, "--study", help="Study name (with --storage; default: the work dir's)."),
 ) -> None:
     """Re-time the front and the reference (the original model, FP32) in interleaved rounds, score them on the
     whole val split if trials used a subset, and store the verified figures that report and select use."""
-    run_verify(workdir, rounds=rounds, threads=threads)
+    run_verify(workdir, rounds=rounds, threads=threads, storage=storage, study=study)
 
 
 def _verify_line(summary: Any) -> str:
@@ -122,14 +126,28 @@ def _verify_line(summary: Any) -> str:
     )
 
 
-def run_verify(workdir: Path, *, rounds: int = 10, threads: int | None = None) -> None:
-    """Verify the front of ``workdir``'s study with a progress bar, and print what it found."""
+def run_verify(
+    workdir: Path,
+    *,
+    rounds: int = 10,
+    threads: int | None = None,
+    storage: str | None = None,
+    study: str | None = None,
+) -> None:
+    """Verify the front of ``workdir``'s study (or of ``study`` in ``storage``) with a progress bar, and print
+    what it found."""
     from paretodet.objectives import RoundSettings
     from paretodet.search import verify_study
 
     with stage_bar() as (on_stage, on_progress):
         summary = verify_study(
-            workdir, rounds=RoundSettings(rounds=rounds), threads=threads, on_stage=on_stage, on_progress=on_progress
+            workdir,
+            rounds=RoundSettings(rounds=rounds),
+            threads=threads,
+            storage=storage,
+            study_name=study,
+            on_stage=on_stage,
+            on_progress=on_progress,
         )
     typer.echo(_verify_line(summary))
 

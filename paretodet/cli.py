@@ -217,7 +217,7 @@ def search(
         f"{summary.duplicates} duplicate samples skipped, front {summary.front_size}; storage {summary.storage}"
     )
     if verify and summary.completed:
-        run_verify(workdir)
+        run_verify(workdir, storage=storage, study=study)
     typer.echo(f"next: paretodet report {workdir}")
 
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 from paretodet.search._latency_labels import LATENCY_PREFIX
 
-__all__ = ["MeasureSummary", "local_artifact", "measure_study", "timed_trials"]
+__all__ = ["MeasureSummary", "local_artifact", "measure_study", "open_study", "timed_trials"]
 
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -69,7 +69,7 @@ def measure_study(
 
     if not _LABEL.match(label):
         raise StudyError(f"--label '{label}' must be 1-64 letters, digits, '.', '_' or '-'")
-    opened = _open_study(workdir, storage=storage, study=study)
+    opened = open_study(workdir, storage=storage, study=study)
     stored = opened.user_attrs.get("paretodet_config") or {}
     evaluation = stored.get("evaluation") or {}
     use_threads = threads or int(evaluation.get("threads", stored.get("threads", 2)))
@@ -111,7 +111,7 @@ def measure_study(
     return MeasureSummary(label=label, measured=len(present), skipped=len(trials) - len(present), host=record["host"])
 
 
-def _open_study(workdir: Path, *, storage: str | None, study: str | None) -> optuna.Study:
+def open_study(workdir: Path, *, storage: str | None, study: str | None) -> optuna.Study:
     import optuna
 
     from paretodet.search._storage import open_storage, open_workdir_study

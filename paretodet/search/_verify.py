@@ -52,6 +52,8 @@ def verify_study(
     *,
     rounds: RoundSettings | None = None,
     threads: int | None = None,
+    storage: str | None = None,
+    study_name: str | None = None,
     on_stage: Callable[[str], None] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> VerifySummary:
@@ -59,7 +61,9 @@ def verify_study(
     reference (the original model, FP32, at the space's base input size, on the default runtime) in interleaved
     rounds, and take their paired mAP changes against the reference from their stored per-image matches. When
     the study scored a val subset, verify the front alone and score it on the whole split (the report names
-    the trials that scoring moved off the front). Store it all under :data:`VERIFIED_ATTR`.
+    the trials that scoring moved off the front). Store it all under :data:`VERIFIED_ATTR`. The study is the
+    work dir's (its manifest) unless ``storage`` (and ``study_name``, default the manifest's) is given: a URL
+    with its password, which the manifest never holds.
 
     Example:
         >>> summary = verify_study(Path("work"))  # doctest: +SKIP
@@ -68,10 +72,12 @@ def verify_study(
     """
     from paretodet.search._compare import measure_side_by_side
     from paretodet.search._config import SearchConfig
-    from paretodet.search._storage import open_workdir_study
+    from paretodet.search._measure import open_study
+    from paretodet.search._storage import read_manifest
 
     stage = on_stage or (lambda _text: None)
-    study, manifest = open_workdir_study(workdir)
+    manifest = read_manifest(workdir)
+    study = open_study(workdir, storage=storage, study=study_name or (manifest["study"] if storage else None))
     stored = study.user_attrs.get("paretodet_config")
     if not stored:
         raise StudyError(f"the study in {workdir} has no stored config: run 'paretodet search' on it first")
