@@ -63,6 +63,7 @@ if TYPE_CHECKING:  # the public names (the one list)
     )
     from paretodet.objectives._scored import (
         ScoredImages as ScoredImages,
+        evals_path as evals_path,
         image_accuracy as image_accuracy,
         paired_change as paired_change,
         paired_change_files as paired_change_files,

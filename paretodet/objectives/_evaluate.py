@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
-from paretodet.base import heavy_work, stable_hash, timed_quietly, timing_host
+from paretodet.base import heavy_work, timed_quietly, timing_host
 from paretodet.data import DatasetInfo, ImageTruth, read_truth, split_images, val_subset
 from paretodet.errors import ConfigError
 from paretodet.objectives._accuracy import NmsSettings, predict
 from paretodet.objectives._latency import LatencySettings, LatencyStats, measure_e2e_latency, measure_latency
 from paretodet.objectives._metrics import Metrics
-from paretodet.objectives._scored import ScoredImages, score_predictions
+from paretodet.objectives._scored import ScoredImages, evals_path, score_predictions
 from paretodet.objectives._truth import voc_map
 from paretodet.runtimes import Artifact, open_runner, runtime_entry
 
@@ -141,8 +141,7 @@ def _keep_evals(acc: ScoredImages, artifact: Artifact, truths: list[ImageTruth],
     """Write the per-image matches beside the artifact (keyed by the images and NMS scored); return the path."""
     if acc.evals is None:
         return ""
-    key = stable_hash({"images": [str(t.path) for t in truths], "nms": asdict(settings.nms)})[:12]
-    path = artifact.path.with_name(f"{artifact.path.name}.evals-{key}.npz")
+    path = evals_path(artifact.path, [t.path for t in truths], settings.nms)
     acc.evals.save(path)
     return str(path)
 

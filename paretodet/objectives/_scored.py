@@ -16,7 +16,16 @@ from paretodet.objectives._intervals import bootstrap_map, paired_delta, separab
 from paretodet.objectives._truth import coco_ground_truth
 from paretodet.runtimes import Runner
 
-__all__ = ["ScoredImages", "image_accuracy", "paired_change", "paired_change_files", "score_predictions"]
+__all__ = [
+    "ScoredImages",
+    "evals_path",
+    "image_accuracy",
+    "paired_change",
+    "paired_change_files",
+    "score_predictions",
+]
+
+EVALS_MARK = ".evals-"  # <artifact file>.evals-<key of the images and NMS scored>.npz
 
 NAN_PAIR = (math.nan, math.nan)
 
@@ -89,13 +98,29 @@ def _change(delta: Any) -> dict[str, Any]:
     return {"delta": iv.estimate, "low": iv.low, "high": iv.high, "separable": separable(delta)}
 
 
+def evals_path(artifact: Path, images: Sequence[Path | str], nms: NmsSettings) -> Path:
+    """Where an artifact's per-image matches on ``images`` (scored with ``nms``) are kept: beside the artifact,
+    named by a key of the images and NMS, so that two files of the same key were scored on the same images.
+
+    Example:
+        >>> evals_path(Path("m.onnx"), [Path("a.jpg")], NmsSettings()).name.startswith("m.onnx.evals-")
+        True
+    """
+    from dataclasses import asdict
+
+    from paretodet.base import stable_hash
+
+    key = stable_hash({"images": [str(p) for p in images], "nms": asdict(nms)})[:12]
+    return artifact.with_name(f"{artifact.name}{EVALS_MARK}{key}.npz")
+
+
 def paired_change_files(reference: str | Path, other: str | Path, *, reps: int = 1000) -> dict[str, Any] | None:
     """:func:`paired_change` from two ``Metrics.evals_file`` paths (None when either file is missing or they
     were scored on different images)."""
     paths = [Path(reference), Path(other)]
     if not all(str(p) not in ("", ".") and p.is_file() for p in paths):
         return None
-    if paths[0].name.rpartition(".evals-")[2] != paths[1].name.rpartition(".evals-")[2]:
+    if paths[0].name.rpartition(EVALS_MARK)[2] != paths[1].name.rpartition(EVALS_MARK)[2]:
         return None  # the key after ".evals-" names the images scored: these were scored on different ones
     first, second = (ImageEvals.load(p) for p in paths)
     if first.n_images != second.n_images:

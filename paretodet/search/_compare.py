@@ -171,7 +171,7 @@ def measure_side_by_side(
     from paretodet.base import timing_host
     from paretodet.data import read_truth, split_images
     from paretodet.objectives import image_accuracy, paired_change, time_interleaved
-    from paretodet.runtimes import open_runner
+    from paretodet.runtimes import open_runner, runtime_entry
 
     for artifact, label in zip(artifacts, labels):
         if artifact.names and len(artifact.names) != info.nc:
@@ -203,7 +203,7 @@ def measure_side_by_side(
         for i, (label, artifact, score) in enumerate(zip(labels, artifacts, scores))
     ]
     ref = artifacts[0]
-    host = timing_host(runtime=ref.runtime, package=None, threads=threads, precision_hint="", provider="")
+    host = timing_host(runtime=ref.runtime, package=runtime_entry(ref.runtime).package, threads=threads)
     return Comparison(
         items=compared, rounds=timing.rounds, images=scores[0].images, host=host.to_dict(), others_cpu=timing.others_cpu
     )

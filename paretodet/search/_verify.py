@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from paretodet.errors import StudyError
-from paretodet.objectives import RoundSettings, paired_change_files
+from paretodet.objectives import RoundSettings, evals_path, paired_change_files
 from paretodet.search._verified_rows import VERIFIED_ATTR
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ def verify_study(
     trials, front_before = _trials_to_verify(study, exclude=ref_trial, front_only=full)
     artifacts = [reference] + [_artifact_of(t, workdir) for t in trials]
     labels = ["reference"] + [f"trial {t.number}" for t in trials]
-    from paretodet.data import load_dataset
+    from paretodet.data import load_dataset, split_images
 
     info = load_dataset(config.data)
     table = measure_side_by_side(
@@ -102,7 +102,8 @@ def verify_study(
         score=full,
         nms=config.evaluation.nms,
     )
-    record = _record(table, trials, reference_trial=ref_trial, full_split=full, key=_whole_split_key(info, config))
+    whole = split_images(info)
+    record = _record(table, trials, reference_trial=ref_trial, full_split=full, save=(whole, config.evaluation.nms))
     if not full:  # paired changes on the images the trials were scored on, from their stored matches
         stage("paired mAP intervals against the reference")
         ref_evals = _reference_evals(reference, ref_trial, config)
@@ -189,12 +190,21 @@ def _reference_artifact(
 def _reference_evals(reference: Artifact, trial: optuna.trial.FrozenTrial | None, config: Any) -> str:
     """The reference's per-image matches on the images the trials were scored on: its trial's, else scored now."""
     from paretodet.data import load_dataset
-    from paretodet.objectives import evaluate
+    from paretodet.objectives import image_accuracy
+    from paretodet.runtimes import open_runner
 
     stored = (trial.user_attrs.get("metrics") or {}).get("evals_file", "") if trial is not None else ""
     if stored and Path(stored).is_file():
         return str(stored)
-    return evaluate(reference, load_dataset(config.data), settings=config.evaluation).evals_file
+    info, settings = load_dataset(config.data), config.evaluation
+    truths = settings.truths(info)
+    runner = open_runner(reference, threads=settings.threads)
+    scored = image_accuracy(runner, info, imgsz=reference.imgsz, truths=truths, nms=settings.nms)
+    if scored.evals is None:
+        return ""
+    path = evals_path(reference.path, [t.path for t in truths], settings.nms)
+    scored.evals.save(path)
+    return str(path)
 
 
 def _record(
@@ -203,7 +213,7 @@ def _record(
     *,
     reference_trial: optuna.trial.FrozenTrial | None,
     full_split: bool,
-    key: str,
+    save: tuple[list[Path], Any],
 ) -> dict[str, Any]:
     """The stored form of a verification: the host, the reference's figures, each trial's (the reference
     trial's too, when a trial built the reference: it competes for the front like the others)."""
@@ -220,7 +230,7 @@ def _record(
         row["fps"] = 1000.0 / row["latency_ms"]
     if full_split:  # the whole split's per-image matches, for paired intervals between any two of them
         for trial, item in zip(timed, table.items if reference_trial is not None else table.items[1:]):
-            figures[str(trial.number)]["evals_file"] = _save_evals(item, key)
+            figures[str(trial.number)]["evals_file"] = _save_evals(item, *save)
     if reference_trial is not None and full_split:  # the reference against itself: no change, exactly
         figures[str(reference_trial.number)].update({"delta_map50_95": 0.0, "delta_low": 0.0, "delta_high": 0.0})
     reference = {k: rows[0][k] for k in keep if k in rows[0]}
@@ -236,21 +246,11 @@ def _record(
     }
 
 
-def _whole_split_key(info: Any, config: Any) -> str:
-    """The key of per-image matches on the whole val split (as ``objectives.evaluate`` names them)."""
-    from dataclasses import asdict
-
-    from paretodet.base import stable_hash
-    from paretodet.data import split_images
-
-    return stable_hash({"images": [str(p) for p in split_images(info)], "nms": asdict(config.evaluation.nms)})[:12]
-
-
-def _save_evals(item: Any, key: str) -> str:
+def _save_evals(item: Any, images: list[Path], nms: Any) -> str:
     """Write a compared item's whole-split matches beside its artifact; return the path ('' if none)."""
     if item.scored is None or item.scored.evals is None:
         return ""
-    path = item.artifact.path.with_name(f"{item.artifact.path.name}.evals-{key}.npz")
+    path = evals_path(item.artifact.path, images, nms)
     item.scored.evals.save(path)
     return str(path)
 
