@@ -74,3 +74,10 @@ if TYPE_CHECKING:  # the public names (the one list)
         finetune as finetune,
         training_batches as training_batches,
     )
+    from paretodet.models._yolov5 import YoloV5Detect as YoloV5Detect, YoloV5Model as YoloV5Model
+    from paretodet.models._yolov5_loss import (
+        YoloV5DistillationLoss as YoloV5DistillationLoss,
+        YoloV5Gains as YoloV5Gains,
+        YoloV5Loss as YoloV5Loss,
+        assign_targets as assign_targets,
+    )

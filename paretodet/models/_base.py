@@ -37,9 +37,10 @@ if TYPE_CHECKING:
 
 __all__ = ["ALL_TECHNIQUES", "Detector", "DetectorFamily", "EpochCallback", "KDSettings", "StudentSpec", "TrainRecipe"]
 
-# what a family may support: quantization, its mitigations, pruning, recovery, students and distillation
+# what a family may support: quantization, its mitigations, pruning, recovery, students and distillation (with
+# a feature-imitation term: kd_features)
 ALL_TECHNIQUES: frozenset[str] = frozenset(
-    {"fp16", "int8", "qat", "mixed_precision", "prune", "unstructured", "recover", "student", "kd"}
+    {"fp16", "int8", "qat", "mixed_precision", "prune", "unstructured", "recover", "student", "kd", "kd_features"}
 )
 
 EpochCallback = Callable[[int, int, Any], None]  # (epochs done, total, current model)
@@ -59,6 +60,8 @@ class Detector:
         extra: family-specific facts that travel with the model (e.g. a torchvision builder name).
         names_known: False when the source holds no class names (a bare state dict: ``names`` are placeholders
             the dataset's names replace when the class counts match).
+        train_imgsz: the input size the model was trained at, as its family reads it (None: unknown); search
+            presets centre their input sizes on it.
     """
 
     model: torch.nn.Module
@@ -68,6 +71,7 @@ class Detector:
     trainable: bool = True
     extra: Mapping[str, Any] = field(default_factory=dict)
     names_known: bool = True
+    train_imgsz: int | None = None
     _: KW_ONLY
     family: str
 
@@ -91,6 +95,7 @@ class Detector:
             family=self.family,
             extra=dict(self.extra),
             names_known=self.names_known,
+            train_imgsz=self.train_imgsz,
         )
 
 
@@ -151,6 +156,9 @@ class DetectorFamily(ABC):
     techniques: ClassVar[frozenset[str]]
     output_names: ClassVar[tuple[str, ...]]
     checkpoint_suffix: ClassVar[str] = ".pt"
+    # the largest structured pruning ratio a model of this family keeps useful accuracy after with no recovery
+    # epochs (measured, see BENCHMARKS.md); a search samples no one-shot structured pruning above it (None: no cap)
+    one_shot_prune_limit: ClassVar[float | None] = None
 
     # -- loading -----------------------------------------------------------------------------------------
     @abstractmethod

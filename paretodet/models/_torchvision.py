@@ -153,7 +153,10 @@ class TorchvisionFamily(DetectorFamily):
         model = from_state(builder, state, label_map, saved.get("conv_groups", {}), where=source)
         # trained weights fine-tune with frozen batch-norm statistics (small batches), as torchvision does
         model.paretodet_frozen_bn = bool(saved.get("frozen_bn", True))  # type: ignore[assignment]
-        return _detector(model, builder, names, label_map, source=source, digest=digest)
+        size = saved.get("train_imgsz")
+        return _detector(
+            model, builder, names, label_map, source=source, digest=digest, train_imgsz=int(size) if size else None
+        )
 
     def save(self, detector: Detector, path: Path) -> None:
         """Write ``{paretodet_family, builder, names, label_map, state_dict, ...}`` (weights-only loadable)."""
@@ -166,6 +169,7 @@ class TorchvisionFamily(DetectorFamily):
             "label_map": [int(v) for v in label_map_of(detector)],
             "conv_groups": {n: int(m.groups) for n, m in model.named_modules() if isinstance(m, nn.Conv2d)},
             "frozen_bn": bool(getattr(model, "paretodet_frozen_bn", False)),
+            "train_imgsz": detector.train_imgsz,
             "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
         }
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -304,10 +308,23 @@ def label_map_of(detector: Detector) -> tuple[int, ...]:
 
 
 def _detector(
-    model: nn.Module, builder: str, names: tuple[str, ...], label_map: Sequence[int], *, source: str, digest: str
+    model: nn.Module,
+    builder: str,
+    names: tuple[str, ...],
+    label_map: Sequence[int],
+    *,
+    source: str,
+    digest: str,
+    train_imgsz: int | None = None,
 ) -> Detector:
+    """The detector around ``model``; its training size is ``train_imgsz`` (a checkpoint's) or the size its
+    transform resizes to (the builder's default, or what ``build_torchvision`` set)."""
     model.paretodet_label_map = tuple(int(v) for v in label_map)  # type: ignore[assignment]  # for training
     model.eval()
+    transform: Any = getattr(model, "transform", None)
+    fixed = getattr(transform, "fixed_size", None)
+    sizes = fixed or getattr(transform, "min_size", None) or (None,)
+    train_imgsz = train_imgsz or (int(max(sizes)) if sizes[0] else None)
     return Detector(
         model=model,
         names=names,
@@ -317,6 +334,7 @@ def _detector(
         family=FAMILY,
         extra={"builder": builder, "label_map": tuple(int(v) for v in label_map)},
         names_known=names != placeholder_names(len(names)),
+        train_imgsz=train_imgsz,
     )
 
 

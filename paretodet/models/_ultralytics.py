@@ -12,7 +12,7 @@ from paretodet.errors import ModelError, first_line
 from paretodet.models._base import Detector
 from paretodet.models._safe_load import load_ultralytics_safely
 
-__all__ = ["file_digest", "is_yolov5_checkpoint", "load_ultralytics"]
+__all__ = ["file_digest", "is_yolov5_checkpoint", "load_ultralytics", "trained_size"]
 
 _REMOTE_SUFFIXES = (".pt", ".yaml", ".yml")
 
@@ -105,4 +105,21 @@ def _to_detector(net: Any, *, source: str, digest: str) -> Detector:
     names = tuple(str(names_attr[i]) for i in sorted(names_attr)) if isinstance(names_attr, dict) else tuple(names_attr)
     if not names:
         raise ModelError(f"model {source} has no class names")
-    return Detector(model=model, names=names, source=source, digest=digest, family="ultralytics")
+    return Detector(
+        model=model, names=names, source=source, digest=digest, family="ultralytics", train_imgsz=trained_size(model)
+    )
+
+
+def trained_size(model: Any) -> int | None:
+    """The input size in the training arguments Ultralytics keeps on the model (``model.args['imgsz']``, from
+    the checkpoint's ``train_args``); None when there are none.
+
+    Example:
+        >>> trained_size(type("M", (), {"args": {"imgsz": [640, 640]}})())
+        640
+    """
+    args = getattr(model, "args", None)
+    size = args.get("imgsz") if isinstance(args, dict) else getattr(args, "imgsz", None)
+    if isinstance(size, list | tuple) and size:
+        size = max(size)
+    return int(size) if isinstance(size, int | float) and not isinstance(size, bool) and size > 0 else None

@@ -24,6 +24,7 @@ from ultralytics.nn.modules import C3, SPP, SPPF, Bottleneck, Concat, Conv
 from ultralytics.nn.tasks import DetectionModel
 
 from paretodet.errors import ModelError, first_line
+from paretodet.models._yolov5_loss import DEFAULT_TRAIN_IMGSZ
 
 __all__ = ["YoloV5Detect", "YoloV5Model", "load_yolov5"]
 
@@ -66,13 +67,25 @@ def load_yolov5(path: Path, *, trust_model: bool = False) -> tuple[nn.Module, tu
     if not isinstance(model, YoloV5Model):
         raise ModelError(f"{path} holds no YOLOv5 detection model under 'model' or 'ema'")
     try:
-        return _prepare(model, path)
+        return _prepare(model, path, train_imgsz=_stored_imgsz(ckpt))
     except (AttributeError, TypeError, ValueError, IndexError, KeyError, RuntimeError) as exc:
         raise ModelError(f"{path} holds a malformed YOLOv5 model: {first_line(exc)}") from None
 
 
-def _prepare(model: Any, path: Path) -> tuple[nn.Module, tuple[str, ...]]:
+def _stored_imgsz(ckpt: dict[str, Any]) -> int:
+    """The training input size in a YOLOv5 checkpoint's options (``opt.imgsz``, or ``img_size`` in older
+    releases), else YOLOv5's default 640 (released checkpoints store no options)."""
+    opt = ckpt.get("opt")
+    opt = opt if isinstance(opt, dict) else vars(opt) if hasattr(opt, "__dict__") else {}
+    size = opt.get("imgsz", opt.get("img_size"))
+    if isinstance(size, list | tuple) and size:
+        size = max(size)
+    return int(size) if isinstance(size, int) and size > 0 else DEFAULT_TRAIN_IMGSZ
+
+
+def _prepare(model: Any, path: Path, *, train_imgsz: int) -> tuple[nn.Module, tuple[str, ...]]:
     model = model.float().eval()
+    model.train_imgsz = train_imgsz  # travels with the model (stage checkpoints); the loss scales by it
     head: Any = model.model[-1]
     head.stride = head.stride.float()  # plain tensors the checkpoint stored in FP16
     model.stride = head.stride
@@ -152,6 +165,19 @@ class YoloV5Detect(nn.Module):
     stride: torch.Tensor
     anchors: torch.Tensor
 
+    @classmethod
+    def create(cls, channels: list[int], *, nc: int, anchors: list[list[float]], strides: list[int]) -> YoloV5Detect:
+        """A new head (unpickling builds checkpoints' heads): one 1x1 convolution per input level of ``channels``,
+        ``anchors`` in pixels per level (``[w0, h0, w1, h1, ...]``), the levels' ``strides``."""
+        head = cls()
+        head.nc, head.nl, head.no = nc, len(channels), nc + 5
+        head.na = len(anchors[0]) // 2
+        head.m = nn.ModuleList(nn.Conv2d(c, head.na * head.no, 1) for c in channels)
+        head.stride = torch.tensor(strides, dtype=torch.float32)
+        grid_anchors = torch.tensor(anchors, dtype=torch.float32).view(head.nl, head.na, 2)
+        head.register_buffer("anchors", grid_anchors / head.stride.view(-1, 1, 1))  # in grid cells, as YOLOv5
+        return head
+
     def forward(self, x: list[torch.Tensor]) -> Any:
         """Raw maps (B, na, H, W, no) per level in training; decoded (B, 4 + nc, N) (plus raw) otherwise."""
         raw = []
@@ -191,12 +217,14 @@ class YoloV5Detect(nn.Module):
 
 
 class YoloV5Model(DetectionModel):
-    """Stand-in for ``models.yolo.Model``: an Ultralytics ``DetectionModel``, so ``forward``, ``fuse`` and the
-    layer bookkeeping (``m.f``, ``m.i``, ``save``) are Ultralytics' own. It has no training loss."""
+    """Stand-in for ``models.yolo.Model``: an Ultralytics ``DetectionModel``, so ``forward``, ``fuse``, the layer
+    bookkeeping (``m.f``, ``m.i``, ``save``) and Ultralytics' trainer are Ultralytics' own; its training loss is
+    YOLOv5's anchor-based one (:mod:`paretodet.models._yolov5_loss`)."""
+
+    train_imgsz: int = DEFAULT_TRAIN_IMGSZ
 
     def init_criterion(self) -> Any:
-        """YOLOv5's anchor-based loss is not implemented: training these checkpoints is refused."""
-        raise ModelError(
-            "YOLOv5 checkpoints have no training loss in paretodet: QAT, pruning recovery and distillation need "
-            "an Ultralytics model (evaluation, FP16/INT8 quantization and one-shot pruning work)"
-        )
+        """YOLOv5's anchor-based detection loss, with the checkpoint's own gains."""
+        from paretodet.models._yolov5_loss import YoloV5Loss
+
+        return YoloV5Loss(self)

@@ -1,15 +1,17 @@
 """The original-YOLOv5 family: YOLOv5 checkpoints, read without the YOLOv5 code base (see ``_yolov5``).
 
 Everything downstream of loading is the Ultralytics family's (its stand-in model is an Ultralytics
-``DetectionModel`` with the same output layout); it has no training loss, so no technique that trains.
+``DetectionModel`` with the same output layout and Ultralytics' trainer), except the training loss and
+distillation, which are YOLOv5's anchor-based ones (``_yolov5_loss``). It has no students.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from paretodet.models._base import Detector
+from paretodet.models._base import ALL_TECHNIQUES, Detector, KDSettings
 from paretodet.models._ultralytics_family import UltralyticsFamily
 
 __all__ = ["YoloV5Family"]
@@ -19,7 +21,10 @@ class YoloV5Family(UltralyticsFamily):
     """Original YOLOv5 ``.pt`` files (pickles of ``models.yolo.Model``)."""
 
     name: ClassVar[str] = "yolov5"
-    techniques: ClassVar[frozenset[str]] = frozenset({"fp16", "int8", "mixed_precision", "prune", "unstructured"})
+    techniques: ClassVar[frozenset[str]] = ALL_TECHNIQUES - {"student", "kd_features"}
+    # the COCO YOLOv5n at 640 px keeps 94-97% of its mAP50-95 one-shot at 0.05, 49% at 0.1, 0% at 0.2
+    # (benchmarks/one_shot_limit.py)
+    one_shot_prune_limit: ClassVar[float | None] = 0.05
 
     def claims(self, source: str) -> bool:
         """An existing ``.pt`` file whose pickle names YOLOv5's ``models.*`` classes (read without unpickling)."""
@@ -30,7 +35,8 @@ class YoloV5Family(UltralyticsFamily):
 
     def load(self, source: str, *, trust_model: bool = False, weights: Path | None = None) -> Detector:
         """The stand-in model and class names of a YOLOv5 checkpoint, or of one paretodet saved (a stage's
-        pruned model: an Ultralytics checkpoint of the stand-in classes)."""
+        pruned model: an Ultralytics checkpoint of the stand-in classes). The training size is the checkpoint's
+        stored option, else YOLOv5's default 640."""
         import dataclasses
 
         from paretodet.base import file_digest
@@ -43,8 +49,38 @@ class YoloV5Family(UltralyticsFamily):
         path = Path(source).expanduser()
         if path.is_file() and not is_yolov5_checkpoint(path):
             saved = super().load(source, trust_model=trust_model)
-            return dataclasses.replace(saved, trainable=False, family=self.name)
+            size = getattr(saved.model, "train_imgsz", None)
+            return dataclasses.replace(saved, family=self.name, train_imgsz=size)
         model, names = load_yolov5(path, trust_model=trust_model)
         return Detector(
-            model=model, names=names, source=str(path), digest=file_digest(path), trainable=False, family=self.name
+            model=model,
+            names=names,
+            source=str(path),
+            digest=file_digest(path),
+            family=self.name,
+            train_imgsz=int(getattr(model, "train_imgsz")),  # noqa: B009 - set by load_yolov5
         )
+
+    def distillation(self, teacher: Detector, settings: KDSettings) -> Callable[[Any], Any]:
+        """Objectness, class and box distillation from a YOLOv5 teacher with the same anchors (the model a pruned
+        student came from), cell by cell (see ``_yolov5_loss``)."""
+        from paretodet.errors import ConfigError
+        from paretodet.models._yolov5_loss import YoloV5DistillationLoss
+
+        if teacher.family != self.name:
+            raise ConfigError(
+                f"a YOLOv5 model learns from a YOLOv5 teacher with the same anchors only, not from a "
+                f"{teacher.family} one: leave distill.teacher unset (the unpruned model teaches)"
+            )
+
+        def criterion(student: Any) -> Any:
+            return YoloV5DistillationLoss(
+                student, teacher.model, temperature=settings.temperature, alpha=settings.alpha
+            )
+
+        return criterion
+
+    def batch_loss(self, model: Any, batch: Any) -> Any:
+        """YOLOv5's own detection loss (its gains from the checkpoint)."""
+        loss, _ = model.loss(batch)
+        return loss.sum()

@@ -141,6 +141,7 @@ def _summary_lines(info: ReportInfo, meta: dict[str, Any]) -> list[str]:
         if key in meta:
             lines.append(f"{key}: {meta[key]}")
     lines += verification_lines(meta) or latency_host_lines(info.complete, meta)
+    lines += [f"space for this model: {note}" for note in meta.get("space_notes") or []]
     failed = df[df["state"] == "FAIL"]
     for _, row in failed.iterrows():
         lines.append(f"trial {int(row['number'])} failed: {row.get('fail_reason')}")

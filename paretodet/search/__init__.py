@@ -57,6 +57,7 @@ if TYPE_CHECKING:  # the public names (the one list)
         StudySummary as StudySummary,
         TrialEvent as TrialEvent,
         run_study as run_study,
+        study_space as study_space,
     )
     from paretodet.search._tv_teacher import (
         TorchvisionTeacherRecipe as TorchvisionTeacherRecipe,

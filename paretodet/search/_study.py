@@ -26,7 +26,7 @@ from paretodet.search._pipeline import build_and_measure, load_model_and_data
 from paretodet.search._probes import enqueue_probes
 from paretodet.search._secrets import mask_url
 from paretodet.search._storage import MANIFEST, open_storage, read_manifest, write_manifest
-from paretodet.spaces import sample
+from paretodet.spaces import fit_to_model, sample, technique_notes
 
 if TYPE_CHECKING:
     import optuna
@@ -154,22 +154,46 @@ def _open_run(config: SearchConfig, *, joining: bool, on_epoch: Callable[[int, i
         sampler_seed = config.seed
     else:
         sampler_seed = process_seed(config.seed, worker=WORKER, existing_trials=existing or 0)
-    study = _create_or_load(config, storage, [d for _, d in OBJECTIVES], sampler_seed=sampler_seed)
+    space, notes = study_space(config.space, detector)
+    study = _create_or_load(config, storage, [d for _, d in OBJECTIVES], sampler_seed=sampler_seed, space=space)
     if STUDY_CONFIG_ATTR not in study.user_attrs:  # what a joining worker needs (paretodet worker)
         study.set_user_attr(STUDY_CONFIG_ATTR, {**config.to_stored(), **file_hashes(config)})
-    _write_run_manifest(workdir, config, model_digest=detector.digest, data_digest=data_digest)
-    # the detector's family samples only what it supports (a YOLOv5 file trains nothing; torchvision: no students)
-    space = config.space.for_techniques(get_family(detector.family).supported_techniques(detector))
-    space, notes = space.for_host()  # runtimes this host cannot run (a package, a GPU) are not sampled
-    if not detector.trainable:
-        space = space.without_training()
+    _write_run_manifest(
+        workdir, config, model_digest=detector.digest, data_digest=data_digest, space=space, notes=notes
+    )
     if config.probes and not joining:  # once per study: a resumed one keeps its queue, workers never queue
         enqueue_probes(study, space, trials=config.trials)
     _requeue_interrupted(study, storage)
     return _Run(config, study, detector, data, workdir, space, sampler_seed, environment(), tuple(notes), on_epoch)
 
 
-def _write_run_manifest(workdir: Path, config: SearchConfig, *, model_digest: str, data_digest: str) -> None:
+def study_space(space: SearchSpace, detector: Detector) -> tuple[SearchSpace, list[str]]:
+    """What a study samples for ``detector``, and one line per thing left out or fitted and why: only what its
+    family supports, input sizes around its training size, no one-shot structured pruning beyond the family's
+    limit, only runtimes this host can run, no training for a model paretodet cannot train."""
+    family = get_family(detector.family)
+    techniques = family.supported_techniques(detector)
+    notes = technique_notes(space, techniques, family.name)
+    fitted = space.for_techniques(techniques)
+    fitted, fit_notes = fit_to_model(
+        fitted, train_imgsz=detector.train_imgsz, one_shot_limit=family.one_shot_prune_limit, family=family.name
+    )
+    fitted, host_notes = fitted.for_host()  # runtimes this host cannot run (a package, a GPU) are not sampled
+    if not detector.trainable:
+        fitted = fitted.without_training()
+        notes.append(f"no training knob sampled: paretodet cannot train {detector.source}")
+    return fitted, [*fit_notes, *notes, *host_notes]
+
+
+def _write_run_manifest(
+    workdir: Path,
+    config: SearchConfig,
+    *,
+    model_digest: str,
+    data_digest: str,
+    space: SearchSpace,
+    notes: list[str],
+) -> None:
     write_manifest(
         workdir,
         {
@@ -182,6 +206,8 @@ def _write_run_manifest(workdir: Path, config: SearchConfig, *, model_digest: st
             "objectives": [m for m, _ in OBJECTIVES],
             "directions": [d for _, d in OBJECTIVES],
             "budgets": [str(b) for b in config.budgets],
+            "base_imgsz": space.base.imgsz,  # the original model's size: probes and the verification reference
+            "space_notes": notes,
         },
     )
 
@@ -390,11 +416,16 @@ def _check_same_study(workdir: Path, config: SearchConfig, *, model_digest: str,
 
 
 def _create_or_load(
-    config: SearchConfig, storage: optuna.storages.BaseStorage, directions: list[Any], *, sampler_seed: int
+    config: SearchConfig,
+    storage: optuna.storages.BaseStorage,
+    directions: list[Any],
+    *,
+    sampler_seed: int,
+    space: SearchSpace,
 ) -> optuna.Study:
     import optuna
 
-    sampler = _make_sampler(config, seed=sampler_seed)
+    sampler = _make_sampler(config, seed=sampler_seed, space=space)
     try:
         study = optuna.create_study(
             study_name=config.study, storage=storage, sampler=sampler, directions=directions, load_if_exists=True
@@ -412,13 +443,13 @@ def _create_or_load(
     return study
 
 
-def _make_sampler(config: SearchConfig, *, seed: int) -> optuna.samplers.BaseSampler:
+def _make_sampler(config: SearchConfig, *, seed: int, space: SearchSpace) -> optuna.samplers.BaseSampler:
     import optuna
 
     if config.sampler == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if config.sampler == "grid":
-        return optuna.samplers.GridSampler(config.space.grid(), seed=seed)
+        return optuna.samplers.GridSampler(space.grid(), seed=seed)
     if config.sampler == "nsga2":
         population = int(min(50, max(4, config.trials // 3)))
         return optuna.samplers.NSGAIISampler(seed=seed, population_size=population)

@@ -173,9 +173,11 @@ def _reference_artifact(
     """The original model as an FP32 artifact at the base input size on the default runtime, and the trial that
     built it (None: built now; its export stage is usually cached)."""
     from paretodet.search._pipeline import build, load_model_and_data
+    from paretodet.search._storage import read_manifest
     from paretodet.spaces import Candidate
 
-    candidate = Candidate.from_dict({"imgsz": config.space.base.imgsz})
+    base_imgsz = read_manifest(workdir).get("base_imgsz", config.space.base.imgsz)  # the space fitted to the model
+    candidate = Candidate.from_dict({"imgsz": int(base_imgsz)})
     key = candidate.config_key()
     for trial in study.get_trials(deepcopy=False):
         attrs = trial.user_attrs

@@ -24,6 +24,7 @@ from paretodet.spaces._configs import (
     QuantConfig,
 )
 from paretodet.spaces._file import PRESETS, default_space, knob_table, load_space, parse_space, space_to_dict
+from paretodet.spaces._fit import fit_to_model, sizes_around, technique_notes
 from paretodet.spaces._knobs import (
     STAGES,
     TECHNIQUES,
@@ -72,6 +73,7 @@ __all__ = [
     "allowed",
     "check_specs",
     "default_space",
+    "fit_to_model",
     "inactive_knobs",
     "is_variant",
     "knob",
@@ -84,8 +86,10 @@ __all__ = [
     "parse_value",
     "register_variant",
     "sample",
+    "sizes_around",
     "space_to_dict",
     "stage_knobs",
+    "technique_notes",
     "techniques_used",
     "training_only_knobs",
     "unregister_variant",

@@ -427,6 +427,7 @@ class DistillConfig:
         high=100.0,
         when=KD_ON,
         technique="distill",
+        needs="kd_features",
         keyed_at_default=False,
         words=say("CWD weight {}"),
     )

@@ -5,13 +5,15 @@ Schema (keys in this order are sampled in this order)::
     base:                       # optional: values of knobs that are not sampled (default: Candidate())
       imgsz: 320
     knobs:
-      imgsz: {choices: [160, 224, 320]}
+      imgsz: {choices: [160, 224, 320]}   # or {around_model: [0.5, 1.0]}: sizes around the model's training size
       prune.method: {choices: [none, l2]}
       prune.ratio: {low: 0.1, high: 0.5, step: 0.1, when: {prune.method: [l2]}}
       distill.alpha: {choices: [0.0, 0.5], when_any: {distill.student_width: [0.5], prune.finetune_epochs: [5]}}
 
 ``when``: every listed knob must hold one of its values; ``when_any``: at least one must. A knob is either
-categorical (``choices``) or a range (``low``, ``high``, optional ``step`` and ``log``).
+categorical (``choices``) or a range (``low``, ``high``, optional ``step`` and ``log``). ``imgsz`` may instead
+take ``around_model: [low, high]``: multiples of 32 from low to high times the model's training input size
+(the presets use [0.5, 1.0]); the original model is then measured at its training size.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import yaml
 from paretodet.base import read_yaml_file
 from paretodet.errors import ConfigError
 from paretodet.spaces._candidate import Candidate, knob_names, knob_specs, parse_value
+from paretodet.spaces._fit import sizes_around
 from paretodet.spaces._knobs import did_you_mean
 from paretodet.spaces._space import Knob, SearchSpace
 
@@ -32,7 +35,7 @@ __all__ = ["PRESETS", "default_space", "knob_table", "load_space", "space_to_dic
 
 PRESETS: tuple[str, ...] = ("quick", "balanced", "thorough")
 _TOP_KEYS = ("base", "knobs")
-_KNOB_KEYS = ("choices", "low", "high", "step", "log", "when", "when_any")
+_KNOB_KEYS = ("choices", "low", "high", "step", "log", "when", "when_any", "around_model")
 
 
 def load_space(source: str | Path) -> SearchSpace:
@@ -85,7 +88,12 @@ def _parse_knob(name: str, spec: Any, *, where: str, before: list[str]) -> Knob:
             raise ConfigError(
                 f"{where}: knob '{name}' has unknown field '{key}'{did_you_mean(str(key), list(_KNOB_KEYS))}"
             )
+    around = _parse_around(name, spec, where=where)
     choices = spec.get("choices", ())
+    if around is not None:
+        if "choices" in spec or "low" in spec or "high" in spec:
+            raise ConfigError(f"{where}: knob '{name}': give 'around_model' or 'choices'/'low'/'high', not both")
+        choices = sizes_around(Candidate().imgsz, around)
     if not isinstance(choices, list | tuple):
         raise ConfigError(f"{where}: knob '{name}': 'choices' must be a list, got {choices!r}")
     if "choices" in spec and not choices:
@@ -115,9 +123,23 @@ def _parse_knob(name: str, spec: Any, *, where: str, before: list[str]) -> Knob:
             log=log,
             when=conditions["when"],
             when_any=conditions["when_any"],
+            around_model=around,
         )
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from None
+
+
+def _parse_around(name: str, spec: dict[str, Any], *, where: str) -> tuple[float, float] | None:
+    raw = spec.get("around_model")
+    if raw is None:
+        return None
+    if (
+        not isinstance(raw, list | tuple)
+        or len(raw) != 2
+        or any(isinstance(v, bool) or not isinstance(v, int | float) for v in raw)
+    ):
+        raise ConfigError(f"{where}: knob '{name}': 'around_model' must be [low, high] scales, e.g. [0.5, 1.0]")
+    return float(raw[0]), float(raw[1])
 
 
 def _parse_conditions(
@@ -146,6 +168,8 @@ def space_to_dict(space: SearchSpace) -> dict[str, Any]:
     knobs: dict[str, Any] = {}
     for knob in space.knobs:
         spec: dict[str, Any] = {"choices": list(knob.choices)} if knob.choices else {"low": knob.low, "high": knob.high}
+        if knob.around_model is not None:
+            spec = {"around_model": list(knob.around_model)}
         if knob.step is not None:
             spec["step"] = knob.step
         if knob.log:

@@ -30,6 +30,11 @@ class Knob:
 
     ``when`` maps other knobs to the values for which this knob is sampled (all must hold, else it keeps the
     base value); ``when_any`` adds alternatives of which at least one must hold.
+
+    ``around_model`` (``imgsz`` only): the choices are the multiples of 32 from ``low`` to ``high`` times the
+    model's training input size (see :func:`sizes_around`); until a model is known they are taken around the
+    default candidate's size. ``limits``: ``(high, when)`` pairs; while ``when`` holds, a range is sampled up to
+    ``high`` only, and a categorical knob with a choice above ``high`` keeps its base value.
     """
 
     name: str
@@ -40,16 +45,35 @@ class Knob:
     log: bool = False
     when: tuple[tuple[str, tuple[Any, ...]], ...] = ()
     when_any: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+    around_model: tuple[float, float] | None = None
+    limits: tuple[tuple[float, tuple[tuple[str, tuple[Any, ...]], ...]], ...] = ()
 
     def __post_init__(self) -> None:
         if self.name not in knob_names():
             raise ConfigError(f"unknown knob '{self.name}' in space{did_you_mean(self.name, knob_names())}")
+        if self.around_model is not None:
+            self._check_around_model()
         if bool(self.choices) == (self.low is not None):
             raise ConfigError(f"knob '{self.name}': give either 'choices' or 'low'/'high'")
         if self.low is not None and (self.high is None or self.high < self.low):
             raise ConfigError(f"knob '{self.name}': empty range {self.low}..{self.high}")
         self._check_range_options()
         self._check_values()
+
+    def _check_around_model(self) -> None:
+        low, high = self.around_model or (0.0, 0.0)
+        if self.name != "imgsz":
+            raise ConfigError(f"knob '{self.name}': 'around_model' is for imgsz only")
+        if not 0.0 < low <= 1.0 <= high <= 4.0:
+            raise ConfigError(
+                f"knob 'imgsz': 'around_model' needs [low, high] with 0 < low <= 1 <= high <= 4 (the training size "
+                f"is always one of the sizes), got [{low}, {high}]"
+            )
+
+    def held_to(self, values: dict[str, Any], base: dict[str, Any]) -> float | None:
+        """The lowest ``limits`` bound whose condition holds for the values sampled so far (None: no limit)."""
+        bounds = [high for high, when in self.limits if all(values.get(k, base.get(k)) in a for k, a in when)]
+        return min(bounds) if bounds else None
 
     def _check_range_options(self) -> None:
         """``step`` and ``log`` must be ones Optuna can sample (checked here, not when the search starts)."""
@@ -192,6 +216,9 @@ class SearchSpace:
         rows = []
         for knob in self.knobs:
             values = list(knob.choices) if knob.choices else f"{knob.low}..{knob.high}"
+            if knob.around_model is not None:
+                low, high = knob.around_model
+                values = f"{low:g}x..{high:g}x the model's training size, multiples of 32"
             cond = " and ".join(f"{k} in {list(v)}" for k, v in knob.when)
             if knob.when_any:
                 either = " or ".join(f"{k} in {list(v)}" for k, v in knob.when_any)
@@ -207,17 +234,21 @@ def sample(trial: optuna.Trial, space: SearchSpace) -> Candidate:
     for knob in space.knobs:
         if not knob.active(values, base):
             continue
+        limit = knob.held_to(values, base)
         if knob.choices:
-            values[knob.name] = trial.suggest_categorical(knob.name, list(knob.choices))
-        elif isinstance(space.base.to_dict()[knob.name], int):
+            if limit is None or all(float(c) <= limit for c in knob.choices):
+                values[knob.name] = trial.suggest_categorical(knob.name, list(knob.choices))
+            continue
+        high = float(knob.high or 0) if limit is None else min(float(knob.high or 0), limit)
+        if limit is not None and knob.step and high >= float(knob.low or 0):  # a limit between steps: the step below
+            high = float(knob.low or 0) + math.floor((high - float(knob.low or 0)) / knob.step + 1e-9) * knob.step
+        if high < float(knob.low or 0):  # the limit is below the range: the limit itself, not sampled
+            values[knob.name] = type(base[knob.name])(limit)
+        elif isinstance(base[knob.name], int):
             step = int(knob.step or 1)
-            values[knob.name] = trial.suggest_int(
-                knob.name, int(knob.low or 0), int(knob.high or 0), step=step, log=knob.log
-            )
+            values[knob.name] = trial.suggest_int(knob.name, int(knob.low or 0), int(high), step=step, log=knob.log)
         else:
-            value = trial.suggest_float(
-                knob.name, float(knob.low or 0), float(knob.high or 0), step=knob.step, log=knob.log
-            )
+            value = trial.suggest_float(knob.name, float(knob.low or 0), high, step=knob.step, log=knob.log)
             # readable, hash-stable configs: 0.3 rather than 0.30000000000000004; 3 significant digits on log scales
             values[knob.name] = float(f"{value:.3g}") if knob.log else round(value, 6)
     return space.base.replace(values)

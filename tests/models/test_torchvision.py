@@ -209,3 +209,14 @@ def test_finetune_trains_with_torchvision_losses(family: TorchvisionFamily, tiny
     one = TrainRecipe(epochs=1, lr=0.01, batch=4, seed=0)
     distilled = family.finetune(model, info, imgsz=IMGSZ, recipe=one, workdir=tmp_path / "kd", criterion=criterion)
     assert not distilled.training and not distilled.head._forward_hooks
+
+
+def test_the_training_size_is_the_builders_or_the_checkpoints(tmp_path: Path) -> None:
+    from paretodet.models import build_torchvision, get_family
+
+    assert build_torchvision("fasterrcnn_mobilenet_v3_large_320_fpn", names=("a", "b")).train_imgsz == 320
+    trained_at = build_torchvision("ssdlite320_mobilenet_v3_large", names=("a", "b"), imgsz=192)
+    assert trained_at.train_imgsz == 192
+    family = get_family("torchvision")
+    family.save(trained_at, tmp_path / "m.pt")
+    assert family.load(str(tmp_path / "m.pt")).train_imgsz == 192  # a paretodet checkpoint records it

@@ -1,0 +1,132 @@
+"""Fitting a space to the model it searches: input sizes around the model's training size, no one-shot
+structured pruning beyond what the model's family survives, and a line for each thing left out and why."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Collection
+
+from paretodet.spaces._candidate import Candidate, knob_specs
+from paretodet.spaces._space import Knob, SearchSpace
+
+__all__ = ["MAX_SIZES", "fit_to_model", "sizes_around", "technique_notes"]
+
+MAX_SIZES = 6  # input sizes a preset samples at most (wider spans take larger multiples of 32)
+_PER_PART = ("prune.ratio", "prune.backbone_ratio", "prune.neck_ratio")
+
+
+def sizes_around(train_imgsz: int, scale: tuple[float, float], *, most: int = MAX_SIZES) -> tuple[int, ...]:
+    """Multiples of 32 from ``scale[0]`` to ``scale[1]`` times ``train_imgsz`` (rounded to a multiple of 32),
+    always including it, at most ``most`` of them (evenly spaced down from the training size).
+
+    Example:
+        >>> sizes_around(320, (0.5, 1.0))
+        (160, 192, 224, 256, 288, 320)
+        >>> sizes_around(640, (0.5, 1.0))
+        (320, 384, 448, 512, 576, 640)
+    """
+    centre = max(32, round(train_imgsz / 32) * 32)
+    low = max(32, math.ceil(centre * scale[0] / 32) * 32)
+    high = max(centre, math.floor(centre * scale[1] / 32) * 32)
+    steps = (high - low) // 32
+    stride = 32 * max(1, math.ceil(steps / max(1, most - 1)))
+    below = range(centre, low - 1, -stride)
+    above = range(centre + stride, high + 1, stride)
+    sizes = sorted({*below, *above})
+    while len(sizes) > most:  # keep the training size, drop the farthest
+        sizes.remove(max(sizes, key=lambda s: abs(s - centre)))
+    return tuple(sizes)
+
+
+def fit_to_model(
+    space: SearchSpace, *, train_imgsz: int | None, one_shot_limit: float | None, family: str
+) -> tuple[SearchSpace, list[str]]:
+    """``space`` for one model: ``around_model`` sizes centred on ``train_imgsz`` (the base input size becomes
+    it), and structured pruning with no recovery epochs limited to ``one_shot_limit``; plus one line per change.
+
+    Example:
+        >>> from paretodet.spaces import load_space
+        >>> fitted, notes = fit_to_model(load_space("balanced"), train_imgsz=640, one_shot_limit=None, family="f")
+        >>> fitted.base.imgsz, notes[0][:40]
+        (640, 'input sizes 320-640 px, around the model')
+    """
+    notes: list[str] = []
+    space = _fit_sizes(space, train_imgsz, notes)
+    if one_shot_limit is not None:
+        space = _limit_one_shot(space, one_shot_limit, family, notes)
+    return space, notes
+
+
+def _fit_sizes(space: SearchSpace, train_imgsz: int | None, notes: list[str]) -> SearchSpace:
+    knob = next((k for k in space.knobs if k.name == "imgsz" and k.around_model is not None), None)
+    if knob is None or knob.around_model is None:
+        return space
+    centre = train_imgsz or Candidate().imgsz
+    sizes = sizes_around(centre, knob.around_model)
+    why = (
+        f"around the model's training size {train_imgsz} px"
+        if train_imgsz
+        else f"around {centre} px: the model does not record its training size"
+    )
+    notes.append(f"input sizes {sizes[0]}-{sizes[-1]} px, {why}; the original model is measured at {centre} px")
+    fitted = space.with_knobs(dataclasses.replace(knob, choices=sizes))
+    base = round(centre / 32) * 32
+    return dataclasses.replace(fitted, base=fitted.base.replace({"imgsz": base}))
+
+
+def _limit_one_shot(space: SearchSpace, limit: float, family: str, notes: list[str]) -> SearchSpace:
+    """Structured methods with ``prune.finetune_epochs`` 0 (sampled, or the base's) sample ratios up to ``limit``
+    (per-part ratios above it are not sampled); the epochs knob moves right after the method so the
+    condition is known when the ratios are sampled."""
+    by_name = {k.name: k for k in space.knobs}
+    method = by_name.get("prune.method")
+    if method is None or not method.choices:
+        return space
+    spec = knob_specs()["prune.method"]
+    structured = tuple(c for c in method.choices if spec.needed(c) == "prune")
+    if not structured:
+        return space
+    condition = (("prune.method", structured), ("prune.finetune_epochs", (0,)))
+    epochs = by_name.get("prune.finetune_epochs")
+    recovers = epochs is not None and any(v != 0 for v in (epochs.choices or (epochs.high,)))
+    knobs: list[Knob] = []
+    for knob in space.knobs:
+        if knob.name == "prune.finetune_epochs":
+            continue
+        if knob.name in _PER_PART:
+            knob = dataclasses.replace(knob, limits=(*knob.limits, (limit, condition)))
+        knobs.append(knob)
+        if knob.name == "prune.method" and epochs is not None:
+            knobs.append(epochs)
+    when = "without recovery epochs" if recovers else "(this space has no recovery epochs)"
+    notes.append(
+        f"structured pruning ({', '.join(structured)}) {when} sampled up to ratio {limit:g} only: {family} "
+        f"models keep little accuracy above it one-shot (the family's measured limit)"
+    )
+    return SearchSpace(knobs=tuple(knobs), base=space.base)
+
+
+def technique_notes(space: SearchSpace, techniques: Collection[str], family: str) -> list[str]:
+    """One line per technique ``family`` lacks that ``space`` would sample, naming the knob values left out.
+
+    Example:
+        >>> from paretodet.spaces import load_space
+        >>> technique_notes(load_space("balanced"), {"fp16", "int8", "mixed_precision"}, "f")[0]
+        'qat not sampled (f models lack it): quant.qat_epochs 1'
+    """
+    missing: dict[str, list[str]] = {}
+    for knob in space.knobs:
+        spec = knob_specs()[knob.name]
+        if isinstance(spec.needs, str) and spec.needs not in techniques:
+            values = ", ".join(str(c) for c in knob.choices if c != spec.default) or "any value"
+            missing.setdefault(spec.needs, []).append(f"{knob.name} {values}")
+            continue
+        left: dict[str, list[str]] = {}
+        for choice in knob.choices:
+            need = spec.needed(choice)
+            if need is not None and need not in techniques:
+                left.setdefault(need, []).append(str(choice))
+        for need, choices in left.items():
+            missing.setdefault(need, []).append(f"{knob.name} {', '.join(choices)}")
+    return [f"{need} not sampled ({family} models lack it): {'; '.join(knobs)}" for need, knobs in missing.items()]
