@@ -233,7 +233,8 @@ class _Objective:
         ):
             trial.set_user_attr(key, value)
         try:
-            candidate = sample(trial, run.space)
+            # a probe measures its technique alone at the default knobs (one-shot pruning at 0.3 included)
+            candidate = sample(trial, run.space, limited=not trial.user_attrs.get("probe"))
             key = candidate.config_key()
             trial.set_user_attr("candidate", candidate.to_dict())
             trial.set_user_attr("config_key", key)  # written before the check below: see _same_config

@@ -75,6 +75,16 @@ class Knob:
         bounds = [high for high, when in self.limits if all(values.get(k, base.get(k)) in a for k, a in when)]
         return min(bounds) if bounds else None
 
+    def capped_high(self, limit: float) -> float | None:
+        """The top of this range under ``limit`` (on the step grid); None when ``limit`` is below the range."""
+        low = float(self.low or 0)
+        high = min(float(self.high or 0), limit)
+        if high < low:
+            return None
+        if self.step:  # a limit between steps: the step below
+            high = low + math.floor((high - low) / self.step + 1e-9) * self.step
+        return high
+
     def _check_range_options(self) -> None:
         """``step`` and ``log`` must be ones Optuna can sample (checked here, not when the search starts)."""
         if self.step is not None:
@@ -227,22 +237,21 @@ class SearchSpace:
         return rows
 
 
-def sample(trial: optuna.Trial, space: SearchSpace) -> Candidate:
-    """Sample one candidate from ``space`` with an Optuna trial (conditional knobs honoured)."""
+def sample(trial: optuna.Trial, space: SearchSpace, *, limited: bool = True) -> Candidate:
+    """Sample one candidate from ``space`` with an Optuna trial (conditional knobs honoured; ``limited=False``
+    ignores the knobs' ``limits``, for probes that measure a technique alone at its default knobs)."""
     values: dict[str, Any] = {}
     base = space.base.to_dict()
     for knob in space.knobs:
         if not knob.active(values, base):
             continue
-        limit = knob.held_to(values, base)
+        limit = knob.held_to(values, base) if limited else None
         if knob.choices:
             if limit is None or all(float(c) <= limit for c in knob.choices):
                 values[knob.name] = trial.suggest_categorical(knob.name, list(knob.choices))
             continue
-        high = float(knob.high or 0) if limit is None else min(float(knob.high or 0), limit)
-        if limit is not None and knob.step and high >= float(knob.low or 0):  # a limit between steps: the step below
-            high = float(knob.low or 0) + math.floor((high - float(knob.low or 0)) / knob.step + 1e-9) * knob.step
-        if high < float(knob.low or 0):  # the limit is below the range: the limit itself, not sampled
+        high = float(knob.high or 0) if limit is None else knob.capped_high(limit)
+        if high is None:  # the limit is below the range: the limit itself, not sampled
             values[knob.name] = type(base[knob.name])(limit)
         elif isinstance(base[knob.name], int):
             step = int(knob.step or 1)

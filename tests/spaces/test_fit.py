@@ -105,3 +105,12 @@ def test_around_model_in_a_space_file(tmp_path: Path) -> None:
             parse_space({"knobs": {"imgsz": bad}}, where="f.yaml")
     with pytest.raises(ConfigError, match="imgsz only"):
         parse_space({"knobs": {"quant.calib_images": {"around_model": [0.5, 1.0]}}}, where="f.yaml")
+
+
+def test_a_probe_measures_one_shot_pruning_at_its_default_ratio() -> None:
+    space, _ = fit_to_model(load_space("balanced"), train_imgsz=320, one_shot_limit=0.2, family="f")
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    probe = {"prune.method": "l2", "prune.finetune_epochs": 0, "prune.ratio": 0.3}
+    study.enqueue_trial(probe, user_attrs={"probe": "pruning one-shot"})
+    trial = study.ask()
+    assert sample(trial, space, limited=False).prune.ratio == 0.3  # named as a probe in the report
