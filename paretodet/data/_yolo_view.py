@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import tempfile
 import uuid
 from pathlib import Path
@@ -20,8 +21,8 @@ __all__ = ["ultralytics_data_yaml", "yolo_label_text", "yolo_view"]
 MARKER = ".paretodet-view"  # holds the digest of the dataset the view mirrors; written last
 
 
-def yolo_view(info: DatasetInfo, dest: Path | str) -> DatasetInfo:
-    """A YOLO-layout mirror of ``info`` under ``dest`` (``info`` itself for a yolo dataset).
+def yolo_view(info: DatasetInfo, dest: Path | str, *, mirror: bool = False) -> DatasetInfo:
+    """A YOLO-layout mirror of ``info`` under ``dest`` (``info`` itself for a yolo dataset, unless ``mirror``).
 
     Layout: ``images/{train,val}/`` (symlinks to the images; copies where links fail), ``labels/{train,val}/``
     (YOLO txt from ``read_truth``, difficult and crowd objects left out), ``data.yaml`` (absolute paths) and a
@@ -32,7 +33,7 @@ def yolo_view(info: DatasetInfo, dest: Path | str) -> DatasetInfo:
         >>> view = yolo_view(load_dataset("VOCdevkit/VOC2007"), Path("work/data/voc2007-yolo"))  # doctest: +SKIP
         >>> write_resolved_yaml(view, Path("work/train/data.yaml"))  # doctest: +SKIP
     """
-    if info.format == "yolo":
+    if info.format == "yolo" and not mirror:
         return info
     dest = Path(dest).expanduser().absolute()
     digest = dataset_digest(info)
@@ -125,7 +126,25 @@ def _install(tmp: Path, dest: Path, digest: str) -> None:
 
 
 def ultralytics_data_yaml(info: DatasetInfo, workdir: Path) -> Path:
-    """``workdir/data.yaml``: the dataset as Ultralytics' trainer reads it (absolute paths; VOC and COCO data
-    through a YOLO-layout mirror under ``workdir/data-view/<digest>``, reused when complete)."""
-    view = yolo_view(info, workdir / "data-view" / dataset_digest(info)) if info.format != "yolo" else info
-    return write_resolved_yaml(view, workdir / "data.yaml")
+    """``workdir/data.yaml``: the dataset as Ultralytics' trainer reads it (absolute paths; VOC and COCO data,
+    and YOLO data whose label folders are read-only, through a YOLO-layout mirror under
+    ``workdir/data-view/<digest>``, reused when complete), so Ultralytics' ``labels/*.cache`` files are
+    written beside labels paretodet may write, never into a read-only dataset."""
+    mirror = info.format == "yolo" and not _labels_writable(info)
+    if info.format != "yolo" or mirror:
+        info = yolo_view(info, workdir / "data-view" / dataset_digest(info), mirror=mirror)
+    return write_resolved_yaml(info, workdir / "data.yaml")
+
+
+def _labels_writable(info: DatasetInfo) -> bool:
+    """Whether the train labels' folder may be written (by its permission bits: a superuser is not an exception,
+    a dataset marked read-only stays untouched)."""
+    images = split_images(info, "train")[:1]
+    if not images:
+        return True
+    labels = Path(str(images[0]).replace(f"{os.sep}images{os.sep}", f"{os.sep}labels{os.sep}")).parent
+    try:
+        mode = labels.stat().st_mode
+    except OSError:
+        return True
+    return bool(mode & stat.S_IWUSR) and os.access(labels, os.W_OK)

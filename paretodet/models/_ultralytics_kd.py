@@ -24,6 +24,7 @@ from torch import nn
 
 from paretodet.errors import ConfigError, ModelError
 from paretodet.models._base import StudentSpec
+from paretodet.models._kd_terms import bernoulli_kl
 from paretodet.models._ultralytics_features import PROJECTORS, FeatureTap, cwd_loss
 
 __all__ = ["StudentSpec", "check_pair", "distillation_loss", "distillation_terms", "make_student"]
@@ -115,9 +116,7 @@ def distillation_terms(
     t = temperature
     s_scores, t_scores = student["scores"].float(), teacher["scores"].float()
     q = torch.sigmoid(t_scores / t)
-    log_p, log_1mp = F.logsigmoid(s_scores / t), F.logsigmoid(-s_scores / t)
-    log_q, log_1mq = F.logsigmoid(t_scores / t), F.logsigmoid(-t_scores / t)
-    kl_cls = q * (log_q - log_p) + (1 - q) * (log_1mq - log_1mp)  # Bernoulli KL per anchor and class
+    kl_cls = bernoulli_kl(s_scores, t_scores, temperature=t)  # per anchor and class
     weight = q.amax(1)  # (B, A): how much the teacher believes an object is there
     norm = weight.sum().clamp(min=1.0)
     cls_term = kl_cls.sum() / norm * t * t

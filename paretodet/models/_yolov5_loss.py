@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from paretodet.errors import ConfigError
+from paretodet.models._kd_terms import bernoulli_kl
 
 __all__ = [
     "LevelTargets",
@@ -39,7 +40,6 @@ __all__ = [
     "YoloV5DistillationLoss",
     "YoloV5Loss",
     "assign_targets",
-    "bernoulli_kl",
     "check_v5_pair",
 ]
 
@@ -220,19 +220,6 @@ def _ciou(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     from ultralytics.utils.metrics import bbox_iou
 
     return bbox_iou(pred, target, xywh=True, CIoU=True).squeeze(-1)
-
-
-def bernoulli_kl(student: torch.Tensor, teacher: torch.Tensor, *, temperature: float) -> torch.Tensor:
-    """Elementwise KL divergence between the teacher's and the student's sigmoid probabilities of logits
-    softened by ``temperature`` (0 where they agree; the gradient of a BCE against the teacher's).
-
-    Example:
-        >>> float(bernoulli_kl(torch.tensor([2.0]), torch.tensor([2.0]), temperature=2.0)[0])
-        0.0
-    """
-    s, t = student.float() / temperature, teacher.float() / temperature
-    q = torch.sigmoid(t)
-    return q * (F.logsigmoid(t) - F.logsigmoid(s)) + (1 - q) * (F.logsigmoid(-t) - F.logsigmoid(-s))
 
 
 def check_v5_pair(student: nn.Module, teacher: nn.Module) -> None:

@@ -18,7 +18,8 @@ _PER_PART = ("prune.ratio", "prune.backbone_ratio", "prune.neck_ratio")
 
 def sizes_around(train_imgsz: int, scale: tuple[float, float], *, most: int = MAX_SIZES) -> tuple[int, ...]:
     """Multiples of 32 from ``scale[0]`` to ``scale[1]`` times ``train_imgsz`` (rounded to a multiple of 32),
-    always including it, at most ``most`` of them (evenly spaced down from the training size).
+    always including it and, where ``most`` allows, both ends of the span; at most ``most`` of them (evenly spaced
+    from the training size; the farthest from it go first).
 
     Example:
         >>> sizes_around(320, (0.5, 1.0))
@@ -33,7 +34,7 @@ def sizes_around(train_imgsz: int, scale: tuple[float, float], *, most: int = MA
     stride = 32 * max(1, math.ceil(steps / max(1, most - 1)))
     below = range(centre, low - 1, -stride)
     above = range(centre + stride, high + 1, stride)
-    sizes = sorted({*below, *above})
+    sizes = sorted({low, *below, *above, high})  # both ends of the span, then evenly from the training size
     while len(sizes) > most:  # keep the training size, drop the farthest
         sizes.remove(max(sizes, key=lambda s: abs(s - centre)))
     return tuple(sizes)

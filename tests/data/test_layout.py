@@ -194,3 +194,24 @@ def test_label_path_and_images(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="no images"):
         list_images(tmp_path / "empty")
+
+
+def test_a_read_only_yolo_dataset_trains_through_a_mirror(tmp_path: Path) -> None:
+    """Ultralytics writes labels/*.cache beside the labels: never into a dataset marked read-only."""
+    import os
+    import stat
+
+    from paretodet.data import SynthSpec, load_dataset, synthesize, ultralytics_data_yaml
+
+    data = load_dataset(synthesize(tmp_path / "d", SynthSpec(images=2, seed=1)))
+    assert ultralytics_data_yaml(data, tmp_path / "w1").read_text().count(str(tmp_path / "d")) >= 1  # writable
+    labels = [p for p in (tmp_path / "d").rglob("labels") if p.is_dir()]
+    folders = [labels[0], *[p for p in labels[0].iterdir() if p.is_dir()]]
+    for folder in folders:
+        folder.chmod(stat.S_IRUSR | stat.S_IXUSR | stat.S_IRGRP | stat.S_IXGRP)
+    try:
+        text = ultralytics_data_yaml(data, tmp_path / "w2").read_text()
+    finally:
+        for folder in folders:
+            os.chmod(folder, 0o755)
+    assert str(tmp_path / "w2" / "data-view") in text and str(tmp_path / "d") not in text
