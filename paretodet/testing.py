@@ -88,7 +88,7 @@ def tiny_yolov5(*, names: Sequence[str], seed: int = 0) -> Any:
     model.__class__ = YoloV5Model
     model.stride = head.stride
     model.names = dict(enumerate(names))
-    model.train_imgsz = 64
+    model.paretodet_train_imgsz = 64
     for param in model.parameters():
         param.requires_grad_(False)
     return Detector(

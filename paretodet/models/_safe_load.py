@@ -98,6 +98,7 @@ def _prepare(ckpt: Any, *, name: str, file: str, what: str) -> Any:
     model = model.float()
     args = Model._reset_ckpt_args({**DEFAULT_CFG_DICT, **(train_args if isinstance(train_args, dict) else {})})
     model.args = {**args, "model": name}
+    record_train_imgsz(model, train_args)
     model.pt_path = file
     model.task = getattr(model, "task", None) or guess_model_task(model)
     if not hasattr(model, "stride"):
@@ -109,6 +110,17 @@ def _prepare(ckpt: Any, *, name: str, file: str, what: str) -> Any:
         elif isinstance(module, torch.nn.Upsample) and not hasattr(module, "recompute_scale_factor"):
             module.recompute_scale_factor = None
     return model
+
+
+def record_train_imgsz(model: Any, train_args: Any) -> None:
+    """Keep the input size a checkpoint's ``train_args`` record on the model (``paretodet_train_imgsz``), so it
+    travels with the model into the checkpoints paretodet saves; nothing when the checkpoint records none (a
+    model built from a YAML was never trained: Ultralytics' default 640 in ``model.args`` says nothing)."""
+    size = train_args.get("imgsz") if isinstance(train_args, dict) else None
+    if isinstance(size, list | tuple) and size:
+        size = max(size)
+    if isinstance(size, int) and not isinstance(size, bool) and size > 0:
+        model.paretodet_train_imgsz = size
 
 
 def _refusal_or_damage(name: str, error: BaseException, *, what: str) -> ModelError:

@@ -10,7 +10,7 @@ from typing import Any
 from paretodet.base import file_digest
 from paretodet.errors import ModelError, first_line
 from paretodet.models._base import Detector
-from paretodet.models._safe_load import load_ultralytics_safely
+from paretodet.models._safe_load import load_ultralytics_safely, record_train_imgsz
 
 __all__ = ["file_digest", "is_yolov5_checkpoint", "load_ultralytics", "trained_size"]
 
@@ -45,6 +45,7 @@ def load_ultralytics(source: str | Path, *, trust_model: bool = False) -> Detect
             model, _ = load_ultralytics_safely(str(path), what=f"checkpoint {path}")
             return _to_detector(model, source=str(path), digest=file_digest(path))
         yolo = _load_yolo(str(path), what=f"checkpoint {path}")
+        record_train_imgsz(yolo.model, (getattr(yolo, "ckpt", None) or {}).get("train_args"))
         return _to_detector(yolo.model, source=str(path), digest=file_digest(path))
     is_bare_name = path.name == text and path.suffix.lower() in _REMOTE_SUFFIXES
     if not is_bare_name:
@@ -55,6 +56,7 @@ def load_ultralytics(source: str | Path, *, trust_model: bool = False) -> Detect
         model, ckpt_path = load_ultralytics_safely(text, what=what)
     else:
         yolo = _load_yolo(text, what=what)
+        record_train_imgsz(yolo.model, (getattr(yolo, "ckpt", None) or {}).get("train_args"))
         model, ckpt_path = yolo.model, getattr(yolo, "ckpt_path", None)
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
     if ckpt_path and Path(ckpt_path).is_file():
@@ -111,15 +113,12 @@ def _to_detector(net: Any, *, source: str, digest: str) -> Detector:
 
 
 def trained_size(model: Any) -> int | None:
-    """The input size in the training arguments Ultralytics keeps on the model (``model.args['imgsz']``, from
-    the checkpoint's ``train_args``); None when there are none.
+    """The input size the model's checkpoint says it was trained at (``train_args['imgsz']``, kept on the model
+    when it was loaded: see ``record_train_imgsz``); None when it says none (a model YAML, a bare state).
 
     Example:
-        >>> trained_size(type("M", (), {"args": {"imgsz": [640, 640]}})())
+        >>> trained_size(type("M", (), {"paretodet_train_imgsz": 640})())
         640
     """
-    args = getattr(model, "args", None)
-    size = args.get("imgsz") if isinstance(args, dict) else getattr(args, "imgsz", None)
-    if isinstance(size, list | tuple) and size:
-        size = max(size)
-    return int(size) if isinstance(size, int | float) and not isinstance(size, bool) and size > 0 else None
+    size = getattr(model, "paretodet_train_imgsz", None)
+    return int(size) if isinstance(size, int) and size > 0 else None

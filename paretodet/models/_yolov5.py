@@ -85,7 +85,7 @@ def _stored_imgsz(ckpt: dict[str, Any]) -> int:
 
 def _prepare(model: Any, path: Path, *, train_imgsz: int) -> tuple[nn.Module, tuple[str, ...]]:
     model = model.float().eval()
-    model.train_imgsz = train_imgsz  # travels with the model (stage checkpoints); the loss scales by it
+    model.paretodet_train_imgsz = train_imgsz  # travels with the model (stage checkpoints); the loss scales by it
     head: Any = model.model[-1]
     head.stride = head.stride.float()  # plain tensors the checkpoint stored in FP16
     model.stride = head.stride
@@ -221,7 +221,7 @@ class YoloV5Model(DetectionModel):
     bookkeeping (``m.f``, ``m.i``, ``save``) and Ultralytics' trainer are Ultralytics' own; its training loss is
     YOLOv5's anchor-based one (:mod:`paretodet.models._yolov5_loss`)."""
 
-    train_imgsz: int = DEFAULT_TRAIN_IMGSZ
+    paretodet_train_imgsz: int = DEFAULT_TRAIN_IMGSZ
 
     def init_criterion(self) -> Any:
         """YOLOv5's anchor-based detection loss, with the checkpoint's own gains."""

@@ -49,7 +49,7 @@ class YoloV5Family(UltralyticsFamily):
         path = Path(source).expanduser()
         if path.is_file() and not is_yolov5_checkpoint(path):
             saved = super().load(source, trust_model=trust_model)
-            size = getattr(saved.model, "train_imgsz", None)
+            size = getattr(saved.model, "paretodet_train_imgsz", None)
             return dataclasses.replace(saved, family=self.name, train_imgsz=size)
         model, names = load_yolov5(path, trust_model=trust_model)
         return Detector(
@@ -58,7 +58,7 @@ class YoloV5Family(UltralyticsFamily):
             source=str(path),
             digest=file_digest(path),
             family=self.name,
-            train_imgsz=int(getattr(model, "train_imgsz")),  # noqa: B009 - set by load_yolov5
+            train_imgsz=int(getattr(model, "paretodet_train_imgsz")),  # noqa: B009 - set by load_yolov5
         )
 
     def distillation(self, teacher: Detector, settings: KDSettings) -> Callable[[Any], Any]:

@@ -171,7 +171,7 @@ class YoloV5Loss:
         head = _head(model)
         self.gains = YoloV5Gains.from_model(model)
         self.nc = int(head.nc)
-        self.train_imgsz = int(getattr(model, "train_imgsz", DEFAULT_TRAIN_IMGSZ) or DEFAULT_TRAIN_IMGSZ)
+        self.train_imgsz = int(getattr(model, "paretodet_train_imgsz", DEFAULT_TRAIN_IMGSZ) or DEFAULT_TRAIN_IMGSZ)
         self.head = head
 
     def __call__(self, preds: Any, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:

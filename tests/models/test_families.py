@@ -63,3 +63,10 @@ def test_a_registered_family_claims_first() -> None:
 
         _families._ENTRIES.pop("shadow")
         _families._LOADED.pop("shadow")
+
+
+def test_each_family_reports_the_training_size(tiny_model: Path) -> None:
+    from paretodet.models import demo_teacher_path, load_detector
+
+    assert load_detector(demo_teacher_path()).train_imgsz == 320  # its checkpoint's train_args
+    assert load_detector(tiny_model).train_imgsz is None  # built from a YAML, never trained: no size

@@ -131,3 +131,20 @@ def test_a_model_that_computed_its_loss_saves_and_loads_safely(tmp_path: Path) -
     loaded = family.load(str(tmp_path / "m.pt"))  # the restricted unpickler: no loss object in the file
     assert loaded.family == "yolov5" and loaded.train_imgsz == 64
     assert load_detector(tmp_path / "m.pt").params() == detector.params()
+
+
+def test_qat_and_kd_recovery_build_for_a_yolov5_model(tiny_data: Path, tmp_path: Path) -> None:
+    from paretodet.data import SHAPE_CLASSES, load_dataset
+    from paretodet.search import build
+    from paretodet.spaces import Candidate
+
+    detector = tiny_yolov5(names=SHAPE_CLASSES)
+    data = load_dataset(tiny_data)
+    qat = build(Candidate.from_dict({"imgsz": 64, "quant.precision": "int8", "quant.qat_epochs": 1}), detector, data,
+                workdir=tmp_path)  # fmt: skip
+    assert qat.artifact.precision == "int8" and qat.artifact.family == "yolov5"
+    kd = Candidate.from_dict(
+        {"imgsz": 64, "prune.method": "l2", "prune.ratio": 0.3, "prune.finetune_epochs": 1, "distill.alpha": 0.5}
+    )
+    recovered = build(kd, detector, data, workdir=tmp_path)
+    assert recovered.artifact.params < detector.params() and recovered.artifact.family == "yolov5"

@@ -38,3 +38,10 @@ def test_sensitivity_tables_name_what_they_record() -> None:
     assert "model digest 0123456789ab, 256 px" in sensitivity_title(
         {**SENSITIVITY, "imgsz": 256, "model_digest": "0123456789abcdef"}
     )
+
+
+def test_the_report_says_what_the_space_left_out_for_the_model(tmp_path: Path) -> None:
+    note = "student not sampled (yolov5 models lack it): distill.student_width 0.75, 0.5"
+    paths = write_report(build_info(STUDY), tmp_path, meta={"space_notes": [note]})
+    assert f"- space for this model: {note}" in paths["md"].read_text()
+    assert f"<li>space for this model: {note}</li>" in paths["html"].read_text()
