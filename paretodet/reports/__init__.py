@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # the public names (the one list)
         COMPARE_FORMATS as COMPARE_FORMATS,
         format_comparison as format_comparison,
     )
+    from paretodet.reports._describe import config_summary as config_summary
     from paretodet.reports._export import (
         export_selection as export_selection,
         selection_readme as selection_readme,
