@@ -94,20 +94,30 @@ def main() -> None:
 
 
 def retime_together(fronts: dict[str, list[dict[str, object]]], data: Path) -> dict[tuple[str, int], float]:
-    """FPS of every front artifact of both studies, timed in one set of interleaved rounds."""
+    """FPS of every front artifact of both studies, timed in one set of interleaved rounds. The same config built
+    by both studies (the same knobs from the same model and data: the same network) is timed once and shares the
+    figure: timing its two builds would only measure the rounds' noise."""
     from paretodet.runtimes import Artifact
     from paretodet.search._compare import measure_side_by_side
+    from paretodet.spaces import Candidate, knob_names
 
     keys = [(n, int(r["number"])) for n, f in fronts.items() for r in f]
-    artifacts = []
+    digest_of: dict[tuple[str, int], str] = {}
+    unique: dict[str, Artifact] = {}
     for name, number in keys:
         path = next(Path(str(r["artifact"])) for r in fronts[name] if int(r["number"]) == number)
-        artifacts.append(Artifact.read_sidecar(path))
+        artifact = Artifact.read_sidecar(path)
+        row = next(r for r in fronts[name] if int(r["number"]) == number)
+        digest = Candidate.from_dict({k: row[k] for k in knob_names() if k in row}).config_key()
+        digest_of[(name, number)] = digest
+        unique.setdefault(digest, artifact)
     table = measure_side_by_side(
-        [f"{n}#{k}" for n, k in keys], artifacts, load_dataset(data), rounds=RoundSettings(rounds=10), threads=2,
+        list(unique), list(unique.values()), load_dataset(data), rounds=RoundSettings(rounds=10), threads=2,
         stage=lambda _t: None, on_progress=None, score=False,
     )  # fmt: skip
-    return {key: 1000.0 / item.latency.median for key, item in zip(keys, table.items)}
+    fps = {digest: 1000.0 / item.latency.median for digest, item in zip(unique, table.items)}
+    print(f"{len(keys)} front artifacts, {len(unique)} distinct configs timed")
+    return {key: fps[digest_of[key]] for key in keys}
 
 
 if __name__ == "__main__":
