@@ -159,7 +159,8 @@ def _search_and_report(
     summary = run_study(config, on_trial=on_trial, on_epoch=on_epoch)
     if summary.completed:
         stage("verifying the front: re-timing it with the original model in interleaved rounds")
-        verify_study(config.workdir)
+        verified = verify_study(config.workdir)
+        summary = dataclasses.replace(summary, front_size=len(verified.front_after))  # the report's front
     stage("writing the report")
     df, manifest = load_trials(config.workdir)
     paths = write_report(
