@@ -157,6 +157,10 @@ class YoloV5Detect(nn.Module):
     """
 
     export = False  # set by paretodet's export: return the decoded tensor only
+    # Ultralytics' trainer, validator and predictor set these on any head; decoding here never reads them (NMS
+    # is the family's decode, with its own limits)
+    max_det = 300
+    agnostic_nms = False
     m: nn.ModuleList
     nc: int
     no: int
