@@ -79,8 +79,3 @@ class YoloV5Family(UltralyticsFamily):
             )
 
         return criterion
-
-    def batch_loss(self, model: Any, batch: Any) -> Any:
-        """YOLOv5's own detection loss (its gains from the checkpoint)."""
-        loss, _ = model.loss(batch)
-        return loss.sum()
