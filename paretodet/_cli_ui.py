@@ -105,6 +105,29 @@ def stdout_reserved(active: bool) -> Iterator[None]:
             handler.setStream(stream)
 
 
+def trial_line(event: TrialEvent) -> str:
+    """One plain line about a finished trial, for logs that are not a terminal: number, state, config, metrics,
+    wall time, cache hits, progress."""
+    from paretodet.reports import config_summary
+
+    parts = [f"trial {event.number} {event.state}", config_summary(event.candidate) if event.candidate else ""]
+    metrics = event.metrics or {}
+    if event.state == "COMPLETE" and metrics:
+        nan = float("nan")
+        figures = f"mAP50-95 {metrics.get('map50_95', nan):.4f}, latency {metrics.get('latency_ms', nan):.2f} ms"
+        size = metrics.get("size_bytes")
+        parts.append(figures + (f", size {size / 1e6:.2f} MB" if isinstance(size, (int, float)) else ""))
+    if event.error:
+        parts.append(f"failed: {event.error}")
+    if event.duplicate_of is not None:
+        parts.append(f"same config as trial {event.duplicate_of}")
+    if event.wall_s is not None:
+        parts.append(f"{event.wall_s:.0f} s")
+    parts.append(f"cache hits: {','.join(event.cache_hits) or 'none'}")
+    parts.append(f"{event.done}/{event.total} done, front {event.front_size}")
+    return " | ".join(p for p in parts if p)
+
+
 @contextmanager
 def trial_bar(total_label: str) -> Iterator[Any]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -125,7 +148,11 @@ def trial_bar(total_label: str) -> Iterator[Any]:
             progress.update(
                 task, completed=event.done, total=event.total, description=f"trials (front: {event.front_size})"
             )
-            if event.state == "FAIL":
+            for repair in event.cache_repairs:
+                console.print(f"[yellow]trial {event.number}: cache: damaged entry {repair}[/yellow]", highlight=False)
+            if not console.is_terminal and event.state != "PRUNED":  # nohup, systemd, a scheduler: one line each
+                console.print(trial_line(event), highlight=False, soft_wrap=True)
+            elif event.state == "FAIL":
                 console.print(f"[red]trial {event.number} failed:[/red] {event.error}")
             elif event.duplicate_of is not None:
                 reused = "reused its result" if event.state == "COMPLETE" else "sampling again"

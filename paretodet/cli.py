@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 import yaml
 
+from paretodet._cli_cache import cache_app
 from paretodet._cli_fronts import register_front_commands, run_verify
 from paretodet._cli_ui import err_console, image_bar, print_json, stdout_reserved, trial_bar
 from paretodet.errors import ParetodetError
@@ -24,6 +25,7 @@ app = typer.Typer(
 )
 data_app = typer.Typer(no_args_is_help=True, help="Datasets.")
 app.add_typer(data_app, name="data")
+app.add_typer(cache_app, name="cache")
 
 
 @data_app.command("synth")
@@ -139,6 +141,7 @@ def apply(
             trust_model=trust_model,
             weights=weights,
             device=device,
+            on_cache_repair=lambda line: err_console().print(f"cache: damaged entry {line}", highlight=False),
         )
     typer.echo(f"artifact: {artifact}\nconfig:   {out / 'config.yaml'}\nmetrics:  {out / 'metrics.json'}")
     typer.echo(f"mAP50-95 {metrics.map50_95:.4f}  latency {metrics.latency_ms:.2f} ms  size {metrics.size_bytes} B")
@@ -184,6 +187,11 @@ def search(
     verify: bool = typer.Option(
         True, "--verify/--no-verify", help="At the end, re-time the front and the reference in interleaved rounds."
     ),
+    storage_grace: float = typer.Option(
+        600.0,
+        "--storage-grace",
+        help="Seconds to wait for an unreachable storage (a restarting database) before giving up.",
+    ),
 ) -> None:
     """Run (or continue) a multi-objective search: maximize mAP50-95 and FPS, minimize size."""
     from paretodet.objectives import EvalSettings
@@ -207,6 +215,7 @@ def search(
         trust_model=trust_model,
         weights=weights,
         device=device,
+        storage_grace_s=storage_grace,
     )
     with trial_bar("trials") as (on_trial, on_epoch):
         summary = run_study(config, on_trial=on_trial, on_epoch=on_epoch)
@@ -233,8 +242,16 @@ def worker(
         False, "--trust-model", envvar="PARETODET_TRUST_MODEL", help="Load a checkpoint that may run code (unsafe)."
     ),
     device: str = typer.Option("cpu", "--device", help="Where training runs: cpu, cuda or cuda:N."),
+    storage_grace: float = typer.Option(
+        600.0,
+        "--storage-grace",
+        help="Seconds to wait for an unreachable storage (a restarting database) before giving up.",
+    ),
 ) -> None:
-    """Join a running study from this machine (start several: they share it through the storage)."""
+    """Join a running study from this machine (start several: they share it through the storage).
+
+    Workers on several machines, or more than 4 on one, need a database server (PostgreSQL:
+    --storage postgresql://user@host/db); SQLite serves a few local processes only."""
     from paretodet.search import run_worker
 
     with trial_bar("trials") as (on_trial, on_epoch):
@@ -245,6 +262,7 @@ def worker(
             trials=trials,
             trust_model=trust_model,
             device=device,
+            storage_grace_s=storage_grace,
             on_trial=on_trial,
             on_epoch=on_epoch,
         )
@@ -429,9 +447,34 @@ def demo(
     typer.echo(f"pick one: paretodet select {s.workdir} --budget 'size_mb<=8' --budget 'latency_ms<=15'")
 
 
+def _log_storage_events() -> None:
+    """Storage outages and recoveries (logger ``paretodet.storage``) as one line each on stderr."""
+    import logging
+
+    class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+        """Writes to whatever ``sys.stderr`` is when a record comes (tests swap it)."""
+
+        @property  # type: ignore[override]
+        def stream(self) -> object:
+            return sys.stderr
+
+        @stream.setter
+        def stream(self, _value: object) -> None:
+            pass
+
+    logger = logging.getLogger("paretodet.storage")
+    if not any(isinstance(h, StderrHandler) or getattr(h, "paretodet_cli", False) for h in logger.handlers):
+        handler = StderrHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler.paretodet_cli = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+        logger.setLevel(logging.WARNING)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: library errors and usage errors become one line on stderr."""
     command = typer.main.get_command(app)
+    _log_storage_events()
     try:
         code = command.main(args=argv, prog_name="paretodet", standalone_mode=False)
     except typer.Exit as exc:

@@ -141,7 +141,7 @@ def test_spaces_lists_every_knob_and_exports_a_preset(tmp_path: Path, capsys) ->
 
 def test_search_report_select_export(tiny_model: Path, tiny_data: Path, tmp_path: Path, capsys) -> None:
     work = tmp_path / "w"
-    code, out, _ = run_cli(
+    code, out, err = run_cli(
         [
             "search",
             "--model",
@@ -160,6 +160,10 @@ def test_search_report_select_export(tiny_model: Path, tiny_data: Path, tmp_path
         capsys,
     )
     assert code == 0 and "2 completed" in out
+    # stderr is not a terminal here (as under nohup, systemd or a scheduler): one plain line per finished trial
+    lines = [ln for ln in err.splitlines() if ln.startswith("trial ")]
+    assert len(lines) == 2 and all(" COMPLETE | " in ln and "mAP50-95 " in ln and "cache hits: " in ln for ln in lines)
+    assert "1/2 done" in lines[0] and "2/2 done" in lines[1]
     code, out, _ = run_cli(["report", str(work)], capsys)
     assert code == 0 and (work / "report" / "report.html").is_file() and (work / "report" / "trials.csv").is_file()
     code, out, _ = run_cli(
@@ -371,3 +375,34 @@ def test_a_runtime_this_host_cannot_run_is_one_line(
     assert_one_line_error(code, err, "runtime=torch-cuda needs an NVIDIA GPU with CUDA")
     code, _, err = run_cli([*args, "--device", "cuda"], capsys)
     assert_one_line_error(code, err, "--device cuda: torch sees no CUDA GPU on this host")
+
+
+def test_cache_verify_and_prune_find_a_truncated_file(
+    tiny_model: Path, tiny_data: Path, tmp_path: Path, capsys
+) -> None:
+    out_dir = tmp_path / "q"
+    args = ["apply", str(tiny_model), "--data", str(tiny_data), "--set", "imgsz=64", "--set", "quant.precision=int8"]
+    args += ["--out", str(out_dir), "--threads", "1"]
+    assert run_cli(args, capsys)[0] == 0
+    code, out, _ = run_cli(["cache", "verify", str(out_dir)], capsys)
+    assert code == 0 and "3 cache entries checked: 3 sound, 0 damaged" in out
+    int8 = next((out_dir / "cache" / "int8").glob("*/model.onnx"))
+    int8.write_bytes(int8.read_bytes()[:1000])  # the reported defect: the cached INT8 file cut short
+    code, out, _ = run_cli(["cache", "verify", str(out_dir)], capsys)
+    assert code == 1 and f"damaged: int8/{int8.parent.name}: model.onnx is 1,000 bytes" in out
+    # the next apply of the same config finds it, says so, and rebuilds it (no protobuf error)
+    code, _, err = run_cli(args, capsys)
+    assert code == 0 and f"cache: damaged entry int8/{int8.parent.name}: model.onnx is 1,000 bytes" in err
+    assert run_cli(["cache", "verify", str(out_dir)], capsys)[0] == 0
+    # prune removes damaged entries only
+    int8.write_bytes(b"x" * int8.stat().st_size)
+    code, out, _ = run_cli(["cache", "prune", str(out_dir)], capsys)
+    assert code == 0 and f"removed int8/{int8.parent.name}: model.onnx does not match" in out
+    assert "removed 1 (" in out and "kept 2 cache entries" in out and not int8.parent.exists()
+
+
+def test_cache_commands_need_a_work_dir_with_a_cache(tmp_path: Path, capsys) -> None:
+    code, _, err = run_cli(["cache", "verify", str(tmp_path / "nope")], capsys)
+    assert_one_line_error(code, err, "does not exist")
+    code, _, err = run_cli(["cache", "prune", str(tmp_path)], capsys)
+    assert_one_line_error(code, err, "no stage cache")

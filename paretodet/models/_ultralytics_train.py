@@ -38,7 +38,10 @@ def quiet_ultralytics() -> Iterator[None]:
 
 @dataclass(frozen=True)
 class FinetuneRecipe:
-    """AdamW fine-tuning without mosaic; the learning rate decays linearly from ``lr`` to ``lr * lrf``."""
+    """AdamW fine-tuning without mosaic; the learning rate rises over ``warmup_epochs`` (fractions allowed), then
+    decays linearly from ``lr`` to ``lr * lrf``. With ``freeze_bn_stats`` the batch-norm layers normalise with
+    their running statistics and keep them (a few hundred training images estimate them worse than the data
+    the model was trained on did)."""
 
     epochs: int
     lr: float = 5e-4
@@ -46,6 +49,8 @@ class FinetuneRecipe:
     batch: int = 16
     seed: int = 0
     device: str = "cpu"  # cpu, cuda or cuda:N
+    warmup_epochs: float = 0.0
+    freeze_bn_stats: bool = False
 
 
 def finetune(
@@ -86,7 +91,8 @@ def finetune(
         "lr0": recipe.lr,
         "lrf": recipe.lrf,
         "momentum": 0.9,
-        "warmup_epochs": 0.0,
+        "warmup_epochs": recipe.warmup_epochs,
+        "warmup_bias_lr": 0.0,  # AdamW: the bias learning rate rises from 0 like the others
         "mosaic": 0.0,
         "close_mosaic": 0,
         "amp": False,
@@ -111,6 +117,8 @@ def finetune(
     with quiet_ultralytics():
         trainer: Any = DetectionTrainer(overrides=args)
         trainer.model = net  # kept: the stock setup would rebuild the model from YAML
+        if recipe.freeze_bn_stats:
+            _keep_batchnorm_in_eval(trainer)
         trainer.add_callback("on_fit_epoch_end", _on_fit_epoch_end)
         if criterion is not None:  # set once the trainer set model.args (the loss gains) and made its EMA copy
             trainer.add_callback("on_train_start", lambda tr: setattr(tr.model, "criterion", criterion(tr.model)))
@@ -123,6 +131,21 @@ def finetune(
     trained.criterion = None
     detach_feature_projectors(trained)  # feature distillation's training-only projectors
     return copy.deepcopy(trained).float().cpu().eval()
+
+
+def _keep_batchnorm_in_eval(trainer: Any) -> None:
+    """After the trainer puts its model in train mode (each epoch), put every batch-norm layer back in eval."""
+    from torch.nn.modules.batchnorm import _BatchNorm
+
+    to_train = trainer._model_train
+
+    def model_train() -> None:
+        to_train()
+        for module in trainer.model.modules():
+            if isinstance(module, _BatchNorm):
+                module.eval()
+
+    trainer._model_train = model_train
 
 
 def training_batches(data_yaml: Path, *, imgsz: int, count: int, batch: int = 16) -> list[dict[str, Any]]:

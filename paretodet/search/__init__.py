@@ -14,6 +14,12 @@ if TYPE_CHECKING:  # the public names (the one list)
         apply_candidate as apply_candidate,
         load_candidate_file as load_candidate_file,
     )
+    from paretodet.search._cache_admin import (
+        CacheCheck as CacheCheck,
+        CachePruning as CachePruning,
+        prune_cache as prune_cache,
+        verify_cache as verify_cache,
+    )
     from paretodet.search._compare import (
         Comparison as Comparison,
         compare_models as compare_models,

@@ -45,10 +45,11 @@ def apply_candidate(
     trust_model: bool = False,
     weights: Path | None = None,
     device: str = "cpu",
+    on_cache_repair: Callable[[str], None] | None = None,
 ) -> tuple[Path, Metrics]:
     """Build and measure one candidate; the artifact is copied to ``out/model.<ext>``. ``trust_model`` loads
     a checkpoint with full unpickling (it may run code); ``weights`` is a builder name's state dict; training
-    runs on ``device``.
+    runs on ``device``; ``on_cache_repair`` hears of each damaged cache entry found and rebuilt (one line).
 
     Example:
         >>> path, metrics = apply_candidate("best.pt", Path("d.yaml"), Candidate(imgsz=256), Path("o"))
@@ -66,6 +67,9 @@ def apply_candidate(
         on_epoch=on_epoch,
         device=device,
     )
+    if on_cache_repair is not None:
+        for repair in result.cache_repairs:
+            on_cache_repair(repair)
     final = out / f"model{result.artifact.path.suffix}"
     for file in result.artifact.files():  # an OpenVINO IR is two files: model.xml + model.bin
         shutil.copy2(file, final.with_suffix(file.suffix))

@@ -39,6 +39,8 @@ class SearchConfig:
             through allow-lists. The study records it, and a process joining it must opt in too.
         device: where this process trains (students, pruning recovery, QAT): cpu, cuda or cuda:N; a worker
             gives its own (never taken from the storage).
+        storage_grace_s: how long this process waits for an unreachable storage (a restarting database, a
+            locked SQLite file) before it gives up; a process's own choice, never taken from the storage.
         probes: measure the reference probes first (the unmodified model and each technique alone at its
             default knobs, see ``search._probes``), so every report can say what each technique buys.
     """
@@ -58,6 +60,7 @@ class SearchConfig:
     trust_model: bool = False
     weights: Path | None = None
     device: str = "cpu"
+    storage_grace_s: float = 600.0
 
     def __post_init__(self) -> None:
         if self.trials < 1:
@@ -67,6 +70,8 @@ class SearchConfig:
         if not self.study.strip():
             raise ConfigError("--study must not be empty")
         check_device(self.device)
+        if self.storage_grace_s < 0:
+            raise ConfigError(f"--storage-grace must be >= 0 seconds, got {self.storage_grace_s}")
 
     def to_stored(self) -> dict[str, Any]:
         """What a study stores so that any worker runs it exactly as started (everything but the per-process
@@ -96,6 +101,7 @@ class SearchConfig:
         trials: int | None = None,
         trust_model: bool = False,
         device: str = "cpu",
+        storage_grace_s: float = 600.0,
     ) -> SearchConfig:
         """Inverse of :meth:`to_stored`; ``trials`` overrides the stored target. ``trust_model`` is this
         process's own choice, never taken from the storage (whoever can write the database must not be able to
@@ -121,6 +127,7 @@ class SearchConfig:
             trust_model=trust_model,
             weights=Path(stored["weights"]) if stored.get("weights") else None,
             device=device,
+            storage_grace_s=storage_grace_s,
         )
 
     @property

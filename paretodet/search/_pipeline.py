@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +16,6 @@ from paretodet.compress import (
     Int8Request,
     Int8Settings,
     QatRecipe,
-    atomic_path,
     export_artifact,
     int8_engine,
     pick_calibration_images,
@@ -28,8 +28,9 @@ from paretodet.models import Detector, get_family, load_detector
 from paretodet.objectives import EvalSettings, Metrics, evaluate
 from paretodet.runtimes import Artifact, RuntimeSpec, runtime_spec
 from paretodet.search._accuracy_check import ACCURACY_CHECK_IMAGES, accuracy_check
+from paretodet.search._cache import CacheLog, building
 from paretodet.search._sensitivity import block_sensitivity
-from paretodet.search._stages import EpochProgress, cached, transformed_detector
+from paretodet.search._stages import EpochProgress, transformed_detector
 from paretodet.spaces import Candidate, stage_knobs, unsupported_knobs
 
 __all__ = ["EXPORT_KNOBS", "BuildResult", "build", "build_and_measure", "load_model_and_data", "write_outputs"]
@@ -44,10 +45,13 @@ CONVERT_KNOBS: tuple[str, ...] = stage_knobs("convert")
 
 @dataclass(frozen=True)
 class BuildResult:
-    """An artifact and which stages came from the cache."""
+    """An artifact; which stages came from the cache, the cache entries it uses (``<stage>/<key>``), and the
+    damaged entries that were found and rebuilt on the way (one line each)."""
 
     artifact: Artifact
     cache_hits: tuple[str, ...]
+    cache_entries: tuple[str, ...] = ()
+    cache_repairs: tuple[str, ...] = ()
 
 
 def build(
@@ -81,22 +85,24 @@ def build(
         )
     spec = runtime_spec(candidate.runtime)
     spec.check_host(hint=candidate.precision_hint)  # one line before any work: package, GPU, hint
-    cache = workdir / "cache"
-    hits: list[str] = []
-    detector = transformed_detector(candidate, detector, data, cache=cache, hits=hits, on_epoch=on_epoch, device=device)
+    log = CacheLog(workdir / "cache")
+    detector = transformed_detector(candidate, detector, data, log=log, on_epoch=on_epoch, device=device)
     if candidate.quant.precision == "int8":
         engine = int8_engine(candidate.quant.engine)
         base = candidate.replace({"quant.precision": "fp32", "runtime": engine.reads})
-        fp32 = _export_stage(base, detector, cache=cache, hits=hits)
-        artifact = _build_int8(
-            candidate, fp32, engine, detector, data, cache=cache, hits=hits, on_epoch=on_epoch, device=device
-        )
+        fp32 = _export_stage(base, detector, log=log)
+        artifact = _build_int8(candidate, fp32, engine, detector, data, log=log, on_epoch=on_epoch, device=device)
     else:
-        artifact = _export_stage(candidate.replace({"runtime": _written_by(spec)}), detector, cache=cache, hits=hits)
+        artifact = _export_stage(candidate.replace({"runtime": _written_by(spec)}), detector, log=log)
     if artifact.runtime != candidate.runtime:
-        artifact = _convert_stage(candidate, artifact, spec, cache=cache, hits=hits)
+        artifact = _convert_stage(candidate, artifact, spec, log=log)
     hint = candidate.precision_hint if spec.hints else ""  # a file an engine wrote for this runtime: set here
-    return BuildResult(artifact=dataclasses.replace(artifact, precision_hint=hint), cache_hits=tuple(hits))
+    return BuildResult(
+        artifact=dataclasses.replace(artifact, precision_hint=hint),
+        cache_hits=tuple(log.hits),
+        cache_entries=tuple(log.entries),
+        cache_repairs=tuple(log.repairs),
+    )
 
 
 def _written_by(spec: RuntimeSpec) -> str:
@@ -106,21 +112,19 @@ def _written_by(spec: RuntimeSpec) -> str:
     return spec.name
 
 
-def _export_stage(candidate: Candidate, detector: Detector, *, cache: Path, hits: list[str]) -> Artifact:
+def _export_stage(candidate: Candidate, detector: Detector, *, log: CacheLog) -> Artifact:
     """The candidate's file written from the model (cached)."""
     spec = runtime_spec(candidate.runtime)
-    dest = cache / "export" / candidate.stage_hash(EXPORT_KNOBS, salt=detector.digest) / f"model{spec.suffix}"
-    if cached(dest):
-        hits.append("export")
-        return Artifact.read_sidecar(dest)
-    return export_artifact(
-        detector, dest, runtime=candidate.runtime, imgsz=candidate.imgsz, precision=candidate.quant.precision
-    )
+    dest = log.cache / "export" / candidate.stage_hash(EXPORT_KNOBS, salt=detector.digest) / f"model{spec.suffix}"
+    if not log.reuse(dest, "export"):
+        with building(dest) as staged:
+            precision = candidate.quant.precision
+            export_artifact(detector, staged, runtime=candidate.runtime, imgsz=candidate.imgsz, precision=precision)
+        log.used(dest)
+    return Artifact.read_sidecar(dest)
 
 
-def _convert_stage(
-    candidate: Candidate, source: Artifact, spec: RuntimeSpec, *, cache: Path, hits: list[str]
-) -> Artifact:
+def _convert_stage(candidate: Candidate, source: Artifact, spec: RuntimeSpec, *, log: CacheLog) -> Artifact:
     """``source`` (a file of the runtime ``spec`` derives from) as ``spec``'s artifact: converted and cached (its
     sidecar records the precision hint), or the same file when the runtime runs it as it is."""
     if spec.derives_from != source.runtime:
@@ -128,15 +132,14 @@ def _convert_stage(
     if spec.convert is None:
         return dataclasses.replace(source, runtime=spec.name)  # the same file; build() records the hint
     salt = f"{source.path.parent.parent.name}/{source.path.parent.name}"  # the source's stage and key
-    dest = cache / "convert" / candidate.stage_hash(CONVERT_KNOBS, salt=salt) / f"model{spec.suffix}"
-    if cached(dest):
-        hits.append("convert")
-        return Artifact.read_sidecar(dest)
-    spec.write(source.path, dest)
-    hint = candidate.precision_hint if spec.hints else ""
-    artifact = dataclasses.replace(source, path=dest, runtime=spec.name, precision_hint=hint)
-    artifact.write_sidecar()
-    return artifact
+    dest = log.cache / "convert" / candidate.stage_hash(CONVERT_KNOBS, salt=salt) / f"model{spec.suffix}"
+    if not log.reuse(dest, "convert"):
+        with building(dest) as staged:
+            spec.write(source.path, staged)
+            hint = candidate.precision_hint if spec.hints else ""
+            dataclasses.replace(source, path=staged, runtime=spec.name, precision_hint=hint).write_sidecar()
+        log.used(dest)
+    return Artifact.read_sidecar(dest)
 
 
 def _build_int8(
@@ -146,17 +149,16 @@ def _build_int8(
     detector: Detector,
     data: DatasetInfo,
     *,
-    cache: Path,
-    hits: list[str],
+    log: CacheLog,
     on_epoch: EpochProgress | None = None,
     device: str = "cpu",
 ) -> Artifact:
+    """The INT8 file of the candidate's engine (cached), with its sensitivity, QAT and calibration stages."""
     salt = f"{detector.digest}-{dataset_digest(data)}"  # calibration, sensitivity and QAT read the data
     # the INT8 file also depends on the machine: 7-bit weights on CPUs without VNNI
     int8_salt = f"{salt}-reduced_range={uses_reduced_range()}"
-    dest = cache / "int8" / candidate.stage_hash(INT8_KNOBS, salt=int8_salt) / f"model{engine.suffix}"
-    if cached(dest):
-        hits.append("int8")
+    dest = log.cache / "int8" / candidate.stage_hash(INT8_KNOBS, salt=int8_salt) / f"model{engine.suffix}"
+    if log.reuse(dest, "int8"):
         return Artifact.read_sidecar(dest)
     if data.train is None:
         raise DataError(f"{data.yaml_path} has no train split: INT8 calibrates on train images, add 'train:'")
@@ -164,22 +166,13 @@ def _build_int8(
     calib_images = pick_calibration_images(train, candidate.quant.calib_images)
     fp32_blocks: tuple[str, ...] = ()
     if candidate.quant.fp_layers:
-        ranking, hit = block_sensitivity(fp32, data, cache=cache, salt=salt, model=detector.source)
-        hits.extend(["sensitivity"] if hit else [])
+        ranking = block_sensitivity(fp32, data, log=log, salt=salt, model=detector.source)
         fp32_blocks = tuple(ranking[: candidate.quant.fp_layers])
     source, range_salt = fp32, salt
     if candidate.quant.qat_epochs:
-        source, qat_hit = _qat_stage(
-            candidate,
-            detector,
-            data,
-            cache=cache,
-            fp32_blocks=fp32_blocks,
-            salt=salt,
-            on_epoch=on_epoch,
-            device=device,
+        source = _qat_stage(
+            candidate, detector, data, log=log, fp32_blocks=fp32_blocks, salt=salt, on_epoch=on_epoch, device=device
         )
-        hits.extend(["qat"] if qat_hit else [])
         range_salt = source.path.parent.name  # the fine-tuned weights have their own activation ranges
     settings = Int8Settings(
         calibration=candidate.quant.calibration,
@@ -198,20 +191,19 @@ def _build_int8(
         held_out = [p for p in train if p not in set(calib_images)][:ACCURACY_CHECK_IMAGES]
         validation = accuracy_check(data, held_out or calib_images, imgsz=candidate.imgsz, family=fp32.family)
         request = dataclasses.replace(request, validation=validation, validation_items=held_out or calib_images)
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    ranges = log.cache / "calibration" / candidate.stage_hash(CALIBRATION_KNOBS, salt=range_salt) / "ranges.json"
+    with ExitStack() as stack, building(dest) as staged:
+        if engine.keeps_ranges:  # the activation ranges are an entry of their own, shared by other INT8 knobs
+            known = log.reuse(ranges, "calibration")
+            new_ranges = None if known else stack.enter_context(building(ranges))
+            request = dataclasses.replace(request, calibration_cache=new_ranges or ranges)
+        engine.quantize(source.path, staged, request)
+        int8 = dataclasses.replace(fp32, path=staged, runtime=engine.writes, precision="int8", fp32_blocks=fp32_blocks)
+        int8.write_sidecar()
     if engine.keeps_ranges:
-        ranges = cache / "calibration" / candidate.stage_hash(CALIBRATION_KNOBS, salt=range_salt) / "ranges.json"
-        ranges.parent.mkdir(parents=True, exist_ok=True)
-        ranges_known = ranges.is_file()
-        hits.extend(["calibration"] if ranges_known else [])
-        with atomic_path(ranges, keep_existing=ranges_known) as tmp_ranges:
-            calibrated = dataclasses.replace(request, calibration_cache=ranges if ranges_known else tmp_ranges)
-            engine.quantize(source.path, dest, calibrated)
-    else:
-        engine.quantize(source.path, dest, request)
-    artifact = dataclasses.replace(fp32, path=dest, runtime=engine.writes, precision="int8", fp32_blocks=fp32_blocks)
-    artifact.write_sidecar()
-    return artifact
+        log.used(ranges)
+    log.used(dest)
+    return Artifact.read_sidecar(dest)
 
 
 def _qat_stage(
@@ -219,31 +211,33 @@ def _qat_stage(
     detector: Detector,
     data: DatasetInfo,
     *,
-    cache: Path,
+    log: CacheLog,
     fp32_blocks: tuple[str, ...],
     salt: str,
     on_epoch: EpochProgress | None,
     device: str = "cpu",
-) -> tuple[Artifact, bool]:
+) -> Artifact:
     """The QAT-fine-tuned model as an FP32 ONNX file (cached), ready for the INT8 export."""
     key = candidate.stage_hash(QAT_KNOBS, salt=salt)
-    dest = cache / "qat" / key / "model.onnx"
-    if cached(dest):
-        return Artifact.read_sidecar(dest), True
-    data_yaml = ultralytics_data_yaml(data, cache / "qat" / key)
-    tuned = qat_finetune(
-        detector.model,
-        data_yaml,
-        imgsz=candidate.imgsz,
-        per_channel=candidate.quant.per_channel,
-        fp32_blocks=fp32_blocks,
-        workdir=cache / "qat" / key,
-        recipe=QatRecipe(epochs=candidate.quant.qat_epochs, device=device),
-        on_epoch=(lambda done, total, _model: on_epoch(done, total)) if on_epoch else None,
-    )
-    tuned_detector = detector.with_model(tuned, source=f"{detector.source} (QAT)", digest=key)
-    reads = int8_engine(candidate.quant.engine).reads
-    return export_artifact(tuned_detector, dest, runtime=reads, imgsz=candidate.imgsz, precision="fp32"), False
+    dest = log.cache / "qat" / key / "model.onnx"
+    if log.reuse(dest, "qat"):
+        return Artifact.read_sidecar(dest)
+    with building(dest) as staged:  # the trainer's files stay in the staging folder's subfolders
+        tuned = qat_finetune(
+            detector.model,
+            ultralytics_data_yaml(data, staged.parent),
+            imgsz=candidate.imgsz,
+            per_channel=candidate.quant.per_channel,
+            fp32_blocks=fp32_blocks,
+            workdir=staged.parent,
+            recipe=QatRecipe(epochs=candidate.quant.qat_epochs, device=device),
+            on_epoch=(lambda done, total, _model: on_epoch(done, total)) if on_epoch else None,
+        )
+        tuned_detector = detector.with_model(tuned, source=f"{detector.source} (QAT)", digest=key)
+        reads = int8_engine(candidate.quant.engine).reads
+        export_artifact(tuned_detector, staged, runtime=reads, imgsz=candidate.imgsz, precision="fp32")
+    log.used(dest)
+    return Artifact.read_sidecar(dest)
 
 
 def build_and_measure(

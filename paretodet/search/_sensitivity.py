@@ -13,12 +13,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from paretodet.compress import Int8Settings, atomic_path, pick_calibration_images, quantize_int8
+from paretodet.compress import Int8Settings, pick_calibration_images, quantize_int8
 from paretodet.data import DatasetInfo, read_truth, split_images
 from paretodet.errors import DataError
 from paretodet.models import get_family
 from paretodet.objectives import evaluate_map
 from paretodet.runtimes import Artifact, open_runner
+from paretodet.search._cache import CacheLog, building
 
 __all__ = [
     "SENSITIVITY_CALIB_IMAGES",
@@ -47,19 +48,17 @@ def sensitivity_path(cache: Path, *, salt: str, imgsz: int) -> Path:
     return cache / "sensitivity" / hashlib.sha256(payload.encode()).hexdigest()[:16] / "sensitivity.json"
 
 
-def block_sensitivity(
-    fp32: Artifact, data: DatasetInfo, *, cache: Path, salt: str, model: str = ""
-) -> tuple[list[str], bool]:
-    """Blocks ranked from most to least sensitive to INT8, and whether the table came from the cache.
-    ``model`` names the model the table is of (the original, or its pruned / student variant) in reports."""
-    path = sensitivity_path(cache, salt=salt, imgsz=fp32.imgsz)
-    if path.is_file():
-        return list(json.loads(path.read_text())["ranking"]), True
-    table = {**_measure(fp32, data), "imgsz": fp32.imgsz, "model": model}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(table, indent=2))
-    return list(table["ranking"]), False
+def block_sensitivity(fp32: Artifact, data: DatasetInfo, *, log: CacheLog, salt: str, model: str = "") -> list[str]:
+    """Blocks ranked from most to least sensitive to INT8 (the table is cached: a reuse is a ``sensitivity``
+    hit in ``log``). ``model`` names the model the table is of (the original, or its pruned / student
+    variant) in reports."""
+    path = sensitivity_path(log.cache, salt=salt, imgsz=fp32.imgsz)
+    if not log.reuse(path, "sensitivity"):
+        table = {**_measure(fp32, data), "imgsz": fp32.imgsz, "model": model}
+        with building(path) as staged:
+            staged.write_text(json.dumps(table, indent=2))
+        log.used(path)
+    return list(json.loads(path.read_text())["ranking"])
 
 
 def _measure(fp32: Artifact, data: DatasetInfo) -> dict[str, Any]:

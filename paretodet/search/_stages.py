@@ -1,9 +1,9 @@
 """Model-changing stages of a trial: student (distillation) -> prune -> recovery fine-tune.
 
 Each stage's model is kept under ``workdir/cache/<stage>/<key>/model.pt`` as its family's ordinary
-checkpoint (atomic write plus sidecar), keyed by a hash of the knobs it depends on plus the digests of its
-input model and the data. The detector a stage returns carries that key as its digest, so every downstream
-stage (export, INT8) is keyed by the whole chain.
+checkpoint (plus sidecar), in a cache entry (built whole, verified when reused: see ``search._cache``), keyed
+by a hash of the knobs it depends on plus the digests of its input model and the data. The detector a stage
+returns carries that key as its digest, so every downstream stage (export, INT8) is keyed by the whole chain.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from paretodet.models import (
     get_family,
     load_detector,
 )
-from paretodet.runtimes import Artifact
+from paretodet.search._cache import CacheLog, building
 from paretodet.spaces import Candidate, DistillConfig, stage_knobs
 
 __all__ = [
@@ -35,7 +35,6 @@ __all__ = [
     "RECOVER_KNOBS",
     "EpochProgress",
     "StageContext",
-    "cached",
     "transformed_detector",
 ]
 
@@ -48,17 +47,6 @@ RECOVER_KNOBS: tuple[str, ...] = stage_knobs("recover")
 PRUNE_IMGSZ = 320  # input size of pruning's trace and Taylor gradients (independent of the candidate's imgsz)
 
 
-def cached(path: Path) -> bool:
-    """A stage output counts as cached only when the file and a readable sidecar are both there."""
-    if not (path.is_file() and path.with_name(path.name + ".json").is_file()):
-        return False
-    try:
-        Artifact.read_sidecar(path)
-    except (ValueError, KeyError, TypeError, OSError):
-        return False
-    return True
-
-
 @dataclass(frozen=True)
 class StageContext:
     """What every cached stage of one candidate's build shares.
@@ -66,16 +54,15 @@ class StageContext:
     Attributes:
         teacher: the searched model (students start from it; recovery may learn from it).
         data: the dataset (training images; its digest salts every stage key).
-        cache: the stage cache folder (``student/``, ``prune/``, ``recover/`` below it).
-        hits: the stages served from the cache, appended to as the build goes.
+        log: the build's cache log (the stage cache folder, hits, entries used, repairs), appended to as the
+            build goes.
         on_epoch: ``(done, total)`` after each training epoch.
         device: where training runs (``cpu``, ``cuda[:N]``).
     """
 
     teacher: Detector
     data: DatasetInfo
-    cache: Path
-    hits: list[str]
+    log: CacheLog
     on_epoch: EpochProgress | None = None
     device: str = "cpu"
 
@@ -84,20 +71,24 @@ class StageContext:
         """The dataset's content digest (a stage trained on other images is another stage)."""
         return dataset_digest(self.data)
 
+    @property
+    def cache(self) -> Path:
+        """The stage cache folder (``student/``, ``prune/``, ``recover/`` below it)."""
+        return self.log.cache
+
 
 def transformed_detector(
     candidate: Candidate,
     teacher: Detector,
     data: DatasetInfo,
     *,
-    cache: Path,
-    hits: list[str],
+    log: CacheLog,
     on_epoch: EpochProgress | None = None,
     device: str = "cpu",
 ) -> Detector:
     """The model the candidate deploys before export: ``teacher`` itself, or its distilled student, pruned
-    and recovered as the candidate says, trained on ``device``. Cache hits are appended to ``hits``."""
-    ctx = StageContext(teacher, data, cache, hits, on_epoch, device)
+    and recovered as the candidate says, trained on ``device``. Cache use is recorded in ``log``."""
+    ctx = StageContext(teacher, data, log, on_epoch, device)
     detector = teacher
     if candidate.distill.has_student():
         detector = _student(candidate, ctx)
@@ -112,8 +103,7 @@ def _student(candidate: Candidate, ctx: StageContext) -> Detector:
     yaml_salt = file_digest(yaml_path) if yaml_path is not None and yaml_path.is_file() else ""
     key = candidate.stage_hash(DISTILL_KNOBS, salt=f"{teacher.digest}-{ctx.data_salt}-{yaml_salt}{_teacher_salt(kd)}")
     path = ctx.cache / "student" / key / "model.pt"
-    if cached(path):
-        ctx.hits.append("student")
+    if ctx.log.reuse(path, "student"):
         return _load_stage(path, teacher, key)
     if kd.student_width == kd.student_depth == 1.0 and yaml_path is None:  # distill.teacher alone
         student = copy.deepcopy(teacher.model)  # the searched model itself learns from distill.teacher
@@ -131,17 +121,16 @@ def _pruned(candidate: Candidate, detector: Detector, ctx: StageContext) -> Dete
     key = candidate.stage_hash(PRUNE_KNOBS, salt=stage_salt)
     stage_salt += _teacher_salt(candidate.distill)  # recovery may learn from distill.teacher
     pruned_path = ctx.cache / "prune" / key / "model.pt"
-    if cached(pruned_path):
-        ctx.hits.append("prune")
-    else:
+    if not ctx.log.reuse(pruned_path, "prune"):
         net, _ = prune_model(detector.model, prune.spec(), imgsz=PRUNE_IMGSZ, data=ctx.data, family=detector.family)
-        _save_stage(detector.with_model(net, source=f"{detector.source} (pruned)", digest=key), pruned_path)
+        with building(pruned_path) as staged:
+            _save_stage(detector.with_model(net, source=f"{detector.source} (pruned)", digest=key), staged)
+        ctx.log.used(pruned_path)
     if not prune.finetune_epochs:
         return _load_stage(pruned_path, detector, key)
     recover_key = candidate.stage_hash(RECOVER_KNOBS, salt=stage_salt)
     recovered_path = ctx.cache / "recover" / recover_key / "model.pt"
-    if cached(recovered_path):
-        ctx.hits.append("recover")
+    if ctx.log.reuse(recovered_path, "recover"):
         return _load_stage(recovered_path, detector, recover_key)
     pruned = _load_stage(pruned_path, detector, key).model
     recipe = TrainRecipe(epochs=prune.finetune_epochs, lr=prune.lr, device=ctx.device)
@@ -159,8 +148,11 @@ def _trained_stage(
     recipe: TrainRecipe,
 ) -> Detector:
     """Train ``model`` (distilling from the teacher when alpha > 0), keep it at ``path``, reload it."""
-    trained = _train(model, origin, candidate, ctx, workdir=path.parent, recipe=recipe)
-    _save_stage(origin.with_model(trained, source=f"{origin.source} ({path.parent.parent.name})", digest=key), path)
+    with building(path) as staged:  # the trainer's own files stay in the staging folder's subfolders
+        trained = _train(model, origin, candidate, ctx, workdir=staged.parent, recipe=recipe)
+        source = f"{origin.source} ({path.parent.parent.name})"
+        _save_stage(origin.with_model(trained, source=source, digest=key), staged)
+    ctx.log.used(path)
     return _load_stage(path, origin, key)
 
 
@@ -206,7 +198,7 @@ def _teacher_salt(kd: DistillConfig) -> str:
 
 
 def _save_stage(detector: Detector, path: Path) -> None:
-    """Keep a stage's model as its family's ordinary checkpoint (written atomically, with a sidecar)."""
+    """Keep a stage's model as its family's ordinary checkpoint (with a sidecar)."""
     export_artifact(detector, path, runtime="torch", imgsz=PRUNE_IMGSZ, precision="fp32")
 
 

@@ -64,13 +64,18 @@ def _moved_sqlite(manifest: dict[str, Any], workdir: Path) -> dict[str, Any]:
     return manifest
 
 
-def open_storage(url: str) -> optuna.storages.BaseStorage:
-    """An Optuna RDB storage with heartbeats, so a killed worker's RUNNING trial is failed and retried."""
+def open_storage(url: str, *, grace_s: float | None = None) -> optuna.storages.BaseStorage:
+    """An Optuna RDB storage with heartbeats (a killed worker's RUNNING trial is failed and retried) that waits
+    out database outages for ``grace_s`` (default ``STORAGE_GRACE_S``; see ``search._resilient``)."""
     import optuna
+
+    from paretodet.search._resilient import STORAGE_GRACE_S
 
     optuna.logging.set_verbosity(logging.ERROR)  # failed trials are reported with their reason, not a traceback
     try:
-        return _rdb_storage(url)
+        return _rdb_storage(url, grace_s=STORAGE_GRACE_S if grace_s is None else grace_s)
+    except StudyError:
+        raise
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         reason = scrub(first, url)
@@ -79,28 +84,44 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
         ) from None
 
 
-def _rdb_storage(url: str) -> optuna.storages.RDBStorage:
-    """Open the storage; when processes open an empty database at once, the losers of the schema race retry."""
+def _rdb_storage(url: str, *, grace_s: float) -> optuna.storages.RDBStorage:
+    """Open the storage. When processes open an empty database at once, the losers of the schema race retry; a
+    database that is down (restarting) is waited for, up to ``grace_s``."""
     import optuna
-    from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+    from optuna.storages import RetryHeartbeatStaleTrialCallback
     from sqlalchemy.exc import DBAPIError
 
-    for attempt in range(SCHEMA_RACE_RETRIES + 1):
+    from paretodet.search._resilient import BACKOFF_S, LOG, ResilientStorage, StorageUnavailable, is_transient
+
+    start, races, wait = time.monotonic(), 0, BACKOFF_S[0]
+    while True:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                return RDBStorage(
+                return ResilientStorage(
                     url,
+                    grace_s=grace_s,
                     heartbeat_interval=HEARTBEAT_S,
                     grace_period=GRACE_S,
                     heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
                 )
         except DBAPIError as exc:
             # several processes created Optuna's tables at once; the winner's schema is there for the next attempt
-            if attempt == SCHEMA_RACE_RETRIES or not _schema_race(exc):
+            if _schema_race(exc) and races < SCHEMA_RACE_RETRIES:
+                races += 1
+                time.sleep(0.2 * races)
+                continue
+            if not is_transient(exc) or grace_s <= 0:
                 raise
-            time.sleep(0.2 * (attempt + 1))
-    raise StudyError(f"cannot open storage {mask_url(url)}")
+            if time.monotonic() - start > grace_s:
+                raise StorageUnavailable(
+                    f"storage {mask_url(url)} stayed unreachable for {grace_s:.0f} s: start the database, or raise "
+                    "--storage-grace"
+                ) from None
+            if wait == BACKOFF_S[0]:
+                LOG.warning("storage %s unreachable: waiting up to %.0f s (--storage-grace)", mask_url(url), grace_s)
+            time.sleep(min(wait, BACKOFF_S[1]))
+            wait *= 2
 
 
 def _schema_race(exc: Exception) -> bool:
@@ -173,6 +194,7 @@ def _trial_row(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
     row.update(attrs.get("metrics", {}))
     row["artifact"] = attrs.get("artifact", {}).get("path")
     row["cache_hits"] = ",".join(attrs.get("cache_hits", []))
+    row["cache_repairs"] = "; ".join(attrs.get("cache_repairs", []))
     row["fail_reason"] = attrs.get("fail_reason") or trial.system_attrs.get("fail_reason")
     row["wall_s"] = attrs.get("wall_s")
     row["duplicate_of"] = attrs.get("duplicate_of")

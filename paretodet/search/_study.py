@@ -51,6 +51,9 @@ class TrialEvent:
     metrics: dict[str, Any] | None
     error: str | None
     duplicate_of: int | None = None
+    wall_s: float | None = None
+    cache_hits: tuple[str, ...] = ()
+    cache_repairs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -139,7 +142,7 @@ def _open_run(config: SearchConfig, *, joining: bool, on_epoch: Callable[[int, i
     """Open (or create) the study after checking its files, load the model and data, write the manifest, fix
     the space this host and family can sample, and queue the probes once per study."""
     config.workdir.mkdir(parents=True, exist_ok=True)  # the default SQLite study lives there
-    storage = open_storage(config.storage_url)
+    storage = open_storage(config.storage_url, grace_s=config.storage_grace_s)
     existing = _existing_trials(storage, config.study)
     if existing is not None:  # before loading anything: the files must be the ones the study started with
         check_study_files(storage, config)
@@ -265,6 +268,9 @@ class _Objective:
         trial.set_user_attr("metrics", values)
         trial.set_user_attr("artifact", result.artifact.to_dict())
         trial.set_user_attr("cache_hits", list(result.cache_hits))
+        trial.set_user_attr("cache_entries", list(result.cache_entries))  # what `cache prune --keep-front` keeps
+        if result.cache_repairs:
+            trial.set_user_attr("cache_repairs", list(result.cache_repairs))
         for budget, violation in zip(config.budgets, _constraint_values(config, values)):
             trial.set_constraint(str(budget), violation)
         trial.set_user_attr("wall_s", time.perf_counter() - trial_start)
@@ -292,6 +298,9 @@ class _Progress:
                     metrics=trial.user_attrs.get("metrics"),
                     error=trial.user_attrs.get("fail_reason"),
                     duplicate_of=trial.user_attrs.get("duplicate_of"),
+                    wall_s=trial.user_attrs.get("wall_s"),
+                    cache_hits=tuple(trial.user_attrs.get("cache_hits", ())),
+                    cache_repairs=tuple(trial.user_attrs.get("cache_repairs", ())),
                 )
             )
         if self.done >= self.total:
@@ -300,6 +309,7 @@ class _Progress:
 
 WORKER = f"{socket.gethostname()}:{os.getpid()}"  # who runs a trial: a dead local worker's trial is re-queued
 MAX_RESAMPLES = 25  # duplicates in a row before the space counts as exhausted
+RACE_SETTLE_S = 1.5  # how long a trial waits for a higher-numbered twin to yield (see _same_config)
 
 
 def process_seed(seed: int, *, worker: str, existing_trials: int) -> int:
@@ -325,18 +335,32 @@ def _existing_trials(storage: optuna.storages.BaseStorage, name: str) -> int | N
 
 
 def _same_config(study: optuna.Study, number: int, key: str) -> optuna.trial.FrozenTrial | None:
-    """A trial other than ``number`` that measured (COMPLETE) or is building (RUNNING, with a smaller number)
-    the config ``key``. Each process writes its trial's key before it looks, so of two processes that sample
-    one config at the same moment the later-numbered one always sees the other and yields."""
+    """A trial other than ``number`` that measured (COMPLETE) or is building (RUNNING) the config ``key``.
+
+    Each process writes its trial's key before it looks. Of two processes that sample one config at the same
+    moment, at least the one that looked last sees the other. A trial yields to a lower-numbered one it sees.
+    Seeing only higher-numbered ones, it cannot tell whether they saw it (and yield) or looked before it wrote
+    (and build): it waits ``RACE_SETTLE_S`` and yields if one is still building. Either one builds the config,
+    or, rarely, neither does and it is sampled again later; never both."""
+    import optuna
+
+    matches = _building_or_built(study, number, key)
+    for other in matches:
+        if other.state == optuna.trial.TrialState.COMPLETE or other.number < number:
+            return other
+    if matches:
+        time.sleep(RACE_SETTLE_S)
+        again = _building_or_built(study, number, key)
+        return again[0] if again else None
+    return None
+
+
+def _building_or_built(study: optuna.Study, number: int, key: str) -> list[optuna.trial.FrozenTrial]:
     import optuna
 
     states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNING)
-    for other in study.get_trials(deepcopy=False, states=states):
-        if other.number == number or _config_key(other) != key:
-            continue
-        if other.state == optuna.trial.TrialState.COMPLETE or other.number < number:
-            return other
-    return None
+    trials = study.get_trials(deepcopy=False, states=states)
+    return [t for t in trials if t.number != number and _config_key(t) == key]
 
 
 def _config_key(trial: optuna.trial.FrozenTrial) -> str | None:

@@ -25,6 +25,7 @@ def run_worker(
     trials: int | None = None,
     trust_model: bool = False,
     device: str = "cpu",
+    storage_grace_s: float = 600.0,
     on_trial: Callable[[TrialEvent], None] | None = None,
     on_epoch: Callable[[int, int], None] | None = None,
 ) -> StudySummary:
@@ -38,7 +39,7 @@ def run_worker(
     """
     import optuna
 
-    opened = open_storage(storage)
+    opened = open_storage(storage, grace_s=storage_grace_s)
     try:
         stored = optuna.load_study(study_name=study, storage=opened).user_attrs.get(STUDY_CONFIG_ATTR)
     except KeyError:
@@ -48,6 +49,13 @@ def run_worker(
     if not stored:
         raise StudyError(f"study '{study}' was not created by paretodet search (no settings stored with it)")
     config = SearchConfig.from_stored(
-        stored, workdir=workdir, storage=storage, study=study, trials=trials, trust_model=trust_model, device=device
+        stored,
+        workdir=workdir,
+        storage=storage,
+        study=study,
+        trials=trials,
+        trust_model=trust_model,
+        device=device,
+        storage_grace_s=storage_grace_s,
     )
     return run_study(config, on_trial=on_trial, on_epoch=on_epoch, joining=True)
