@@ -451,10 +451,10 @@ def _log_storage_events() -> None:
     """Storage outages and recoveries (logger ``paretodet.storage``) as one line each on stderr."""
     import logging
 
-    class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    class StderrHandler(logging.StreamHandler):
         """Writes to whatever ``sys.stderr`` is when a record comes (tests swap it)."""
 
-        @property  # type: ignore[override]
+        @property
         def stream(self) -> object:
             return sys.stderr
 
@@ -488,7 +488,15 @@ def main(argv: list[str] | None = None) -> None:
     except ParetodetError as exc:
         sys.stderr.write(f"error: {exc}\n")
         sys.exit(exc.exit_code)
-    except OSError as exc:  # e.g. --out names an existing file, a read-only folder, a full disk
+    except Exception as exc:  # e.g. --out names an existing file, a read-only folder, a full disk
+        from paretodet.base import no_space_on
+
+        full = no_space_on(exc, default=str(Path.cwd()))
+        if full is not None:
+            sys.stderr.write(f"error: no space left on {full}: free some space, then run the same command again\n")
+            sys.exit(2)
+        if not isinstance(exc, OSError):
+            raise
         sys.stderr.write(f"error: {exc.strerror or exc}: {exc.filename or ''} (check the path)\n")
         sys.exit(2)
     sys.exit(code if isinstance(code, int) else 0)

@@ -3,6 +3,7 @@ work waits while another process on this host times latency). Light imports only
 
 from __future__ import annotations
 
+from paretodet.base._disk import no_space_on
 from paretodet.base._hashing import file_digest, stable_hash
 from paretodet.base._host import (
     TimingHost,
@@ -24,6 +25,7 @@ __all__ = [
     "file_digest",
     "heavy_work",
     "lazy_exports",
+    "no_space_on",
     "read_yaml_file",
     "stable_hash",
     "timed_quietly",

@@ -9,6 +9,7 @@ Pruning: backbone = the model YAML's backbone layers, neck = the rest before the
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -163,8 +164,8 @@ class UltralyticsFamily(DetectorFamily):
         from paretodet.data import ultralytics_data_yaml
         from paretodet.models._ultralytics_train import FinetuneRecipe, finetune
 
-        lr = {} if recipe.lr is None else {"lr": recipe.lr}  # None: the trainer recipe's own default
-        ultra = FinetuneRecipe(epochs=recipe.epochs, batch=recipe.batch, seed=recipe.seed, device=recipe.device, **lr)
+        base = FinetuneRecipe(epochs=recipe.epochs, batch=recipe.batch, seed=recipe.seed, device=recipe.device)
+        ultra = base if recipe.lr is None else dataclasses.replace(base, lr=recipe.lr)  # None: the recipe's default
         return finetune(
             model,
             ultralytics_data_yaml(data, workdir),

@@ -143,7 +143,7 @@ def time_interleaved(
     others = 0.0
     for r in range(settings.rounds):
         order = [(r + k) % count for k in range(count)]
-        figures, share = timed_quietly(lambda o=order: [_turn(runners[i], batches[i], settings) for i in o])
+        figures, share = timed_quietly(lambda o=order: [_turn(runners[i], batches[i], settings) for i in o])  # type: ignore[misc]
         table[r, order] = figures
         others = max(others, share)
         if on_round is not None:

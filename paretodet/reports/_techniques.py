@@ -287,7 +287,7 @@ def _make_row(
     )
 
 
-def _paired_points(base: pd.Series, trial: pd.Series) -> dict[str, float]:
+def _paired_points(base: pd.Series, trial: pd.Series) -> dict[str, Any]:
     """``d_low`` / ``d_high`` of a row: the paired interval of the mAP50-95 change, in points (none: NaN)."""
     files = [row.get("evals_file") for row in (base, trial)]
     if int(base["number"]) == int(trial["number"]) or not all(isinstance(f, str) and f for f in files):

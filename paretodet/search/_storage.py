@@ -32,8 +32,11 @@ def write_manifest(workdir: Path, data: dict[str, Any]) -> Path:
     workdir.mkdir(parents=True, exist_ok=True)
     path = workdir / MANIFEST
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2))
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(data, indent=2))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)  # a full disk leaves no half-written manifest behind
     return path
 
 
@@ -64,16 +67,19 @@ def _moved_sqlite(manifest: dict[str, Any], workdir: Path) -> dict[str, Any]:
     return manifest
 
 
-def open_storage(url: str, *, grace_s: float | None = None) -> optuna.storages.BaseStorage:
+def open_storage(url: str, *, grace_s: float | None = None, wait_at_open: bool = False) -> optuna.storages.BaseStorage:
     """An Optuna RDB storage with heartbeats (a killed worker's RUNNING trial is failed and retried) that waits
-    out database outages for ``grace_s`` (default ``STORAGE_GRACE_S``; see ``search._resilient``)."""
+    out database outages for ``grace_s`` (default ``STORAGE_GRACE_S``; see ``search._resilient``). A database
+    that cannot be reached at all is an error at once (a wrong URL says so without delay) unless
+    ``wait_at_open``: a worker started while its database restarts waits for it."""
     import optuna
 
     from paretodet.search._resilient import STORAGE_GRACE_S
 
     optuna.logging.set_verbosity(logging.ERROR)  # failed trials are reported with their reason, not a traceback
     try:
-        return _rdb_storage(url, grace_s=STORAGE_GRACE_S if grace_s is None else grace_s)
+        grace = STORAGE_GRACE_S if grace_s is None else grace_s
+        return _rdb_storage(url, grace_s=grace, open_wait_s=grace if wait_at_open else 0.0)
     except StudyError:
         raise
     except Exception as exc:
@@ -84,9 +90,9 @@ def open_storage(url: str, *, grace_s: float | None = None) -> optuna.storages.B
         ) from None
 
 
-def _rdb_storage(url: str, *, grace_s: float) -> optuna.storages.RDBStorage:
+def _rdb_storage(url: str, *, grace_s: float, open_wait_s: float) -> optuna.storages.RDBStorage:
     """Open the storage. When processes open an empty database at once, the losers of the schema race retry; a
-    database that is down (restarting) is waited for, up to ``grace_s``."""
+    database that is down (restarting) is waited for, up to ``open_wait_s``."""
     import optuna
     from optuna.storages import RetryHeartbeatStaleTrialCallback
     from sqlalchemy.exc import DBAPIError
@@ -111,15 +117,17 @@ def _rdb_storage(url: str, *, grace_s: float) -> optuna.storages.RDBStorage:
                 races += 1
                 time.sleep(0.2 * races)
                 continue
-            if not is_transient(exc) or grace_s <= 0:
+            if not is_transient(exc) or open_wait_s <= 0:
                 raise
-            if time.monotonic() - start > grace_s:
+            if time.monotonic() - start > open_wait_s:
                 raise StorageUnavailable(
-                    f"storage {mask_url(url)} stayed unreachable for {grace_s:.0f} s: start the database, or raise "
-                    "--storage-grace"
+                    f"storage {mask_url(url)} stayed unreachable for {open_wait_s:.0f} s: start the database, or "
+                    "raise --storage-grace"
                 ) from None
             if wait == BACKOFF_S[0]:
-                LOG.warning("storage %s unreachable: waiting up to %.0f s (--storage-grace)", mask_url(url), grace_s)
+                LOG.warning(
+                    "storage %s unreachable: waiting up to %.0f s (--storage-grace)", mask_url(url), open_wait_s
+                )
             time.sleep(min(wait, BACKOFF_S[1]))
             wait *= 2
 

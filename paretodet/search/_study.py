@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import os
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from paretodet.base import no_space_on
 from paretodet.data import dataset_digest
 from paretodet.errors import ParetodetError, StudyError
 from paretodet.models import get_family
@@ -107,7 +109,14 @@ def run_study(
             _Progress(on_trial, total=to_run),
             stop_at_target,
         ]
-        study.optimize(_Objective(run), n_trials=bound, catch=(Exception,), callbacks=callbacks)
+        objective = _Objective(run)
+        study.optimize(objective, n_trials=bound, catch=(Exception,), callbacks=callbacks)
+        if objective.disk_full:
+            raise StudyError(
+                f"no space left on {objective.disk_full}: free some space (e.g. 'paretodet cache prune "
+                f"{run.workdir} --keep-front'), then run the same command to resume; the failed trial's config "
+                "is queued again"
+            )
     return StudySummary(
         workdir=run.workdir,
         storage=mask_url(config.storage_url),
@@ -142,7 +151,7 @@ def _open_run(config: SearchConfig, *, joining: bool, on_epoch: Callable[[int, i
     """Open (or create) the study after checking its files, load the model and data, write the manifest, fix
     the space this host and family can sample, and queue the probes once per study."""
     config.workdir.mkdir(parents=True, exist_ok=True)  # the default SQLite study lives there
-    storage = open_storage(config.storage_url, grace_s=config.storage_grace_s)
+    storage = open_storage(config.storage_url, grace_s=config.storage_grace_s, wait_at_open=joining)
     existing = _existing_trials(storage, config.study)
     if existing is not None:  # before loading anything: the files must be the ones the study started with
         check_study_files(storage, config)
@@ -222,6 +231,7 @@ class _Objective:
     def __init__(self, run: _Run) -> None:
         self.run = run
         self.resamples = 0  # duplicates sampled in a row by this process
+        self.disk_full: str | None = None  # where a write failed for lack of space (the study stops)
 
     def __call__(self, trial: optuna.Trial) -> tuple[float, ...]:
         import optuna
@@ -260,9 +270,16 @@ class _Objective:
             self.resamples += 1
             raise
         except Exception as exc:
+            full = no_space_on(exc, default=str(run.workdir))
             reason = str(exc) if isinstance(exc, ParetodetError) else f"{type(exc).__name__}: {exc}"
+            reason = f"no space left on {full}" if full else reason
             trial.set_user_attr("fail_reason", reason.splitlines()[0] if reason else type(exc).__name__)
             trial.set_user_attr("wall_s", time.perf_counter() - trial_start)
+            if full:  # every later trial would fail too: stop, and build this config again on resume
+                self.disk_full = full
+                run.study.stop()
+                with contextlib.suppress(Exception):  # a study database on the full disk: re-queued on resume
+                    run.study.enqueue_trial(trial.params, user_attrs={"requeued_from": trial.number})
             raise
         values = metrics.to_dict()
         trial.set_user_attr("metrics", values)

@@ -40,7 +40,7 @@ def apply_verified(rows: list[dict[str, Any]], record: dict[str, Any]) -> dict[s
         measured = figures.get(str(number))
         row["verified"] = measured is not None and row.get("state") == "COMPLETE"
         row["reference"] = number == (record.get("reference") or {}).get("trial")
-        if not row["verified"]:
+        if not row["verified"] or measured is None:
             continue
         for column in KEPT:
             row[f"trial_{column}"] = row.get(column)
