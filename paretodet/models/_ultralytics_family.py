@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     import torch
 
     from paretodet.data import DatasetInfo
+    from paretodet.models._ultralytics_train import FinetuneRecipe
 
 __all__ = ["UltralyticsFamily"]
 
@@ -162,10 +163,10 @@ class UltralyticsFamily(DetectorFamily):
     ) -> torch.nn.Module:
         """Ultralytics' trainer on the model itself (AdamW, no mosaic; see ``compress._finetune``)."""
         from paretodet.data import ultralytics_data_yaml
-        from paretodet.models._ultralytics_train import FinetuneRecipe, finetune
+        from paretodet.models._ultralytics_train import finetune
 
-        base = FinetuneRecipe(epochs=recipe.epochs, batch=recipe.batch, seed=recipe.seed, device=recipe.device)
-        ultra = base if recipe.lr is None else dataclasses.replace(base, lr=recipe.lr)  # None: the recipe's default
+        base = self.trainer_recipe(recipe, data)
+        ultra = base if recipe.lr is None else dataclasses.replace(base, lr=recipe.lr)  # None: the family's default
         return finetune(
             model,
             ultralytics_data_yaml(data, workdir),
@@ -176,6 +177,12 @@ class UltralyticsFamily(DetectorFamily):
             on_epoch=on_epoch,
             criterion=criterion,
         )
+
+    def trainer_recipe(self, recipe: TrainRecipe, data: DatasetInfo) -> FinetuneRecipe:
+        """The Ultralytics trainer's settings for ``recipe`` (``lr``: this family's default, see ``finetune``)."""
+        from paretodet.models._ultralytics_train import FinetuneRecipe
+
+        return FinetuneRecipe(epochs=recipe.epochs, batch=recipe.batch, seed=recipe.seed, device=recipe.device)
 
     def distillation(self, teacher: Detector, settings: KDSettings) -> Callable[[Any], Any]:
         """Class, DFL and (``feature_weight``) neck-feature distillation from an Ultralytics teacher, anchor by

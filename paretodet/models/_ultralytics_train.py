@@ -39,9 +39,7 @@ def quiet_ultralytics() -> Iterator[None]:
 @dataclass(frozen=True)
 class FinetuneRecipe:
     """AdamW fine-tuning without mosaic; the learning rate rises over ``warmup_epochs`` (fractions allowed), then
-    decays linearly from ``lr`` to ``lr * lrf``. With ``freeze_bn_stats`` the batch-norm layers normalise with
-    their running statistics and keep them (a few hundred training images estimate them worse than the data
-    the model was trained on did)."""
+    decays linearly from ``lr`` to ``lr * lrf``."""
 
     epochs: int
     lr: float = 5e-4
@@ -50,7 +48,6 @@ class FinetuneRecipe:
     seed: int = 0
     device: str = "cpu"  # cpu, cuda or cuda:N
     warmup_epochs: float = 0.0
-    freeze_bn_stats: bool = False
 
 
 def finetune(
@@ -117,8 +114,6 @@ def finetune(
     with quiet_ultralytics():
         trainer: Any = DetectionTrainer(overrides=args)
         trainer.model = net  # kept: the stock setup would rebuild the model from YAML
-        if recipe.freeze_bn_stats:
-            _keep_batchnorm_in_eval(trainer)
         trainer.add_callback("on_fit_epoch_end", _on_fit_epoch_end)
         if criterion is not None:  # set once the trainer set model.args (the loss gains) and made its EMA copy
             trainer.add_callback("on_train_start", lambda tr: setattr(tr.model, "criterion", criterion(tr.model)))
@@ -131,21 +126,6 @@ def finetune(
     trained.criterion = None
     detach_feature_projectors(trained)  # feature distillation's training-only projectors
     return copy.deepcopy(trained).float().cpu().eval()
-
-
-def _keep_batchnorm_in_eval(trainer: Any) -> None:
-    """After the trainer puts its model in train mode (each epoch), put every batch-norm layer back in eval."""
-    from torch.nn.modules.batchnorm import _BatchNorm
-
-    to_train = trainer._model_train
-
-    def model_train() -> None:
-        to_train()
-        for module in trainer.model.modules():
-            if isinstance(module, _BatchNorm):
-                module.eval()
-
-    trainer._model_train = model_train
 
 
 def training_batches(data_yaml: Path, *, imgsz: int, count: int, batch: int = 16) -> list[dict[str, Any]]:

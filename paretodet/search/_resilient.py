@@ -99,14 +99,20 @@ class StorageUnavailable(StudyError):
 
 def is_transient(exc: BaseException) -> bool:
     """Whether ``exc`` (or what caused it) is a database error that the database coming back cures."""
-    seen = 0
-    while exc is not None and seen < 5:
-        text = str(exc).lower()
+    return transient_cause(exc) is not None
+
+
+def transient_cause(exc: BaseException) -> BaseException | None:
+    """The error in ``exc``'s chain that names a transient database fault (Optuna wraps it in its own)."""
+    current: BaseException | None = exc
+    for _ in range(6):
+        if current is None:
+            return None
+        text = str(current).lower()
         if any(marker in text for marker in TRANSIENT_MARKERS):
-            return True
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
-        seen += 1
-    return False
+            return current
+        current = current.__cause__ or current.__context__
+    return None
 
 
 class ResilientStorage(RDBStorage):
@@ -167,7 +173,8 @@ class ResilientStorage(RDBStorage):
         with self._outage_lock:
             if self._down_since is None:
                 self._down_since = now
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                cause = transient_cause(exc) or exc
+                first = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
                 LOG.warning(
                     "storage unreachable (%s): retrying for up to %.0f s (--storage-grace)",
                     _short(scrub(first, self.url)),

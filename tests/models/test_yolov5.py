@@ -89,3 +89,14 @@ def test_a_search_on_yolov5_is_fitted_to_the_model() -> None:
     assert not any(k.name == "distill.student_width" for k in space.knobs)  # YOLOv5 has no students
     assert any(k.name == "quant.qat_epochs" for k in space.knobs)  # but trains: QAT, recovery, KD
     assert any("student not sampled" in n for n in notes) and any("up to ratio" in n for n in notes)
+
+
+def test_yolov5_fine_tunes_at_a_rate_fitted_to_its_classes(tiny_data: Path) -> None:
+    from paretodet.data import load_data_yaml
+    from paretodet.models import TrainRecipe, get_family
+
+    data = load_data_yaml(tiny_data)
+    v5 = get_family("yolov5").trainer_recipe(TrainRecipe(epochs=3), data)
+    assert v5.lr == pytest.approx(0.002 * 5 / (4 + data.nc), abs=1e-6) and v5.warmup_epochs == 1.0
+    ultra = get_family("ultralytics").trainer_recipe(TrainRecipe(epochs=3), data)
+    assert ultra.lr == 5e-4 and ultra.warmup_epochs == 0.0  # the Ultralytics family keeps its measured default
