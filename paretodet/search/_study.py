@@ -176,6 +176,7 @@ def _open_run(config: SearchConfig, *, joining: bool, on_epoch: Callable[[int, i
     if config.probes and not joining:  # once per study: a resumed one keeps its queue, workers never queue
         enqueue_probes(study, space, trials=config.trials)
     _requeue_interrupted(study, storage)
+    _advise_server(study, config.storage_url)
     return _Run(config, study, detector, data, workdir, space, sampler_seed, environment(), tuple(notes), on_epoch)
 
 
@@ -430,6 +431,28 @@ def _requeue_interrupted(study: optuna.Study, storage: optuna.storages.BaseStora
             study.enqueue_trial(trial.params, user_attrs={"requeued_from": trial.number})
         requeued.append(trial.number)
     return requeued
+
+
+SQLITE_PROCESSES = 4  # processes on one SQLite study tested in CI; beyond it, a database server
+
+
+def _advise_server(study: optuna.Study, url: str) -> None:
+    """One line (logger ``paretodet.storage``) when more processes than SQLite serves share an SQLite study."""
+    import logging
+
+    import optuna
+
+    if not url.startswith("sqlite"):
+        return
+    running = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+    others = {t.user_attrs.get("worker") for t in running} - {None, WORKER}
+    if len(others) + 1 > SQLITE_PROCESSES:
+        logging.getLogger("paretodet.storage").warning(
+            "%d processes share this SQLite study (tested up to %d): for more, use PostgreSQL "
+            "(--storage postgresql://user@host/db, see the README)",
+            len(others) + 1,
+            SQLITE_PROCESSES,
+        )
 
 
 def _alive(pid: int) -> bool:
