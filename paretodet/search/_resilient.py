@@ -155,7 +155,7 @@ class ResilientStorage(RDBStorage):
         wait = BACKOFF_S[0]
         while True:
             if self._gave_up:
-                raise StorageUnavailable(f"the storage is unreachable (gave up after {self.grace_s:.0f} s)")
+                raise StorageUnavailable(self._give_up_message())
             try:
                 result = call()
             except Exception as exc:
@@ -182,10 +182,13 @@ class ResilientStorage(RDBStorage):
                 )
             elif now - self._down_since > self.grace_s:
                 self._gave_up = True
-                raise StorageUnavailable(
-                    f"the storage stayed unreachable for {self.grace_s:.0f} s ({name}): giving up; this process's "
-                    "running trial is failed and re-queued by the next process that reaches the study"
-                ) from None
+                raise StorageUnavailable(self._give_up_message()) from None
+
+    def _give_up_message(self) -> str:
+        return (
+            f"the storage stayed unreachable for {self.grace_s:.0f} s (--storage-grace): giving up; this process's "
+            "running trial is failed and re-queued by the next process that reaches the study"
+        )
 
     def _recovered(self) -> None:
         if self._down_since is None:

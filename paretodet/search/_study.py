@@ -110,7 +110,13 @@ def run_study(
             stop_at_target,
         ]
         objective = _Objective(run)
-        study.optimize(objective, n_trials=bound, catch=(Exception,), callbacks=callbacks)
+        try:
+            study.optimize(objective, n_trials=bound, catch=(Exception,), callbacks=callbacks)
+        except Exception as exc:  # Optuna's own clean-up can hide a lost storage behind another error
+            lost = _storage_lost(exc)
+            if lost is None:
+                raise
+            raise lost from None
         if objective.disk_full:
             raise StudyError(
                 f"no space left on {objective.disk_full}: free some space (e.g. 'paretodet cache prune "
@@ -532,6 +538,18 @@ def _constraint_values(config: SearchConfig, metrics: dict[str, Any]) -> list[fl
         if isinstance(v, (int, float)) or v is None
     }
     return [float(violations(columns, [b])[0]) for b in config.budgets]
+
+
+def _storage_lost(exc: BaseException) -> StudyError | None:
+    """The ``StorageUnavailable`` in ``exc``'s chain, if any."""
+    from paretodet.search._resilient import StorageUnavailable
+
+    current: BaseException | None = exc
+    for _ in range(8):
+        if current is None or isinstance(current, StorageUnavailable):
+            return current
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def _count(study: optuna.Study, state: str) -> int:

@@ -189,3 +189,48 @@ def test_more_processes_than_sqlite_serves_get_one_line(tmp_path: Path, caplog: 
         f"{SQLITE_PROCESSES + 1} processes share this SQLite study (tested up to {SQLITE_PROCESSES}): for more, "
         "use PostgreSQL (--storage postgresql://user@host/db, see the README)"
     ]
+
+
+@needs_postgres
+def test_a_worker_that_gives_up_says_so_and_its_trial_is_rerun(
+    tiny_model: Path, tiny_data: Path, tmp_path: Path
+) -> None:
+    parts = urlsplit(URL)
+    proxy = CuttableProxy((parts.hostname or "localhost", parts.port or 5432))
+    proxy.up()
+    study = f"giveup-{uuid.uuid4().hex[:8]}"
+    space = tmp_path / "space.yaml"
+    space.write_text(SPACE)
+    args = ["search", "--model", str(tiny_model), "--data", str(tiny_data), "--storage", _through(URL, proxy.port)]
+    args += ["--study", study, "--trials", "4", "--workdir", str(tmp_path / "w"), "--space", str(space)]
+    args += ["--sampler", "random", "--threads", "1", "--no-verify", "--storage-grace", "3"]
+    search = subprocess.Popen(_cli(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and search.poll() is None:
+            try:
+                if _completed(study) >= 1:
+                    break
+            except KeyError:
+                pass
+            time.sleep(0.2)
+        proxy.cut()  # longer than the 3-s grace
+        _, err = search.communicate(timeout=120)
+    finally:
+        if search.poll() is None:
+            search.kill()
+    lines = [ln for ln in err.splitlines() if ln.strip() and not ln.startswith("trial ")]
+    assert search.returncode != 0 and "Traceback" not in err, err
+    assert lines[0].startswith("storage unreachable (") and "retrying for up to 3 s" in lines[0]
+    assert lines[-1].startswith("error: the storage stayed unreachable for 3 s"), lines
+    # the database is back: the same command resumes, fails the abandoned trial with a reason, and re-runs it
+    proxy.up()
+    again = subprocess.run(_cli(*args), capture_output=True, text=True, timeout=300)
+    proxy.cut()
+    assert again.returncode == 0, again.stderr
+    trials = optuna.load_study(study_name=study, storage=URL).get_trials()
+    failed = [t for t in trials if t.state.name == "FAIL"]
+    done = [t for t in trials if t.state.name == "COMPLETE"]
+    assert len(done) == 4 and len(failed) == 1
+    assert "re-queued" in str(failed[0].user_attrs.get("fail_reason") or failed[0].system_attrs.get("fail_reason"))
+    assert failed[0].user_attrs["config_key"] in {t.user_attrs["config_key"] for t in done}
