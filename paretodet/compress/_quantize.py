@@ -208,6 +208,12 @@ def quantize_int8(
         raise
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "too many bins for data range" in first.lower():  # numpy, on activations within a subnormal of zero
+            raise ExportError(
+                f"INT8 {settings.calibration} calibration cannot histogram this model's activations (some stay "
+                "within a subnormal float of zero: an untrained or heavily pruned model): use "
+                "quant.calibration=minmax"
+            ) from exc
         raise ExportError(f"INT8 quantization failed: {first}") from exc
     metadata = read_onnx_metadata(model)
     if "names" in metadata:  # ORT 1.32 copies metadata_props; restated (args: INT8) without relying on that

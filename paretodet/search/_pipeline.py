@@ -230,7 +230,9 @@ def _qat_stage(
             per_channel=candidate.quant.per_channel,
             fp32_blocks=fp32_blocks,
             workdir=staged.parent,
-            recipe=QatRecipe(epochs=candidate.quant.qat_epochs, device=device),
+            recipe=QatRecipe(
+                epochs=candidate.quant.qat_epochs, lr=get_family(detector.family).qat_lr, device=device
+            ),
             on_epoch=(lambda done, total, _model: on_epoch(done, total)) if on_epoch else None,
         )
         tuned_detector = detector.with_model(tuned, source=f"{detector.source} (QAT)", digest=key)
