@@ -159,6 +159,8 @@ class DetectorFamily(ABC):
     # the largest structured pruning ratio a model of this family keeps useful accuracy after with no recovery
     # epochs (measured, see BENCHMARKS.md); a search samples no one-shot structured pruning above it (None: no cap)
     one_shot_prune_limit: ClassVar[float | None] = None
+    # the same with recovery epochs: the largest ratio a search's few recovery epochs bring back (None: no cap)
+    recovered_prune_limit: ClassVar[float | None] = None
     # AdamW learning rate of quantization-aware fine-tuning (measured per family, see BENCHMARKS.md)
     qat_lr: ClassVar[float] = 1e-4
 

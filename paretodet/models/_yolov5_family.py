@@ -32,6 +32,8 @@ class YoloV5Family(UltralyticsFamily):
     # 1 QAT epoch of the COCO YOLOv5n on coco128 at 640 px: 0.2810 at 1e-4, 0.3103 at 3e-5, 0.3188 at 1e-5
     # (INT8 PTQ: 0.3170)
     qat_lr: ClassVar[float] = 1e-5
+    # l2 0.3 recovered 5 epochs (plain or KD) or 20 stays at 0.0000 on coco128; l2 0.1 recovers (BENCHMARKS.md)
+    recovered_prune_limit: ClassVar[float | None] = 0.1
 
     def claims(self, source: str) -> bool:
         """An existing ``.pt`` file whose pickle names YOLOv5's ``models.*`` classes (read without unpickling)."""

@@ -156,7 +156,7 @@ def _build_int8(
     """The INT8 file of the candidate's engine (cached), with its sensitivity, QAT and calibration stages."""
     salt = f"{detector.digest}-{dataset_digest(data)}"  # calibration, sensitivity and QAT read the data
     # the INT8 file also depends on the machine: 7-bit weights on CPUs without VNNI
-    int8_salt = f"{salt}-reduced_range={uses_reduced_range()}"
+    int8_salt = f"{salt}-reduced_range={uses_reduced_range()}{_qat_salt(candidate, detector)}"
     dest = log.cache / "int8" / candidate.stage_hash(INT8_KNOBS, salt=int8_salt) / f"model{engine.suffix}"
     if log.reuse(dest, "int8"):
         return Artifact.read_sidecar(dest)
@@ -218,7 +218,7 @@ def _qat_stage(
     device: str = "cpu",
 ) -> Artifact:
     """The QAT-fine-tuned model as an FP32 ONNX file (cached), ready for the INT8 export."""
-    key = candidate.stage_hash(QAT_KNOBS, salt=salt)
+    key = candidate.stage_hash(QAT_KNOBS, salt=f"{salt}{_qat_salt(candidate, detector)}")
     dest = log.cache / "qat" / key / "model.onnx"
     if log.reuse(dest, "qat"):
         return Artifact.read_sidecar(dest)
@@ -230,9 +230,7 @@ def _qat_stage(
             per_channel=candidate.quant.per_channel,
             fp32_blocks=fp32_blocks,
             workdir=staged.parent,
-            recipe=QatRecipe(
-                epochs=candidate.quant.qat_epochs, lr=get_family(detector.family).qat_lr, device=device
-            ),
+            recipe=QatRecipe(epochs=candidate.quant.qat_epochs, lr=get_family(detector.family).qat_lr, device=device),
             on_epoch=(lambda done, total, _model: on_epoch(done, total)) if on_epoch else None,
         )
         tuned_detector = detector.with_model(tuned, source=f"{detector.source} (QAT)", digest=key)
@@ -240,6 +238,12 @@ def _qat_stage(
         export_artifact(tuned_detector, staged, runtime=reads, imgsz=candidate.imgsz, precision="fp32")
     log.used(dest)
     return Artifact.read_sidecar(dest)
+
+
+def _qat_salt(candidate: Candidate, detector: Detector) -> str:
+    """What QAT's entries (and the INT8 file made from its weights) add to their keys: the family's QAT
+    learning rate, a recipe setting rather than a knob."""
+    return f"-qat_lr={get_family(detector.family).qat_lr}" if candidate.quant.qat_epochs else ""
 
 
 def build_and_measure(

@@ -195,7 +195,11 @@ def study_space(space: SearchSpace, detector: Detector) -> tuple[SearchSpace, li
     notes = technique_notes(space, techniques, family.name)
     fitted = space.for_techniques(techniques)
     fitted, fit_notes = fit_to_model(
-        fitted, train_imgsz=detector.train_imgsz, one_shot_limit=family.one_shot_prune_limit, family=family.name
+        fitted,
+        train_imgsz=detector.train_imgsz,
+        one_shot_limit=family.one_shot_prune_limit,
+        recovered_limit=family.recovered_prune_limit if detector.trainable else None,
+        family=family.name,
     )
     fitted, host_notes = fitted.for_host()  # runtimes this host cannot run (a package, a GPU) are not sampled
     if not detector.trainable:

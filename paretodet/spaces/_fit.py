@@ -41,10 +41,16 @@ def sizes_around(train_imgsz: int, scale: tuple[float, float], *, most: int = MA
 
 
 def fit_to_model(
-    space: SearchSpace, *, train_imgsz: int | None, one_shot_limit: float | None, family: str
+    space: SearchSpace,
+    *,
+    train_imgsz: int | None,
+    one_shot_limit: float | None,
+    family: str,
+    recovered_limit: float | None = None,
 ) -> tuple[SearchSpace, list[str]]:
     """``space`` for one model: ``around_model`` sizes centred on ``train_imgsz`` (the base input size becomes
-    it), and structured pruning with no recovery epochs limited to ``one_shot_limit``; plus one line per change.
+    it), structured pruning with no recovery epochs limited to ``one_shot_limit`` and with recovery epochs to
+    ``recovered_limit``; plus one line per change.
 
     Example:
         >>> from paretodet.spaces import load_space
@@ -55,7 +61,9 @@ def fit_to_model(
     notes: list[str] = []
     space = _fit_sizes(space, train_imgsz, notes)
     if one_shot_limit is not None:
-        space = _limit_one_shot(space, one_shot_limit, family, notes)
+        space = _limit_pruning(space, one_shot_limit, family, notes, recovered=False)
+    if recovered_limit is not None:
+        space = _limit_pruning(space, recovered_limit, family, notes, recovered=True)
     return space, notes
 
 
@@ -76,10 +84,10 @@ def _fit_sizes(space: SearchSpace, train_imgsz: int | None, notes: list[str]) ->
     return dataclasses.replace(fitted, base=fitted.base.replace({"imgsz": base}))
 
 
-def _limit_one_shot(space: SearchSpace, limit: float, family: str, notes: list[str]) -> SearchSpace:
-    """Structured methods with ``prune.finetune_epochs`` 0 (sampled, or the base's) sample ratios up to ``limit``
-    (per-part ratios above it are not sampled); the epochs knob moves right after the method so the
-    condition is known when the ratios are sampled."""
+def _limit_pruning(space: SearchSpace, limit: float, family: str, notes: list[str], *, recovered: bool) -> SearchSpace:
+    """Structured methods with ``prune.finetune_epochs`` 0 (``recovered``: above 0; sampled, or the base's)
+    sample ratios up to ``limit`` (per-part ratios above it are not sampled); the epochs knob moves right after
+    the method so the condition is known when the ratios are sampled."""
     by_name = {k.name: k for k in space.knobs}
     method = by_name.get("prune.method")
     if method is None or not method.choices:
@@ -88,9 +96,15 @@ def _limit_one_shot(space: SearchSpace, limit: float, family: str, notes: list[s
     structured = tuple(c for c in method.choices if spec.needed(c) == "prune")
     if not structured:
         return space
-    condition = (("prune.method", structured), ("prune.finetune_epochs", (0,)))
     epochs = by_name.get("prune.finetune_epochs")
     recovers = epochs is not None and any(v != 0 for v in (epochs.choices or (epochs.high,)))
+    if recovered:
+        if epochs is None or not epochs.choices or not recovers:
+            return space  # no recovery epochs sampled (or a range: not limited)
+        trained = tuple(v for v in epochs.choices if v != 0)
+        condition = (("prune.method", structured), ("prune.finetune_epochs", trained))
+    else:
+        condition = (("prune.method", structured), ("prune.finetune_epochs", (0,)))
     knobs: list[Knob] = []
     for knob in space.knobs:
         if knob.name == "prune.finetune_epochs":
@@ -100,11 +114,17 @@ def _limit_one_shot(space: SearchSpace, limit: float, family: str, notes: list[s
         knobs.append(knob)
         if knob.name == "prune.method" and epochs is not None:
             knobs.append(epochs)
-    when = "without recovery epochs" if recovers else "(this space has no recovery epochs)"
-    notes.append(
-        f"structured pruning ({', '.join(structured)}) {when} sampled up to ratio {limit:g} only: {family} "
-        f"models keep little accuracy above it one-shot (the family's measured limit)"
-    )
+    if recovered:
+        notes.append(
+            f"structured pruning ({', '.join(structured)}) with recovery epochs sampled up to ratio {limit:g} only: "
+            f"{family} models do not recover above it in a search's few epochs (the family's measured limit)"
+        )
+    else:
+        when = "without recovery epochs" if recovers else "(this space has no recovery epochs)"
+        notes.append(
+            f"structured pruning ({', '.join(structured)}) {when} sampled up to ratio {limit:g} only: {family} "
+            f"models keep little accuracy above it one-shot (the family's measured limit)"
+        )
     return SearchSpace(knobs=tuple(knobs), base=space.base)
 
 

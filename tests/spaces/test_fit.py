@@ -80,6 +80,19 @@ def test_with_recovery_only_the_one_shot_trials_are_limited() -> None:
     assert any(c.prune.ratio > 0.2 for c in recovered)
 
 
+def test_a_family_that_recovers_little_gets_a_recovered_limit_too() -> None:
+    space, notes = fit_to_model(
+        load_space("balanced"), train_imgsz=640, one_shot_limit=0.05, recovered_limit=0.1, family="yolov5"
+    )
+    structured = [c for c in _draws(space, 300) if c.prune.method in STRUCTURED]
+    one_shot = [c for c in structured if c.prune.finetune_epochs == 0]
+    recovered = [c for c in structured if c.prune.finetune_epochs > 0]
+    assert one_shot and all(c.prune.ratio <= 0.05 + 1e-9 for c in one_shot)
+    assert recovered and all(c.prune.ratio <= 0.1 + 1e-9 for c in recovered)
+    assert all(c.prune.backbone_ratio in (-1.0, 0.0) and c.prune.neck_ratio == -1.0 for c in recovered)
+    assert any("with recovery epochs sampled up to ratio 0.1 only: yolov5 models do not recover" in n for n in notes)
+
+
 def test_a_limit_below_the_range_is_the_ratio_itself() -> None:
     no_recovery = load_space("quick").for_techniques({"fp16", "int8", "prune"})
     space, _ = fit_to_model(no_recovery, train_imgsz=320, one_shot_limit=0.05, family="f")
