@@ -100,27 +100,37 @@ def _completed(study: str) -> int:
     return sum(1 for t in loaded.get_trials(deepcopy=False) if t.state.name == "COMPLETE")
 
 
-@needs_postgres
-def test_a_database_outage_mid_study_loses_nothing(tiny_model: Path, tiny_data: Path, tmp_path: Path) -> None:
+def _search_behind_proxy(
+    model: Path, data: Path, tmp_path: Path, *, name: str, trials: int, grace: int
+) -> tuple[CuttableProxy, list[str], str]:
+    """A proxy in front of the test database, and the arguments of a search whose storage goes through it."""
     parts = urlsplit(URL)
     proxy = CuttableProxy((parts.hostname or "localhost", parts.port or 5432))
     proxy.up()
-    study = f"outage-{uuid.uuid4().hex[:8]}"
+    study = f"{name}-{uuid.uuid4().hex[:8]}"
     space = tmp_path / "space.yaml"
     space.write_text(SPACE)
-    args = ["search", "--model", str(tiny_model), "--data", str(tiny_data), "--storage", _through(URL, proxy.port)]
-    args += ["--study", study, "--trials", "6", "--workdir", str(tmp_path / "w"), "--space", str(space)]
-    args += ["--sampler", "random", "--threads", "1", "--no-verify", "--storage-grace", "120"]
+    args = ["search", "--model", str(model), "--data", str(data), "--storage", _through(URL, proxy.port)]
+    args += ["--study", study, "--trials", str(trials), "--workdir", str(tmp_path / "w"), "--space", str(space)]
+    args += ["--sampler", "random", "--threads", "1", "--no-verify", "--storage-grace", str(grace)]
+    return proxy, args, study
+
+
+def _wait_for_completed(study: str, count: int, search: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and search.poll() is None:
+        with contextlib.suppress(KeyError):  # the study is not created yet
+            if _completed(study) >= count:
+                return
+        time.sleep(0.2)
+
+
+@needs_postgres
+def test_a_database_outage_mid_study_loses_nothing(tiny_model: Path, tiny_data: Path, tmp_path: Path) -> None:
+    proxy, args, study = _search_behind_proxy(tiny_model, tiny_data, tmp_path, name="outage", trials=6, grace=120)
     search = subprocess.Popen(_cli(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and search.poll() is None:
-            try:
-                if _completed(study) >= 2:
-                    break
-            except KeyError:
-                pass
-            time.sleep(0.3)
+        _wait_for_completed(study, 2, search)
         proxy.cut()  # the database is gone for every connection the search holds
         time.sleep(8)
         proxy.up()
@@ -195,25 +205,10 @@ def test_more_processes_than_sqlite_serves_get_one_line(tmp_path: Path, caplog: 
 def test_a_worker_that_gives_up_says_so_and_its_trial_is_rerun(
     tiny_model: Path, tiny_data: Path, tmp_path: Path
 ) -> None:
-    parts = urlsplit(URL)
-    proxy = CuttableProxy((parts.hostname or "localhost", parts.port or 5432))
-    proxy.up()
-    study = f"giveup-{uuid.uuid4().hex[:8]}"
-    space = tmp_path / "space.yaml"
-    space.write_text(SPACE)
-    args = ["search", "--model", str(tiny_model), "--data", str(tiny_data), "--storage", _through(URL, proxy.port)]
-    args += ["--study", study, "--trials", "4", "--workdir", str(tmp_path / "w"), "--space", str(space)]
-    args += ["--sampler", "random", "--threads", "1", "--no-verify", "--storage-grace", "3"]
+    proxy, args, study = _search_behind_proxy(tiny_model, tiny_data, tmp_path, name="giveup", trials=4, grace=3)
     search = subprocess.Popen(_cli(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and search.poll() is None:
-            try:
-                if _completed(study) >= 1:
-                    break
-            except KeyError:
-                pass
-            time.sleep(0.2)
+        _wait_for_completed(study, 1, search)
         proxy.cut()  # longer than the 3-s grace
         _, err = search.communicate(timeout=120)
     finally:
