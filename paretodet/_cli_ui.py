@@ -12,7 +12,16 @@ if TYPE_CHECKING:
 
     from paretodet.search import TrialEvent
 
-__all__ = ["err_console", "image_bar", "print_json", "stage_bar", "stdout_reserved", "trial_bar"]
+__all__ = [
+    "err_console",
+    "image_bar",
+    "log_storage_events",
+    "print_json",
+    "stage_bar",
+    "stdout_reserved",
+    "trial_line",
+    "trial_bar",
+]
 
 
 def print_json(data: Any) -> None:
@@ -159,3 +168,27 @@ def trial_bar(total_label: str) -> Iterator[Any]:
                 console.print(f"[dim]trial {event.number}: same config as trial {event.duplicate_of}, {reused}[/dim]")
 
         yield on_trial, on_epoch
+
+
+def log_storage_events() -> None:
+    """Storage outages and recoveries (logger ``paretodet.storage``) as one line each on stderr."""
+    import logging
+
+    class StderrHandler(logging.StreamHandler):
+        """Writes to whatever ``sys.stderr`` is when a record comes (tests swap it)."""
+
+        @property
+        def stream(self) -> object:
+            return sys.stderr
+
+        @stream.setter
+        def stream(self, _value: object) -> None:
+            pass
+
+    logger = logging.getLogger("paretodet.storage")
+    if not any(isinstance(h, StderrHandler) or getattr(h, "paretodet_cli", False) for h in logger.handlers):
+        handler = StderrHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler.paretodet_cli = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+        logger.setLevel(logging.WARNING)

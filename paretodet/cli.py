@@ -11,7 +11,7 @@ import yaml
 
 from paretodet._cli_cache import cache_app
 from paretodet._cli_fronts import register_front_commands, run_verify
-from paretodet._cli_ui import err_console, image_bar, print_json, stdout_reserved, trial_bar
+from paretodet._cli_ui import err_console, image_bar, log_storage_events, print_json, stdout_reserved, trial_bar
 from paretodet.errors import ParetodetError
 
 if TYPE_CHECKING:
@@ -447,34 +447,10 @@ def demo(
     typer.echo(f"pick one: paretodet select {s.workdir} --budget 'size_mb<=8' --budget 'latency_ms<=15'")
 
 
-def _log_storage_events() -> None:
-    """Storage outages and recoveries (logger ``paretodet.storage``) as one line each on stderr."""
-    import logging
-
-    class StderrHandler(logging.StreamHandler):
-        """Writes to whatever ``sys.stderr`` is when a record comes (tests swap it)."""
-
-        @property
-        def stream(self) -> object:
-            return sys.stderr
-
-        @stream.setter
-        def stream(self, _value: object) -> None:
-            pass
-
-    logger = logging.getLogger("paretodet.storage")
-    if not any(isinstance(h, StderrHandler) or getattr(h, "paretodet_cli", False) for h in logger.handlers):
-        handler = StderrHandler()
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        handler.paretodet_cli = True  # type: ignore[attr-defined]
-        logger.addHandler(handler)
-        logger.setLevel(logging.WARNING)
-
-
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: library errors and usage errors become one line on stderr."""
     command = typer.main.get_command(app)
-    _log_storage_events()
+    log_storage_events()
     try:
         code = command.main(args=argv, prog_name="paretodet", standalone_mode=False)
     except typer.Exit as exc:

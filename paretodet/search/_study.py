@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import math
-import os
-import socket
 import time
 import warnings
 from collections.abc import Callable
@@ -22,8 +19,10 @@ from paretodet.errors import ParetodetError, StudyError
 from paretodet.models import get_family
 from paretodet.reports import pareto_mask, violations
 from paretodet.search._config import OBJECTIVES, SearchConfig
+from paretodet.search._duplicates import MAX_RESAMPLES, record_duplicate, same_config
 from paretodet.search._environment import environment
 from paretodet.search._integrity import STUDY_CONFIG_ATTR, check_study_files, file_hashes
+from paretodet.search._liveness import WORKER, advise_server, existing_trials, process_seed, requeue_interrupted
 from paretodet.search._pipeline import build_and_measure, load_model_and_data
 from paretodet.search._probes import enqueue_probes
 from paretodet.search._secrets import mask_url
@@ -158,7 +157,7 @@ def _open_run(config: SearchConfig, *, joining: bool, on_epoch: Callable[[int, i
     the space this host and family can sample, and queue the probes once per study."""
     config.workdir.mkdir(parents=True, exist_ok=True)  # the default SQLite study lives there
     storage = open_storage(config.storage_url, grace_s=config.storage_grace_s, wait_at_open=joining)
-    existing = _existing_trials(storage, config.study)
+    existing = existing_trials(storage, config.study)
     if existing is not None:  # before loading anything: the files must be the ones the study started with
         check_study_files(storage, config)
     detector, data = load_model_and_data(
@@ -181,8 +180,8 @@ def _open_run(config: SearchConfig, *, joining: bool, on_epoch: Callable[[int, i
     )
     if config.probes and not joining:  # once per study: a resumed one keeps its queue, workers never queue
         enqueue_probes(study, space, trials=config.trials)
-    _requeue_interrupted(study, storage)
-    _advise_server(study, config.storage_url)
+    requeue_interrupted(study, storage)
+    advise_server(study, config.storage_url)
     return _Run(config, study, detector, data, workdir, space, sampler_seed, environment(), tuple(notes), on_epoch)
 
 
@@ -262,9 +261,9 @@ class _Objective:
             key = candidate.config_key()
             trial.set_user_attr("candidate", candidate.to_dict())
             trial.set_user_attr("config_key", key)  # written before the check below: see _same_config
-            original = _same_config(run.study, trial.number, key)
+            original = same_config(run.study, trial.number, key)
             if original is not None:
-                return _duplicate(run.study, trial, original, exhausted=self.resamples >= MAX_RESAMPLES)
+                return record_duplicate(run.study, trial, original, exhausted=self.resamples >= MAX_RESAMPLES)
             self.resamples = 0
             result, metrics = build_and_measure(
                 candidate,
@@ -333,146 +332,6 @@ class _Progress:
             )
         if self.done >= self.total:
             study.stop()
-
-
-WORKER = f"{socket.gethostname()}:{os.getpid()}"  # who runs a trial: a dead local worker's trial is re-queued
-MAX_RESAMPLES = 25  # duplicates in a row before the space counts as exhausted
-RACE_SETTLE_S = 1.5  # how long a trial waits for a higher-numbered twin to yield (see _same_config)
-
-
-def process_seed(seed: int, *, worker: str, existing_trials: int) -> int:
-    """The sampler seed of a process that joins a study: derived from the study's seed, the process's
-    identity (host:pid) and how many trials the study held when it joined, so no two processes replay one
-    stream.
-
-    Example:
-        >>> process_seed(0, worker="a:1", existing_trials=0) != process_seed(0, worker="a:2", existing_trials=0)
-        True
-    """
-    digest = hashlib.sha256(f"{seed}/{worker}/{existing_trials}".encode()).hexdigest()
-    return int(digest[:8], 16)
-
-
-def _existing_trials(storage: optuna.storages.BaseStorage, name: str) -> int | None:
-    """How many trials study ``name`` holds, or None when it does not exist yet."""
-    try:
-        study_id = storage.get_study_id_from_name(name)
-    except KeyError:
-        return None
-    return len(storage.get_all_trials(study_id, deepcopy=False))
-
-
-def _same_config(study: optuna.Study, number: int, key: str) -> optuna.trial.FrozenTrial | None:
-    """A trial other than ``number`` that measured (COMPLETE) or is building (RUNNING) the config ``key``.
-
-    Each process writes its trial's key before it looks. Of two processes that sample one config at the same
-    moment, at least the one that looked last sees the other. A trial yields to a lower-numbered one it sees.
-    Seeing only higher-numbered ones, it cannot tell whether they saw it (and yield) or looked before it wrote
-    (and build): it waits ``RACE_SETTLE_S`` and yields if one is still building. Either one builds the config,
-    or, rarely, neither does and it is sampled again later; never both."""
-    import optuna
-
-    matches = _building_or_built(study, number, key)
-    for other in matches:
-        if other.state == optuna.trial.TrialState.COMPLETE or other.number < number:
-            return other
-    if matches:
-        time.sleep(RACE_SETTLE_S)
-        again = _building_or_built(study, number, key)
-        return again[0] if again else None
-    return None
-
-
-def _building_or_built(study: optuna.Study, number: int, key: str) -> list[optuna.trial.FrozenTrial]:
-    import optuna
-
-    states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNING)
-    trials = study.get_trials(deepcopy=False, states=states)
-    return [t for t in trials if t.number != number and _config_key(t) == key]
-
-
-def _config_key(trial: optuna.trial.FrozenTrial) -> str | None:
-    key = trial.user_attrs.get("config_key")
-    if key is None and "candidate" in trial.user_attrs:  # trials stored before config keys were
-        from paretodet.errors import ConfigError
-        from paretodet.spaces import Candidate
-
-        try:
-            key = Candidate.from_dict(trial.user_attrs["candidate"]).config_key()
-        except ConfigError:
-            return None
-    return key
-
-
-def _duplicate(
-    study: optuna.Study, trial: optuna.Trial, original: optuna.trial.FrozenTrial, *, exhausted: bool
-) -> tuple[float, ...]:
-    """Handle a sampled config that ``original`` measured or is building: PRUNED (sample again) unless the
-    space is exhausted, then COMPLETE with ``original``'s stored result (nothing is measured)."""
-    import optuna
-
-    trial.set_user_attr("duplicate_of", original.number)
-    if not exhausted or original.state != optuna.trial.TrialState.COMPLETE:
-        if exhausted:  # every config left is being built by another process: nothing new to do here
-            study.stop()
-        raise optuna.TrialPruned(f"same config as trial {original.number}")
-    for key in ("metrics", "artifact"):
-        trial.set_user_attr(key, original.user_attrs.get(key))
-    trial.set_user_attr("cache_hits", [])
-    for name, violation in (original.constraints or {}).items():
-        trial.set_constraint(name, violation)
-    return tuple(original.values)
-
-
-def _requeue_interrupted(study: optuna.Study, storage: optuna.storages.BaseStorage) -> list[int]:
-    """Mark FAIL the RUNNING trials of workers on this machine that no longer exist (a killed search), and
-    queue their candidates again; returns their numbers. Workers elsewhere are left to the heartbeat."""
-    import optuna
-
-    host = socket.gethostname()
-    requeued = []
-    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-        worker_host, _, pid = str(trial.user_attrs.get("worker", "")).rpartition(":")
-        if worker_host != host or not pid.isdigit() or _alive(int(pid)):
-            continue
-        storage.set_trial_user_attr(trial._trial_id, "fail_reason", "interrupted: its worker process ended; re-queued")
-        storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
-        if trial.params:
-            study.enqueue_trial(trial.params, user_attrs={"requeued_from": trial.number})
-        requeued.append(trial.number)
-    return requeued
-
-
-SQLITE_PROCESSES = 4  # processes on one SQLite study tested in CI; beyond it, a database server
-
-
-def _advise_server(study: optuna.Study, url: str) -> None:
-    """One line (logger ``paretodet.storage``) when more processes than SQLite serves share an SQLite study."""
-    import logging
-
-    import optuna
-
-    if not url.startswith("sqlite"):
-        return
-    running = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
-    others = {t.user_attrs.get("worker") for t in running} - {None, WORKER}
-    if len(others) + 1 > SQLITE_PROCESSES:
-        logging.getLogger("paretodet.storage").warning(
-            "%d processes share this SQLite study (tested up to %d): for more, use PostgreSQL "
-            "(--storage postgresql://user@host/db, see the README)",
-            len(others) + 1,
-            SQLITE_PROCESSES,
-        )
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
 
 
 def _check_same_study(workdir: Path, config: SearchConfig, *, model_digest: str, data_digest: str) -> None:

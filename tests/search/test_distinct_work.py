@@ -12,7 +12,7 @@ import pytest
 from paretodet.objectives import EvalSettings, LatencySettings, NmsSettings
 from paretodet.reports import Budget
 from paretodet.search import SearchConfig, run_study, run_worker
-from paretodet.search._study import process_seed
+from paretodet.search._liveness import process_seed
 from paretodet.spaces import Knob, SearchSpace
 
 FAST = EvalSettings(threads=1, latency=LatencySettings(warmup=2, runs=30))

@@ -187,14 +187,14 @@ def test_transient_errors_are_told_apart(text: str) -> None:
 
 
 def test_more_processes_than_sqlite_serves_get_one_line(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    from paretodet.search._study import SQLITE_PROCESSES, _advise_server
+    from paretodet.search._liveness import SQLITE_PROCESSES, advise_server
 
     url = f"sqlite:///{tmp_path / 'study.db'}"
     study = optuna.create_study(storage=url, study_name="s")
     for i in range(SQLITE_PROCESSES):
         study.ask().set_user_attr("worker", f"host:{100 + i}")  # RUNNING trials of 4 other processes
     with caplog.at_level("WARNING", logger="paretodet.storage"):
-        _advise_server(study, url)
+        advise_server(study, url)
     assert [r.getMessage() for r in caplog.records if r.name == "paretodet.storage"] == [
         f"{SQLITE_PROCESSES + 1} processes share this SQLite study (tested up to {SQLITE_PROCESSES}): for more, "
         "use PostgreSQL (--storage postgresql://user@host/db, see the README)"
