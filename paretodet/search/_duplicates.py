@@ -1,5 +1,5 @@
 """Duplicate configs across processes: a sampled config another trial measured or is building is not built
-again (see ``_same_config``)."""
+again (see ``same_config``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 __all__ = ["MAX_RESAMPLES", "RACE_SETTLE_S", "config_key_of", "record_duplicate", "same_config"]
 
 MAX_RESAMPLES = 25  # duplicates in a row before the space counts as exhausted
-RACE_SETTLE_S = 1.5  # how long a trial waits for a higher-numbered twin to yield (see _same_config)
+RACE_SETTLE_S = 1.5  # how long a trial waits for a higher-numbered twin to yield (see same_config)
 
 
 def same_config(study: optuna.Study, number: int, key: str) -> optuna.trial.FrozenTrial | None:

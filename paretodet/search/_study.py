@@ -260,7 +260,7 @@ class _Objective:
             candidate = sample(trial, run.space, limited=not trial.user_attrs.get("probe"))
             key = candidate.config_key()
             trial.set_user_attr("candidate", candidate.to_dict())
-            trial.set_user_attr("config_key", key)  # written before the check below: see _same_config
+            trial.set_user_attr("config_key", key)  # written before the check below: see same_config
             original = same_config(run.study, trial.number, key)
             if original is not None:
                 return record_duplicate(run.study, trial, original, exhausted=self.resamples >= MAX_RESAMPLES)
