@@ -67,21 +67,17 @@ def _moved_sqlite(manifest: dict[str, Any], workdir: Path) -> dict[str, Any]:
     return manifest
 
 
-def open_storage(url: str, *, grace_s: float | None = None, wait_at_open: bool = False) -> optuna.storages.BaseStorage:
+def open_storage(url: str, *, grace_s: float | None = None) -> optuna.storages.BaseStorage:
     """An Optuna RDB storage with heartbeats (a killed worker's RUNNING trial is failed and retried) that waits
     out database outages for ``grace_s`` (default ``STORAGE_GRACE_S``; see ``search._resilient``). A database
-    that cannot be reached at all is an error at once (a wrong URL says so without delay) unless
-    ``wait_at_open``: a worker started while its database restarts waits for it."""
+    that cannot be reached when it is opened is an error at once: a wrong URL says so without delay."""
     import optuna
 
     from paretodet.search._resilient import STORAGE_GRACE_S
 
     optuna.logging.set_verbosity(logging.ERROR)  # failed trials are reported with their reason, not a traceback
     try:
-        grace = STORAGE_GRACE_S if grace_s is None else grace_s
-        return _rdb_storage(url, grace_s=grace, open_wait_s=grace if wait_at_open else 0.0)
-    except StudyError:
-        raise
+        return _rdb_storage(url, grace_s=STORAGE_GRACE_S if grace_s is None else grace_s)
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         reason = scrub(first, url)
@@ -90,17 +86,15 @@ def open_storage(url: str, *, grace_s: float | None = None, wait_at_open: bool =
         ) from None
 
 
-def _rdb_storage(url: str, *, grace_s: float, open_wait_s: float) -> optuna.storages.RDBStorage:
-    """Open the storage. When processes open an empty database at once, the losers of the schema race retry; a
-    database that is down (restarting) is waited for, up to ``open_wait_s``."""
+def _rdb_storage(url: str, *, grace_s: float) -> optuna.storages.RDBStorage:
+    """Open the storage; when processes open an empty database at once, the losers of the schema race retry."""
     import optuna
     from optuna.storages import RetryHeartbeatStaleTrialCallback
     from sqlalchemy.exc import DBAPIError
 
-    from paretodet.search._resilient import BACKOFF_S, LOG, ResilientStorage, StorageUnavailable, is_transient
+    from paretodet.search._resilient import ResilientStorage
 
-    start, races, wait = time.monotonic(), 0, BACKOFF_S[0]
-    while True:
+    for attempt in range(SCHEMA_RACE_RETRIES + 1):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -113,23 +107,10 @@ def _rdb_storage(url: str, *, grace_s: float, open_wait_s: float) -> optuna.stor
                 )
         except DBAPIError as exc:
             # several processes created Optuna's tables at once; the winner's schema is there for the next attempt
-            if _schema_race(exc) and races < SCHEMA_RACE_RETRIES:
-                races += 1
-                time.sleep(0.2 * races)
-                continue
-            if not is_transient(exc) or open_wait_s <= 0:
+            if attempt == SCHEMA_RACE_RETRIES or not _schema_race(exc):
                 raise
-            if time.monotonic() - start > open_wait_s:
-                raise StorageUnavailable(
-                    f"storage {mask_url(url)} stayed unreachable for {open_wait_s:.0f} s: start the database, or "
-                    "raise --storage-grace"
-                ) from None
-            if wait == BACKOFF_S[0]:
-                LOG.warning(
-                    "storage %s unreachable: waiting up to %.0f s (--storage-grace)", mask_url(url), open_wait_s
-                )
-            time.sleep(min(wait, BACKOFF_S[1]))
-            wait *= 2
+            time.sleep(0.2 * (attempt + 1))
+    raise StudyError(f"cannot open storage {mask_url(url)}")
 
 
 def _schema_race(exc: Exception) -> bool:

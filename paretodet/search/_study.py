@@ -156,7 +156,7 @@ def _open_run(config: SearchConfig, *, joining: bool, on_epoch: Callable[[int, i
     """Open (or create) the study after checking its files, load the model and data, write the manifest, fix
     the space this host and family can sample, and queue the probes once per study."""
     config.workdir.mkdir(parents=True, exist_ok=True)  # the default SQLite study lives there
-    storage = open_storage(config.storage_url, grace_s=config.storage_grace_s, wait_at_open=joining)
+    storage = open_storage(config.storage_url, grace_s=config.storage_grace_s)
     existing = existing_trials(storage, config.study)
     if existing is not None:  # before loading anything: the files must be the ones the study started with
         check_study_files(storage, config)

@@ -39,7 +39,7 @@ def run_worker(
     """
     import optuna
 
-    opened = open_storage(storage, grace_s=storage_grace_s, wait_at_open=True)
+    opened = open_storage(storage, grace_s=storage_grace_s)
     try:
         stored = optuna.load_study(study_name=study, storage=opened).user_attrs.get(STUDY_CONFIG_ATTR)
     except KeyError:
