@@ -3,7 +3,7 @@ work waits while another process on this host times latency). Light imports only
 
 from __future__ import annotations
 
-from paretodet.base._disk import no_space_on
+from paretodet.base._disk import exception_chain, no_space_on
 from paretodet.base._hashing import file_digest, stable_hash
 from paretodet.base._host import (
     TimingHost,
@@ -22,6 +22,7 @@ __all__ = [
     "TimingHost",
     "cpu_model",
     "declared_exports",
+    "exception_chain",
     "file_digest",
     "heavy_work",
     "lazy_exports",

@@ -99,13 +99,13 @@ _WRITERS = {"onnx": _write_onnx_file, "checkpoint": _write_checkpoint}
 
 
 @contextmanager
-def atomic_path(dest: Path, *, keep_existing: bool = False) -> Iterator[Path]:
+def atomic_path(dest: Path) -> Iterator[Path]:
     """Yield a temporary sibling path; on success it replaces ``dest`` in one rename (readers never see
-    a half-written file). With ``keep_existing``, or when nothing was written there, ``dest`` is left alone."""
+    a half-written file). When nothing was written there, ``dest`` is left alone."""
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
     try:
         yield tmp
-        if not keep_existing and tmp.exists():
+        if tmp.exists():
             with tmp.open("rb") as fh:  # on disk before it is timed: pending write-back skews latency
                 os.fsync(fh.fileno())
             os.replace(tmp, dest)

@@ -26,6 +26,7 @@ from optuna.exceptions import UpdateFinishedTrialError
 from optuna.storages import RDBStorage
 from optuna.trial import TrialState
 
+from paretodet.base import exception_chain
 from paretodet.errors import StudyError
 from paretodet.search._secrets import scrub
 
@@ -104,14 +105,9 @@ def is_transient(exc: BaseException) -> bool:
 
 def transient_cause(exc: BaseException) -> BaseException | None:
     """The error in ``exc``'s chain that names a transient database fault (Optuna wraps it in its own)."""
-    current: BaseException | None = exc
-    for _ in range(6):
-        if current is None:
-            return None
-        text = str(current).lower()
-        if any(marker in text for marker in TRANSIENT_MARKERS):
+    for current in exception_chain(exc):
+        if any(marker in str(current).lower() for marker in TRANSIENT_MARKERS):
             return current
-        current = current.__cause__ or current.__context__
     return None
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from paretodet.base import no_space_on
+from paretodet.base import exception_chain, no_space_on
 from paretodet.data import dataset_digest
 from paretodet.errors import ParetodetError, StudyError
 from paretodet.models import get_family
@@ -407,12 +407,7 @@ def _storage_lost(exc: BaseException) -> StudyError | None:
     """The ``StorageUnavailable`` in ``exc``'s chain, if any."""
     from paretodet.search._resilient import StorageUnavailable
 
-    current: BaseException | None = exc
-    for _ in range(8):
-        if current is None or isinstance(current, StorageUnavailable):
-            return current
-        current = current.__cause__ or current.__context__
-    return None
+    return next((e for e in exception_chain(exc) if isinstance(e, StorageUnavailable)), None)
 
 
 def _count(study: optuna.Study, state: str) -> int:
