@@ -100,6 +100,19 @@ def evaluate(
             typer.echo(f"{key:>16}: {value}")
 
 
+def _parse_sets(sets: list[str]) -> dict[str, str]:
+    """``--set KEY=VALUE`` options as a dict (ConfigError in one line for an item without ``=``)."""
+    from paretodet.errors import ConfigError
+
+    values: dict[str, str] = {}
+    for item in sets:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set '{item}' is not KEY=VALUE (e.g. --set quant.precision=fp16)")
+        values[key.strip()] = value
+    return values
+
+
 @app.command()
 def apply(
     model: str = typer.Argument(..., help="Checkpoint (.pt), model YAML, Ultralytics name, or torchvision:BUILDER."),
@@ -117,17 +130,11 @@ def apply(
     device: str = typer.Option("cpu", "--device", help="Where training runs: cpu, cuda or cuda:N."),
 ) -> None:
     """Build one candidate's artifact, measure it, and write it with its config and metrics."""
-    from paretodet.errors import ConfigError
     from paretodet.objectives import EvalSettings
     from paretodet.search import apply_candidate, load_candidate_file
     from paretodet.spaces import Candidate
 
-    values = load_candidate_file(config) if config else {}
-    for item in sets:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--set '{item}' is not KEY=VALUE (e.g. --set quant.precision=fp16)")
-        values[key.strip()] = value
+    values = {**(load_candidate_file(config) if config else {}), **_parse_sets(sets)}
     candidate = Candidate.from_dict(values)
     with image_bar("scoring val images") as (on_image, on_epoch):
         artifact, metrics = apply_candidate(
@@ -192,6 +199,9 @@ def search(
         "--storage-grace",
         help="Seconds to wait for an unreachable storage (a restarting database) before giving up.",
     ),
+    sets: list[str] = typer.Option(
+        [], "--set", help="Fix a knob for every trial, KEY=VALUE (e.g. distill.teacher=big.pt); it is not sampled."
+    ),
 ) -> None:
     """Run (or continue) a multi-objective search: maximize mAP50-95 and FPS, minimize size."""
     from paretodet.objectives import EvalSettings
@@ -210,7 +220,7 @@ def search(
         study=study,
         budgets=tuple(parse_budgets(budgets)),
         evaluation=EvalSettings(threads=threads, val_images=val_images, subset_seed=seed),
-        space=load_space(space),
+        space=load_space(space).with_fixed(_parse_sets(sets)),
         probes=probes,
         trust_model=trust_model,
         weights=weights,
@@ -445,6 +455,33 @@ def demo(
     typer.echo(f"report: {result.report['html']}")
     typer.echo(f"        {result.report['md']}\n        {result.report['csv']}")
     typer.echo(f"pick one: paretodet select {s.workdir} --budget 'size_mb<=8' --budget 'latency_ms<=15'")
+
+
+@app.command()
+def teacher(
+    name: str = typer.Argument(..., help="ssdlite or fasterrcnn (torchvision demo teachers, trained on the demo set)."),
+    workdir: Path = typer.Option(Path("paretodet-teacher"), "--workdir", help="Folder for the data and rounds."),
+    fresh: bool = typer.Option(False, "--fresh", help="Start again instead of resuming the kept rounds."),
+    threads: int = typer.Option(0, "--threads", help="torch CPU threads (0: torch's default)."),
+) -> None:
+    """Train a torchvision demo teacher to a plateau (resumable) and keep it in the user's cache."""
+    from paretodet.search import torchvision_teacher_recipe, train_torchvision_teacher
+
+    recipe = torchvision_teacher_recipe(name)
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    console = err_console()
+    with trial_bar("epochs") as (_on_trial, on_epoch):
+        dest = train_torchvision_teacher(
+            workdir / name,
+            recipe=recipe,
+            resume=not fresh,
+            on_round=lambda r, n, m: console.print(f"[bold]>[/bold] round {r}/{n}: val mAP50-95 {m:.4f}"),
+            on_epoch=on_epoch,
+        )
+    typer.echo(f"{name} teacher: {dest} (learning curve: {dest}.json)")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # the public names (the one list)
         list_families as list_families,
         load_detector as load_detector,
         register_family as register_family,
+        techniques_for as techniques_for,
     )
     from paretodet.models._teacher import (
         DEMO_DATA_SPEC as DEMO_DATA_SPEC,
@@ -40,10 +41,12 @@ if TYPE_CHECKING:  # the public names (the one list)
         plateau_reached as plateau_reached,
         train_demo_teacher as train_demo_teacher,
     )
+    from paretodet.models._teacher_detections import (
+        TeacherDetections as TeacherDetections,
+    )
     from paretodet.models._torchvision import build_torchvision as build_torchvision
     from paretodet.models._torchvision_kd import (
         DetectionKD as DetectionKD,
-        TeacherDetections as TeacherDetections,
         is_ssd_style as is_ssd_style,
         softened_targets as softened_targets,
     )

@@ -264,6 +264,12 @@ class DetectorFamily(ABC):
         """What this detector supports (the family's ``techniques``, narrowed where one model can do less)."""
         return self.techniques
 
+    def techniques_with_teacher(self, detector: Detector, teacher_family: str) -> frozenset[str]:
+        """What this detector supports when ``distill.teacher`` is a model of ``teacher_family``: by default a
+        teacher of another family teaches nothing (no ``kd``, no ``kd_features``)."""
+        techniques = self.supported_techniques(detector)
+        return techniques if teacher_family == self.name else techniques - {"kd", "kd_features"}
+
     def distillation(self, teacher: Detector, settings: KDSettings) -> Callable[[Any], Any]:
         """The criterion factory ``finetune`` takes to train a model of this family with ``teacher``'s
         knowledge; ConfigError (one line) when this family cannot learn from that teacher."""

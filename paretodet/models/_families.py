@@ -17,7 +17,7 @@ from paretodet.errors import ConfigError, ModelError
 if TYPE_CHECKING:
     from paretodet.models._base import Detector, DetectorFamily
 
-__all__ = ["family_for", "get_family", "list_families", "load_detector", "register_family"]
+__all__ = ["family_for", "get_family", "list_families", "load_detector", "register_family", "techniques_for"]
 
 # name -> "module:Class", in claim order
 _ENTRIES: dict[str, str] = {
@@ -77,6 +77,19 @@ def family_for(source: str | Path) -> DetectorFamily:
         f"model {text} is not a .pt checkpoint or model .yaml, nor torchvision:BUILDER: pass one of those "
         "(Ultralytics/YOLOv5 checkpoints, paretodet's own, or a torchvision builder with --weights)"
     )
+
+
+def techniques_for(detector: Detector, *, teacher: str | Path = "") -> frozenset[str]:
+    """What ``detector`` supports, learning from ``teacher`` (``distill.teacher``; empty: itself teaches).
+
+    Example:
+        >>> "kd_features" in techniques_for(yolo, teacher="torchvision:ssdlite320_mobilenet_v3_large")  # doctest: +SKIP
+        False
+    """
+    family = get_family(detector.family)
+    if not str(teacher):
+        return family.supported_techniques(detector)
+    return family.techniques_with_teacher(detector, family_for(teacher).name)
 
 
 def load_detector(source: str | Path, *, trust_model: bool = False, weights: Path | None = None) -> Detector:

@@ -23,7 +23,7 @@ from torch import nn
 
 from paretodet.base import file_digest
 from paretodet.errors import ConfigError, ModelError
-from paretodet.models._base import Detector, DetectorFamily, EpochCallback, KDSettings, TrainRecipe
+from paretodet.models._base import Detector, DetectorFamily, EpochCallback, KDSettings, StudentSpec, TrainRecipe
 from paretodet.models._torchvision_load import (
     BUILDERS,
     builder_spec,
@@ -263,10 +263,15 @@ class TorchvisionFamily(DetectorFamily):
         )
 
     def supported_techniques(self, detector: Detector) -> frozenset[str]:
-        """SSD-style models (anchors, a matcher, a box coder) also learn from teachers (``kd``)."""
+        """SSD-style models (anchors, a matcher, a box coder) also learn from teachers (``kd``), from scratch or
+        from their own weights (no narrower students: ``student`` stays out)."""
         from paretodet.models._torchvision_kd import is_ssd_style
 
         return self.techniques | {"kd"} if is_ssd_style(detector.model) else self.techniques
+
+    def techniques_with_teacher(self, detector: Detector, teacher_family: str) -> frozenset[str]:
+        """An SSD-style model learns from a teacher of any family through its detections."""
+        return self.supported_techniques(detector)
 
     def distillation(self, teacher: Detector, settings: KDSettings) -> Callable[[Any], Any]:
         """Distillation through the teacher's detections (a teacher of any family; see
@@ -284,6 +289,25 @@ class TorchvisionFamily(DetectorFamily):
             )
 
         return criterion
+
+    def make_student(self, teacher: Detector, spec: StudentSpec) -> nn.Module:
+        """The teacher's own architecture with fresh random weights (``spec.seed``): a student of the same size
+        that learns from ``distill.teacher`` for its whole schedule. torchvision builders have no width or depth
+        multipliers, so narrower students are refused in one line."""
+        from paretodet.models._torchvision_load import construct
+
+        if spec.yaml is not None or spec.width != 1.0 or spec.depth != 1.0 or spec.init != "scratch":
+            raise ConfigError(
+                "torchvision students are the model's own architecture trained from scratch: keep "
+                "distill.student_width=1 and distill.student_depth=1, no distill.student_yaml, distill.init=scratch"
+            )
+        torch.manual_seed(spec.seed)
+        label_map = label_map_of(teacher)
+        model = construct(str(teacher.extra["builder"]), len(label_map))
+        model.paretodet_label_map = label_map  # type: ignore[assignment]
+        if teacher.train_imgsz:
+            set_input_size(model, teacher.train_imgsz)
+        return model.eval()
 
     def loss_batches(self, data: DatasetInfo, *, imgsz: int, count: int) -> list[Any]:
         """``count`` letterboxed training batches (no augmentation)."""

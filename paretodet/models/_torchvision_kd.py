@@ -33,67 +33,19 @@ import torch.nn.functional as F
 from torch import nn
 
 from paretodet.errors import ConfigError
+from paretodet.models._teacher_detections import TeacherDetections, check_same_classes, soften_scores
 
 if TYPE_CHECKING:
     from paretodet.models._base import Detector
 
-__all__ = [
-    "MIN_BOX_SIDE",
-    "MIN_SCORE",
-    "SSD_PARTS",
-    "DetectionKD",
-    "TeacherDetections",
-    "is_ssd_style",
-    "softened_targets",
-]
+__all__ = ["SSD_PARTS", "DetectionKD", "is_ssd_style", "softened_targets"]
 
 SSD_PARTS = ("head", "anchor_generator", "proposal_matcher", "box_coder")  # what a student here must have
-
-MIN_SCORE = 0.05  # teacher detections below this score carry no signal worth matching
-MIN_BOX_SIDE = 1.0  # px: the least width and height of a teacher box used as a target (as for ground truth)
-TEACHER_IOU = 0.6  # the teacher's own NMS while producing targets
-TEACHER_MAX_DET = 100
 
 
 def is_ssd_style(model: nn.Module) -> bool:
     """Whether ``model`` has the parts this distillation reads (:data:`SSD_PARTS`)."""
     return all(hasattr(model, part) for part in SSD_PARTS)
-
-
-class TeacherDetections:
-    """A frozen teacher of any family, run through its deployment path on letterboxed ``(B, 3, S, S)`` images."""
-
-    def __init__(self, teacher: Detector, *, imgsz: int) -> None:
-        from paretodet.models._families import get_family
-
-        self.family = get_family(teacher.family)
-        self.module = self.family.inference_module(teacher, imgsz=imgsz).float().eval()
-        for param in self.module.parameters():
-            param.requires_grad_(False)
-        self.imgsz = imgsz
-
-    @torch.no_grad()
-    def __call__(self, images: torch.Tensor) -> list[np.ndarray]:
-        """Per image: ``(n, 6)`` detections ``x0 y0 x1 y1 score cls`` in input pixels, scores >= MIN_SCORE, width
-        and height >= MIN_BOX_SIDE (a zero-size box has no encoding against an anchor)."""
-        results = []
-        for image in images:
-            out = self.module(image[None].float().cpu())  # the teacher's deployment path runs on the CPU
-            outputs = [o.numpy() for o in (out if isinstance(out, tuple | list) else (out,))]
-            dets = self.family.decode(outputs, conf=MIN_SCORE, iou=TEACHER_IOU, max_det=TEACHER_MAX_DET)
-            results.append(encodable(dets))
-        return results
-
-
-def encodable(dets: np.ndarray) -> np.ndarray:
-    """The detections whose boxes are at least ``MIN_BOX_SIDE`` wide and high.
-
-    Example:
-        >>> encodable(np.array([[0, 0, 4, 4, 0.9, 1], [10, 0, 10, 4, 0.8, 2]])).tolist()
-        [[0.0, 0.0, 4.0, 4.0, 0.9, 1.0]]
-    """
-    sides = dets[:, 2:4] - dets[:, 0:2]
-    return dets[(sides >= MIN_BOX_SIDE).all(axis=1)]
 
 
 def softened_targets(scores: torch.Tensor, labels: torch.Tensor, num_classes: int, temperature: float) -> torch.Tensor:
@@ -104,8 +56,7 @@ def softened_targets(scores: torch.Tensor, labels: torch.Tensor, num_classes: in
         >>> softened_targets(torch.tensor([0.9]), torch.tensor([2]), 3, 1.0)
         tensor([[0.1000, 0.0000, 0.9000]])
     """
-    clipped = scores.clamp(1e-4, 1 - 1e-4)
-    q = torch.sigmoid(torch.log(clipped / (1 - clipped)) / temperature)
+    q = soften_scores(scores, temperature)
     target = torch.zeros((len(scores), num_classes))
     target[:, 0] = 1 - q
     target[torch.arange(len(scores)), labels] = q
@@ -135,6 +86,9 @@ class DetectionKD:
                 )
         if not 1.0 <= temperature <= 100.0 or not 0.0 <= alpha <= 1.0:
             raise ConfigError(f"need temperature >= 1 and alpha in [0, 1], got T={temperature} alpha={alpha}")
+        label_map = getattr(student, "paretodet_label_map", None)
+        if label_map:
+            check_same_classes([f"class {i}" for i in range(max(label_map) + 1)], teacher, names_only=False)
         self.teacher = TeacherDetections(teacher, imgsz=imgsz)
         self.temperature, self.alpha = temperature, alpha
         self.captured = _Captured()
@@ -149,6 +103,10 @@ class DetectionKD:
 
     def _keep_anchors(self, _module: nn.Module, _inputs: Any, output: list[torch.Tensor]) -> None:
         self.captured.anchors = output
+
+    def stats(self) -> dict[str, float]:
+        """What the teacher cost so far (see :meth:`TeacherDetections.stats`)."""
+        return self.teacher.stats()
 
     def remove(self) -> None:
         """Stop watching the student."""

@@ -184,17 +184,34 @@ class UltralyticsFamily(DetectorFamily):
 
         return FinetuneRecipe(epochs=recipe.epochs, batch=recipe.batch, seed=recipe.seed, device=recipe.device)
 
+    def techniques_with_teacher(self, detector: Detector, teacher_family: str) -> frozenset[str]:
+        """A teacher of another family teaches through its detections: ``kd`` without the feature term."""
+        techniques = self.supported_techniques(detector)
+        return techniques if teacher_family == self.name else techniques - {"kd_features"}
+
     def distillation(self, teacher: Detector, settings: KDSettings) -> Callable[[Any], Any]:
-        """Class, DFL and (``feature_weight``) neck-feature distillation from an Ultralytics teacher, anchor by
-        anchor (see ``compress._distill``); the student must carry projectors for the feature term."""
+        """From an Ultralytics teacher: class, DFL and (``feature_weight``) neck-feature distillation, anchor by
+        anchor (see ``models._ultralytics_kd``); the student must carry projectors for the feature term. From a
+        teacher of another family: its detections as soft targets of the student's own assignment (see
+        ``models._ultralytics_xkd``), with no feature term (the two networks share no feature layout)."""
         from paretodet.errors import ConfigError
-        from paretodet.models._ultralytics_kd import distillation_loss
 
         if teacher.family != self.name:
-            raise ConfigError(
-                f"an Ultralytics model learns from an Ultralytics teacher only (anchors matched one to one), not "
-                f"from a {teacher.family} one: name an Ultralytics distill.teacher, or distill a torchvision SSD"
-            )
+            if settings.feature_weight:
+                raise ConfigError(
+                    f"a {teacher.family} teacher teaches an Ultralytics student through its detections only (no "
+                    "shared feature layout): set distill.feature_weight=0"
+                )
+            from paretodet.models._ultralytics_xkd import cross_family_loss
+
+            def detections_criterion(student: Any) -> Any:
+                return cross_family_loss(
+                    student, teacher, temperature=settings.temperature, alpha=settings.alpha, imgsz=settings.imgsz
+                )
+
+            return detections_criterion
+
+        from paretodet.models._ultralytics_kd import distillation_loss
 
         def criterion(student: Any) -> Any:
             return distillation_loss(

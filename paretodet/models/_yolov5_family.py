@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from paretodet.models._base import ALL_TECHNIQUES, Detector, KDSettings, TrainRecipe
+from paretodet.models._base import ALL_TECHNIQUES, Detector, DetectorFamily, KDSettings, TrainRecipe
 from paretodet.models._ultralytics_family import UltralyticsFamily
 
 if TYPE_CHECKING:
@@ -79,6 +79,10 @@ class YoloV5Family(UltralyticsFamily):
 
         base = super().trainer_recipe(recipe, data)
         return dataclasses.replace(base, lr=round(0.002 * 5 / (4 + data.nc), 6), warmup_epochs=1.0)
+
+    def techniques_with_teacher(self, detector: Detector, teacher_family: str) -> frozenset[str]:
+        """Only a YOLOv5 teacher (same anchors) teaches a YOLOv5 model."""
+        return DetectorFamily.techniques_with_teacher(self, detector, teacher_family)
 
     def distillation(self, teacher: Detector, settings: KDSettings) -> Callable[[Any], Any]:
         """Objectness, class and box distillation from a YOLOv5 teacher with the same anchors (the model a pruned

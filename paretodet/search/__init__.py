@@ -66,8 +66,10 @@ if TYPE_CHECKING:  # the public names (the one list)
         study_space as study_space,
     )
     from paretodet.search._tv_teacher import (
+        TORCHVISION_TEACHERS as TORCHVISION_TEACHERS,
         TorchvisionTeacherRecipe as TorchvisionTeacherRecipe,
         torchvision_teacher_path as torchvision_teacher_path,
+        torchvision_teacher_recipe as torchvision_teacher_recipe,
         train_torchvision_teacher as train_torchvision_teacher,
     )
     from paretodet.search._verify import (

@@ -24,7 +24,7 @@ from paretodet.compress import (
 )
 from paretodet.data import DatasetInfo, dataset_digest, load_dataset, split_images, ultralytics_data_yaml
 from paretodet.errors import ConfigError, DataError, ModelError
-from paretodet.models import Detector, get_family, load_detector
+from paretodet.models import Detector, family_for, get_family, load_detector, techniques_for
 from paretodet.objectives import EvalSettings, Metrics, evaluate
 from paretodet.runtimes import Artifact, RuntimeSpec, runtime_spec
 from paretodet.search._accuracy_check import ACCURACY_CHECK_IMAGES, accuracy_check
@@ -78,10 +78,12 @@ def build(
             f"{detector.source} cannot be trained by paretodet (no training loss for this model format): "
             f"drop {', '.join(candidate.training_knobs())}"
         )
-    unsupported = unsupported_knobs(candidate.to_dict(), get_family(detector.family).supported_techniques(detector))
+    teacher = candidate.distill.teacher
+    unsupported = unsupported_knobs(candidate.to_dict(), techniques_for(detector, teacher=teacher))
     if unsupported:
+        taught = f" learning from {family_for(teacher).name} distill.teacher {teacher}" if teacher else ""
         raise ModelError(
-            f"the {detector.family} detector family does not support {', '.join(unsupported)}: drop those knobs"
+            f"the {detector.family} detector family{taught} does not support {', '.join(unsupported)}: drop those knobs"
         )
     spec = runtime_spec(candidate.runtime)
     spec.check_host(hint=candidate.precision_hint)  # one line before any work: package, GPU, hint

@@ -105,9 +105,9 @@ def _student(candidate: Candidate, ctx: StageContext) -> Detector:
     path = ctx.cache / "student" / key / "model.pt"
     if ctx.log.reuse(path, "student"):
         return _load_stage(path, teacher, key)
-    if kd.student_width == kd.student_depth == 1.0 and yaml_path is None:  # distill.teacher alone
-        student = copy.deepcopy(teacher.model)  # the searched model itself learns from distill.teacher
-    else:
+    if kd.student_width == kd.student_depth == 1.0 and yaml_path is None and kd.init == "teacher":
+        student = copy.deepcopy(teacher.model)  # distill.teacher alone: the searched model learns from it
+    else:  # a narrower student, or (init=scratch) the searched architecture from random weights
         spec = StudentSpec(width=kd.student_width, depth=kd.student_depth, yaml=yaml_path, init=kd.init)
         student = get_family(teacher.family).make_student(teacher, spec)
     recipe = TrainRecipe(epochs=kd.epochs, lr=kd.lr, device=ctx.device)

@@ -15,8 +15,8 @@ import numpy as np
 
 from paretodet.base import exception_chain, no_space_on
 from paretodet.data import dataset_digest
-from paretodet.errors import ParetodetError, StudyError
-from paretodet.models import get_family
+from paretodet.errors import ConfigError, ParetodetError, StudyError
+from paretodet.models import family_for, get_family, techniques_for
 from paretodet.reports import pareto_mask, violations
 from paretodet.search._config import OBJECTIVES, SearchConfig
 from paretodet.search._duplicates import MAX_RESAMPLES, record_duplicate, same_config
@@ -27,7 +27,7 @@ from paretodet.search._pipeline import build_and_measure, load_model_and_data
 from paretodet.search._probes import enqueue_probes
 from paretodet.search._secrets import mask_url
 from paretodet.search._storage import MANIFEST, open_storage, read_manifest, write_manifest
-from paretodet.spaces import fit_to_model, sample, technique_notes
+from paretodet.spaces import fit_to_model, sample, technique_notes, unsupported_knobs
 
 if TYPE_CHECKING:
     import optuna
@@ -190,8 +190,10 @@ def study_space(space: SearchSpace, detector: Detector) -> tuple[SearchSpace, li
     family supports, input sizes around its training size, no one-shot structured pruning beyond the family's
     limit, only runtimes this host can run, no training for a model paretodet cannot train."""
     family = get_family(detector.family)
-    techniques = family.supported_techniques(detector)
-    notes = technique_notes(space, techniques, family.name)
+    teacher = space.base.distill.teacher
+    techniques = techniques_for(detector, teacher=teacher)
+    pair_notes = check_teacher_pair(space, detector, techniques)
+    notes = [*pair_notes, *technique_notes(space, techniques, family.name)]
     fitted = space.for_techniques(techniques)
     fitted, fit_notes = fit_to_model(
         fitted,
@@ -205,6 +207,27 @@ def study_space(space: SearchSpace, detector: Detector) -> tuple[SearchSpace, li
         fitted = fitted.without_training()
         notes.append(f"no training knob sampled: paretodet cannot train {detector.source}")
     return fitted, [*fit_notes, *notes, *host_notes]
+
+
+def check_teacher_pair(space: SearchSpace, detector: Detector, techniques: frozenset[str]) -> list[str]:
+    """With ``distill.teacher`` set in the space's base: ConfigError (one line) for a base value the pair cannot
+    train, else one line saying how the teacher teaches (nothing when it is unset)."""
+    teacher = space.base.distill.teacher
+    if not teacher:
+        return []
+    teacher_family = family_for(teacher).name
+    fixed = unsupported_knobs(space.base.to_dict(), techniques)
+    if fixed:
+        raise ConfigError(
+            f"a {detector.family} model cannot learn from {teacher_family} distill.teacher {teacher} with "
+            f"{', '.join(fixed)}: drop those values or name a {detector.family} teacher"
+        )
+    if teacher_family == detector.family:
+        return [f"distill.teacher {teacher} teaches students and recovery (same family: anchor to anchor)"]
+    return [
+        f"distill.teacher {teacher} ({teacher_family}) teaches students and recovery through its detections "
+        "(another family: no feature imitation)"
+    ]
 
 
 def _write_run_manifest(

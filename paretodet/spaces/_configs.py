@@ -41,7 +41,16 @@ PRUNED = Condition("the model is pruned", lambda v: v.on("prune"))
 RECOVERING = Condition(
     "pruned, with recovery epochs", lambda v: PRUNED(v) and bool(v["prune.finetune_epochs"]), training=True
 )
-STUDENT = Condition("a student is trained", lambda v: v.on("distill"), training=True)
+
+
+def _untaught_copy(v: KnobValues) -> bool:
+    """``distill.teacher`` is the only student switch, with alpha 0 and init teacher: training the searched
+    model again on its labels would teach nothing, so no student is trained (the teacher may teach recovery)."""
+    full = v["distill.student_width"] == 1.0 and v["distill.student_depth"] == 1.0 and not v["distill.student_yaml"]
+    return full and v["distill.init"] == "teacher" and not v["distill.alpha"]
+
+
+STUDENT = Condition("a student is trained", lambda v: v.on("distill") and not _untaught_copy(v), training=True)
 KD = Condition("a student or recovery is trained", lambda v: STUDENT(v) or RECOVERING(v), training=True)
 KD_ON = Condition("trained with distill.alpha > 0", lambda v: KD(v) and bool(v["distill.alpha"]), training=True)
 
@@ -454,5 +463,16 @@ class DistillConfig:
     )
 
     def has_student(self) -> bool:
-        """Whether a student is trained at all (a switch knob is off its default)."""
-        return any(getattr(self, f.name) != f.default for f in dataclasses.fields(self) if f.metadata["knob"].switch)
+        """Whether a student is trained at all: a switch knob is off its default, except ``teacher`` alone with
+        ``alpha`` 0 and ``init`` teacher (the searched model would only be trained again on its labels; the
+        teacher then teaches pruning recovery only).
+
+        Example:
+            >>> DistillConfig(teacher="big.pt").has_student(), DistillConfig(teacher="big.pt", alpha=0.5).has_student()
+            (False, True)
+        """
+        switched = any(
+            getattr(self, f.name) != f.default for f in dataclasses.fields(self) if f.metadata["knob"].switch
+        )
+        full = self.student_width == self.student_depth == 1.0 and not self.student_yaml
+        return switched and not (full and self.init == "teacher" and not self.alpha)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -140,6 +140,21 @@ class SearchSpace:
         if unknown:
             raise ConfigError(f"knob(s) {', '.join(sorted(unknown))} are not in this space: add them instead")
         return SearchSpace(knobs=tuple(by_name.get(k.name, k) for k in self.knobs), base=self.base)
+
+    def with_fixed(self, values: Mapping[str, Any]) -> SearchSpace:
+        """A copy whose base takes ``values`` (dotted knob names; strings parsed as ``--set`` gives them) and
+        that no longer samples those knobs.
+
+        Example:
+            >>> from paretodet.spaces import load_space
+            >>> fixed = load_space("quick").with_fixed({"quant.precision": "fp16"})
+            >>> fixed.base.quant.precision, "quant.precision" in [k.name for k in fixed.knobs]
+            ('fp16', False)
+        """
+        if not values:
+            return self
+        base = self.base.replace(dict(values))
+        return SearchSpace(knobs=tuple(k for k in self.knobs if k.name not in values), base=base)
 
     def without_training(self) -> SearchSpace:
         """A copy that samples no training knob (for models paretodet cannot train), nor knobs that only

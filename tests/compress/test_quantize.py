@@ -222,4 +222,3 @@ def test_histogram_calibrators_are_fed_in_chunks(fp32, calib, tmp_path: Path, mo
         family="ultralytics",
     )
     assert fed == [2, 2] and out.is_file()
-

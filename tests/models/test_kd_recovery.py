@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import torch
 
-import paretodet.models._torchvision_kd as detection_kd
+import paretodet.models._teacher_detections as detection_kd
 from paretodet.compress import PruneSpec, prune_model
 from paretodet.data import SynthSpec, load_dataset, read_truth, split_images, synthesize
 from paretodet.errors import TrainingDiverged

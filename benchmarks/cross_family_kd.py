@@ -1,0 +1,195 @@
+"""Cross-family distillation for a whole schedule: students trained from scratch with a teacher of another family.
+
+Usage: python benchmarks/cross_family_kd.py [--workdir DIR] [--part ssdlite|yolo|all] [--epochs 30] [--seeds 0 1]
+                                            [--teachers none yolov8n fasterrcnn] [--alpha 0.5] [--temperature 2]
+                                            [--threads 1] [--phase all|train|measure]
+
+On the demo set in the Pascal VOC layout (400 train, 100 val images), at 192 px:
+- ``ssdlite``: torchvision's SSDlite320 (MobileNetV3-Large) from random weights (seeded), trained ``--epochs``
+  with torchvision's SGD recipe (lr 0.05, batch 16, warm-up and cosine), alone (``none``) or from its first
+  epoch with a teacher's detections (``models._torchvision_kd``): the packaged YOLOv8n demo teacher
+  (``yolov8n``) or paretodet's Faster R-CNN demo teacher (``fasterrcnn``: ``paretodet teacher fasterrcnn``).
+- ``yolo``: a YOLOv8 student at width 0.5 and depth 1 of the demo YOLOv8n, from random weights, trained
+  ``--epochs`` with the family's recipe, alone or with the Faster R-CNN teacher's detections as soft targets
+  (``models._ultralytics_xkd``).
+Every run of a part has the same init (per seed), recipe and epochs. mAP50-95 / mAP50 by paretodet's evaluator
+on the 100 val images (ONNX Runtime FP32) with the paired change against ``none`` on the same images.
+Training wall time per run and the teacher's cache hits are printed (the cost of a KD epoch against a plain one).
+Each run is kept under ``--workdir``; rerunning skips the runs already there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from paretodet.compress import export_artifact
+from paretodet.data import load_dataset, synthesize
+from paretodet.models import (
+    DEMO_DATA_SPEC,
+    Detector,
+    KDSettings,
+    StudentSpec,
+    TrainRecipe,
+    build_torchvision,
+    demo_teacher_path,
+    get_family,
+    load_detector,
+)
+from paretodet.objectives import EvalSettings, evaluate, paired_change_files
+from paretodet.search import build, torchvision_teacher_path
+from paretodet.spaces import Candidate
+
+IMGSZ = 192
+SSD_LR = 0.05
+YOLO_WIDTH = 0.5
+
+
+def teacher_detector(name: str) -> Detector | None:
+    """The teacher a run learns from (None: alone)."""
+    if name == "none":
+        return None
+    if name == "yolov8n":
+        return load_detector(str(demo_teacher_path()))
+    return load_detector(str(torchvision_teacher_path(name)))
+
+
+def run_path(work: Path, part: str, teacher: str, seed: int, args: argparse.Namespace) -> Path:
+    how = "alone" if teacher == "none" else f"{teacher}-a{args.alpha}-T{args.temperature}"
+    return work / "runs" / f"{part}-{how}-e{args.epochs}-s{seed}.pt"
+
+
+def start_model(part: str, seed: int, names: tuple[str, ...]) -> Detector:
+    """The seeded random init of a part's student (the same for every teacher)."""
+    import torch
+
+    torch.manual_seed(seed)
+    if part == "ssdlite":
+        return build_torchvision("ssdlite320_mobilenet_v3_large", names=names, imgsz=IMGSZ)
+    yolo = load_detector(str(demo_teacher_path()))
+    spec = StudentSpec(width=YOLO_WIDTH, depth=1.0, init="scratch", seed=seed)
+    return yolo.with_model(get_family(yolo.family).make_student(yolo, spec), source="student", digest=f"s{seed}")
+
+
+def train(work: Path, data: Any, part: str, teacher_name: str, seed: int, args: argparse.Namespace) -> None:
+    dest = run_path(work, part, teacher_name, seed, args)
+    if dest.is_file():
+        return
+    names = tuple(load_detector(str(demo_teacher_path())).names)
+    student = start_model(part, seed, names)
+    family = get_family(student.family)
+    teacher = teacher_detector(teacher_name)
+    criterion = None
+    if teacher is not None:
+        settings = KDSettings(temperature=args.temperature, alpha=args.alpha, imgsz=IMGSZ)
+        criterion = family.distillation(teacher, settings)
+    lr = SSD_LR if part == "ssdlite" else None
+    epoch_times: list[float] = []
+    last = [time.perf_counter()]
+
+    def on_epoch(done: int, total: int, _model: Any) -> None:
+        now = time.perf_counter()
+        epoch_times.append(now - last[0])
+        last[0] = now
+        print(f"  {dest.stem}: epoch {done}/{total} {epoch_times[-1]:.0f} s", flush=True)
+
+    start = time.perf_counter()
+    trained = family.finetune(
+        copy.deepcopy(student.model),
+        data,
+        imgsz=IMGSZ,
+        recipe=TrainRecipe(epochs=args.epochs, lr=lr, seed=seed),
+        workdir=dest.with_suffix(""),
+        criterion=criterion,
+        on_epoch=on_epoch,
+    )
+    wall = time.perf_counter() - start
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    det = student.with_model(trained, source=dest.stem, digest=dest.stem)
+    export_artifact(det, dest, runtime="torch", imgsz=IMGSZ, precision="fp32")
+    stats = getattr(criterion, "stats", None)
+    record = {"wall_s": wall, "epoch_s": epoch_times, "teacher": stats() if callable(stats) else None}
+    dest.with_suffix(".json").write_text(json.dumps(record, indent=2))
+    print(f"{dest.stem}: trained in {wall:.0f} s", flush=True)
+
+
+def score(work: Path, data: Any, det: Detector) -> Any:
+    artifact = build(Candidate.from_dict({"imgsz": IMGSZ}), det, data, workdir=work / "build").artifact
+    return evaluate(artifact, data, settings=EvalSettings(threads=2))
+
+
+def measure(work: Path, data: Any, part: str, args: argparse.Namespace) -> None:
+    label = {"ssdlite": "SSDlite320 from scratch", "yolo": f"YOLOv8 width {YOLO_WIDTH} from scratch"}[part]
+    print(
+        f"\n## {label}: {args.epochs} epochs at {IMGSZ} px, seeds {args.seeds}, "
+        f"alpha {args.alpha}, T {args.temperature}\n"
+    )
+    teachers = [t for t in args.teachers if part == "ssdlite" or t != "yolov8n"]
+    runs = {(t, s): run_path(work, part, t, s, args) for t in teachers for s in args.seeds}
+    scored = {key: score(work, data, load_detector(str(path))) for key, path in runs.items() if path.is_file()}
+    print("| teacher | seed | mAP50-95 | mAP50 | change vs alone (paired 95% CI) | train wall s | s / epoch |")
+    print("|---|---|---|---|---|---|---|")
+    gains: dict[str, list[float]] = {}
+    for (t, s), metrics in scored.items():
+        record = json.loads(runs[(t, s)].with_suffix(".json").read_text())
+        per_epoch = statistics.median(record["epoch_s"]) if record["epoch_s"] else float("nan")
+        change = "-"
+        base = scored.get(("none", s))
+        if t != "none" and base is not None:
+            delta = paired_change_files(base.evals_file, metrics.evals_file)
+            if delta is not None:
+                change = f"{delta['delta'] * 100:+.2f} pt [{delta['low'] * 100:+.2f}, {delta['high'] * 100:+.2f}]"
+                gains.setdefault(t, []).append(delta["delta"] * 100)
+        print(
+            f"| {t} | {s} | {metrics.map50_95:.4f} | {metrics.map50:.4f} | {change} | {record['wall_s']:.0f} | "
+            f"{per_epoch:.1f} |"
+        )
+        if record.get("teacher"):
+            print(f"|   teacher cache | {s} | {record['teacher']} | | | | |")
+    for t, values in gains.items():
+        print(
+            f"\n{t} teacher: {statistics.mean(values):+.2f} pt mean; per seed "
+            + " / ".join(f"{g:+.2f}" for g in values)
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/bench/xkd"))
+    parser.add_argument("--part", choices=("ssdlite", "yolo", "all"), default="all")
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--teachers", nargs="+", default=["none", "yolov8n", "fasterrcnn"])
+    parser.add_argument("--alpha", type=float, default=0.5)
+    parser.add_argument("--temperature", type=float, default=2.0)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--phase", choices=("all", "train", "measure"), default="all")
+    args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
+    work = args.workdir
+    voc = work / "voc" / "data.yaml"
+    if not voc.is_file():
+        synthesize(work / "voc", DEMO_DATA_SPEC, format="voc")
+    data = load_dataset(voc)
+    parts = ("ssdlite", "yolo") if args.part == "all" else (args.part,)
+    if args.phase in ("all", "train"):
+        for part in parts:
+            for seed in args.seeds:
+                for teacher in args.teachers:
+                    if part == "yolo" and teacher == "yolov8n":
+                        continue  # the YOLO student's own family teacher is not the point here
+                    train(work, data, part, teacher, seed, args)
+    if args.phase in ("all", "measure"):
+        for part in parts:
+            measure(work, data, part, args)
+
+
+if __name__ == "__main__":
+    main()

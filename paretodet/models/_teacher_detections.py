@@ -1,0 +1,125 @@
+"""A teacher of any family seen through its detections: the signal every pair of detector families shares.
+
+Two detectors of different families share no anchor grid, head or feature layout, but both understand a
+detection: a box and a class score. :class:`TeacherDetections` runs a frozen teacher through its family's
+deployment path (``inference_module`` + ``decode``) on the letterboxed images the student trains on, and keeps
+each image's detections in memory keyed by the image's bytes: an image seen again with the same augmentation
+(torchvision students: the same image, flipped or not) costs no teacher pass. Random augmentations (Ultralytics'
+mosaic) never repeat, so every batch then runs the teacher. :meth:`TeacherDetections.stats` tells what the
+teacher cost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from paretodet.errors import ConfigError
+
+if TYPE_CHECKING:
+    from paretodet.models._base import Detector
+
+__all__ = [
+    "MIN_BOX_SIDE",
+    "MIN_SCORE",
+    "TeacherDetections",
+    "check_same_classes",
+    "encodable",
+    "soften_scores",
+]
+
+MIN_SCORE = 0.05  # teacher detections below this score carry no signal worth matching
+MIN_BOX_SIDE = 1.0  # px: the least width and height of a teacher box used as a target (as for ground truth)
+TEACHER_IOU = 0.6  # the teacher's own NMS while producing targets
+TEACHER_MAX_DET = 100
+CACHE_IMAGES = 8192  # images whose detections are kept (the oldest go first)
+
+
+def encodable(dets: np.ndarray) -> np.ndarray:
+    """The detections whose boxes are at least ``MIN_BOX_SIDE`` wide and high (the teacher's boxes are clipped
+    to the image, so one predicted beyond an edge comes out with zero width: no box coder can encode it).
+
+    Example:
+        >>> encodable(np.array([[0, 0, 4, 4, 0.9, 1], [10, 0, 10, 4, 0.8, 2]])).tolist()
+        [[0.0, 0.0, 4.0, 4.0, 0.9, 1.0]]
+    """
+    sides = dets[:, 2:4] - dets[:, 0:2]
+    return dets[(sides >= MIN_BOX_SIDE).all(axis=1)]
+
+
+def soften_scores(scores: torch.Tensor, temperature: float) -> torch.Tensor:
+    """A teacher's detection scores softened as Bernoulli logits: ``sigmoid(logit(s) / T)``.
+
+    Example:
+        >>> [round(v, 4) for v in soften_scores(torch.tensor([0.9, 0.5]), 2.0).tolist()]
+        [0.75, 0.5]
+    """
+    clipped = scores.clamp(1e-4, 1 - 1e-4)
+    return torch.sigmoid(torch.log(clipped / (1 - clipped)) / temperature)
+
+
+def check_same_classes(student_names: Any, teacher: Detector, *, names_only: bool = True) -> None:
+    """ConfigError in one line when the teacher predicts other classes than the student learns (``names_only``
+    False: compare their number only, for a student that carries no class names)."""
+    s_names = list(student_names.values()) if isinstance(student_names, dict) else list(student_names or ())
+    t_names = list(teacher.names)
+    differ = len(s_names) != len(t_names) if not names_only else s_names != t_names
+    if s_names and differ:
+        raise ConfigError(
+            f"the teacher ({teacher.source}) predicts {len(t_names)} classes {t_names[:4]}... but the student learns "
+            f"{len(s_names)} {s_names[:4]}...: distill from a teacher trained on the same classes"
+        )
+
+
+class TeacherDetections:
+    """A frozen teacher of any family, run through its deployment path on letterboxed ``(B, 3, S, S)`` images."""
+
+    def __init__(self, teacher: Detector, *, imgsz: int, cache_images: int = CACHE_IMAGES) -> None:
+        from paretodet.models._families import get_family
+
+        self.family = get_family(teacher.family)
+        self.module = self.family.inference_module(teacher, imgsz=imgsz).float().eval()
+        for param in self.module.parameters():
+            param.requires_grad_(False)
+        self.imgsz = imgsz
+        self.cache_images = cache_images
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.hits = self.misses = 0
+        self.seconds = 0.0
+
+    @torch.no_grad()
+    def __call__(self, images: torch.Tensor) -> list[np.ndarray]:
+        """Per image: ``(n, 6)`` detections ``x0 y0 x1 y1 score cls`` in input pixels, scores >= MIN_SCORE, width
+        and height >= MIN_BOX_SIDE."""
+        start = time.perf_counter()
+        results = []
+        for image in images:
+            cpu = image.detach().float().cpu().contiguous()  # the teacher's deployment path runs on the CPU
+            key = hashlib.blake2b(cpu.numpy().tobytes(), digest_size=16).hexdigest()
+            cached = self._cache.get(key)
+            if cached is not None:
+                self.hits += 1
+                self._cache.move_to_end(key)
+                results.append(cached)
+                continue
+            self.misses += 1
+            out = self.module(cpu[None])
+            outputs = [o.numpy() for o in (out if isinstance(out, tuple | list) else (out,))]
+            dets = encodable(self.family.decode(outputs, conf=MIN_SCORE, iou=TEACHER_IOU, max_det=TEACHER_MAX_DET))
+            self._cache[key] = dets
+            if len(self._cache) > self.cache_images:
+                self._cache.popitem(last=False)
+            results.append(dets)
+        self.seconds += time.perf_counter() - start
+        return results
+
+    def stats(self) -> dict[str, float]:
+        """Teacher passes run (``misses``), images served from memory (``hits``) and seconds spent in the teacher.
+
+        A KD epoch's extra cost over a plain epoch is ``teacher_s`` plus the KD terms themselves."""
+        return {"teacher_passes": self.misses, "cache_hits": self.hits, "teacher_s": round(self.seconds, 1)}
