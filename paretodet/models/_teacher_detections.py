@@ -2,7 +2,9 @@
 
 Two detectors of different families share no anchor grid, head or feature layout, but both understand a
 detection: a box and a class score. :class:`TeacherDetections` runs a frozen teacher through its family's
-deployment path (``inference_module`` + ``decode``) on the letterboxed images the student trains on, and keeps
+deployment path (``inference_module`` + ``decode``) on the letterboxed images the student trains on, at the
+teacher's own training size (the image is resized to it and the boxes scaled back: a large teacher keeps
+its resolution while a small student trains at a smaller one), and keeps
 each image's detections in memory keyed by the image's bytes: an image seen again with the same augmentation
 (torchvision students: the same image, flipped or not) costs no teacher pass. Random augmentations (Ultralytics'
 mosaic) never repeat, so every batch then runs the teacher. :meth:`TeacherDetections.stats` tells what the
@@ -28,6 +30,7 @@ __all__ = [
     "MIN_BOX_SIDE",
     "MIN_SCORE",
     "TeacherDetections",
+    "at_size",
     "check_same_classes",
     "encodable",
     "soften_scores",
@@ -76,6 +79,27 @@ def check_same_classes(student_names: Any, teacher: Detector, *, names_only: boo
         )
 
 
+def at_size(image: torch.Tensor, size: int) -> tuple[torch.Tensor, float]:
+    """``image`` (3, H, W) padded to a square at its bottom and right (the letterbox's grey) and resized to
+    ``size``; with the scale from its pixels to the result's (boxes found there divide by it).
+
+    Example:
+        >>> out, scale = at_size(torch.zeros(3, 64, 32), 128)
+        >>> tuple(out.shape), scale
+        ((3, 128, 128), 2.0)
+    """
+    import torch.nn.functional as F
+
+    _, h, w = image.shape
+    side = max(h, w)
+    if h != w:
+        image = F.pad(image, (0, side - w, 0, side - h), value=114 / 255)
+    if side == size:
+        return image, 1.0
+    resized = F.interpolate(image[None], size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+    return resized[0], size / side
+
+
 class TeacherDetections:
     """A frozen teacher of any family, run through its deployment path on letterboxed ``(B, 3, S, S)`` images."""
 
@@ -83,10 +107,10 @@ class TeacherDetections:
         from paretodet.models._families import get_family
 
         self.family = get_family(teacher.family)
-        self.module = self.family.inference_module(teacher, imgsz=imgsz).float().eval()
+        self.imgsz = int(teacher.train_imgsz or imgsz)  # the teacher sees images at its own training size
+        self.module = self.family.inference_module(teacher, imgsz=self.imgsz).float().eval()
         for param in self.module.parameters():
             param.requires_grad_(False)
-        self.imgsz = imgsz
         self.cache_images = cache_images
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self.hits = self.misses = 0
@@ -108,9 +132,12 @@ class TeacherDetections:
                 results.append(cached)
                 continue
             self.misses += 1
-            out = self.module(cpu[None])
+            resized, scale = at_size(cpu, self.imgsz)
+            out = self.module(resized[None])
             outputs = [o.numpy() for o in (out if isinstance(out, tuple | list) else (out,))]
-            dets = encodable(self.family.decode(outputs, conf=MIN_SCORE, iou=TEACHER_IOU, max_det=TEACHER_MAX_DET))
+            dets = self.family.decode(outputs, conf=MIN_SCORE, iou=TEACHER_IOU, max_det=TEACHER_MAX_DET)
+            dets[:, :4] /= scale
+            dets = encodable(dets)
             self._cache[key] = dets
             if len(self._cache) > self.cache_images:
                 self._cache.popitem(last=False)

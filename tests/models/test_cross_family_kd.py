@@ -12,7 +12,7 @@ import torch
 from paretodet.data import SHAPE_CLASSES, load_data_yaml
 from paretodet.errors import ConfigError
 from paretodet.models import KDSettings, StudentSpec, TrainRecipe, get_family, load_detector
-from paretodet.models._teacher_detections import TeacherDetections
+from paretodet.models._teacher_detections import TeacherDetections, at_size
 from paretodet.models._torchvision import build_torchvision
 from paretodet.models._torchvision_train import loss_batches
 from paretodet.models._ultralytics_xkd import cross_family_loss, teacher_targets
@@ -40,6 +40,19 @@ def test_teacher_detections_are_kept_per_image(ssd_teacher: object, tiny_data: P
     teacher(images.flip(-1))  # another augmentation of the same images: new passes
     assert teacher.stats()["teacher_passes"] == 2 * len(images) and teacher.stats()["cache_hits"] == len(images)
     assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
+
+
+def test_the_teacher_sees_images_at_its_own_training_size(tiny_data: Path) -> None:
+    """A teacher trained at 128 px teaching at 64: its detections come back in the student's pixels."""
+    big = build_torchvision(SSD, names=SHAPE_CLASSES, imgsz=IMGSZ)
+    images = torch.stack(loss_batches(load_data_yaml(tiny_data), imgsz=IMGSZ // 2, count=1)[0].images)
+    teacher = TeacherDetections(big, imgsz=IMGSZ // 2)  # type: ignore[arg-type]
+    assert teacher.imgsz == IMGSZ
+    dets = teacher(images)
+    assert sum(len(d) for d in dets) > 0 and all((d[:, :4] <= IMGSZ // 2 + 1).all() for d in dets)
+    square, scale = at_size(torch.zeros(3, 40, 64), 128)
+    assert tuple(square.shape) == (3, 128, 128) and scale == 2.0
+    assert float(square[0, 100, 10]) == pytest.approx(114 / 255, abs=1e-3)  # padded at the bottom
 
 
 def test_teacher_targets_are_an_ultralytics_batch() -> None:
