@@ -53,7 +53,7 @@ def test_a_cross_family_teacher_samples_what_the_pair_trains(tiny_model: Path, s
 def test_a_fixed_value_the_pair_cannot_train_is_refused_in_one_line(tiny_model: Path, ssd: Path) -> None:
     yolo = load_detector(str(tiny_model))
     fixed = {"distill.teacher": str(ssd), "distill.alpha": "0.5", "distill.feature_weight": "1.0"}
-    with pytest.raises(ConfigError, match="cannot learn from torchvision distill.teacher") as caught:
+    with pytest.raises(ConfigError, match=r"cannot learn from torchvision distill\.teacher") as caught:
         study_space(load_space("balanced").with_fixed(fixed), yolo)
     assert "distill.feature_weight=1.0 (needs kd_features)" in str(caught.value)
     assert len(str(caught.value).splitlines()) == 1
