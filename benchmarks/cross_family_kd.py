@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/cross_family_kd.py [--workdir DIR] [--part ssdlite|yolo|all] [--epochs 30] [--seeds 0 1]
                                             [--teachers none yolov8n fasterrcnn] [--alpha 0.5] [--temperature 2]
-                                            [--threads 1] [--phase all|train|measure]
+                                            [--threads 1] [--phase all|train|measure|cost]
 
 On the demo set in the Pascal VOC layout (400 train, 100 val images), at 192 px:
 - ``ssdlite``: torchvision's SSDlite320 (MobileNetV3-Large) from random weights (seeded), trained ``--epochs``
@@ -14,7 +14,8 @@ On the demo set in the Pascal VOC layout (400 train, 100 val images), at 192 px:
   (``models._ultralytics_xkd``).
 Every run of a part has the same init (per seed), recipe and epochs. mAP50-95 / mAP50 by paretodet's evaluator
 on the 100 val images (ONNX Runtime FP32) with the paired change against ``none`` on the same images.
-Training wall time per run and the teacher's cache hits are printed (the cost of a KD epoch against a plain one).
+Training wall time per run and the teacher's cache hits are printed; ``--phase cost`` times ``--cost-epochs``
+epochs alone and with each teacher (the cost of a KD epoch against a plain one).
 Each run is kept under ``--workdir``; rerunning skips the runs already there.
 """
 
@@ -76,19 +77,24 @@ def start_model(part: str, seed: int, names: tuple[str, ...]) -> Detector:
     return yolo.with_model(get_family(yolo.family).make_student(yolo, spec), source="student", digest=f"s{seed}")
 
 
-def train(work: Path, data: Any, part: str, teacher_name: str, seed: int, args: argparse.Namespace) -> None:
-    dest = run_path(work, part, teacher_name, seed, args)
-    if dest.is_file():
-        return
+def fit(
+    data: Any, part: str, teacher_name: str, seed: int, args: argparse.Namespace, *, epochs: int, workdir: Path
+) -> tuple[Detector, dict[str, Any]]:
+    """Train one run: the trained student and its record (wall time, seconds per epoch, the teacher's cost)."""
     names = tuple(load_detector(str(demo_teacher_path())).names)
     student = start_model(part, seed, names)
     family = get_family(student.family)
     teacher = teacher_detector(teacher_name)
+    made: list[Any] = []  # the criterion the trainer builds (it holds the teacher's cost)
     criterion = None
     if teacher is not None:
         settings = KDSettings(temperature=args.temperature, alpha=args.alpha, imgsz=IMGSZ)
-        criterion = family.distillation(teacher, settings)
-    lr = SSD_LR if part == "ssdlite" else None
+        factory = family.distillation(teacher, settings)
+
+        def criterion(model: Any) -> Any:
+            made.append(factory(model))
+            return made[-1]
+
     epoch_times: list[float] = []
     last = [time.perf_counter()]
 
@@ -96,26 +102,56 @@ def train(work: Path, data: Any, part: str, teacher_name: str, seed: int, args: 
         now = time.perf_counter()
         epoch_times.append(now - last[0])
         last[0] = now
-        print(f"  {dest.stem}: epoch {done}/{total} {epoch_times[-1]:.0f} s", flush=True)
+        print(f"  {workdir.name}: epoch {done}/{total} {epoch_times[-1]:.0f} s", flush=True)
 
     start = time.perf_counter()
     trained = family.finetune(
         copy.deepcopy(student.model),
         data,
         imgsz=IMGSZ,
-        recipe=TrainRecipe(epochs=args.epochs, lr=lr, seed=seed),
-        workdir=dest.with_suffix(""),
+        recipe=TrainRecipe(epochs=epochs, lr=SSD_LR if part == "ssdlite" else None, seed=seed),
+        workdir=workdir,
         criterion=criterion,
         on_epoch=on_epoch,
     )
-    wall = time.perf_counter() - start
+    record = {
+        "wall_s": time.perf_counter() - start,
+        "epoch_s": epoch_times,
+        "teacher": made[-1].stats() if made else None,
+    }
+    return student.with_model(trained, source=workdir.name, digest=workdir.name), record
+
+
+def train(work: Path, data: Any, part: str, teacher_name: str, seed: int, args: argparse.Namespace) -> None:
+    dest = run_path(work, part, teacher_name, seed, args)
+    if dest.is_file():
+        return
+    det, record = fit(data, part, teacher_name, seed, args, epochs=args.epochs, workdir=dest.with_suffix(""))
     dest.parent.mkdir(parents=True, exist_ok=True)
-    det = student.with_model(trained, source=dest.stem, digest=dest.stem)
     export_artifact(det, dest, runtime="torch", imgsz=IMGSZ, precision="fp32")
-    stats = getattr(criterion, "stats", None)
-    record = {"wall_s": wall, "epoch_s": epoch_times, "teacher": stats() if callable(stats) else None}
     dest.with_suffix(".json").write_text(json.dumps(record, indent=2))
-    print(f"{dest.stem}: trained in {wall:.0f} s", flush=True)
+    print(f"{dest.stem}: trained in {record['wall_s']:.0f} s", flush=True)
+
+
+def cost(work: Path, data: Any, part: str, args: argparse.Namespace) -> None:
+    """Seconds per epoch of ``--cost-epochs`` epochs alone and with each teacher, run one after the other (the
+    first KD epoch runs the teacher on every image; later ones find the repeated images in memory)."""
+    print(f"\n## The teacher's cost, {part}: seconds per epoch ({args.cost_epochs} epochs each, seed 0)\n")
+    print(
+        "| teacher | s per epoch | teacher passes | served from memory | seconds in the teacher |\n"
+        "|---|---|---|---|---|"
+    )
+    for teacher in [t for t in args.teachers if part == "ssdlite" or t != "yolov8n"]:
+        _, record = fit(
+            data, part, teacher, 0, args, epochs=args.cost_epochs, workdir=work / "cost" / f"{part}-{teacher}"
+        )
+        stats = record["teacher"] or {}
+        per_epoch = " / ".join(f"{e:.1f}" for e in record["epoch_s"])
+        print(
+            f"| {teacher} | {per_epoch} | {stats.get('teacher_passes', '-')} | {stats.get('cache_hits', '-')} | "
+            f"{stats.get('teacher_s', '-')} |",
+            flush=True,
+        )
 
 
 def score(work: Path, data: Any, det: Detector) -> Any:
@@ -168,7 +204,8 @@ def main() -> None:
     parser.add_argument("--alpha", type=float, default=0.5)
     parser.add_argument("--temperature", type=float, default=2.0)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--phase", choices=("all", "train", "measure"), default="all")
+    parser.add_argument("--phase", choices=("all", "train", "measure", "cost"), default="all")
+    parser.add_argument("--cost-epochs", type=int, default=2)
     args = parser.parse_args()
     import torch
 
@@ -189,6 +226,9 @@ def main() -> None:
     if args.phase in ("all", "measure"):
         for part in parts:
             measure(work, data, part, args)
+    if args.phase == "cost":
+        for part in parts:
+            cost(work, data, part, args)
 
 
 if __name__ == "__main__":
