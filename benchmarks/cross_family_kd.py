@@ -9,6 +9,7 @@ On the demo set in the Pascal VOC layout (400 train, 100 val images), at 192 px:
   with torchvision's SGD recipe (lr 0.05, batch 16, warm-up and cosine), alone (``none``) or from its first
   epoch with a teacher's detections (``models._torchvision_kd``): the packaged YOLOv8n demo teacher
   (``yolov8n``) or paretodet's Faster R-CNN demo teacher (``fasterrcnn``: ``paretodet teacher fasterrcnn``).
+- ``task-only`` (SSDlite): the control, alone with its task loss scaled by ``1 - alpha`` as a KD run's is.
 - ``yolo``: a YOLOv8 student at width 0.5 and depth 1 of the demo YOLOv8n, from random weights, trained
   ``--epochs`` with the family's recipe, alone or with the Faster R-CNN teacher's detections as soft targets
   (``models._ultralytics_xkd``).
@@ -51,9 +52,24 @@ SSD_LR = 0.05
 YOLO_WIDTH = 0.5
 
 
+class _ScaledTask:
+    """A torchvision criterion that keeps only ``scale`` x the task loss: what a KD run's task share is, without
+    the teacher (SGD's step on a scaled loss is a scaled step, so this separates the teacher from the scale)."""
+
+    def __init__(self, scale: float) -> None:
+        self.scale = scale
+
+    def __call__(self, _images: Any, task_loss: Any, _labels: Any) -> tuple[Any, dict[str, float]]:
+        task = task_loss()
+        return self.scale * task, {"task": float(task.detach())}
+
+    def remove(self) -> None:
+        """Nothing to let go of."""
+
+
 def teacher_detector(name: str) -> Detector | None:
-    """The teacher a run learns from (None: alone)."""
-    if name == "none":
+    """The teacher a run learns from (None: alone, or the task-only control)."""
+    if name in ("none", "task-only"):
         return None
     if name == "yolov8n":
         return load_detector(str(demo_teacher_path()))
@@ -87,7 +103,9 @@ def fit(
     teacher = teacher_detector(teacher_name)
     made: list[Any] = []  # the criterion the trainer builds (it holds the teacher's cost)
     criterion = None
-    if teacher is not None:
+    if teacher_name == "task-only":  # the control: (1 - alpha) x the task loss and no teacher term
+        criterion = lambda _model: _ScaledTask(1.0 - args.alpha)  # noqa: E731
+    elif teacher is not None:
         settings = KDSettings(temperature=args.temperature, alpha=args.alpha, imgsz=IMGSZ)
         factory = family.distillation(teacher, settings)
 
