@@ -186,25 +186,30 @@ def measure(work: Path, data: Any, part: str, args: argparse.Namespace) -> None:
     teachers = [t for t in args.teachers if part == "ssdlite" or t != "yolov8n"]
     runs = {(t, s): run_path(work, part, t, s, args) for t in teachers for s in args.seeds}
     scored = {key: score(work, data, load_detector(str(path))) for key, path in runs.items() if path.is_file()}
-    print("| teacher | seed | mAP50-95 | mAP50 | change vs alone (paired 95% CI) | train wall s | s / epoch |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "| teacher | seed | mAP50-95 | mAP50 | change vs alone (paired 95% CI) | vs task-only control | train wall s "
+        "| s / epoch |\n|---|---|---|---|---|---|---|---|"
+    )
     gains: dict[str, list[float]] = {}
     for (t, s), metrics in scored.items():
         record = json.loads(runs[(t, s)].with_suffix(".json").read_text())
         per_epoch = statistics.median(record["epoch_s"]) if record["epoch_s"] else float("nan")
-        change = "-"
-        base = scored.get(("none", s))
-        if t != "none" and base is not None:
-            delta = paired_change_files(base.evals_file, metrics.evals_file)
-            if delta is not None:
-                change = f"{delta['delta'] * 100:+.2f} pt [{delta['low'] * 100:+.2f}, {delta['high'] * 100:+.2f}]"
+        changes = []
+        for ref in ("none", "task-only"):
+            base = scored.get((ref, s))
+            delta = paired_change_files(base.evals_file, metrics.evals_file) if base and t != ref else None
+            if delta is None:
+                changes.append("-")
+                continue
+            changes.append(f"{delta['delta'] * 100:+.2f} pt [{delta['low'] * 100:+.2f}, {delta['high'] * 100:+.2f}]")
+            if ref == "none":
                 gains.setdefault(t, []).append(delta["delta"] * 100)
         print(
-            f"| {t} | {s} | {metrics.map50_95:.4f} | {metrics.map50:.4f} | {change} | {record['wall_s']:.0f} | "
-            f"{per_epoch:.1f} |"
+            f"| {t} | {s} | {metrics.map50_95:.4f} | {metrics.map50:.4f} | {changes[0]} | {changes[1]} | "
+            f"{record['wall_s']:.0f} | {per_epoch:.1f} |"
         )
         if record.get("teacher"):
-            print(f"|   teacher cache | {s} | {record['teacher']} | | | | |")
+            print(f"|   teacher cost | {s} | {record['teacher']} | | | | | |")
     for t, values in gains.items():
         print(
             f"\n{t} teacher: {statistics.mean(values):+.2f} pt mean; per seed "
