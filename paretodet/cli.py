@@ -11,6 +11,7 @@ import yaml
 
 from paretodet._cli_cache import cache_app
 from paretodet._cli_fronts import register_front_commands, run_verify
+from paretodet._cli_teacher import register_teacher_command
 from paretodet._cli_ui import err_console, image_bar, log_storage_events, print_json, stdout_reserved, trial_bar
 from paretodet.errors import ParetodetError
 
@@ -285,6 +286,7 @@ def worker(
 
 
 register_front_commands(app)  # measure, compare, verify
+register_teacher_command(app)  # teacher
 
 
 @app.command()
@@ -455,33 +457,6 @@ def demo(
     typer.echo(f"report: {result.report['html']}")
     typer.echo(f"        {result.report['md']}\n        {result.report['csv']}")
     typer.echo(f"pick one: paretodet select {s.workdir} --budget 'size_mb<=8' --budget 'latency_ms<=15'")
-
-
-@app.command()
-def teacher(
-    name: str = typer.Argument(..., help="ssdlite or fasterrcnn (torchvision demo teachers, trained on the demo set)."),
-    workdir: Path = typer.Option(Path("paretodet-teacher"), "--workdir", help="Folder for the data and rounds."),
-    fresh: bool = typer.Option(False, "--fresh", help="Start again instead of resuming the kept rounds."),
-    threads: int = typer.Option(0, "--threads", help="torch CPU threads (0: torch's default)."),
-) -> None:
-    """Train a torchvision demo teacher to a plateau (resumable) and keep it in the user's cache."""
-    from paretodet.search import torchvision_teacher_recipe, train_torchvision_teacher
-
-    recipe = torchvision_teacher_recipe(name)
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
-    console = err_console()
-    with trial_bar("epochs") as (_on_trial, on_epoch):
-        dest = train_torchvision_teacher(
-            workdir / name,
-            recipe=recipe,
-            resume=not fresh,
-            on_round=lambda r, n, m: console.print(f"[bold]>[/bold] round {r}/{n}: val mAP50-95 {m:.4f}"),
-            on_epoch=on_epoch,
-        )
-    typer.echo(f"{name} teacher: {dest} (learning curve: {dest}.json)")
 
 
 def main(argv: list[str] | None = None) -> None:

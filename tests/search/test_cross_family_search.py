@@ -115,3 +115,8 @@ def test_search_set_is_parsed_and_refused_in_one_line(
     assert_one_line_error(code, err, "is not KEY=VALUE")
     code, _, err = run_cli([*base, "--set", "distill.techer=x.pt"], capsys)
     assert_one_line_error(code, err, "did you mean")
+
+
+def test_an_unknown_demo_teacher_is_one_line(capsys) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = run_cli(["teacher", "yolo-big"], capsys)
+    assert_one_line_error(code, err, "use one of ssdlite, fasterrcnn")
