@@ -43,14 +43,19 @@ RECOVERING = Condition(
 )
 
 
-def _untaught_copy(v: KnobValues) -> bool:
-    """``distill.teacher`` is the only student switch, with alpha 0 and init teacher: training the searched
-    model again on its labels would teach nothing, so no student is trained (the teacher may teach recovery)."""
-    full = v["distill.student_width"] == 1.0 and v["distill.student_depth"] == 1.0 and not v["distill.student_yaml"]
-    return full and v["distill.init"] == "teacher" and not v["distill.alpha"]
+def untaught_copy(width: float, depth: float, yaml: str, init: str, alpha: float) -> bool:
+    """Whether a "student" would be the searched model itself trained again on its labels (full width and depth,
+    no YAML, init teacher, alpha 0): that teaches nothing, so no student is trained (``distill.teacher`` may
+    still teach recovery)."""
+    return width == depth == 1.0 and not yaml and init == "teacher" and not alpha
 
 
-STUDENT = Condition("a student is trained", lambda v: v.on("distill") and not _untaught_copy(v), training=True)
+def _trains_student(v: KnobValues) -> bool:
+    names = ("student_width", "student_depth", "student_yaml", "init", "alpha")
+    return v.on("distill") and not untaught_copy(*(v[f"distill.{n}"] for n in names))
+
+
+STUDENT = Condition("a student is trained", _trains_student, training=True)
 KD = Condition("a student or recovery is trained", lambda v: STUDENT(v) or RECOVERING(v), training=True)
 KD_ON = Condition("trained with distill.alpha > 0", lambda v: KD(v) and bool(v["distill.alpha"]), training=True)
 
@@ -474,5 +479,5 @@ class DistillConfig:
         switched = any(
             getattr(self, f.name) != f.default for f in dataclasses.fields(self) if f.metadata["knob"].switch
         )
-        full = self.student_width == self.student_depth == 1.0 and not self.student_yaml
-        return switched and not (full and self.init == "teacher" and not self.alpha)
+        copy = untaught_copy(self.student_width, self.student_depth, self.student_yaml, self.init, self.alpha)
+        return switched and not copy
