@@ -196,13 +196,9 @@ def search(
         True, "--verify/--no-verify", help="At the end, re-time the front and the reference in interleaved rounds."
     ),
     storage_grace: float = typer.Option(
-        600.0,
-        "--storage-grace",
-        help="Seconds to wait for an unreachable storage (a restarting database) before giving up.",
+        600.0, "--storage-grace", help="Seconds to wait for an unreachable storage (a restarting database)."
     ),
-    sets: list[str] = typer.Option(
-        [], "--set", help="Fix a knob for every trial, KEY=VALUE (e.g. distill.teacher=big.pt); it is not sampled."
-    ),
+    sets: list[str] = typer.Option([], "--set", help="Fix a knob for every trial: KEY=VALUE (not sampled)."),
 ) -> None:
     """Run (or continue) a multi-objective search: maximize mAP50-95 and FPS, minimize size."""
     from paretodet.objectives import EvalSettings
@@ -254,9 +250,7 @@ def worker(
     ),
     device: str = typer.Option("cpu", "--device", help="Where training runs: cpu, cuda or cuda:N."),
     storage_grace: float = typer.Option(
-        600.0,
-        "--storage-grace",
-        help="Seconds to wait for an unreachable storage (a restarting database) before giving up.",
+        600.0, "--storage-grace", help="Seconds to wait for an unreachable storage (a restarting database)."
     ),
 ) -> None:
     """Join a running study from this machine (start several: they share it through the storage).

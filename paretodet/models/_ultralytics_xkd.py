@@ -31,7 +31,7 @@ from paretodet.models._teacher_detections import TeacherDetections, check_same_c
 if TYPE_CHECKING:
     from paretodet.models._base import Detector
 
-__all__ = ["cross_family_loss", "teacher_targets"]
+__all__ = ["cross_family_loss", "padded_scores", "teacher_targets"]
 
 
 def teacher_targets(dets: list[np.ndarray], imgsz: tuple[int, int], device: torch.device) -> dict[str, torch.Tensor]:
@@ -54,6 +54,21 @@ def teacher_targets(dets: list[np.ndarray], imgsz: tuple[int, int], device: torc
         "bboxes": xywh.to(device),
         "score": table[:, 5].to(device),
     }
+
+
+def padded_scores(rows: torch.Tensor, batch_size: int, width: int) -> torch.Tensor:
+    """Each image's teacher scores (column 6 of ``rows``, image index in column 0), padded as Ultralytics'
+    ``preprocess`` pads the boxes: ``(batch_size, width)``.
+
+    Example:
+        >>> padded_scores(torch.tensor([[1, 0, 0, 0, 0, 0, 0.9]]), 2, 1).tolist()
+        [[0.0], [0.8999999761581421]]
+    """
+    out = torch.zeros(batch_size, width, device=rows.device)
+    for i in range(batch_size):
+        mine = rows[rows[:, 0] == i, 6]
+        out[i, : len(mine)] = mine
+    return out
 
 
 def cross_family_loss(student: nn.Module, teacher: Detector, *, temperature: float, alpha: float, imgsz: int) -> Any:
@@ -110,7 +125,7 @@ def _loss_class() -> Any:
             )
             padded = self.preprocess(rows[:, :6], batch_size, scale_tensor=imgsz[[1, 0, 1, 0]])
             gt_labels, gt_bboxes = padded.split((1, 4), 2)
-            scores = self._padded_scores(rows, batch_size, padded.shape[1])
+            scores = padded_scores(rows, batch_size, padded.shape[1])
             mask_gt = gt_bboxes.sum(2, keepdim=True).gt_(0.0)
             pred_bboxes = self.bbox_decode(anchor_points, pred_distri)
             _, target_bboxes, target_scores, fg_mask, target_gt_idx = self.assigner(
@@ -138,13 +153,5 @@ def _loss_class() -> Any:
                 stride_tensor,
             )
             return box_term, cls_term, dfl_term
-
-        def _padded_scores(self, rows: torch.Tensor, batch_size: int, width: int) -> torch.Tensor:
-            """Each image's teacher scores, padded like ``preprocess`` pads its boxes: ``(batch, width)``."""
-            out = torch.zeros(batch_size, width, device=self.device)
-            for i in range(batch_size):
-                mine = rows[rows[:, 0] == i, 6]
-                out[i, : len(mine)] = mine
-            return out
 
     return _CrossFamilyLoss
