@@ -66,16 +66,16 @@ def soften_scores(scores: torch.Tensor, temperature: float) -> torch.Tensor:
     return torch.sigmoid(torch.log(clipped / (1 - clipped)) / temperature)
 
 
-def check_same_classes(student_names: Any, teacher: Detector, *, names_only: bool = True) -> None:
-    """ConfigError in one line when the teacher predicts other classes than the student learns (``names_only``
-    False: compare their number only, for a student that carries no class names)."""
-    s_names = list(student_names.values()) if isinstance(student_names, dict) else list(student_names or ())
+def check_same_classes(teacher: Detector, *, names: Any = None, count: int | None = None) -> None:
+    """ConfigError in one line when the teacher predicts other classes than the student learns: other ``names``
+    (a list, or Ultralytics' ``{index: name}``), or another ``count`` for a student that carries no names."""
     t_names = list(teacher.names)
-    differ = len(s_names) != len(t_names) if not names_only else s_names != t_names
-    if s_names and differ:
+    s_names = list(names.values()) if isinstance(names, dict) else list(names or ())
+    if (s_names and s_names != t_names) or (count is not None and count != len(t_names)):
+        shown = f"{len(s_names)} {s_names[:4]}..." if s_names else f"{count}"
         raise ConfigError(
             f"the teacher ({teacher.source}) predicts {len(t_names)} classes {t_names[:4]}... but the student learns "
-            f"{len(s_names)} {s_names[:4]}...: distill from a teacher trained on the same classes"
+            f"{shown}: distill from a teacher trained on the same classes"
         )
 
 

@@ -88,7 +88,7 @@ class DetectionKD:
             raise ConfigError(f"need temperature >= 1 and alpha in [0, 1], got T={temperature} alpha={alpha}")
         label_map = getattr(student, "paretodet_label_map", None)
         if label_map:
-            check_same_classes([f"class {i}" for i in range(max(label_map) + 1)], teacher, names_only=False)
+            check_same_classes(teacher, count=max(label_map) + 1)
         self.teacher = TeacherDetections(teacher, imgsz=imgsz)
         self.temperature, self.alpha = temperature, alpha
         self.captured = _Captured()

@@ -76,7 +76,7 @@ def cross_family_loss(student: nn.Module, teacher: Detector, *, temperature: flo
     Ultralytics' detection loss subclassed (see the module docstring)."""
     if not 1.0 <= temperature <= 100.0 or not 0.0 <= alpha <= 1.0:
         raise ConfigError(f"need temperature >= 1 and alpha in [0, 1], got T={temperature} alpha={alpha}")
-    check_same_classes(getattr(student, "names", None), teacher)
+    check_same_classes(teacher, names=getattr(student, "names", None))
     return _loss_class()(student, TeacherDetections(teacher, imgsz=imgsz), temperature=temperature, alpha=alpha)
 
 
