@@ -21,6 +21,7 @@ __all__ = [
     "TorchvisionInference",
     "block_of",
     "branch_free_batched_nms",
+    "branch_free_tracing",
     "fp32_node_names",
     "module_path",
     "quantizable_node_blocks",
@@ -112,7 +113,7 @@ class TorchvisionInference(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Detections of the first image of ``x``."""
-        with branch_free_batched_nms() if torch.jit.is_tracing() else nullcontext():
+        with branch_free_tracing() if torch.jit.is_tracing() else nullcontext():
             out = getattr(self, WRAPPED)([x[0]])[0]
         lut: Any = self.label_to_class
         classes = lut[out["labels"]]
@@ -145,6 +146,37 @@ def branch_free_batched_nms() -> Iterator[None]:
         yield
     finally:
         box_ops._batched_nms_coordinate_trick = original
+
+
+def _shape_safe_decode(coder: Any, rel_codes: torch.Tensor, boxes: list[torch.Tensor]) -> torch.Tensor:
+    """torchvision's ``BoxCoder.decode`` without its ``if box_sum > 0`` branches: the trace records the box
+    count as the proposals' dynamic length, and the per-box width (4 x classes) as the constant it is."""
+    concat_boxes = torch.cat(boxes, dim=0)
+    count, width = concat_boxes.shape[0], rel_codes.shape[-1]
+    pred_boxes = coder.decode_single(rel_codes.reshape(count, width), concat_boxes)
+    return pred_boxes.reshape(count, width // 4, 4)
+
+
+@contextmanager
+def _shape_safe_box_decode() -> Iterator[None]:
+    """While tracing for ONNX: R-CNN's box decoding branches in Python on the number of proposals. A trace
+    taken where the RPN kept none (a blank example image under ``rpn_score_thresh``) skips the reshapes and
+    exports a graph that fails on every real image; swap in the branch-free decode for the trace."""
+    from torchvision.models.detection._utils import BoxCoder
+
+    original = BoxCoder.decode
+    BoxCoder.decode = _shape_safe_decode  # type: ignore[method-assign,assignment]
+    try:
+        yield
+    finally:
+        BoxCoder.decode = original  # type: ignore[method-assign]
+
+
+@contextmanager
+def branch_free_tracing() -> Iterator[None]:
+    """The patches a trace of a torchvision detector for ONNX needs: branch-free batched NMS and box decoding."""
+    with branch_free_batched_nms(), _shape_safe_box_decode():
+        yield
 
 
 # ------------------------------------------------------------------------------------------- INT8 blocks

@@ -245,3 +245,55 @@ def test_torch_pruning_removes_channels(builder: str, tmp_path: Path) -> None:
     onnx_path = _export(FAMILY.inference_module(loaded, imgsz=IMGSZ), tmp_path / "pruned.onnx")
     got = _ort(onnx_path, x.numpy())
     assert got[0].shape[1] == 4 and len(got[1]) > 0
+
+
+def _rcnn_without_proposals_on_blank_images() -> torch.nn.Module:
+    """A small Faster R-CNN whose RPN keeps no proposal on a black image and many on a textured one (a trained
+    RPN under ``rpn_score_thresh`` on the blank image the exporter traces with)."""
+    from torchvision.models.detection import FasterRCNN
+    from torchvision.models.detection.anchor_utils import AnchorGenerator
+    from torchvision.ops import MultiScaleRoIAlign
+
+    backbone = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 8, stride=8, bias=False), torch.nn.ReLU())
+    backbone.out_channels = 8  # type: ignore[assignment]
+    torch.manual_seed(0)
+    model = FasterRCNN(
+        backbone,
+        num_classes=len(SHAPE_CLASSES) + 1,
+        image_mean=[0.0] * 3,
+        image_std=[1.0] * 3,
+        min_size=IMGSZ,
+        max_size=IMGSZ,
+        rpn_score_thresh=0.05,
+        rpn_anchor_generator=AnchorGenerator(((24,),), ((1.0,),)),
+        box_roi_pool=MultiScaleRoIAlign(["0"], 7, 2),
+    )
+    with torch.no_grad():  # black -> zero features -> objectness sigmoid(-5) < 0.05; texture -> well above
+        backbone[0].weight.fill_(1 / 192)
+        model.rpn.head.conv[0][0].weight.fill_(0.1)
+        model.rpn.head.conv[0][0].bias.zero_()
+        model.rpn.head.cls_logits.weight.fill_(1.0)
+        model.rpn.head.cls_logits.bias.fill_(-5.0)
+    return model.eval()
+
+
+def test_rcnn_traced_without_proposals_runs_on_images_with_them(tmp_path: Path) -> None:
+    from paretodet.models._torchvision_onnx import TorchvisionInference
+
+    labels = [-1, *range(len(SHAPE_CLASSES))]
+    module = TorchvisionInference(_rcnn_without_proposals_on_blank_images(), labels, imgsz=IMGSZ)
+    x = _image()
+    rpn = module.model.rpn
+    with torch.no_grad():  # the premise: no proposal on the exporter's blank image, many on the textured one
+        images, _ = module.model.transform([torch.zeros(3, IMGSZ, IMGSZ), torch.from_numpy(x[0])])
+        proposals, _ = rpn(images, {"0": module.model.backbone(images.tensors)})
+        ref = module(torch.from_numpy(x))
+    assert len(proposals[0]) == 0 and len(proposals[1]) > 10 and len(ref[0]) > 0
+    path = _export(module, tmp_path / "rcnn.onnx")
+    got = _ort(path, x)
+    def rows(boxes: Any, scores: Any, classes: Any) -> np.ndarray:  # one row a detection, in a fixed order
+        table = np.column_stack([np.asarray(boxes), np.asarray(scores), np.asarray(classes)]).round(2)
+        return table[np.lexsort(table.T[::-1])]
+
+    np.testing.assert_allclose(rows(*got), rows(*(r.numpy() for r in ref)), atol=0.02)
+    assert [o.shape[0] for o in _ort(path, np.zeros_like(x))] == [0, 0, 0]  # and none on a blank image
