@@ -8,7 +8,7 @@ On the demo set in the Pascal VOC layout, the SSDlite student (``--init teacher`
 ``paretodet.models.torchvision_teacher_path``, trained by paretodet until its val mAP plateaued; ``scratch``:
 random weights) is trained for ``--epochs`` at ``--imgsz`` with torchvision's SGD recipe and each seed, twice:
 alone (its own detection loss) and with the packaged YOLOv8n demo teacher's detections
-(``paretodet.models._torchvision_kd``: ``(1 - alpha) * task + alpha * KD``). mAP50-95 by paretodet's evaluator
+(``paretodet.models.torchvision._kd``: ``(1 - alpha) * task + alpha * KD``). mAP50-95 by paretodet's evaluator
 on the demo val split at ``--imgsz`` (ONNX Runtime FP32).
 """
 
@@ -33,7 +33,7 @@ from paretodet.models import (
     get_family,
     load_detector,
 )
-from paretodet.models._torchvision import build_torchvision
+from paretodet.models.torchvision._family import build_torchvision
 from paretodet.objectives import EvalSettings, evaluate
 from paretodet.search import build, torchvision_teacher_path
 from paretodet.spaces import Candidate

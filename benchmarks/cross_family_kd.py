@@ -2,17 +2,17 @@
 
 Usage: python benchmarks/cross_family_kd.py [--workdir DIR] [--part ssdlite|yolo|all] [--epochs 30] [--seeds 0 1]
                                             [--teachers none yolov8n fasterrcnn] [--alpha 0.5] [--temperature 2]
-                                            [--threads 1] [--phase all|train|measure|cost]
+                                            [--lr 0.05] [--threads 1] [--phase all|train|measure|cost]
 
 On the demo set in the Pascal VOC layout (400 train, 100 val images), at 192 px:
 - ``ssdlite``: torchvision's SSDlite320 (MobileNetV3-Large) from random weights (seeded), trained ``--epochs``
-  with torchvision's SGD recipe (lr 0.05, batch 16, warm-up and cosine), alone (``none``) or from its first
-  epoch with a teacher's detections (``models._torchvision_kd``): the packaged YOLOv8n demo teacher
+  with torchvision's SGD recipe (lr 0.05 or ``--lr``, batch 16, warm-up and cosine), alone (``none``) or from its first
+  epoch with a teacher's detections (``models.torchvision._kd``): the packaged YOLOv8n demo teacher
   (``yolov8n``) or paretodet's Faster R-CNN demo teacher (``fasterrcnn``: ``paretodet teacher fasterrcnn``).
 - ``task-only`` (SSDlite): the control, alone with its task loss scaled by ``1 - alpha`` as a KD run's is.
 - ``yolo``: a YOLOv8 student at width 0.5 and depth 1 of the demo YOLOv8n, from random weights, trained
   ``--epochs`` with the family's recipe, alone or with the Faster R-CNN teacher's detections as soft targets
-  (``models._ultralytics_xkd``).
+  (``models.ultralytics._xkd``).
 Every run of a part has the same init (per seed), recipe and epochs. mAP50-95 / mAP50 by paretodet's evaluator
 on the 100 val images (ONNX Runtime FP32) with the paired change against ``none`` on the same images.
 Training wall time per run and the teacher's cache hits are printed; ``--phase cost`` times ``--cost-epochs``
@@ -78,7 +78,8 @@ def teacher_detector(name: str) -> Detector | None:
 
 def run_path(work: Path, part: str, teacher: str, seed: int, args: argparse.Namespace) -> Path:
     how = "alone" if teacher == "none" else f"{teacher}-a{args.alpha}-T{args.temperature}"
-    return work / "runs" / f"{part}-{how}-e{args.epochs}-s{seed}.pt"
+    rate = f"-lr{args.lr}" if part == "ssdlite" and args.lr != SSD_LR else ""  # the first runs' names stay
+    return work / "runs" / f"{part}-{how}{rate}-e{args.epochs}-s{seed}.pt"
 
 
 def start_model(part: str, seed: int, names: tuple[str, ...]) -> Detector:
@@ -127,7 +128,7 @@ def fit(
         copy.deepcopy(student.model),
         data,
         imgsz=IMGSZ,
-        recipe=TrainRecipe(epochs=epochs, lr=SSD_LR if part == "ssdlite" else None, seed=seed),
+        recipe=TrainRecipe(epochs=epochs, lr=args.lr if part == "ssdlite" else None, seed=seed),
         workdir=workdir,
         criterion=criterion,
         on_epoch=on_epoch,
@@ -180,7 +181,9 @@ def score(work: Path, data: Any, det: Detector) -> Any:
 def measure(work: Path, data: Any, part: str, args: argparse.Namespace) -> None:
     label = {"ssdlite": "SSDlite320 from scratch", "yolo": f"YOLOv8 width {YOLO_WIDTH} from scratch"}[part]
     print(
-        f"\n## {label}: {args.epochs} epochs at {IMGSZ} px, seeds {args.seeds}, "
+        f"\n## {label}: {args.epochs} epochs at {IMGSZ} px, seeds {args.seeds}"
+        + (f", SGD lr {args.lr}" if part == "ssdlite" else "")
+        + ", "
         f"alpha {args.alpha}, T {args.temperature}\n"
     )
     teachers = [t for t in args.teachers if part == "ssdlite" or t != "yolov8n"]
@@ -226,6 +229,7 @@ def main() -> None:
     parser.add_argument("--teachers", nargs="+", default=["none", "yolov8n", "fasterrcnn"])
     parser.add_argument("--alpha", type=float, default=0.5)
     parser.add_argument("--temperature", type=float, default=2.0)
+    parser.add_argument("--lr", type=float, default=SSD_LR, help="the SSDlite runs' SGD learning rate")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--phase", choices=("all", "train", "measure", "cost"), default="all")
     parser.add_argument("--cost-epochs", type=int, default=2)

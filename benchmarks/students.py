@@ -31,7 +31,7 @@ from torch import nn
 from paretodet.compress import export_artifact
 from paretodet.data import DatasetInfo, load_data_yaml, write_resolved_yaml
 from paretodet.models import Detector, StudentSpec, demo_teacher_path, distillation_loss, load_detector, make_student
-from paretodet.models._ultralytics_train import FinetuneRecipe, finetune
+from paretodet.models.ultralytics._train import FinetuneRecipe, finetune
 from paretodet.objectives import EvalSettings, Metrics, evaluate
 from paretodet.search import build
 from paretodet.spaces import Candidate

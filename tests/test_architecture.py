@@ -37,3 +37,13 @@ def test_no_function_is_over_80_lines() -> None:
                 if lines > MAX_FUNCTION_LINES:
                     long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({lines} lines)")
     assert not long, long
+
+
+def test_each_family_is_a_subpackage_of_models() -> None:
+    from paretodet.models import get_family, list_families
+
+    for name in list_families():
+        module = type(get_family(name)).__module__
+        assert module.startswith(f"paretodet.models.{name}."), (name, module)
+    flat = [p.name for p in (ROOT / "paretodet" / "models").glob("_*.py") if any(f in p.name for f in list_families())]
+    assert not flat, f"family modules outside their subpackage: {flat}"

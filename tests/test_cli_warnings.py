@@ -16,7 +16,7 @@ import pytest
 
 from paretodet.data import SHAPE_CLASSES, SynthSpec, synthesize
 from paretodet.models import get_family
-from paretodet.models._torchvision import build_torchvision
+from paretodet.models.torchvision._family import build_torchvision
 
 # Python's default filters show every category but these: make the shown ones errors, keep the hidden ones hidden
 SHOWN_AS_ERRORS = ",".join(

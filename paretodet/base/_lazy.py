@@ -39,8 +39,8 @@ def lazy_exports(
 
 def declared_exports(init_file: str, package: str) -> dict[str, tuple[str, ...]]:
     """The lazy table of a package, read from its ``__init__``'s ``if TYPE_CHECKING:`` block, whose imports
-    (``from package._module import name as name``) are then the one list of its public names: type checkers
-    read them, and :func:`lazy_exports` imports each on first use.
+    (``from package._module import name as name``, or from a public subpackage) are then the one list of its
+    public names: type checkers read them, and :func:`lazy_exports` imports each on first use.
 
     Example:
         >>> table = declared_exports(__file__, __name__)  # doctest: +SKIP
@@ -51,7 +51,7 @@ def declared_exports(init_file: str, package: str) -> dict[str, tuple[str, ...]]
     for node in tree.body:
         if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
             for statement in node.body:
-                if isinstance(statement, ast.ImportFrom) and (statement.module or "").startswith(f"{package}._"):
+                if isinstance(statement, ast.ImportFrom) and (statement.module or "").startswith(f"{package}."):
                     module = statement.module[len(package) + 1 :]  # type: ignore[index]
                     table.setdefault(module, []).extend(alias.asname or alias.name for alias in statement.names)
     return {module: tuple(names) for module, names in table.items()}

@@ -6,7 +6,7 @@ neck's convolutions (which convolutions belong to which part is the detector fam
 masks NNI computes are applied by Torch-Pruning's dependency graph instead, traced on the module the family
 names, which also removes the coupled input channels of every consumer (concat, residual add, the next
 convolution, the heads). Ultralytics C2f blocks are first replaced by
-:class:`~paretodet.models._ultralytics_c2f.C2fSplit` (output-identical) so their channel split is prunable.
+:class:`~paretodet.models.ultralytics._c2f.C2fSplit` (output-identical) so their channel split is prunable.
 
 The unstructured method (``level``) zeroes the smallest weights in place: the network keeps its shapes, so
 it is no faster and its file is no smaller; only a compressed copy of the file is (the ``compressed_bytes``

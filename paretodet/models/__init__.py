@@ -1,9 +1,10 @@
 """Detector families behind one seam (Ultralytics, YOLOv5, torchvision), each with its own training, KD and
 graph rewrites, and the packaged demo teacher.
 
-A family's own modules carry its name (``_ultralytics_*``, ``_yolov5*``, ``_torchvision_*``); the rest of
-paretodet reaches a family through :class:`DetectorFamily` (``get_family``) or the public names below, each
-imported on first use (the families import torch and Ultralytics).
+Each family is a subpackage (``ultralytics``, ``yolov5``, ``torchvision``) with its loading, training, KD,
+export and graph rewrites; what families share (the seam, the registry, the demo teachers, a teacher's
+detections) sits here. The rest of paretodet reaches a family through :class:`DetectorFamily` (``get_family``)
+or the public names below, each imported on first use (the families import torch and Ultralytics).
 """
 
 from __future__ import annotations
@@ -44,43 +45,35 @@ if TYPE_CHECKING:  # the public names (the one list)
     from paretodet.models._teacher_detections import (
         TeacherDetections as TeacherDetections,
     )
-    from paretodet.models._torchvision import build_torchvision as build_torchvision
-    from paretodet.models._torchvision_kd import (
+    from paretodet.models.torchvision import (
         DetectionKD as DetectionKD,
+        build_torchvision as build_torchvision,
         is_ssd_style as is_ssd_style,
         softened_targets as softened_targets,
     )
-    from paretodet.models._ultralytics_c2f import (
+    from paretodet.models.ultralytics import (
+        QUANTIZE_ARG as QUANTIZE_ARG,
         C2fSplit as C2fSplit,
-        conv_like as conv_like,
-        register_safe_globals as register_safe_globals,
-        split_c2f_blocks as split_c2f_blocks,
-    )
-    from paretodet.models._ultralytics_features import (
+        FinetuneRecipe as FinetuneRecipe,
         attach_feature_projectors as attach_feature_projectors,
+        conv_like as conv_like,
         cwd_loss as cwd_loss,
         detach_feature_projectors as detach_feature_projectors,
-    )
-    from paretodet.models._ultralytics_kd import (
         distillation_loss as distillation_loss,
         distillation_terms as distillation_terms,
-        make_student as make_student,
-    )
-    from paretodet.models._ultralytics_onnx import (
-        QUANTIZE_ARG as QUANTIZE_ARG,
+        finetune as finetune,
         head_decode_nodes as head_decode_nodes,
         inference_module as inference_module,
+        make_student as make_student,
         quantizable_blocks as quantizable_blocks,
-    )
-    from paretodet.models._ultralytics_train import (
-        FinetuneRecipe as FinetuneRecipe,
-        finetune as finetune,
+        split_c2f_blocks as split_c2f_blocks,
         training_batches as training_batches,
     )
-    from paretodet.models._yolov5 import YoloV5Detect as YoloV5Detect, YoloV5Model as YoloV5Model
-    from paretodet.models._yolov5_loss import (
+    from paretodet.models.yolov5 import (
+        YoloV5Detect as YoloV5Detect,
         YoloV5DistillationLoss as YoloV5DistillationLoss,
         YoloV5Gains as YoloV5Gains,
         YoloV5Loss as YoloV5Loss,
+        YoloV5Model as YoloV5Model,
         assign_targets as assign_targets,
     )

@@ -177,6 +177,12 @@ class DetectorFamily(ABC):
     def save(self, detector: Detector, path: Path) -> None:
         """Write a checkpoint of ``detector`` that :meth:`load` reads back (``path`` is written as-is)."""
 
+    def checkpoint_classes(self) -> dict[type, tuple[str, ...]]:
+        """paretodet's own module classes this family's checkpoints pickle, each with the older paths
+        (``module.Class``) that files written before a move name: allowed in weights-only loads, resolved in
+        full ones (none by default)."""
+        return {}
+
     # -- deployment --------------------------------------------------------------------------------------
     @abstractmethod
     def inference_module(self, detector: Detector, *, imgsz: int) -> torch.nn.Module:

@@ -21,9 +21,9 @@ __all__ = ["family_for", "get_family", "list_families", "load_detector", "regist
 
 # name -> "module:Class", in claim order
 _ENTRIES: dict[str, str] = {
-    "torchvision": "paretodet.models._torchvision:TorchvisionFamily",
-    "yolov5": "paretodet.models._yolov5_family:YoloV5Family",
-    "ultralytics": "paretodet.models._ultralytics_family:UltralyticsFamily",
+    "torchvision": "paretodet.models.torchvision:TorchvisionFamily",
+    "yolov5": "paretodet.models.yolov5:YoloV5Family",
+    "ultralytics": "paretodet.models.ultralytics:UltralyticsFamily",
 }
 _LOADED: dict[str, DetectorFamily] = {}
 

@@ -13,9 +13,9 @@ from paretodet.data import SHAPE_CLASSES, load_data_yaml
 from paretodet.errors import ConfigError
 from paretodet.models import KDSettings, StudentSpec, TrainRecipe, get_family, load_detector
 from paretodet.models._teacher_detections import TeacherDetections, at_size
-from paretodet.models._torchvision import build_torchvision
-from paretodet.models._torchvision_train import loss_batches
-from paretodet.models._ultralytics_xkd import cross_family_loss, teacher_targets
+from paretodet.models.torchvision._family import build_torchvision
+from paretodet.models.torchvision._train import loss_batches
+from paretodet.models.ultralytics._xkd import cross_family_loss, teacher_targets
 
 IMGSZ = 128
 SSD = "ssdlite320_mobilenet_v3_large"

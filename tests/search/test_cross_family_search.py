@@ -11,7 +11,7 @@ import torch
 from paretodet.data import SHAPE_CLASSES, SynthSpec, synthesize
 from paretodet.errors import ConfigError, ModelError
 from paretodet.models import get_family, load_detector
-from paretodet.models._torchvision import build_torchvision
+from paretodet.models.torchvision._family import build_torchvision
 from paretodet.objectives import EvalSettings, LatencySettings
 from paretodet.search import SearchConfig, apply_candidate, run_study, study_space
 from paretodet.spaces import Candidate, Knob, SearchSpace, load_space

@@ -27,14 +27,20 @@ __all__ = ["load_ultralytics_safely", "register_paretodet_globals"]
 
 
 def register_paretodet_globals() -> None:
-    """Allow paretodet's own module classes in ``weights_only`` loads (process-wide, as Ultralytics does)."""
+    """Allow paretodet's own module classes (every registered family's :meth:`checkpoint_classes`) in
+    ``weights_only`` loads, under their paths and the older ones (process-wide, as Ultralytics does); and let
+    full unpickling resolve the older module paths to the modules the classes live in now."""
+    import sys
+
     import torch
 
-    from paretodet.models._ultralytics_c2f import register_safe_globals
-    from paretodet.models._yolov5 import YoloV5Detect, YoloV5Model
+    from paretodet.models._families import get_family, list_families
 
-    register_safe_globals()
-    torch.serialization.add_safe_globals([YoloV5Model, YoloV5Detect])
+    for name in list_families():
+        for cls, old_paths in get_family(name).checkpoint_classes().items():
+            torch.serialization.add_safe_globals([cls, *((cls, path) for path in old_paths)])
+            for path in old_paths:
+                sys.modules.setdefault(path.rpartition(".")[0], sys.modules[cls.__module__])
 
 
 def load_ultralytics_safely(name: str, *, what: str) -> tuple[Any, str]:

@@ -5,7 +5,7 @@ from pathlib import Path
 import torch
 
 from paretodet.models import demo_teacher_path, load_detector
-from paretodet.models._ultralytics_c2f import C2fSplit, split_c2f_blocks
+from paretodet.models.ultralytics._c2f import C2fSplit, split_c2f_blocks
 
 
 def test_split_blocks_are_numerically_identical(tiny_model: Path) -> None:

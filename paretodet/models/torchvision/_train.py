@@ -21,7 +21,7 @@ from torch import nn
 from paretodet.errors import ConfigError, DataError, TrainingDiverged
 from paretodet.models._base import EpochCallback, TrainRecipe
 from paretodet.models._divergence import diverged_reason
-from paretodet.models._torchvision_onnx import set_input_size
+from paretodet.models.torchvision._onnx import set_input_size
 
 if TYPE_CHECKING:
     from paretodet.data import DatasetInfo

@@ -1,8 +1,8 @@
-"""The original-YOLOv5 family: YOLOv5 checkpoints, read without the YOLOv5 code base (see ``_yolov5``).
+"""The original-YOLOv5 family: YOLOv5 checkpoints, read without the YOLOv5 code base (see ``_checkpoint``).
 
 Everything downstream of loading is the Ultralytics family's (its stand-in model is an Ultralytics
 ``DetectionModel`` with the same output layout and Ultralytics' trainer), except the training loss and
-distillation, which are YOLOv5's anchor-based ones (``_yolov5_loss``). It has no students.
+distillation, which are YOLOv5's anchor-based ones (``_loss``). It has no students.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from paretodet.models._base import ALL_TECHNIQUES, Detector, DetectorFamily, KDSettings, TrainRecipe
-from paretodet.models._ultralytics_family import UltralyticsFamily
+from paretodet.models.ultralytics import UltralyticsFamily
 
 if TYPE_CHECKING:
     from paretodet.data import DatasetInfo
-    from paretodet.models._ultralytics_train import FinetuneRecipe
+    from paretodet.models.ultralytics import FinetuneRecipe
 
 __all__ = ["YoloV5Family"]
 
@@ -35,12 +35,29 @@ class YoloV5Family(UltralyticsFamily):
     # l2 0.3 recovered 5 epochs (plain or KD) or 20 stays at 0.0000 on coco128; l2 0.1 recovers (BENCHMARKS.md)
     recovered_prune_limit: ClassVar[float | None] = 0.1
 
+    def checkpoint_classes(self) -> dict[type, tuple[str, ...]]:
+        """The stand-in model classes that pruned YOLOv5 checkpoints hold, besides the Ultralytics family's."""
+        from paretodet.models.yolov5._checkpoint import YoloV5Detect, YoloV5Model
+
+        old = "paretodet.models._yolov5"  # their module before the families got subpackages
+        return {
+            **super().checkpoint_classes(),
+            YoloV5Model: (f"{old}.YoloV5Model",),
+            YoloV5Detect: (f"{old}.YoloV5Detect",),
+        }
+
     def claims(self, source: str) -> bool:
-        """An existing ``.pt`` file whose pickle names YOLOv5's ``models.*`` classes (read without unpickling)."""
-        from paretodet.models._ultralytics import is_yolov5_checkpoint
+        """An existing ``.pt`` file whose pickle names YOLOv5's ``models.*`` classes, or paretodet's stand-in
+        model (a pruned or fine-tuned YOLOv5 it saved), read without unpickling."""
+        from paretodet.models.ultralytics import pickled_globals
+        from paretodet.models.yolov5._checkpoint import YoloV5Model
 
         path = Path(source).expanduser()
-        return path.suffix.lower() == ".pt" and path.is_file() and is_yolov5_checkpoint(path)
+        if path.suffix.lower() != ".pt" or not path.is_file():
+            return False
+        stand_in = {f"{YoloV5Model.__module__}.YoloV5Model", *self.checkpoint_classes()[YoloV5Model]}
+        names = pickled_globals(path)
+        return bool(names & stand_in) or any(name.startswith("models.") for name in names)
 
     def load(self, source: str, *, trust_model: bool = False, weights: Path | None = None) -> Detector:
         """The stand-in model and class names of a YOLOv5 checkpoint, or of one paretodet saved (a stage's
@@ -50,8 +67,8 @@ class YoloV5Family(UltralyticsFamily):
 
         from paretodet.base import file_digest
         from paretodet.errors import ModelError
-        from paretodet.models._ultralytics import is_yolov5_checkpoint
-        from paretodet.models._yolov5 import load_yolov5
+        from paretodet.models.ultralytics import is_yolov5_checkpoint
+        from paretodet.models.yolov5._checkpoint import load_yolov5
 
         if weights is not None:
             raise ModelError(f"--weights is for builder names (torchvision:...); {source} holds its own weights")
@@ -86,9 +103,9 @@ class YoloV5Family(UltralyticsFamily):
 
     def distillation(self, teacher: Detector, settings: KDSettings) -> Callable[[Any], Any]:
         """Objectness, class and box distillation from a YOLOv5 teacher with the same anchors (the model a pruned
-        student came from), cell by cell (see ``_yolov5_loss``)."""
+        student came from), cell by cell (see ``_loss``)."""
         from paretodet.errors import ConfigError
-        from paretodet.models._yolov5_loss import YoloV5DistillationLoss
+        from paretodet.models.yolov5._loss import YoloV5DistillationLoss
 
         if teacher.family != self.name:
             raise ConfigError(

@@ -18,7 +18,7 @@ from paretodet.models import (
     load_detector,
     make_student,
 )
-from paretodet.models._ultralytics_features import PROJECTORS, neck_channels
+from paretodet.models.ultralytics._features import PROJECTORS, neck_channels
 
 
 def test_cwd_is_zero_for_equal_maps_and_ignores_a_per_channel_shift() -> None:

@@ -3,8 +3,8 @@ from __future__ import annotations
 import torch
 
 from paretodet.models import StudentSpec, demo_teacher_path, load_detector, make_student
-from paretodet.models._ultralytics_c2f import split_c2f_blocks
-from paretodet.models._ultralytics_student import (
+from paretodet.models.ultralytics._c2f import split_c2f_blocks
+from paretodet.models.ultralytics._student import (
     _drop_repeats,
     _shrink_width,
     _student_shapes,

@@ -24,7 +24,7 @@ from ultralytics.nn.modules import C3, SPP, SPPF, Bottleneck, Concat, Conv
 from ultralytics.nn.tasks import DetectionModel
 
 from paretodet.errors import ModelError, first_line
-from paretodet.models._yolov5_loss import DEFAULT_TRAIN_IMGSZ
+from paretodet.models.yolov5._loss import DEFAULT_TRAIN_IMGSZ
 
 __all__ = ["YoloV5Detect", "YoloV5Model", "load_yolov5"]
 
@@ -223,12 +223,12 @@ class YoloV5Detect(nn.Module):
 class YoloV5Model(DetectionModel):
     """Stand-in for ``models.yolo.Model``: an Ultralytics ``DetectionModel``, so ``forward``, ``fuse``, the layer
     bookkeeping (``m.f``, ``m.i``, ``save``) and Ultralytics' trainer are Ultralytics' own; its training loss is
-    YOLOv5's anchor-based one (:mod:`paretodet.models._yolov5_loss`)."""
+    YOLOv5's anchor-based one (:mod:`paretodet.models.yolov5._loss`)."""
 
     paretodet_train_imgsz: int = DEFAULT_TRAIN_IMGSZ
 
     def init_criterion(self) -> Any:
         """YOLOv5's anchor-based detection loss, with the checkpoint's own gains."""
-        from paretodet.models._yolov5_loss import YoloV5Loss
+        from paretodet.models.yolov5._loss import YoloV5Loss
 
         return YoloV5Loss(self)

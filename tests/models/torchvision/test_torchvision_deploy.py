@@ -12,9 +12,9 @@ import torch
 
 from paretodet.data import SHAPE_CLASSES
 from paretodet.models._base import Detector
-from paretodet.models._torchvision import TorchvisionFamily, build_torchvision
-from paretodet.models._torchvision_onnx import block_of, module_path
-from tests.models.test_torchvision import IMGSZ, RCNN, SSD, calibrate_bn
+from paretodet.models.torchvision._family import TorchvisionFamily, build_torchvision
+from paretodet.models.torchvision._onnx import block_of, module_path
+from tests.models.torchvision.test_torchvision import IMGSZ, RCNN, SSD, calibrate_bn
 
 FAMILY = TorchvisionFamily()
 
@@ -145,7 +145,7 @@ def test_no_detections_export_and_run(tmp_path: Path) -> None:
 def test_branch_free_batched_nms_matches_torchvision() -> None:
     from torchvision.ops import batched_nms
 
-    from paretodet.models._torchvision_onnx import _offset_batched_nms
+    from paretodet.models.torchvision._onnx import _offset_batched_nms
 
     generator = torch.Generator().manual_seed(0)
     xy = torch.rand(200, 2, generator=generator) * 100
@@ -278,7 +278,7 @@ def _rcnn_without_proposals_on_blank_images() -> torch.nn.Module:
 
 
 def test_rcnn_traced_without_proposals_runs_on_images_with_them(tmp_path: Path) -> None:
-    from paretodet.models._torchvision_onnx import TorchvisionInference
+    from paretodet.models.torchvision._onnx import TorchvisionInference
 
     labels = [-1, *range(len(SHAPE_CLASSES))]
     module = TorchvisionInference(_rcnn_without_proposals_on_blank_images(), labels, imgsz=IMGSZ)
@@ -291,6 +291,7 @@ def test_rcnn_traced_without_proposals_runs_on_images_with_them(tmp_path: Path) 
     assert len(proposals[0]) == 0 and len(proposals[1]) > 10 and len(ref[0]) > 0
     path = _export(module, tmp_path / "rcnn.onnx")
     got = _ort(path, x)
+
     def rows(boxes: Any, scores: Any, classes: Any) -> np.ndarray:  # one row a detection, in a fixed order
         table = np.column_stack([np.asarray(boxes), np.asarray(scores), np.asarray(classes)]).round(2)
         return table[np.lexsort(table.T[::-1])]

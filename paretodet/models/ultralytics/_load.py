@@ -1,5 +1,5 @@
 """Ultralytics loading: checkpoints (.pt) or model YAMLs as a :class:`Detector` (the family is in
-``_ultralytics_family``)."""
+``_family``)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,13 @@ from typing import Any
 from paretodet.base import file_digest
 from paretodet.errors import ModelError, first_line
 from paretodet.models._base import Detector
-from paretodet.models._safe_load import load_ultralytics_safely, record_train_imgsz
+from paretodet.models.ultralytics._safe_load import (
+    load_ultralytics_safely,
+    record_train_imgsz,
+    register_paretodet_globals,
+)
 
-__all__ = ["file_digest", "is_yolov5_checkpoint", "load_ultralytics", "trained_size"]
+__all__ = ["file_digest", "is_yolov5_checkpoint", "load_ultralytics", "pickled_globals", "trained_size"]
 
 _REMOTE_SUFFIXES = (".pt", ".yaml", ".yml")
 
@@ -24,7 +28,7 @@ def load_ultralytics(source: str | Path, *, trust_model: bool = False) -> Detect
     Ultralytics' own loading code, which downloads released weights when online; offline, a ModelError
     names what could not be fetched.
 
-    Checkpoints load without running code from them (see :mod:`paretodet.models._safe_load`): Ultralytics
+    Checkpoints load without running code from them (see :mod:`paretodet.models.ultralytics._safe_load`): Ultralytics
     checkpoints through Ultralytics' allow-list mode (``weights_only`` unpickling of its known classes, plus
     paretodet's own blocks), original YOLOv5 ones through paretodet's restricted unpickler. A checkpoint that
     needs any other type raises :class:`~paretodet.errors.UntrustedModelError` naming it. ``trust_model=True``
@@ -64,24 +68,40 @@ def load_ultralytics(source: str | Path, *, trust_model: bool = False) -> Detect
     return _to_detector(model, source=text, digest=digest)
 
 
-def is_yolov5_checkpoint(path: Path) -> bool:
-    """Whether ``path`` pickles classes of the original YOLOv5 code base (``models.*``), read without unpickling."""
-    import torch
+def pickled_globals(path: Path) -> set[str]:
+    """The ``module.Name`` globals the pickle of the torch checkpoint ``path`` names, read without unpickling
+    (empty for a file that is not a torch zip archive: the regular loader reports it)."""
+    import pickletools
+    import zipfile
 
     try:
-        names = torch.serialization.get_unsafe_globals_in_checkpoint(str(path))
-    except Exception:  # not a torch zip archive: the regular loader reports it
-        return False
-    return any(name.startswith("models.") for name in names)
+        with zipfile.ZipFile(path) as archive:
+            member = next((n for n in archive.namelist() if n.endswith("data.pkl")), None)
+            data = archive.read(member) if member else b""
+        found: set[str] = set()
+        strings: list[str] = []
+        for opcode, arg, _ in pickletools.genops(data):
+            if opcode.name == "GLOBAL":  # protocol 2 (torch.save's): "module name"
+                found.add(str(arg).replace(" ", "."))
+            elif isinstance(arg, str):
+                strings.append(arg)
+            elif opcode.name == "STACK_GLOBAL" and len(strings) >= 2:  # protocol 4+: the last two strings
+                found.add(f"{strings[-2]}.{strings[-1]}")
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return set()
+    return found
+
+
+def is_yolov5_checkpoint(path: Path) -> bool:
+    """Whether ``path`` pickles classes of the original YOLOv5 code base (``models.*``), read without unpickling."""
+    return any(name.startswith("models.") for name in pickled_globals(path))
 
 
 def _load_yolo(name: str, *, what: str) -> Any:
     """Ultralytics' own loading: builds model YAMLs; unpickles checkpoints in full (trusted files only)."""
     from ultralytics import YOLO
 
-    from paretodet.models._ultralytics_c2f import register_safe_globals
-
-    register_safe_globals()  # pruned checkpoints hold C2fSplit blocks, also under ULTRALYTICS_SAFE_LOAD=1
+    register_paretodet_globals()  # pruned checkpoints hold C2fSplit blocks, also under ULTRALYTICS_SAFE_LOAD=1
     try:
         yolo = YOLO(name, task="detect")
     except FileNotFoundError as exc:

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["C2fSplit", "register_safe_globals", "split_c2f_blocks"]
+__all__ = ["LEGACY_C2F_PATHS", "C2fSplit", "split_c2f_blocks"]
 
 
 class C2fSplit(nn.Module):
@@ -108,13 +108,5 @@ def split_c2f_blocks(model: nn.Module) -> tuple[nn.Module, int]:
     return net, replaced
 
 
-# where C2fSplit lived before the families got their own modules: pruned checkpoints written then (stage caches,
-# exports) name this path; paretodet.compress._c2f still resolves it for full unpickling
-LEGACY_C2F_PATH = "paretodet.compress._c2f.C2fSplit"
-
-
-def register_safe_globals() -> None:
-    """Allow :class:`C2fSplit` (under its own path and the one older checkpoints name) in
-    ``torch.load(weights_only=True)``, which Ultralytics uses when ``ULTRALYTICS_SAFE_LOAD=1``: call it before
-    loading a pruned checkpoint in that mode."""
-    torch.serialization.add_safe_globals([C2fSplit, (C2fSplit, LEGACY_C2F_PATH)])
+# where C2fSplit lived before: pruned checkpoints written then (stage caches, exports) name these paths
+LEGACY_C2F_PATHS = ("paretodet.compress._c2f.C2fSplit", "paretodet.models._ultralytics_c2f.C2fSplit")

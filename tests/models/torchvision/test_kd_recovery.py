@@ -23,8 +23,8 @@ from paretodet.compress import PruneSpec, prune_model
 from paretodet.data import SynthSpec, load_dataset, read_truth, split_images, synthesize
 from paretodet.errors import TrainingDiverged
 from paretodet.models import KDSettings, TrainRecipe, get_family
-from paretodet.models._torchvision import build_torchvision
-from tests.models.test_torchvision import calibrate_bn
+from paretodet.models.torchvision._family import build_torchvision
+from tests.models.torchvision.test_torchvision import calibrate_bn
 
 IMGSZ = 160
 SSD = "ssdlite320_mobilenet_v3_large"
@@ -79,7 +79,7 @@ def _recover(setup: tuple[object, object, torch.nn.Module], workdir: Path) -> to
 
 
 def test_the_teacher_makes_zero_width_boxes_and_they_are_not_targets(setup: tuple[object, object, object]) -> None:
-    from paretodet.models._torchvision_train import loss_batches
+    from paretodet.models.torchvision._train import loss_batches
 
     data, teacher, _ = setup
     images = torch.stack(loss_batches(data, imgsz=IMGSZ, count=1)[0].images)  # type: ignore[arg-type]

@@ -6,7 +6,7 @@ models with a temperature ``T`` and uses a binary cross-entropy against the teac
 ``T^2``. Box distillation matches the DFL distributions (a softmax over ``reg_max`` bins per box side) with the
 same temperature, weighted by the teacher's confidence at each anchor. Both models share the anchor grid
 (same strides), so anchors match one to one. With ``feature_weight > 0`` the neck features the heads read are
-distilled too (channel-wise distillation through projectors, see :mod:`paretodet.models._ultralytics_features`). The
+distilled too (channel-wise distillation through projectors, see :mod:`paretodet.models.ultralytics._features`). The
 loss is the Ultralytics detection loss subclassed: ``total = (1 - alpha) * task + alpha * KD`` with
 ``KD = cls_gain * class KD + dfl_gain * box KD + feature_weight * CWD``; ``alpha = 0`` is plain training.
 """
@@ -25,7 +25,7 @@ from torch import nn
 from paretodet.errors import ConfigError, ModelError
 from paretodet.models._base import StudentSpec
 from paretodet.models._kd_terms import bernoulli_kl
-from paretodet.models._ultralytics_features import PROJECTORS, FeatureTap, cwd_loss
+from paretodet.models.ultralytics._features import PROJECTORS, FeatureTap, cwd_loss
 
 __all__ = ["StudentSpec", "check_pair", "distillation_loss", "distillation_terms", "make_student"]
 
@@ -58,7 +58,7 @@ def make_student(teacher: nn.Module, spec: StudentSpec) -> nn.Module:
     student.names = copy.deepcopy(getattr(teacher, "names", {}))
     check_pair(student, teacher)
     if spec.init == "teacher":
-        from paretodet.models._ultralytics_student import init_from_teacher
+        from paretodet.models.ultralytics._student import init_from_teacher
 
         init_from_teacher(student, teacher)
     return student.float().cpu().eval()

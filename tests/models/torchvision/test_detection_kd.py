@@ -11,9 +11,9 @@ from paretodet.data import SHAPE_CLASSES, load_data_yaml
 from paretodet.errors import ConfigError
 from paretodet.models import KDSettings, TrainRecipe, demo_teacher_path, get_family, load_detector
 from paretodet.models._teacher_detections import TeacherDetections
-from paretodet.models._torchvision import build_torchvision
-from paretodet.models._torchvision_kd import DetectionKD, softened_targets
-from paretodet.models._torchvision_train import _class_to_label, _loss, loss_batches
+from paretodet.models.torchvision._family import build_torchvision
+from paretodet.models.torchvision._kd import DetectionKD, softened_targets
+from paretodet.models.torchvision._train import _class_to_label, _loss, loss_batches
 
 IMGSZ = 160
 SSD = "ssdlite320_mobilenet_v3_large"
@@ -91,7 +91,7 @@ def test_students_and_teachers_that_cannot_pair_say_so(teacher: object) -> None:
     assert "kd" in tv.supported_techniques(build_torchvision(SSD, names=SHAPE_CLASSES))
     with pytest.raises(ConfigError, match="SSD-style student"):
         DetectionKD(rcnn.model, teacher, temperature=2.0, alpha=0.5, imgsz=IMGSZ)  # type: ignore[arg-type]
-    # an Ultralytics student learns from any family's detections (models._ultralytics_xkd)
+    # an Ultralytics student learns from any family's detections (models.ultralytics._xkd)
     assert callable(get_family("ultralytics").distillation(rcnn, KDSettings(temperature=2.0, alpha=0.5, imgsz=IMGSZ)))
     with pytest.raises(ConfigError, match="feature_weight=0"):
         tv.distillation(teacher, KDSettings(temperature=2.0, alpha=0.5, imgsz=IMGSZ, feature_weight=1.0))  # type: ignore[arg-type]

@@ -239,7 +239,7 @@ def from_state(
             f"{where}: the weights predict {num_labels} labels, the class names need {len(label_map)} "
             f"({len(label_map) - 1} classes + background): use weights trained for these classes"
         )
-    from paretodet.models._torchvision_prune import fit_shapes
+    from paretodet.models.torchvision._prune import fit_shapes
 
     model = construct(builder, num_labels)
     fit_shapes(model, state, groups)

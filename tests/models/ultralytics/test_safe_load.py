@@ -185,14 +185,27 @@ def test_pruned_stage_checkpoint_reloads_safely(tiny_model: Path, tmp_path: Path
     )
     with zipfile.ZipFile(path) as archive:  # the pickle names paretodet's own block
         pickled = next(archive.read(n) for n in archive.namelist() if n.endswith("data.pkl"))
-    assert b"paretodet.models._ultralytics_c2f" in pickled and b"C2fSplit" in pickled
+    assert b"paretodet.models.ultralytics._c2f" in pickled and b"C2fSplit" in pickled
     reloaded = load_detector(path)
     assert reloaded.params() == sum(p.numel() for p in pruned.parameters()) < det.params()
     assert any(isinstance(m, C2fSplit) for m in reloaded.model.modules())
 
 
-def test_pruned_checkpoints_written_before_the_move_still_load(tiny_model: Path, tmp_path: Path) -> None:
-    """Stage caches and exports written when C2fSplit lived in ``paretodet.compress._c2f`` name that path."""
+def _renamed(src: Path, dest: Path, new_module: bytes, old_module: bytes) -> Path:
+    """``src`` with its pickle naming ``old_module`` where it names ``new_module`` (a file written before a move)."""
+    with zipfile.ZipFile(src) as archive, zipfile.ZipFile(dest, "w") as out:
+        for info in archive.infolist():
+            data = archive.read(info.filename)
+            if info.filename.endswith("data.pkl"):  # protocol-2 GLOBAL opcodes: newline-terminated names
+                assert new_module + b"\n" in data
+                data = data.replace(new_module + b"\n", old_module + b"\n")
+            out.writestr(info, data)
+    return dest
+
+
+@pytest.mark.parametrize("old_module", ["paretodet.compress._c2f", "paretodet.models._ultralytics_c2f"])
+def test_pruned_checkpoints_written_before_a_move_still_load(tiny_model: Path, tmp_path: Path, old_module: str) -> None:
+    """Stage caches and exports written when C2fSplit lived elsewhere name its old module."""
     from paretodet.compress import PruneSpec, export_artifact, prune_model
     from paretodet.models import C2fSplit, Detector
 
@@ -206,18 +219,26 @@ def test_pruned_checkpoints_written_before_the_move_still_load(tiny_model: Path,
         imgsz=64,
         precision="fp32",
     )
-    old = tmp_path / "old.pt"
-    with zipfile.ZipFile(new) as src, zipfile.ZipFile(old, "w") as dst:
-        for info in src.infolist():
-            data = src.read(info.filename)
-            if info.filename.endswith("data.pkl"):  # protocol-2 GLOBAL opcodes: newline-terminated names
-                data = data.replace(b"paretodet.models._ultralytics_c2f\n", b"paretodet.compress._c2f\n")
-                assert b"paretodet.compress._c2f" in data
-            dst.writestr(info, data)
+    old = _renamed(new, tmp_path / "old.pt", b"paretodet.models.ultralytics._c2f", old_module.encode())
     for trust in (False, True):
         reloaded = load_detector(old, trust_model=trust)
         assert any(isinstance(m, C2fSplit) for m in reloaded.model.modules())
         assert reloaded.params() == sum(p.numel() for p in pruned.parameters())
+
+
+def test_yolov5_checkpoints_written_before_the_families_moved_still_load(tmp_path: Path) -> None:
+    """paretodet's YOLOv5 stand-in classes lived in ``paretodet.models._yolov5`` before the family subpackages."""
+    from paretodet.models import YoloV5Model, get_family
+    from paretodet.testing import tiny_yolov5
+
+    det = tiny_yolov5(names=("a", "b"))
+    new = tmp_path / "new.pt"
+    get_family("yolov5").save(det, new)
+    old = _renamed(new, tmp_path / "old.pt", b"paretodet.models.yolov5._checkpoint", b"paretodet.models._yolov5")
+    for trust in (False, True):
+        reloaded = load_detector(old, trust_model=trust)
+        assert isinstance(reloaded.model, YoloV5Model) and reloaded.family == "yolov5"
+        assert reloaded.params() == det.params()
 
 
 @pytest.mark.skipif(not V5.is_file(), reason=f"real-data test: {V5} is not on this machine")

@@ -24,7 +24,7 @@ from torch import nn
 from paretodet.base import file_digest
 from paretodet.errors import ConfigError, ModelError
 from paretodet.models._base import Detector, DetectorFamily, EpochCallback, KDSettings, StudentSpec, TrainRecipe
-from paretodet.models._torchvision_load import (
+from paretodet.models.torchvision._load import (
     BUILDERS,
     builder_spec,
     check_imgsz,
@@ -40,7 +40,7 @@ from paretodet.models._torchvision_load import (
     state_digest,
     text_digest,
 )
-from paretodet.models._torchvision_onnx import (
+from paretodet.models.torchvision._onnx import (
     TorchvisionInference,
     fp32_node_names,
     quantizable_node_blocks,
@@ -222,22 +222,22 @@ class TorchvisionFamily(DetectorFamily):
         """Ordinary (non-grouped) convolutions: the backbone body -> ``backbone``; FPN and SSD's extra layers
         -> ``neck``. Heads (RPN, RoI heads, SSD/RetinaNet/FCOS heads) are never listed; depthwise convolutions
         follow the convolution that feeds them, so they are no pruning roots."""
-        from paretodet.models._torchvision_prune import conv_parts
+        from paretodet.models.torchvision._prune import conv_parts
 
         return conv_parts(model)
 
     def prune_trace(self, model: nn.Module, *, imgsz: int) -> tuple[nn.Module, Any]:
         """A wrapper running the backbone and every head on an image tensor (see
-        :class:`~paretodet.models._torchvision_prune.PruneTrace` for why not the model itself) and a fixed
+        :class:`~paretodet.models.torchvision._prune.PruneTrace` for why not the model itself) and a fixed
         example input."""
-        from paretodet.models._torchvision_prune import PruneTrace, example_input
+        from paretodet.models.torchvision._prune import PruneTrace, example_input
 
         return PruneTrace(model, imgsz=imgsz), example_input(imgsz)
 
     def check_forward(self, model: nn.Module, *, imgsz: int) -> None:
         """The traced path and the full eval forward (anchors, decode, NMS) run on the pruned model."""
         super().check_forward(model, imgsz=imgsz)
-        from paretodet.models._torchvision_prune import example_input
+        from paretodet.models.torchvision._prune import example_input
 
         labels = getattr(model, "paretodet_label_map", None) or (-1, *range(num_outputs(model)))
         with torch.no_grad():
@@ -255,8 +255,8 @@ class TorchvisionFamily(DetectorFamily):
         on_epoch: EpochCallback | None = None,
         criterion: Callable[[Any], Any] | None = None,
     ) -> nn.Module:
-        """SGD on torchvision's own detection losses (see :func:`paretodet.models._torchvision_train.finetune`)."""
-        from paretodet.models._torchvision_train import finetune
+        """SGD on torchvision's own detection losses (see :func:`paretodet.models.torchvision._train.finetune`)."""
+        from paretodet.models.torchvision._train import finetune
 
         return finetune(
             model, data, imgsz=imgsz, recipe=recipe, workdir=workdir, on_epoch=on_epoch, criterion=criterion
@@ -265,7 +265,7 @@ class TorchvisionFamily(DetectorFamily):
     def supported_techniques(self, detector: Detector) -> frozenset[str]:
         """SSD-style models (anchors, a matcher, a box coder) also learn from teachers (``kd``), from scratch or
         from their own weights (no narrower students: ``student`` stays out)."""
-        from paretodet.models._torchvision_kd import is_ssd_style
+        from paretodet.models.torchvision._kd import is_ssd_style
 
         return self.techniques | {"kd"} if is_ssd_style(detector.model) else self.techniques
 
@@ -276,7 +276,7 @@ class TorchvisionFamily(DetectorFamily):
     def distillation(self, teacher: Detector, settings: KDSettings) -> Callable[[Any], Any]:
         """Distillation through the teacher's detections (a teacher of any family; see
         ``compress._detection_kd``); no feature term (the two networks share no feature layout)."""
-        from paretodet.models._torchvision_kd import DetectionKD
+        from paretodet.models.torchvision._kd import DetectionKD
 
         if settings.feature_weight:
             raise ConfigError(
@@ -294,7 +294,7 @@ class TorchvisionFamily(DetectorFamily):
         """The teacher's own architecture with fresh random weights (``spec.seed``): a student of the same size
         that learns from ``distill.teacher`` for its whole schedule. torchvision builders have no width or depth
         multipliers, so narrower students are refused in one line."""
-        from paretodet.models._torchvision_load import construct
+        from paretodet.models.torchvision._load import construct
 
         if spec.yaml is not None or spec.width != 1.0 or spec.depth != 1.0 or spec.init != "scratch":
             raise ConfigError(
@@ -311,13 +311,13 @@ class TorchvisionFamily(DetectorFamily):
 
     def loss_batches(self, data: DatasetInfo, *, imgsz: int, count: int) -> list[Any]:
         """``count`` letterboxed training batches (no augmentation)."""
-        from paretodet.models._torchvision_train import loss_batches
+        from paretodet.models.torchvision._train import loss_batches
 
         return loss_batches(data, imgsz=imgsz, count=count)
 
     def batch_loss(self, model: nn.Module, batch: Any) -> torch.Tensor:
         """Sum of torchvision's training losses on ``batch`` (batch norm statistics left untouched)."""
-        from paretodet.models._torchvision_train import batch_loss
+        from paretodet.models.torchvision._train import batch_loss
 
         return batch_loss(model, batch)
 

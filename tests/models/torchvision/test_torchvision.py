@@ -13,7 +13,7 @@ import torch
 from paretodet.data import SHAPE_CLASSES, load_dataset
 from paretodet.errors import ModelError
 from paretodet.models._base import KDSettings, TrainRecipe
-from paretodet.models._torchvision import BUILDERS, TorchvisionFamily, build_torchvision, list_builders
+from paretodet.models.torchvision._family import BUILDERS, TorchvisionFamily, build_torchvision, list_builders
 
 SSD = "ssdlite320_mobilenet_v3_large"
 RCNN = "fasterrcnn_mobilenet_v3_large_320_fpn"
@@ -56,7 +56,7 @@ def _run(family: TorchvisionFamily, det: object, x: torch.Tensor) -> tuple[torch
 def test_every_builder_builds_and_counts_its_labels(builder: str) -> None:
     from torchvision.models import detection
 
-    from paretodet.models._torchvision_load import label_count
+    from paretodet.models.torchvision._load import label_count
 
     spec = BUILDERS[builder]
     assert getattr(detection, spec.weights).DEFAULT.meta["categories"][0] == "__background__"

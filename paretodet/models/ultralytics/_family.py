@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     import torch
 
     from paretodet.data import DatasetInfo
-    from paretodet.models._ultralytics_train import FinetuneRecipe
+    from paretodet.models.ultralytics._train import FinetuneRecipe
 
 __all__ = ["UltralyticsFamily"]
 
@@ -49,10 +49,16 @@ class UltralyticsFamily(DetectorFamily):
         """Any ``.pt`` / ``.yaml`` path or bare name (the loader reports a missing or foreign file)."""
         return Path(source).suffix.lower() in _SUFFIXES
 
+    def checkpoint_classes(self) -> dict[type, tuple[str, ...]]:
+        """:class:`C2fSplit`, the prunable C2f that pruned checkpoints hold."""
+        from paretodet.models.ultralytics._c2f import LEGACY_C2F_PATHS, C2fSplit
+
+        return {C2fSplit: LEGACY_C2F_PATHS}
+
     def load(self, source: str, *, trust_model: bool = False, weights: Path | None = None) -> Detector:
-        """See :func:`paretodet.models._ultralytics.load_ultralytics`."""
+        """See :func:`paretodet.models.ultralytics._load.load_ultralytics`."""
         from paretodet.errors import ModelError
-        from paretodet.models._ultralytics import load_ultralytics
+        from paretodet.models.ultralytics._load import load_ultralytics
 
         if weights is not None:
             raise ModelError(f"--weights is for builder names (torchvision:...); {source} holds its own weights")
@@ -71,7 +77,7 @@ class UltralyticsFamily(DetectorFamily):
 
     def inference_module(self, detector: Detector, *, imgsz: int) -> torch.nn.Module:
         """The fused model whose forward returns the raw ``(1, 4 + nc, anchors)`` tensor."""
-        from paretodet.models._ultralytics_onnx import inference_module
+        from paretodet.models.ultralytics._onnx import inference_module
 
         return inference_module(detector.model)
 
@@ -87,7 +93,7 @@ class UltralyticsFamily(DetectorFamily):
 
     def onnx_metadata(self, detector: Detector, *, imgsz: int, precision: str, opset: int) -> dict[str, Any]:
         """Ultralytics' own ONNX metadata keys (``YOLO(file.onnx)`` reads them), plus the family."""
-        from paretodet.models._ultralytics_onnx import ultralytics_metadata
+        from paretodet.models.ultralytics._onnx import ultralytics_metadata
 
         return {**ultralytics_metadata(detector, imgsz=imgsz, precision=precision, opset=opset), "family": self.name}
 
@@ -104,19 +110,19 @@ class UltralyticsFamily(DetectorFamily):
 
     def quantizable_blocks(self, onnx_model: Any) -> dict[str, list[str]]:
         """``model.K`` blocks and the head's conv branches (``model.H.cv2.i`` ...)."""
-        from paretodet.models._ultralytics_onnx import quantizable_blocks
+        from paretodet.models.ultralytics._onnx import quantizable_blocks
 
         return quantizable_blocks(onnx_model)
 
     def fp32_nodes(self, onnx_model: Any) -> list[str]:
         """The detection head's decode (DFL, anchors, strides, sigmoid, concat)."""
-        from paretodet.models._ultralytics_onnx import head_decode_nodes
+        from paretodet.models.ultralytics._onnx import head_decode_nodes
 
         return head_decode_nodes(onnx_model)
 
     def prunable_copy(self, model: torch.nn.Module, *, structured: bool) -> torch.nn.Module:
         """C2f blocks split into two convolutions (output-identical) so their channel split is prunable."""
-        from paretodet.models._ultralytics_c2f import split_c2f_blocks
+        from paretodet.models.ultralytics._c2f import split_c2f_blocks
 
         return split_c2f_blocks(model)[0] if structured else copy.deepcopy(model)
 
@@ -163,7 +169,7 @@ class UltralyticsFamily(DetectorFamily):
     ) -> torch.nn.Module:
         """Ultralytics' trainer on the model itself (AdamW, no mosaic; see ``compress._finetune``)."""
         from paretodet.data import ultralytics_data_yaml
-        from paretodet.models._ultralytics_train import finetune
+        from paretodet.models.ultralytics._train import finetune
 
         base = self.trainer_recipe(recipe, data)
         ultra = base if recipe.lr is None else dataclasses.replace(base, lr=recipe.lr)  # None: the family's default
@@ -180,7 +186,7 @@ class UltralyticsFamily(DetectorFamily):
 
     def trainer_recipe(self, recipe: TrainRecipe, data: DatasetInfo) -> FinetuneRecipe:
         """The Ultralytics trainer's settings for ``recipe`` (``lr``: this family's default, see ``finetune``)."""
-        from paretodet.models._ultralytics_train import FinetuneRecipe
+        from paretodet.models.ultralytics._train import FinetuneRecipe
 
         return FinetuneRecipe(epochs=recipe.epochs, batch=recipe.batch, seed=recipe.seed, device=recipe.device)
 
@@ -191,9 +197,9 @@ class UltralyticsFamily(DetectorFamily):
 
     def distillation(self, teacher: Detector, settings: KDSettings) -> Callable[[Any], Any]:
         """From an Ultralytics teacher: class, DFL and (``feature_weight``) neck-feature distillation, anchor by
-        anchor (see ``models._ultralytics_kd``); the student must carry projectors for the feature term. From a
+        anchor (see ``models.ultralytics._kd``); the student must carry projectors for the feature term. From a
         teacher of another family: its detections as soft targets of the student's own assignment (see
-        ``models._ultralytics_xkd``), with no feature term (the two networks share no feature layout)."""
+        ``models.ultralytics._xkd``), with no feature term (the two networks share no feature layout)."""
         from paretodet.errors import ConfigError
 
         if teacher.family != self.name:
@@ -202,7 +208,7 @@ class UltralyticsFamily(DetectorFamily):
                     f"a {teacher.family} teacher teaches an Ultralytics student through its detections only (no "
                     "shared feature layout): set distill.feature_weight=0"
                 )
-            from paretodet.models._ultralytics_xkd import cross_family_loss
+            from paretodet.models.ultralytics._xkd import cross_family_loss
 
             def detections_criterion(student: Any) -> Any:
                 return cross_family_loss(
@@ -211,7 +217,7 @@ class UltralyticsFamily(DetectorFamily):
 
             return detections_criterion
 
-        from paretodet.models._ultralytics_kd import distillation_loss
+        from paretodet.models.ultralytics._kd import distillation_loss
 
         def criterion(student: Any) -> Any:
             return distillation_loss(
@@ -226,8 +232,8 @@ class UltralyticsFamily(DetectorFamily):
 
     def make_student(self, teacher: Detector, spec: StudentSpec) -> torch.nn.Module:
         """The teacher's architecture at ``spec``'s width and depth (or ``spec.yaml``), started from the teacher's
-        most important channels (``init=teacher``) or at random (see ``models._ultralytics_kd``)."""
-        from paretodet.models._ultralytics_kd import make_student
+        most important channels (``init=teacher``) or at random (see ``models.ultralytics._kd``)."""
+        from paretodet.models.ultralytics._kd import make_student
 
         return make_student(teacher.model, spec)
 
@@ -236,7 +242,7 @@ class UltralyticsFamily(DetectorFamily):
     ) -> None:
         """With a feature term (``feature_weight``), one 1x1 projector per neck level, student to teacher channels."""
         if settings.feature_weight > 0:
-            from paretodet.models._ultralytics_features import attach_feature_projectors
+            from paretodet.models.ultralytics._features import attach_feature_projectors
 
             attach_feature_projectors(student, teacher.model, seed=seed)
 
@@ -245,7 +251,7 @@ class UltralyticsFamily(DetectorFamily):
         import tempfile
 
         from paretodet.data import ultralytics_data_yaml
-        from paretodet.models._ultralytics_train import training_batches
+        from paretodet.models.ultralytics._train import training_batches
 
         with tempfile.TemporaryDirectory(prefix="paretodet-taylor-") as tmp:
             return training_batches(ultralytics_data_yaml(data, Path(tmp)), imgsz=imgsz, count=count)

@@ -1,7 +1,7 @@
 """Distillation into an Ultralytics (YOLOv8-style) student from a teacher of another family, through detections.
 
 A torchvision teacher shares no anchor grid with a YOLO head, so the two cannot be matched anchor by anchor as
-:mod:`paretodet.models._ultralytics_kd` does. Instead the teacher's detections on the batch's training images
+:mod:`paretodet.models.ultralytics._kd` does. Instead the teacher's detections on the batch's training images
 (:class:`~paretodet.models._teacher_detections.TeacherDetections`) become soft targets for the student's own
 assignment: Ultralytics' task-aligned assigner assigns the student's anchors to the teacher's boxes as it does
 to ground truth, and

@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from paretodet.errors import ExportError
-from paretodet.models._ultralytics_c2f import C2fSplit, conv_like, split_c2f_blocks
+from paretodet.models.ultralytics._c2f import C2fSplit, conv_like, split_c2f_blocks
 
 __all__ = ["InitReport", "init_from_teacher", "spaced_indices"]
 

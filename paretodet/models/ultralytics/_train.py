@@ -17,7 +17,7 @@ from typing import Any
 from torch import nn
 
 from paretodet.base import heavy_work
-from paretodet.models._ultralytics_features import detach_feature_projectors
+from paretodet.models.ultralytics._features import detach_feature_projectors
 
 __all__ = ["EpochCallback", "FinetuneRecipe", "finetune", "quiet_ultralytics", "training_batches"]
 
