@@ -165,11 +165,11 @@ def _shape_safe_box_decode() -> Iterator[None]:
     from torchvision.models.detection._utils import BoxCoder
 
     original = BoxCoder.decode
-    BoxCoder.decode = _shape_safe_decode  # type: ignore[method-assign,assignment]
+    BoxCoder.decode = _shape_safe_decode
     try:
         yield
     finally:
-        BoxCoder.decode = original  # type: ignore[method-assign]
+        BoxCoder.decode = original
 
 
 @contextmanager
