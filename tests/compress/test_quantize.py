@@ -222,3 +222,27 @@ def test_histogram_calibrators_are_fed_in_chunks(fp32, calib, tmp_path: Path, mo
         family="ultralytics",
     )
     assert fed == [2, 2] and out.is_file()
+
+
+def test_subnormal_activations_get_a_one_line_fix(tiny_model: Path, calib, tmp_path: Path) -> None:
+    """An activation within a subnormal float of zero (a dead or heavily pruned layer) breaks numpy's histogram
+    in ONNX Runtime's percentile calibrator: the error names the cause and the fix; min-max still quantizes."""
+    import torch
+
+    from paretodet.errors import ExportError
+
+    det = load_detector(tiny_model)
+    first = det.model.model[0]
+    with torch.no_grad():  # the first layer's output: about 1e-41 (BatchNorm folded in as identity)
+        first.conv.weight.fill_(1e-41)
+        first.bn.weight.fill_(1.0)
+        first.bn.bias.zero_()
+        first.bn.running_mean.zero_()
+        first.bn.running_var.fill_(1.0)
+    fp32 = export_artifact(det, tmp_path / "fp32.onnx", runtime="onnxruntime", imgsz=64, precision="fp32")
+    common = {"calibration_images": calib, "imgsz": 64, "family": "ultralytics"}
+    with pytest.raises(ExportError, match=r"cannot histogram .* use quant.calibration=minmax") as caught:
+        quantize_int8(fp32.path, tmp_path / "p.onnx", settings=Int8Settings(calibration="percentile"), **common)
+    assert "\n" not in str(caught.value)
+    quantize_int8(fp32.path, tmp_path / "m.onnx", settings=Int8Settings(calibration="minmax"), **common)
+    assert (tmp_path / "m.onnx").stat().st_size < fp32.path.stat().st_size
