@@ -2,7 +2,8 @@
 
 Usage: python benchmarks/cross_family_kd.py [--workdir DIR] [--part ssdlite|yolo|all] [--epochs 30] [--seeds 0 1]
                                             [--teachers none yolov8n fasterrcnn] [--alpha 0.5] [--temperature 2]
-                                            [--lr 0.05] [--threads 1] [--phase all|train|measure|cost]
+                                            [--lr 0.05] [--lrs 0.05 0.025 ...] [--threads 1]
+                                            [--phase all|train|measure|cost]
 
 On the demo set in the Pascal VOC layout (400 train, 100 val images), at 192 px:
 - ``ssdlite``: torchvision's SSDlite320 (MobileNetV3-Large) from random weights (seeded), trained ``--epochs``
@@ -14,7 +15,8 @@ On the demo set in the Pascal VOC layout (400 train, 100 val images), at 192 px:
   ``--epochs`` with the family's recipe, alone or with the Faster R-CNN teacher's detections as soft targets
   (``models.ultralytics._xkd``).
 Every run of a part has the same init (per seed), recipe and epochs. mAP50-95 / mAP50 by paretodet's evaluator
-on the 100 val images (ONNX Runtime FP32) with the paired change against ``none`` on the same images.
+on the 100 val images (ONNX Runtime FP32) with the paired change on the same images against ``none`` and the
+``task-only`` control at the run's rate, and against ``none`` at its best rate of ``--lrs`` (SSDlite).
 Training wall time per run and the teacher's cache hits are printed; ``--phase cost`` times ``--cost-epochs``
 epochs alone and with each teacher (the cost of a KD epoch against a plain one).
 Each run is kept under ``--workdir``; rerunning skips the runs already there.
@@ -76,9 +78,11 @@ def teacher_detector(name: str) -> Detector | None:
     return load_detector(str(torchvision_teacher_path(name)))
 
 
-def run_path(work: Path, part: str, teacher: str, seed: int, args: argparse.Namespace) -> Path:
+def run_path(work: Path, part: str, teacher: str, seed: int, args: argparse.Namespace, lr: float | None = None) -> Path:
+    """Where a run is kept (``lr``: the SSDlite rate, ``--lr`` by default)."""
     how = "alone" if teacher == "none" else f"{teacher}-a{args.alpha}-T{args.temperature}"
-    rate = f"-lr{args.lr}" if part == "ssdlite" and args.lr != SSD_LR else ""  # the first runs' names stay
+    lr = args.lr if lr is None else lr
+    rate = f"-lr{lr}" if part == "ssdlite" and lr != SSD_LR else ""  # the first runs' names stay
     return work / "runs" / f"{part}-{how}{rate}-e{args.epochs}-s{seed}.pt"
 
 
@@ -178,44 +182,56 @@ def score(work: Path, data: Any, det: Detector) -> Any:
     return evaluate(artifact, data, settings=EvalSettings(threads=2))
 
 
+def _change(base: Any, metrics: Any) -> tuple[str, float | None]:
+    """The paired change of ``metrics`` against ``base`` (text, and pt) on the same images."""
+    if base is None:
+        return "-", None
+    delta = paired_change_files(base.evals_file, metrics.evals_file)
+    text = f"{delta['delta'] * 100:+.2f} pt [{delta['low'] * 100:+.2f}, {delta['high'] * 100:+.2f}]"
+    return text, delta["delta"] * 100
+
+
 def measure(work: Path, data: Any, part: str, args: argparse.Namespace) -> None:
+    """Every kept run of ``part`` at the rates ``--lrs``, against alone and the task-only control at its rate,
+    and against alone at its best rate (the highest mean over the seeds)."""
     label = {"ssdlite": "SSDlite320 from scratch", "yolo": f"YOLOv8 width {YOLO_WIDTH} from scratch"}[part]
+    rates = (args.lrs or [args.lr]) if part == "ssdlite" else [args.lr]
     print(
-        f"\n## {label}: {args.epochs} epochs at {IMGSZ} px, seeds {args.seeds}"
-        + (f", SGD lr {args.lr}" if part == "ssdlite" else "")
-        + ", "
-        f"alpha {args.alpha}, T {args.temperature}\n"
+        f"\n## {label}: {args.epochs} epochs at {IMGSZ} px, seeds {args.seeds}, "
+        f"alpha {args.alpha}, T {args.temperature}"
     )
+    if part == "ssdlite":
+        print(f"SGD rates {rates}")
     teachers = [t for t in args.teachers if part == "ssdlite" or t != "yolov8n"]
-    runs = {(t, s): run_path(work, part, t, s, args) for t in teachers for s in args.seeds}
-    scored = {key: score(work, data, load_detector(str(path))) for key, path in runs.items() if path.is_file()}
+    keys = [(t, lr, s) for t in teachers for lr in rates for s in args.seeds]
+    paths = {key: run_path(work, part, key[0], key[2], args, key[1]) for key in keys}
+    scored = {key: score(work, data, load_detector(str(path))) for key, path in paths.items() if path.is_file()}
+    alone = {lr: [scored[("none", lr, s)].map50_95 for s in args.seeds if ("none", lr, s) in scored] for lr in rates}
+    best = max((lr for lr in rates if alone[lr]), key=lambda lr: statistics.mean(alone[lr]), default=None)
+    print(f"alone at its best rate: lr {best}\n")
     print(
-        "| teacher | seed | mAP50-95 | mAP50 | change vs alone (paired 95% CI) | vs task-only control | train wall s "
-        "| s / epoch |\n|---|---|---|---|---|---|---|---|"
+        "| teacher | lr | seed | mAP50-95 | mAP50 | vs alone, same lr (paired 95% CI) | vs task-only control, same lr "
+        "| vs alone at its best lr | train wall s | s / epoch |\n|---|---|---|---|---|---|---|---|---|---|"
     )
-    gains: dict[str, list[float]] = {}
-    for (t, s), metrics in scored.items():
-        record = json.loads(runs[(t, s)].with_suffix(".json").read_text())
+    gains: dict[tuple[str, float], list[float]] = {}
+    for (t, lr, s), metrics in scored.items():
+        record = json.loads(paths[(t, lr, s)].with_suffix(".json").read_text())
         per_epoch = statistics.median(record["epoch_s"]) if record["epoch_s"] else float("nan")
-        changes = []
-        for ref in ("none", "task-only"):
-            base = scored.get((ref, s))
-            delta = paired_change_files(base.evals_file, metrics.evals_file) if base and t != ref else None
-            if delta is None:
-                changes.append("-")
-                continue
-            changes.append(f"{delta['delta'] * 100:+.2f} pt [{delta['low'] * 100:+.2f}, {delta['high'] * 100:+.2f}]")
-            if ref == "none":
-                gains.setdefault(t, []).append(delta["delta"] * 100)
+        same, _ = _change(scored.get(("none", lr, s)) if t != "none" else None, metrics)
+        control, _ = _change(scored.get(("task-only", lr, s)) if t != "task-only" else None, metrics)
+        reference = scored.get(("none", best, s)) if (t, lr) != ("none", best) else None
+        vs_best, pt = _change(reference, metrics)
+        if pt is not None:
+            gains.setdefault((t, lr), []).append(pt)
         print(
-            f"| {t} | {s} | {metrics.map50_95:.4f} | {metrics.map50:.4f} | {changes[0]} | {changes[1]} | "
-            f"{record['wall_s']:.0f} | {per_epoch:.1f} |"
+            f"| {t} | {lr if part == 'ssdlite' else '-'} | {s} | {metrics.map50_95:.4f} | {metrics.map50:.4f} | "
+            f"{same} | {control} | {vs_best} | {record['wall_s']:.0f} | {per_epoch:.1f} |"
         )
         if record.get("teacher"):
-            print(f"|   teacher cost | {s} | {record['teacher']} | | | | | |")
-    for t, values in gains.items():
+            print(f"|   teacher cost | | {s} | {record['teacher']} | | | | | | |")
+    for (t, lr), values in gains.items():
         print(
-            f"\n{t} teacher: {statistics.mean(values):+.2f} pt mean; per seed "
+            f"\n{t} at lr {lr} against alone at lr {best}: {statistics.mean(values):+.2f} pt mean; per seed "
             + " / ".join(f"{g:+.2f}" for g in values)
         )
 
@@ -230,6 +246,7 @@ def main() -> None:
     parser.add_argument("--alpha", type=float, default=0.5)
     parser.add_argument("--temperature", type=float, default=2.0)
     parser.add_argument("--lr", type=float, default=SSD_LR, help="the SSDlite runs' SGD learning rate")
+    parser.add_argument("--lrs", type=float, nargs="+", help="measure: the SSDlite rates to compare (default --lr)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--phase", choices=("all", "train", "measure", "cost"), default="all")
     parser.add_argument("--cost-epochs", type=int, default=2)
