@@ -12,7 +12,8 @@ On the demo set in the Pascal VOC layout (400 train, 100 val images), at 192 px:
   (``yolov8n``) or paretodet's Faster R-CNN demo teacher (``fasterrcnn``: ``paretodet teacher fasterrcnn``).
 - ``task-only`` (SSDlite): the control, alone with its task loss scaled by ``1 - alpha`` as a KD run's is.
 - ``yolo``: a YOLOv8 student at width 0.5 and depth 1 of the demo YOLOv8n, from random weights, trained
-  ``--epochs`` with the family's recipe, alone or with the Faster R-CNN teacher's detections as soft targets
+  ``--epochs`` with the family's recipe (``--yolo-init teacher``: started from the YOLOv8n's most important
+  channels, as the balanced preset's students are), alone or with the Faster R-CNN teacher's detections as soft targets
   (``models.ultralytics._xkd``).
 Every run of a part has the same init (per seed), recipe and epochs. mAP50-95 / mAP50 by paretodet's evaluator
 on the 100 val images (ONNX Runtime FP32) with the paired change on the same images against ``none`` and the
@@ -83,10 +84,11 @@ def run_path(work: Path, part: str, teacher: str, seed: int, args: argparse.Name
     how = "alone" if teacher == "none" else f"{teacher}-a{args.alpha}-T{args.temperature}"
     lr = args.lr if lr is None else lr
     rate = f"-lr{lr}" if part == "ssdlite" and lr != SSD_LR else ""  # the first runs' names stay
-    return work / "runs" / f"{part}-{how}{rate}-e{args.epochs}-s{seed}.pt"
+    init = "-from-teacher" if part == "yolo" and args.yolo_init == "teacher" else ""
+    return work / "runs" / f"{part}-{how}{rate}{init}-e{args.epochs}-s{seed}.pt"
 
 
-def start_model(part: str, seed: int, names: tuple[str, ...]) -> Detector:
+def start_model(part: str, seed: int, names: tuple[str, ...], yolo_init: str = "scratch") -> Detector:
     """The seeded random init of a part's student (the same for every teacher)."""
     import torch
 
@@ -94,7 +96,7 @@ def start_model(part: str, seed: int, names: tuple[str, ...]) -> Detector:
     if part == "ssdlite":
         return build_torchvision("ssdlite320_mobilenet_v3_large", names=names, imgsz=IMGSZ)
     yolo = load_detector(str(demo_teacher_path()))
-    spec = StudentSpec(width=YOLO_WIDTH, depth=1.0, init="scratch", seed=seed)
+    spec = StudentSpec(width=YOLO_WIDTH, depth=1.0, init=yolo_init, seed=seed)
     return yolo.with_model(get_family(yolo.family).make_student(yolo, spec), source="student", digest=f"s{seed}")
 
 
@@ -103,7 +105,7 @@ def fit(
 ) -> tuple[Detector, dict[str, Any]]:
     """Train one run: the trained student and its record (wall time, seconds per epoch, the teacher's cost)."""
     names = tuple(load_detector(str(demo_teacher_path())).names)
-    student = start_model(part, seed, names)
+    student = start_model(part, seed, names, args.yolo_init)
     family = get_family(student.family)
     teacher = teacher_detector(teacher_name)
     made: list[Any] = []  # the criterion the trainer builds (it holds the teacher's cost)
@@ -194,7 +196,8 @@ def _change(base: Any, metrics: Any) -> tuple[str, float | None]:
 def measure(work: Path, data: Any, part: str, args: argparse.Namespace) -> None:
     """Every kept run of ``part`` at the rates ``--lrs``, against alone and the task-only control at its rate,
     and against alone at its best rate (the highest mean over the seeds)."""
-    label = {"ssdlite": "SSDlite320 from scratch", "yolo": f"YOLOv8 width {YOLO_WIDTH} from scratch"}[part]
+    yolo_start = "started from the YOLOv8n's channels" if args.yolo_init == "teacher" else "from scratch"
+    label = {"ssdlite": "SSDlite320 from scratch", "yolo": f"YOLOv8 width {YOLO_WIDTH} {yolo_start}"}[part]
     rates = (args.lrs or [args.lr]) if part == "ssdlite" else [args.lr]
     print(
         f"\n## {label}: {args.epochs} epochs at {IMGSZ} px, seeds {args.seeds}, "
@@ -247,6 +250,12 @@ def main() -> None:
     parser.add_argument("--temperature", type=float, default=2.0)
     parser.add_argument("--lr", type=float, default=SSD_LR, help="the SSDlite runs' SGD learning rate")
     parser.add_argument("--lrs", type=float, nargs="+", help="measure: the SSDlite rates to compare (default --lr)")
+    parser.add_argument(
+        "--yolo-init",
+        choices=("scratch", "teacher"),
+        default="scratch",
+        help="the YOLO student's start: random weights, or the demo YOLOv8n's channels (the balanced preset's)",
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--phase", choices=("all", "train", "measure", "cost"), default="all")
     parser.add_argument("--cost-epochs", type=int, default=2)
