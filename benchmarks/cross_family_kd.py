@@ -211,7 +211,7 @@ def measure(work: Path, data: Any, part: str, args: argparse.Namespace) -> None:
     scored = {key: score(work, data, load_detector(str(path))) for key, path in paths.items() if path.is_file()}
     alone = {lr: [scored[("none", lr, s)].map50_95 for s in args.seeds if ("none", lr, s) in scored] for lr in rates}
     best = max((lr for lr in rates if alone[lr]), key=lambda lr: statistics.mean(alone[lr]), default=None)
-    print(f"alone at its best rate: lr {best}\n")
+    print(f"alone at its best rate: lr {best}\n" if part == "ssdlite" else "")
     print(
         "| teacher | lr | seed | mAP50-95 | mAP50 | vs alone, same lr (paired 95% CI) | vs task-only control, same lr "
         "| vs alone at its best lr | train wall s | s / epoch |\n|---|---|---|---|---|---|---|---|---|---|"
@@ -234,7 +234,8 @@ def measure(work: Path, data: Any, part: str, args: argparse.Namespace) -> None:
             print(f"|   teacher cost | | {s} | {record['teacher']} | | | | | | |")
     for (t, lr), values in gains.items():
         print(
-            f"\n{t} at lr {lr} against alone at lr {best}: {statistics.mean(values):+.2f} pt mean; per seed "
+            f"\n{t}{f' at lr {lr}' if part == 'ssdlite' else ''} against alone"
+            f"{f' at lr {best}' if part == 'ssdlite' else ''}: {statistics.mean(values):+.2f} pt mean; per seed "
             + " / ".join(f"{g:+.2f}" for g in values)
         )
 
