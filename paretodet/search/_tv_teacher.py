@@ -77,7 +77,7 @@ TORCHVISION_TEACHERS: dict[str, TorchvisionTeacherRecipe] = {
         lr=0.02,
         round_epochs=5,
         min_rounds=5,
-        max_rounds=16,  # a bound, not the stop: 8 rounds (40 epochs) still gained 0.012 a round (BENCHMARKS.md)
+        max_rounds=16,  # a bound, not the stop: it plateaued after 11 rounds (BENCHMARKS.md)
         window=2,
     ),
 }
