@@ -28,6 +28,31 @@ def test_import_contracts_hold_without_ignores() -> None:
     assert "3 kept, 0 broken" in proc.stdout
 
 
+def _imports_of_own_package(path: Path) -> list[int]:
+    """Lines where the module at ``path`` imports its own package's ``__init__`` (absolute or relative)."""
+    package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    lines = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and (
+            (node.level == 0 and node.module == package) or (node.level == 1 and node.module is None)
+        ):
+            lines.append(node.lineno)
+        if isinstance(node, ast.Import) and any(alias.name == package for alias in node.names):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_no_module_imports_its_own_package() -> None:
+    """A module importing its own package's face is an import circle that acyclic_siblings does not see."""
+    found = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for path in sorted((ROOT / "paretodet").rglob("*.py"))
+        if path.name != "__init__.py"
+        for line in _imports_of_own_package(path)
+    ]
+    assert not found, f"modules importing their own package's __init__: {found}"
+
+
 def test_no_function_is_over_80_lines() -> None:
     long = []
     for path in sorted((ROOT / "paretodet").rglob("*.py")):

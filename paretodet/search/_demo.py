@@ -64,7 +64,7 @@ def _ultralytics_teacher(out: Path, retrain: bool, stage: Stage, on_epoch: Epoch
 
 def _torchvision_teacher(out: Path, retrain: bool, stage: Stage, on_epoch: Epochs) -> Path:
     """The SSDlite teacher, trained on first use (or with ``retrain``) and kept in the user's cache."""
-    from paretodet.search import torchvision_teacher_path, train_torchvision_teacher
+    from paretodet.search._tv_teacher import torchvision_teacher_path, train_torchvision_teacher
 
     teacher = torchvision_teacher_path()
     if retrain or not teacher.is_file():
