@@ -15,6 +15,7 @@ from paretodet.base._host import (
     timing_lock_path,
     wait_for_quiet_cpu,
 )
+from paretodet.base._json import json_safe, strict_json
 from paretodet.base._lazy import declared_exports, lazy_exports
 from paretodet.base._yaml import read_yaml_file
 
@@ -25,10 +26,12 @@ __all__ = [
     "exception_chain",
     "file_digest",
     "heavy_work",
+    "json_safe",
     "lazy_exports",
     "no_space_on",
     "read_yaml_file",
     "stable_hash",
+    "strict_json",
     "timed_quietly",
     "timing_host",
     "timing_lock",

@@ -41,6 +41,10 @@ if TYPE_CHECKING:  # the public names (the one list)
         Selection as Selection,
         select_best as select_best,
     )
+    from paretodet.reports._states import (
+        state_counts as state_counts,
+        state_counts_line as state_counts_line,
+    )
     from paretodet.reports._write import (
         front_markdown as front_markdown,
         write_report as write_report,

@@ -20,6 +20,7 @@ from paretodet.reports._figures_more import (
 )
 from paretodet.reports._front_table import front_rows
 from paretodet.reports._info import ReportInfo, knob_columns, metric_columns, timing_hosts
+from paretodet.reports._states import state_counts_line, state_note
 from paretodet.reports._tables import (
     SORT_SCRIPT,
     TABLE_STYLE,
@@ -129,9 +130,8 @@ def _trials_csv(df: pd.DataFrame) -> pd.DataFrame:
 
 def _summary_lines(info: ReportInfo, meta: dict[str, Any]) -> list[str]:
     df = info.trials
-    counts = df["state"].value_counts().to_dict()
     lines = [
-        f"trials: {len(df)} ({', '.join(f'{k.lower()} {v}' for k, v in sorted(counts.items()))})",
+        f"trials: {state_counts_line(df)}",
         f"Pareto front: {len(info.front)} trials over "
         + ", ".join(f"{m} ({'max' if d > 0 else 'min'})" for m, d in info.objectives),
     ]
@@ -141,7 +141,9 @@ def _summary_lines(info: ReportInfo, meta: dict[str, Any]) -> list[str]:
         if key in meta:
             lines.append(f"{key}: {meta[key]}")
     lines += verification_lines(meta) or latency_host_lines(info.complete, meta)
+    lines += [f"class names: {note}" for note in meta.get("class_names") or []]
     lines += [f"space for this model: {note}" for note in meta.get("space_notes") or []]
+    lines += [note] if (note := state_note(df)) else []
     failed = df[df["state"] == "FAIL"]
     for _, row in failed.iterrows():
         lines.append(f"trial {int(row['number'])} failed: {row.get('fail_reason')}")
