@@ -25,13 +25,21 @@ __all__ = ["FakeQuantConv", "QatRecipe", "block_of_module", "prepare_qat", "qat_
 
 @dataclass(frozen=True)
 class QatRecipe:
-    """Fine-tuning settings (AdamW at a small constant learning rate, no mosaic)."""
+    """Fine-tuning settings: AdamW at a small constant learning rate (``lrf`` 1: no decay), no warm-up, no mosaic
+    (the Ultralytics trainer's other settings at :class:`FinetuneRecipe`'s defaults, see :meth:`trainer_recipe`)."""
 
     epochs: int = 2
     lr: float = 1e-4
     batch: int = 16
     seed: int = 0
     device: str = "cpu"
+    lrf: float = 1.0
+
+    def trainer_recipe(self) -> FinetuneRecipe:
+        """All the Ultralytics trainer reads for this fine-tuning (what a QAT stage's cache key hashes)."""
+        return FinetuneRecipe(
+            epochs=self.epochs, lr=self.lr, lrf=self.lrf, batch=self.batch, seed=self.seed, device=self.device
+        )
 
 
 class FakeQuantConv(nn.Module):
@@ -144,9 +152,7 @@ def qat_finetune(
         prepared,
         data_yaml,
         imgsz=imgsz,
-        recipe=FinetuneRecipe(
-            epochs=recipe.epochs, lr=recipe.lr, lrf=1.0, batch=recipe.batch, seed=recipe.seed, device=recipe.device
-        ),
+        recipe=recipe.trainer_recipe(),
         workdir=workdir,
         name="qat",
         on_epoch=on_epoch,

@@ -14,7 +14,9 @@ Lifecycle of a family (one registry entry, see :mod:`paretodet.models._families`
    consumers of a pruned convolution (heads included) follow.
 5. Training: ``finetune`` trains with the family's own loss, or with the criterion ``distillation(teacher,
    settings)`` builds where the family supports ``kd`` (a teacher of the same family or, through detections,
-   of another); ``loss_batches`` / ``batch_loss`` feed Taylor pruning's gradients.
+   of another); ``loss_batches`` / ``batch_loss`` feed Taylor pruning's gradients. ``training_recipe`` is how
+   the family trains as data (optimizer, learning-rate rule, warm-up, loss gains ... and the trainer packages'
+   versions): the trainer reads the same recipe, and every stage that trains hashes it into its cache key.
 
 ``techniques`` lists what the family supports (``supported_techniques(detector)`` narrows it per model); the
 search drops the rest from its space.
@@ -35,7 +37,16 @@ if TYPE_CHECKING:
 
     from paretodet.data import DatasetInfo
 
-__all__ = ["ALL_TECHNIQUES", "Detector", "DetectorFamily", "EpochCallback", "KDSettings", "StudentSpec", "TrainRecipe"]
+__all__ = [
+    "ALL_TECHNIQUES",
+    "Detector",
+    "DetectorFamily",
+    "EpochCallback",
+    "KDSettings",
+    "StudentSpec",
+    "TrainRecipe",
+    "package_versions",
+]
 
 # what a family may support: quantization, its mitigations, pruning, recovery, students and distillation (with
 # a feature-imitation term: kd_features)
@@ -44,6 +55,19 @@ ALL_TECHNIQUES: frozenset[str] = frozenset(
 )
 
 EpochCallback = Callable[[int, int, Any], None]  # (epochs done, total, current model)
+
+
+def package_versions(*packages: str) -> dict[str, str]:
+    """The ``__version__`` of each package (imported), by name: what a trained stage's cache key records of the
+    code that trained it.
+
+    Example:
+        >>> package_versions("torch")  # doctest: +SKIP
+        {'torch': '2.4.1+cpu'}
+    """
+    import importlib
+
+    return {name: str(getattr(importlib.import_module(name), "__version__", "unknown")) for name in packages}
 
 
 @dataclass
@@ -141,12 +165,14 @@ class TrainRecipe:
 @dataclass(frozen=True)
 class KDSettings:
     """How a model learns from a teacher: temperature, the teacher's share ``alpha``, the feature-term weight
-    (within the teacher's share), and the training input size."""
+    (within the teacher's share), the training input size, and whether a teacher whose class names differ from
+    the student's is matched by class id (``ignore_class_names``; else refused, see ``check_same_classes``)."""
 
     temperature: float
     alpha: float
     imgsz: int
     feature_weight: float = 0.0
+    ignore_class_names: bool = False
 
 
 class DetectorFamily(ABC):
@@ -265,6 +291,19 @@ class DetectorFamily(ABC):
         criterion: Callable[[Any], Any] | None = None,
     ) -> torch.nn.Module:
         """Train ``model`` on ``data``'s train split with the family's loss; return the trained model (eval)."""
+
+    def training_recipe(self) -> dict[str, Any]:
+        """How this family trains, as JSON-able data: everything :meth:`finetune` (and the family's losses) read
+        besides a run's own inputs (model, data, input size, :class:`TrainRecipe`), under ``recipe``, and the
+        versions of the packages that train, under ``versions``. The trainer reads the same recipe object, and
+        every stage that trains (student, recovery, QAT) hashes this into its cache key: a changed recipe or an
+        upgraded trainer trains again. Default: torch's version only (a family with settings adds them).
+
+        Example:
+            >>> sorted(get_family("ultralytics").training_recipe())  # doctest: +SKIP
+            ['recipe', 'versions']
+        """
+        return {"recipe": {}, "versions": package_versions("torch")}
 
     def supported_techniques(self, detector: Detector) -> frozenset[str]:
         """What this detector supports (the family's ``techniques``, narrowed where one model can do less)."""

@@ -2,8 +2,10 @@
 
 Each stage's model is kept under ``workdir/cache/<stage>/<key>/model.pt`` as its family's ordinary
 checkpoint (plus sidecar), in a cache entry (built whole, verified when reused: see ``search._cache``), keyed
-by a hash of the knobs it depends on plus the digests of its input model and the data. The detector a stage
-returns carries that key as its digest, so every downstream stage (export, INT8) is keyed by the whole chain.
+by a hash of the knobs it depends on plus the digests of its input model and the data; a stage that trains
+(student, recovery) also keys how it trains: its family's training recipe and the trainer's package versions.
+The detector a stage returns carries that key as its digest, so every downstream stage (export, INT8) is keyed
+by the whole chain.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from paretodet.base import file_digest
+from paretodet.base import file_digest, stable_hash
 from paretodet.compress import export_artifact, prune_model
 from paretodet.data import DatasetInfo, dataset_digest
 from paretodet.models import (
@@ -23,6 +25,7 @@ from paretodet.models import (
     KDSettings,
     StudentSpec,
     TrainRecipe,
+    check_same_classes,
     get_family,
     load_detector,
 )
@@ -35,6 +38,7 @@ __all__ = [
     "RECOVER_KNOBS",
     "EpochProgress",
     "StageContext",
+    "check_teacher_classes",
     "transformed_detector",
 ]
 
@@ -58,6 +62,8 @@ class StageContext:
             build goes.
         on_epoch: ``(done, total)`` after each training epoch.
         device: where training runs (``cpu``, ``cuda[:N]``).
+        ignore_class_names: a ``distill.teacher`` whose class names differ from the model's teaches by class id
+            (``--ignore-class-names``) instead of being refused.
     """
 
     teacher: Detector
@@ -65,6 +71,7 @@ class StageContext:
     log: CacheLog
     on_epoch: EpochProgress | None = None
     device: str = "cpu"
+    ignore_class_names: bool = False
 
     @functools.cached_property
     def data_salt(self) -> str:
@@ -85,10 +92,11 @@ def transformed_detector(
     log: CacheLog,
     on_epoch: EpochProgress | None = None,
     device: str = "cpu",
+    ignore_class_names: bool = False,
 ) -> Detector:
     """The model the candidate deploys before export: ``teacher`` itself, or its distilled student, pruned
     and recovered as the candidate says, trained on ``device``. Cache use is recorded in ``log``."""
-    ctx = StageContext(teacher, data, log, on_epoch, device)
+    ctx = StageContext(teacher, data, log, on_epoch, device, ignore_class_names)
     detector = teacher
     if candidate.distill.has_student():
         detector = _student(candidate, ctx)
@@ -101,7 +109,9 @@ def _student(candidate: Candidate, ctx: StageContext) -> Detector:
     kd, teacher = candidate.distill, ctx.teacher
     yaml_path = Path(kd.student_yaml).expanduser() if kd.student_yaml else None
     yaml_salt = file_digest(yaml_path) if yaml_path is not None and yaml_path.is_file() else ""
-    key = candidate.stage_hash(DISTILL_KNOBS, salt=f"{teacher.digest}-{ctx.data_salt}-{yaml_salt}{_teacher_salt(kd)}")
+    recipe = TrainRecipe(epochs=kd.epochs, lr=kd.lr, device=ctx.device)
+    salt = f"{teacher.digest}-{ctx.data_salt}-{yaml_salt}{_teacher_salt(kd)}{_recipe_salt(teacher.family, recipe)}"
+    key = candidate.stage_hash(DISTILL_KNOBS, salt=salt)
     path = ctx.cache / "student" / key / "model.pt"
     if ctx.log.reuse(path, "student"):
         return _load_stage(path, teacher, key)
@@ -110,7 +120,6 @@ def _student(candidate: Candidate, ctx: StageContext) -> Detector:
     else:  # a narrower student, or (init=scratch) the searched architecture from random weights
         spec = StudentSpec(width=kd.student_width, depth=kd.student_depth, yaml=yaml_path, init=kd.init)
         student = get_family(teacher.family).make_student(teacher, spec)
-    recipe = TrainRecipe(epochs=kd.epochs, lr=kd.lr, device=ctx.device)
     return _trained_stage(student, candidate, ctx, path=path, key=key, origin=teacher, recipe=recipe)
 
 
@@ -128,12 +137,12 @@ def _pruned(candidate: Candidate, detector: Detector, ctx: StageContext) -> Dete
         ctx.log.used(pruned_path)
     if not prune.finetune_epochs:
         return _load_stage(pruned_path, detector, key)
-    recover_key = candidate.stage_hash(RECOVER_KNOBS, salt=stage_salt)
+    recipe = TrainRecipe(epochs=prune.finetune_epochs, lr=prune.lr, device=ctx.device)
+    recover_key = candidate.stage_hash(RECOVER_KNOBS, salt=stage_salt + _recipe_salt(detector.family, recipe))
     recovered_path = ctx.cache / "recover" / recover_key / "model.pt"
     if ctx.log.reuse(recovered_path, "recover"):
         return _load_stage(recovered_path, detector, recover_key)
     pruned = _load_stage(pruned_path, detector, key).model
-    recipe = TrainRecipe(epochs=prune.finetune_epochs, lr=prune.lr, device=ctx.device)
     return _trained_stage(pruned, candidate, ctx, path=recovered_path, key=recover_key, origin=detector, recipe=recipe)
 
 
@@ -166,8 +175,13 @@ def _train(
     if kd.alpha > 0:
         source = _distill_teacher(kd.teacher, _teacher_salt(kd)) if kd.teacher else ctx.teacher
         settings = KDSettings(
-            temperature=kd.temperature, alpha=kd.alpha, imgsz=candidate.imgsz, feature_weight=kd.feature_weight
+            temperature=kd.temperature,
+            alpha=kd.alpha,
+            imgsz=candidate.imgsz,
+            feature_weight=kd.feature_weight,
+            ignore_class_names=ctx.ignore_class_names,
         )
+        check_same_classes(source, names=origin.names, ignore=ctx.ignore_class_names)  # every family's teacher
         family = get_family(origin.family)
         criterion = family.distillation(source, settings)
         family.prepare_distillation(model, source, settings, seed=recipe.seed)
@@ -183,6 +197,18 @@ def _train(
     )
 
 
+def check_teacher_classes(kd: DistillConfig, student: Detector, *, ignore: bool = False) -> None:
+    """ConfigError in one line when ``kd.teacher`` (``distill.teacher``) predicts other classes than ``student``
+    learns (the data's: ``load_model_and_data`` matched them), in another order included, unless ``ignore``
+    (``--ignore-class-names``). Loads the teacher (kept for the stages that train with it).
+
+    Example:
+        >>> check_teacher_classes(candidate.distill, detector)  # doctest: +SKIP
+    """
+    if kd.teacher:
+        check_same_classes(_distill_teacher(kd.teacher, _teacher_salt(kd)), names=student.names, ignore=ignore)
+
+
 @functools.lru_cache(maxsize=2)
 def _distill_teacher(source: str, _content: str) -> Detector:
     """The model ``distill.teacher`` names (any family), loaded once per process and file content."""
@@ -195,6 +221,14 @@ def _teacher_salt(kd: DistillConfig) -> str:
         return ""
     path = Path(kd.teacher).expanduser()
     return f"-teacher={file_digest(path) if path.is_file() else kd.teacher}"
+
+
+def _recipe_salt(family: str, recipe: TrainRecipe) -> str:
+    """What a trained stage's key adds for how it trains: its family's training recipe and the versions of the
+    packages that train (``DetectorFamily.training_recipe``, the recipe the trainer reads), and the run's batch
+    and seed (its epochs and learning rate are knobs; the device is not keyed)."""
+    how = {"family": get_family(family).training_recipe(), "batch": recipe.batch, "seed": recipe.seed}
+    return f"-recipe={stable_hash(how)[:16]}"
 
 
 def _save_stage(detector: Detector, path: Path) -> None:

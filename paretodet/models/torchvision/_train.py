@@ -26,14 +26,29 @@ from paretodet.models.torchvision._onnx import set_input_size
 if TYPE_CHECKING:
     from paretodet.data import DatasetInfo
 
-__all__ = ["Batch", "batch_loss", "finetune", "loss_batches"]
+__all__ = ["TORCHVISION_RECIPE", "Batch", "TorchvisionRecipe", "batch_loss", "finetune", "loss_batches"]
 
-DEFAULT_LR = 0.01
-MOMENTUM = 0.9
-WEIGHT_DECAY = 1e-4
-WARMUP_ITERS = 50  # linear warm-up (at most a tenth of the run), then cosine decay to 1% of the rate
-GRAD_CLIP = 10.0
 LOSS_BATCH = 4  # images per batch of loss_batches
+
+
+@dataclass(frozen=True)
+class TorchvisionRecipe:
+    """How torchvision detectors fine-tune: SGD (``momentum``, ``weight_decay``) at ``lr`` (a run's own rate
+    replaces it), a linear warm-up over ``warmup_iters`` updates (at most ``warmup_share`` of the run), then
+    cosine decay to ``final_lr_share`` of the rate; gradients clipped to norm ``grad_clip``; horizontal flips
+    with probability ``flip``. The family's ``recipe``; trained stages' cache keys hash it."""
+
+    lr: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    warmup_iters: int = 50
+    warmup_share: float = 0.1
+    final_lr_share: float = 0.01
+    grad_clip: float = 10.0
+    flip: float = 0.5
+
+
+TORCHVISION_RECIPE = TorchvisionRecipe()
 
 
 @dataclass(frozen=True)
@@ -62,15 +77,16 @@ def finetune(
     workdir: Path,
     on_epoch: EpochCallback | None = None,
     criterion: Callable[[Any], Any] | None = None,
+    settings: TorchvisionRecipe = TORCHVISION_RECIPE,
 ) -> nn.Module:
     """Train ``model`` in place on ``data``'s train split; return it in eval mode.
 
-    SGD (momentum 0.9, weight decay 1e-4, ``recipe.lr`` or 0.01) with warm-up and cosine decay, horizontal
-    flips, seeded by ``recipe.seed``; ``criterion(model)``, when given, is a distillation criterion (the
-    family's ``distillation``) called with the batch's images, the task loss and the label map; gradients
-    clipped to norm 10; on ``recipe.device`` (the model comes back on the CPU). Batch-norm statistics stay frozen for
-    models loaded from trained weights (``paretodet_frozen_bn``). Mean losses per epoch go to
-    ``workdir/train_log.csv``.
+    As ``settings`` (the family's recipe) says: SGD (momentum 0.9, weight decay 1e-4, ``recipe.lr`` or 0.01) with
+    warm-up and cosine decay, horizontal flips, gradients clipped to norm 10; seeded by ``recipe.seed``;
+    ``criterion(model)``, when given, is a distillation criterion (the family's ``distillation``) called with the
+    batch's images, the task loss and the label map; on ``recipe.device`` (the model comes back on the CPU).
+    Batch-norm statistics stay frozen for models loaded from trained weights (``paretodet_frozen_bn``). Mean
+    losses per epoch go to ``workdir/train_log.csv``.
 
     Example:
         >>> recipe = TrainRecipe(epochs=3)
@@ -81,16 +97,17 @@ def finetune(
     class_to_label = _class_to_label(model, data.nc).to(recipe.device)
     torch.manual_seed(recipe.seed)
     rng = np.random.default_rng(recipe.seed)
-    lr = DEFAULT_LR if recipe.lr is None else float(recipe.lr)
+    lr = settings.lr if recipe.lr is None else float(recipe.lr)
     batch = max(1, int(recipe.batch))
     params = [p for p in model.parameters()]
     for param in params:
         param.requires_grad_(True)
-    optimizer = torch.optim.SGD(params, lr=lr, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY)
+    optimizer = torch.optim.SGD(params, lr=lr, momentum=settings.momentum, weight_decay=settings.weight_decay)
     steps = math.ceil(len(images) / batch)
     total = max(1, recipe.epochs * steps)
-    warmup = max(1, min(WARMUP_ITERS, total // 10))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda i: _lr_factor(i, warmup, total))
+    warmup = max(1, min(settings.warmup_iters, int(total * settings.warmup_share)))
+    floor = settings.final_lr_share
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda i: _lr_factor(i, warmup, total, floor))
     set_input_size(model, imgsz)
     workdir.mkdir(parents=True, exist_ok=True)
     log = workdir / "train_log.csv"
@@ -103,14 +120,14 @@ def finetune(
             losses: list[float] = []
             for start in range(0, len(order), batch):
                 paths = [images[i] for i in order[start : start + batch]]
-                batch_data = _read_batch(data, paths, imgsz, rng=rng).to(recipe.device)
+                batch_data = _read_batch(data, paths, imgsz, rng=rng, flip=settings.flip).to(recipe.device)
                 loss, parts = _batch_loss(model, batch_data, class_to_label, kd)
                 if not math.isfinite(float(loss.detach())):
                     done = epoch * steps + len(losses)
                     raise TrainingDiverged(diverged_reason(parts, epoch=epoch + 1, updates=done, lr=lr))
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-                torch.nn.utils.clip_grad_norm_(params, GRAD_CLIP)
+                torch.nn.utils.clip_grad_norm_(params, settings.grad_clip)
                 optimizer.step()
                 scheduler.step()
                 losses.append(float(loss.detach()))
@@ -147,10 +164,10 @@ def batch_loss(model: nn.Module, batch: Batch) -> torch.Tensor:
 # --------------------------------------------------------------------------------------------- helpers
 
 
-def _lr_factor(step: int, warmup: int, total: int) -> float:
+def _lr_factor(step: int, warmup: int, total: int, floor: float) -> float:
     warm = min(1.0, (step + 1) / warmup)
     cosine = 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
-    return warm * (0.01 + 0.99 * cosine)
+    return warm * (floor + (1 - floor) * cosine)
 
 
 def _train_mode(model: nn.Module) -> None:
@@ -218,8 +235,11 @@ def _train_images(data: DatasetInfo) -> list[Path]:
     return images
 
 
-def _read_batch(data: DatasetInfo, paths: Sequence[Path], imgsz: int, *, rng: np.random.Generator | None) -> Batch:
-    """Letterboxed images with their boxes (difficult and degenerate ones dropped); ``rng``: random flips."""
+def _read_batch(
+    data: DatasetInfo, paths: Sequence[Path], imgsz: int, *, rng: np.random.Generator | None, flip: float = 0.0
+) -> Batch:
+    """Letterboxed images with their boxes (difficult and degenerate ones dropped); ``rng``: horizontal flips
+    with probability ``flip``."""
     from paretodet.data import letterbox, read_image, read_truth
 
     images, boxes, classes = [], [], []
@@ -232,7 +252,7 @@ def _read_batch(data: DatasetInfo, paths: Sequence[Path], imgsz: int, *, rng: np
         xyxy[:, [1, 3]] = xyxy[:, [1, 3]] * lb.ratio + lb.pad_y
         xyxy = xyxy.clip(0, imgsz)
         image = torch.from_numpy(tensor[0])
-        if rng is not None and rng.random() < 0.5:
+        if rng is not None and rng.random() < flip:
             image = image.flip(-1)
             xyxy[:, [0, 2]] = imgsz - xyxy[:, [2, 0]]
         big = (xyxy[:, 2] - xyxy[:, 0] >= 1) & (xyxy[:, 3] - xyxy[:, 1] >= 1)

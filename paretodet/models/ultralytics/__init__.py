@@ -41,8 +41,8 @@ if TYPE_CHECKING:  # the public names (the one list)
         inference_module as inference_module,
         quantizable_blocks as quantizable_blocks,
     )
+    from paretodet.models.ultralytics._recipe import FinetuneRecipe as FinetuneRecipe
     from paretodet.models.ultralytics._train import (
-        FinetuneRecipe as FinetuneRecipe,
         finetune as finetune,
         training_batches as training_batches,
     )

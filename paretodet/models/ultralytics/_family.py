@@ -22,14 +22,15 @@ from paretodet.models._base import (
     KDSettings,
     StudentSpec,
     TrainRecipe,
+    package_versions,
 )
+from paretodet.models.ultralytics._recipe import FinetuneRecipe
 
 if TYPE_CHECKING:
     import numpy as np
     import torch
 
     from paretodet.data import DatasetInfo
-    from paretodet.models.ultralytics._train import FinetuneRecipe
 
 __all__ = ["UltralyticsFamily"]
 
@@ -44,6 +45,9 @@ class UltralyticsFamily(DetectorFamily):
     output_names: ClassVar[tuple[str, ...]] = ("output0",)
     # the demo YOLOv8n keeps 72-91% of its mAP50-95 one-shot at 0.2, 0-25% at 0.3 (benchmarks/one_shot_limit.py)
     one_shot_prune_limit: ClassVar[float | None] = 0.2
+    # how the Ultralytics trainer fine-tunes this family (AdamW at 5e-4, no warm-up, no mosaic); the trainer reads
+    # it and trained stages' cache keys hash it (training_recipe)
+    recipe: ClassVar[FinetuneRecipe] = FinetuneRecipe()
 
     def claims(self, source: str) -> bool:
         """Any ``.pt`` / ``.yaml`` path or bare name (the loader reports a missing or foreign file)."""
@@ -167,17 +171,15 @@ class UltralyticsFamily(DetectorFamily):
         on_epoch: EpochCallback | None = None,
         criterion: Callable[[Any], Any] | None = None,
     ) -> torch.nn.Module:
-        """Ultralytics' trainer on the model itself (AdamW, no mosaic; see ``compress._finetune``)."""
+        """Ultralytics' trainer on the model itself, as this family's ``recipe`` says (see ``_train.finetune``)."""
         from paretodet.data import ultralytics_data_yaml
         from paretodet.models.ultralytics._train import finetune
 
-        base = self.trainer_recipe(recipe, data)
-        ultra = base if recipe.lr is None else dataclasses.replace(base, lr=recipe.lr)  # None: the family's default
         return finetune(
             model,
             ultralytics_data_yaml(data, workdir),
             imgsz=imgsz,
-            recipe=ultra,
+            recipe=self.trainer_recipe(recipe, data),
             workdir=workdir,
             name="train",
             on_epoch=on_epoch,
@@ -185,10 +187,14 @@ class UltralyticsFamily(DetectorFamily):
         )
 
     def trainer_recipe(self, recipe: TrainRecipe, data: DatasetInfo) -> FinetuneRecipe:
-        """The Ultralytics trainer's settings for ``recipe`` (``lr``: this family's default, see ``finetune``)."""
-        from paretodet.models.ultralytics._train import FinetuneRecipe
+        """The Ultralytics trainer's settings for ``recipe``: this family's ``recipe`` for that run (``lr`` None:
+        the family's default rate, fitted to ``data``'s classes where the recipe says so)."""
+        return self.recipe.for_run(recipe, nc=data.nc)
 
-        return FinetuneRecipe(epochs=recipe.epochs, batch=recipe.batch, seed=recipe.seed, device=recipe.device)
+    def training_recipe(self) -> dict[str, Any]:
+        """This family's ``recipe`` (the Ultralytics trainer's settings; its loss gains are Ultralytics' defaults)
+        and the versions of torch and Ultralytics, whose trainer runs it."""
+        return {"recipe": dataclasses.asdict(self.recipe), "versions": package_versions("torch", "ultralytics")}
 
     def techniques_with_teacher(self, detector: Detector, teacher_family: str) -> frozenset[str]:
         """A teacher of another family teaches through its detections: ``kd`` without the feature term."""
@@ -212,7 +218,12 @@ class UltralyticsFamily(DetectorFamily):
 
             def detections_criterion(student: Any) -> Any:
                 return cross_family_loss(
-                    student, teacher, temperature=settings.temperature, alpha=settings.alpha, imgsz=settings.imgsz
+                    student,
+                    teacher,
+                    temperature=settings.temperature,
+                    alpha=settings.alpha,
+                    imgsz=settings.imgsz,
+                    ignore_class_names=settings.ignore_class_names,
                 )
 
             return detections_criterion

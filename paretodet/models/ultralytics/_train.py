@@ -10,7 +10,6 @@ import copy
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from torch import nn
 
 from paretodet.base import heavy_work
 from paretodet.models.ultralytics._features import detach_feature_projectors
+from paretodet.models.ultralytics._recipe import FinetuneRecipe
 
 __all__ = ["EpochCallback", "FinetuneRecipe", "finetune", "quiet_ultralytics", "training_batches"]
 
@@ -34,20 +34,6 @@ def quiet_ultralytics() -> Iterator[None]:
         yield
     finally:
         logger.setLevel(level)
-
-
-@dataclass(frozen=True)
-class FinetuneRecipe:
-    """AdamW fine-tuning without mosaic; the learning rate rises over ``warmup_epochs`` (fractions allowed), then
-    decays linearly from ``lr`` to ``lr * lrf``."""
-
-    epochs: int
-    lr: float = 5e-4
-    lrf: float = 0.1
-    batch: int = 16
-    seed: int = 0
-    device: str = "cpu"  # cpu, cuda or cuda:N
-    warmup_epochs: float = 0.0
 
 
 def finetune(
@@ -84,15 +70,15 @@ def finetune(
         "seed": recipe.seed,
         "deterministic": True,
         "plots": False,
-        "optimizer": "AdamW",
+        "optimizer": recipe.optimizer,
         "lr0": recipe.lr,
         "lrf": recipe.lrf,
-        "momentum": 0.9,
+        "momentum": recipe.momentum,
         "warmup_epochs": recipe.warmup_epochs,
-        "warmup_bias_lr": 0.0,  # AdamW: the bias learning rate rises from 0 like the others
-        "mosaic": 0.0,
-        "close_mosaic": 0,
-        "amp": False,
+        "warmup_bias_lr": recipe.warmup_bias_lr,
+        "mosaic": recipe.mosaic,
+        "close_mosaic": recipe.close_mosaic,
+        "amp": recipe.amp,
         "verbose": False,
         "project": str(workdir),
         "name": name,

@@ -7,16 +7,13 @@ distillation, which are YOLOv5's anchor-based ones (``_loss``). It has no studen
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
-from paretodet.models._base import ALL_TECHNIQUES, Detector, DetectorFamily, KDSettings, TrainRecipe
-from paretodet.models.ultralytics import UltralyticsFamily
-
-if TYPE_CHECKING:
-    from paretodet.data import DatasetInfo
-    from paretodet.models.ultralytics import FinetuneRecipe
+from paretodet.models._base import ALL_TECHNIQUES, Detector, DetectorFamily, KDSettings
+from paretodet.models.ultralytics import FinetuneRecipe, UltralyticsFamily
 
 __all__ = ["YoloV5Family"]
 
@@ -34,6 +31,13 @@ class YoloV5Family(UltralyticsFamily):
     qat_lr: ClassVar[float] = 1e-5
     # l2 0.3 recovered 5 epochs (plain or KD) or 20 stays at 0.0000 on coco128; l2 0.1 recovers (BENCHMARKS.md)
     recovered_prune_limit: ClassVar[float | None] = 0.1
+    # fine-tuning a converged model on little data: AdamW at Ultralytics' own fit for short runs,
+    # 0.002 * 5 / (4 + nc) (1.2e-4 for COCO's 80 classes), with a 1-epoch warm-up. On coco128 at 640 px the
+    # unpruned COCO YOLOv5n fine-tuned 6 epochs this way scores 0.3177 against 0.3379 unmodified; the Ultralytics
+    # family's 5e-4 without warm-up lost 14 points in 10 epochs (BENCHMARKS.md)
+    recipe: ClassVar[FinetuneRecipe] = dataclasses.replace(
+        UltralyticsFamily.recipe, lr_fit=(0.002 * 5, 4.0), warmup_epochs=1.0
+    )
 
     def checkpoint_classes(self) -> dict[type, tuple[str, ...]]:
         """The stand-in model classes that pruned YOLOv5 checkpoints hold, besides the Ultralytics family's."""
@@ -63,8 +67,6 @@ class YoloV5Family(UltralyticsFamily):
         """The stand-in model and class names of a YOLOv5 checkpoint, or of one paretodet saved (a stage's
         pruned model: an Ultralytics checkpoint of the stand-in classes). The training size is the checkpoint's
         stored option, else YOLOv5's default 640."""
-        import dataclasses
-
         from paretodet.base import file_digest
         from paretodet.errors import ModelError
         from paretodet.models.ultralytics import is_yolov5_checkpoint
@@ -87,15 +89,13 @@ class YoloV5Family(UltralyticsFamily):
             train_imgsz=int(getattr(model, "paretodet_train_imgsz")),  # noqa: B009 - set by load_yolov5
         )
 
-    def trainer_recipe(self, recipe: TrainRecipe, data: DatasetInfo) -> FinetuneRecipe:
-        """A recipe for fine-tuning a converged model on little data: AdamW at Ultralytics' own fit for short
-        runs, ``0.002 * 5 / (4 + nc)`` (1.2e-4 for COCO's 80 classes), with a 1-epoch warm-up. On coco128 at
-        640 px the unpruned COCO YOLOv5n fine-tuned 6 epochs this way scores 0.3177 against 0.3379 unmodified;
-        the Ultralytics family's 5e-4 without warm-up lost 14 points in 10 epochs (BENCHMARKS.md)."""
-        import dataclasses
+    def training_recipe(self) -> dict[str, Any]:
+        """The Ultralytics family's (this family's ``recipe``), with YOLOv5's default loss gains (``YoloV5Gains``:
+        what the loss uses where a checkpoint stores none)."""
+        from paretodet.models.yolov5._loss import YoloV5Gains
 
-        base = super().trainer_recipe(recipe, data)
-        return dataclasses.replace(base, lr=round(0.002 * 5 / (4 + data.nc), 6), warmup_epochs=1.0)
+        base = super().training_recipe()
+        return {**base, "recipe": {**base["recipe"], "loss_gains": dataclasses.asdict(YoloV5Gains())}}
 
     def techniques_with_teacher(self, detector: Detector, teacher_family: str) -> frozenset[str]:
         """Only a YOLOv5 teacher (same anchors) teaches a YOLOv5 model."""
