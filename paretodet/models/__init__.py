@@ -44,6 +44,7 @@ if TYPE_CHECKING:  # the public names (the one list)
     )
     from paretodet.models._teacher_detections import (
         TeacherDetections as TeacherDetections,
+        check_same_classes as check_same_classes,
     )
     from paretodet.models.torchvision import (
         DetectionKD as DetectionKD,

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from paretodet.data import check_class_names, names_unknown
 from paretodet.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -66,17 +67,34 @@ def soften_scores(scores: torch.Tensor, temperature: float) -> torch.Tensor:
     return torch.sigmoid(torch.log(clipped / (1 - clipped)) / temperature)
 
 
-def check_same_classes(teacher: Detector, *, names: Any = None, count: int | None = None) -> None:
-    """ConfigError in one line when the teacher predicts other classes than the student learns: other ``names``
-    (a list, or Ultralytics' ``{index: name}``), or another ``count`` for a student that carries no names."""
-    t_names = list(teacher.names)
-    s_names = list(names.values()) if isinstance(names, dict) else list(names or ())
-    if (s_names and s_names != t_names) or (count is not None and count != len(t_names)):
-        shown = f"{len(s_names)} {s_names[:4]}..." if s_names else f"{count}"
+def check_same_classes(teacher: Detector, *, names: Any = None, count: int | None = None, ignore: bool = False) -> None:
+    """ConfigError in one line when the teacher predicts other classes than the student learns: another ``count``
+    (a student that carries no names), or other ``names`` (a list, or Ultralytics' ``{index: name}``), the same
+    names in another order included, unless ``ignore`` (``--ignore-class-names``: classes matched by id). The
+    names compare as a model's with the data's do (``paretodet.data.check_class_names``); a teacher or student
+    that names no classes is matched by id.
+
+    Example:
+        >>> check_same_classes(teacher, names=["circle", "square"])  # doctest: +SKIP
+    """
+    t_names = tuple(str(n) for n in teacher.names)
+    s_names = [str(v) for v in (names.values() if isinstance(names, dict) else names or ())]
+    fix = "distill from a teacher trained on the same classes"
+    if count is not None and count != len(t_names):
         raise ConfigError(
-            f"the teacher ({teacher.source}) predicts {len(t_names)} classes {t_names[:4]}... but the student learns "
-            f"{shown}: distill from a teacher trained on the same classes"
+            f"the teacher ({teacher.source}) predicts {len(t_names)} classes but the student learns {count}: {fix}"
         )
+    if not s_names or names_unknown(s_names):
+        return
+    check_class_names(
+        t_names,
+        s_names,
+        model=f"the teacher ({teacher.source})",
+        data="the student",
+        ignore=ignore,
+        known=teacher.names_known,
+        fix=fix,
+    )
 
 
 def at_size(image: torch.Tensor, size: int) -> tuple[torch.Tensor, float]:

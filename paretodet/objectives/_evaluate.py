@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from paretodet.base import heavy_work, timed_quietly, timing_host
-from paretodet.data import DatasetInfo, ImageTruth, read_truth, split_images, val_subset
+from paretodet.data import DatasetInfo, ImageTruth, check_class_names, read_truth, split_images, val_subset
 from paretodet.errors import ConfigError
 from paretodet.objectives._accuracy import NmsSettings, predict
 from paretodet.objectives._latency import LatencySettings, LatencyStats, measure_e2e_latency, measure_latency
@@ -31,6 +31,8 @@ class EvalSettings:
         bootstrap_reps: resamples of the val images behind each mAP's 95% interval.
         nms: post-processing (conf 0.001, IoU 0.7, 300 detections).
         latency: warm-up and timed runs.
+        ignore_class_names: score by class id a model whose class names differ from the data's
+            (``--ignore-class-names``; recorded as ``Metrics.class_names_check``); else that is refused.
     """
 
     threads: int = 2
@@ -40,6 +42,7 @@ class EvalSettings:
     bootstrap_reps: int = 1000
     nms: NmsSettings = field(default_factory=NmsSettings)
     latency: LatencySettings = field(default_factory=LatencySettings)
+    ignore_class_names: bool = False
 
     def __post_init__(self) -> None:
         if self.threads < 1:
@@ -78,10 +81,13 @@ def evaluate(
         >>> metrics = evaluate(artifact, load_data_yaml("data.yaml"))  # doctest: +SKIP
     """
     settings = settings or EvalSettings()
-    if artifact.names and len(artifact.names) != data.nc:
-        raise ConfigError(
-            f"model has {len(artifact.names)} classes but {data.yaml_path} has {data.nc}: use matching data"
-        )
+    classes = check_class_names(
+        artifact.names,
+        data.names,
+        model=artifact.path.name,
+        data=str(data.yaml_path),
+        ignore=settings.ignore_class_names,
+    )
     truths = settings.truths(data)
     images = [t.path for t in truths]
     with heavy_work():  # building a session is heavy too
@@ -134,6 +140,7 @@ def evaluate(
         map50_low=acc.interval50[0],
         map50_high=acc.interval50[1],
         evals_file=evals_file,
+        class_names_check=classes.status,
     )
 
 

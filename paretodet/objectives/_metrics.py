@@ -258,6 +258,10 @@ class Metrics:
         runtime_hint / provider: what the runtime reported it computed in (its precision hint: f32, bf16, f16)
             and where (execution provider or device); empty when the runtime has no such notion, or in older
             records.
+        hint_source: where the precision hint came from when an artifact was measured again (``evaluate``,
+            ``compare``): ``artifact`` (the one it was built with, recorded beside it), ``option``
+            (``--precision-hint``) or ``default`` (none recorded: the runtime's default); empty when the runtime
+            takes no hint, and for a candidate that was built (its ``precision_hint`` knob).
         timing_others_cpu: share of the host's CPU time that other processes used while this was timed (a
             disturbed timing is repeated, up to 3 runs); -1 in older records.
         voc_map50_07 / voc_map50: Pascal VOC datasets only (else NaN): mAP@0.5 by VOC's protocol, VOC2007
@@ -266,6 +270,9 @@ class Metrics:
             in older records).
         evals_file: pycocotools' per-image matches of this artifact on these images (``.npz``), from which
             paired intervals against another artifact are computed without new inference; empty if not kept.
+        class_names_check: whether the model's class names were checked against the data's: ``matched``,
+            ``ignored`` (they differ; scored by class id as ``--ignore-class-names`` asked) or ``unchecked`` (the
+            model names no classes); empty in older records.
     """
 
     map50_95: float
@@ -288,6 +295,7 @@ class Metrics:
     cores: int = 0
     runtime_version: str = ""
     runtime_hint: str = ""
+    hint_source: str = ""
     provider: str = ""
     timing_others_cpu: float = -1.0
     voc_map50_07: float | None = None
@@ -297,6 +305,7 @@ class Metrics:
     map50_low: float = float("nan")
     map50_high: float = float("nan")
     evals_file: str = ""
+    class_names_check: str = ""
 
     @property
     def size_mb(self) -> float:

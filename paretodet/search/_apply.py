@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -47,22 +48,28 @@ def apply_candidate(
     device: str = "cpu",
     on_cache_repair: Callable[[str], None] | None = None,
 ) -> tuple[Path, Metrics]:
-    """Build and measure one candidate; the artifact is copied to ``out/model.<ext>``. ``trust_model`` loads
-    a checkpoint with full unpickling (it may run code); ``weights`` is a builder name's state dict; training
-    runs on ``device``; ``on_cache_repair`` hears of each damaged cache entry found and rebuilt (one line).
+    """Build and measure one candidate; the artifact is copied to ``out/model.<ext>``, with its sidecar
+    ``model.<ext>.json`` (what it is and the precision hint it runs with, see ``search._hints``).
+    ``trust_model`` loads a checkpoint with full unpickling (it may run code); ``weights`` is a builder name's
+    state dict; training runs on ``device``; ``on_cache_repair`` hears of each damaged cache entry found and
+    rebuilt (one line). A model whose class names are not the data's is refused in one line, unless
+    ``settings.ignore_class_names`` (see ``load_model_and_data``).
 
     Example:
         >>> path, metrics = apply_candidate("best.pt", Path("d.yaml"), Candidate(imgsz=256), Path("o"))
     """
     out = out.resolve()
     check_device(device)
-    detector, info = load_model_and_data(model, data, trust_model=trust_model, weights=weights)
+    settings = settings or EvalSettings()
+    detector, info = load_model_and_data(
+        model, data, trust_model=trust_model, weights=weights, ignore_class_names=settings.ignore_class_names
+    )
     result, metrics = build_and_measure(
         candidate,
         detector,
         info,
         workdir=out,
-        settings=settings or EvalSettings(),
+        settings=settings,
         on_image=on_image,
         on_epoch=on_epoch,
         device=device,
@@ -73,5 +80,8 @@ def apply_candidate(
     final = out / f"model{result.artifact.path.suffix}"
     for file in result.artifact.files():  # an OpenVINO IR is two files: model.xml + model.bin
         shutil.copy2(file, final.with_suffix(file.suffix))
+    # its sidecar beside it (model.xml.json): family, runtime and the precision hint it was built and measured
+    # with, which `evaluate` and `compare` run it with again
+    dataclasses.replace(result.artifact, path=final).write_sidecar()
     write_outputs(out, candidate, final, metrics)
     return final, metrics

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import yaml
 
+from paretodet.base import stable_hash, strict_json
 from paretodet.compress import (
     Int8Engine,
     Int8Request,
@@ -22,7 +22,15 @@ from paretodet.compress import (
     qat_finetune,
     uses_reduced_range,
 )
-from paretodet.data import DatasetInfo, dataset_digest, load_dataset, split_images, ultralytics_data_yaml
+from paretodet.data import (
+    ClassCheck,
+    DatasetInfo,
+    check_class_names,
+    dataset_digest,
+    load_dataset,
+    split_images,
+    ultralytics_data_yaml,
+)
 from paretodet.errors import ConfigError, DataError, ModelError
 from paretodet.models import Detector, family_for, get_family, load_detector, techniques_for
 from paretodet.objectives import EvalSettings, Metrics, evaluate
@@ -30,10 +38,18 @@ from paretodet.runtimes import Artifact, RuntimeSpec, runtime_spec
 from paretodet.search._accuracy_check import ACCURACY_CHECK_IMAGES, accuracy_check
 from paretodet.search._cache import CacheLog, building
 from paretodet.search._sensitivity import block_sensitivity
-from paretodet.search._stages import EpochProgress, transformed_detector
+from paretodet.search._stages import EpochProgress, check_teacher_classes, transformed_detector
 from paretodet.spaces import Candidate, stage_knobs, unsupported_knobs
 
-__all__ = ["EXPORT_KNOBS", "BuildResult", "build", "build_and_measure", "load_model_and_data", "write_outputs"]
+__all__ = [
+    "EXPORT_KNOBS",
+    "BuildResult",
+    "build",
+    "build_and_measure",
+    "class_check",
+    "load_model_and_data",
+    "write_outputs",
+]
 
 # each stage's cache key hashes the knobs whose declaration names the stage (paretodet.spaces.stage_knobs)
 EXPORT_KNOBS: tuple[str, ...] = stage_knobs("export")
@@ -62,13 +78,15 @@ def build(
     workdir: Path,
     on_epoch: EpochProgress | None = None,
     device: str = "cpu",
+    ignore_class_names: bool = False,
 ) -> BuildResult:
     """Build ``candidate``'s artifact under ``workdir/cache``, reusing each stage whose inputs are unchanged.
 
     Stages: [student (distillation)] -> [prune -> recovery fine-tune] -> export (the FP32/FP16 file of the
     runtime the candidate's runtime derives from) -> [int8 by the candidate's engine: block sensitivity, QAT
     fine-tune, calibration ranges, quantize] -> [convert to the candidate's runtime]. ``on_epoch(done, total)``
-    reports fine-tuning progress; training runs on ``device`` (cpu, cuda, cuda:N).
+    reports fine-tuning progress; training runs on ``device`` (cpu, cuda, cuda:N). A ``distill.teacher`` that
+    teaches must know the model's classes (``ignore_class_names``: match them by id even if their names differ).
 
     Example:
         >>> result = build(Candidate(imgsz=256), load_detector("best.pt"), data, workdir=Path("w"))  # doctest: +SKIP
@@ -85,10 +103,14 @@ def build(
         raise ModelError(
             f"the {detector.family} detector family{taught} does not support {', '.join(unsupported)}: drop those knobs"
         )
+    if teacher and candidate.distill.alpha > 0:  # before any work: the teacher knows the model's classes
+        check_teacher_classes(candidate.distill, detector, ignore=ignore_class_names)
     spec = runtime_spec(candidate.runtime)
     spec.check_host(hint=candidate.precision_hint)  # one line before any work: package, GPU, hint
     log = CacheLog(workdir / "cache")
-    detector = transformed_detector(candidate, detector, data, log=log, on_epoch=on_epoch, device=device)
+    detector = transformed_detector(
+        candidate, detector, data, log=log, on_epoch=on_epoch, device=device, ignore_class_names=ignore_class_names
+    )
     if candidate.quant.precision == "int8":
         engine = int8_engine(candidate.quant.engine)
         base = candidate.replace({"quant.precision": "fp32", "runtime": engine.reads})
@@ -232,7 +254,7 @@ def _qat_stage(
             per_channel=candidate.quant.per_channel,
             fp32_blocks=fp32_blocks,
             workdir=staged.parent,
-            recipe=QatRecipe(epochs=candidate.quant.qat_epochs, lr=get_family(detector.family).qat_lr, device=device),
+            recipe=_qat_recipe(candidate, detector, device=device),
             on_epoch=(lambda done, total, _model: on_epoch(done, total)) if on_epoch else None,
         )
         tuned_detector = detector.with_model(tuned, source=f"{detector.source} (QAT)", digest=key)
@@ -242,10 +264,22 @@ def _qat_stage(
     return Artifact.read_sidecar(dest)
 
 
+def _qat_recipe(candidate: Candidate, detector: Detector, *, device: str = "cpu") -> QatRecipe:
+    """How the candidate's QAT fine-tunes: its epochs at the family's QAT learning rate."""
+    return QatRecipe(epochs=candidate.quant.qat_epochs, lr=get_family(detector.family).qat_lr, device=device)
+
+
 def _qat_salt(candidate: Candidate, detector: Detector) -> str:
-    """What QAT's entries (and the INT8 file made from its weights) add to their keys: the family's QAT
-    learning rate, a recipe setting rather than a knob."""
-    return f"-qat_lr={get_family(detector.family).qat_lr}" if candidate.quant.qat_epochs else ""
+    """What QAT's entries (and the INT8 file made from its weights) add to their keys: all the trainer reads for
+    QAT (the family's QAT learning rate included, a recipe setting rather than a knob; the device is not keyed)
+    and the family's training recipe and trainer versions (``DetectorFamily.training_recipe``: its loss gains,
+    torch's and the trainer's versions)."""
+    if not candidate.quant.qat_epochs:
+        return ""
+    trainer = dataclasses.asdict(_qat_recipe(candidate, detector).trainer_recipe())
+    trainer.pop("device")
+    how = {"trainer": trainer, "family": get_family(detector.family).training_recipe()}
+    return f"-qat={stable_hash(how)[:16]}"
 
 
 def build_and_measure(
@@ -260,26 +294,50 @@ def build_and_measure(
     device: str = "cpu",
 ) -> tuple[BuildResult, Metrics]:
     """Build a candidate and measure its artifact: the code path of both ``apply`` and search trials."""
-    result = build(candidate, detector, data, workdir=workdir, on_epoch=on_epoch, device=device)
+    ignore = settings.ignore_class_names
+    result = build(
+        candidate, detector, data, workdir=workdir, on_epoch=on_epoch, device=device, ignore_class_names=ignore
+    )
     metrics = evaluate(result.artifact, data, settings=settings, on_image=on_image)
+    if not detector.names_known:  # its artifact carries the data's names, put there unchecked
+        metrics = dataclasses.replace(metrics, class_names_check="unchecked")
     return result, metrics
 
 
 def load_model_and_data(
-    model: str | Path, data: Path, *, trust_model: bool = False, weights: Path | None = None
+    model: str | Path,
+    data: Path,
+    *,
+    trust_model: bool = False,
+    weights: Path | None = None,
+    ignore_class_names: bool = False,
 ) -> tuple[Detector, DatasetInfo]:
-    """Load the detector and dataset, failing early when their classes do not match.
+    """Load the detector and dataset, failing early (one line) when their classes do not match: another count,
+    or other class names (also in another order) unless ``ignore_class_names`` (see :func:`class_check`).
 
     ``trust_model`` lets the checkpoint run code while it is unpickled; ``weights`` is a state dict for a
     builder name (see :func:`~paretodet.models.load_detector`).
     """
     info = load_dataset(data)
     detector = load_detector(model, trust_model=trust_model, weights=weights)
-    if not detector.names_known and detector.nc == info.nc:
+    class_check(detector, info, ignore=ignore_class_names)
+    if not detector.names_known:
         detector.names = info.names  # a bare state dict names no classes: the dataset's, in its order
-    if detector.nc != info.nc:
-        raise ConfigError(f"model has {detector.nc} classes but {data} has {info.nc}: use data for this model")
     return detector, info
+
+
+def class_check(detector: Detector, data: DatasetInfo, *, ignore: bool = False) -> ClassCheck:
+    """How ``detector``'s class names compare with ``data``'s (see :func:`~paretodet.data.check_class_names`):
+    ``matched``, ``ignored`` (they differ, and ``ignore``) or ``unchecked`` (the model names no classes), with a
+    line for people; ConfigError in one line when they do not match."""
+    return check_class_names(
+        detector.names,
+        data.names,
+        model=detector.source,
+        data=str(data.yaml_path),
+        ignore=ignore,
+        known=detector.names_known,
+    )
 
 
 def write_outputs(out: Path, candidate: Candidate, artifact_path: Path, metrics: Metrics) -> dict[str, Path]:
@@ -288,5 +346,5 @@ def write_outputs(out: Path, candidate: Candidate, artifact_path: Path, metrics:
     config = out / "config.yaml"
     config.write_text(yaml.safe_dump(candidate.to_dict(), sort_keys=False))
     metrics_path = out / "metrics.json"
-    metrics_path.write_text(json.dumps({**metrics.to_dict(), "artifact": str(artifact_path)}, indent=2))
+    metrics_path.write_text(strict_json({**metrics.to_dict(), "artifact": str(artifact_path)}))
     return {"config": config, "metrics": metrics_path}

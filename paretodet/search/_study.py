@@ -23,9 +23,10 @@ from paretodet.search._duplicates import MAX_RESAMPLES, record_duplicate, same_c
 from paretodet.search._environment import environment
 from paretodet.search._integrity import STUDY_CONFIG_ATTR, check_study_files, file_hashes
 from paretodet.search._liveness import WORKER, advise_server, existing_trials, process_seed, requeue_interrupted
-from paretodet.search._pipeline import build_and_measure, load_model_and_data
+from paretodet.search._pipeline import build_and_measure, class_check, load_model_and_data
 from paretodet.search._probes import enqueue_probes
 from paretodet.search._secrets import mask_url
+from paretodet.search._stages import check_teacher_classes
 from paretodet.search._storage import MANIFEST, open_storage, read_manifest, write_manifest
 from paretodet.spaces import fit_to_model, sample, technique_notes, unsupported_knobs
 
@@ -161,8 +162,13 @@ def _open_run(config: SearchConfig, *, joining: bool, on_epoch: Callable[[int, i
     if existing is not None:  # before loading anything: the files must be the ones the study started with
         check_study_files(storage, config)
     detector, data = load_model_and_data(
-        config.model, config.data, trust_model=config.trust_model, weights=config.weights
+        config.model,
+        config.data,
+        trust_model=config.trust_model,
+        weights=config.weights,
+        ignore_class_names=config.evaluation.ignore_class_names,
     )
+    class_notes = _class_notes(config, detector, data)
     workdir = config.workdir.resolve()
     data_digest = dataset_digest(data)
     _check_same_study(workdir, config, model_digest=detector.digest, data_digest=data_digest)
@@ -176,13 +182,30 @@ def _open_run(config: SearchConfig, *, joining: bool, on_epoch: Callable[[int, i
     if STUDY_CONFIG_ATTR not in study.user_attrs:  # what a joining worker needs (paretodet worker)
         study.set_user_attr(STUDY_CONFIG_ATTR, {**config.to_stored(), **file_hashes(config)})
     _write_run_manifest(
-        workdir, config, model_digest=detector.digest, data_digest=data_digest, space=space, notes=notes
+        workdir,
+        config,
+        model_digest=detector.digest,
+        data_digest=data_digest,
+        space=space,
+        notes=notes,
+        class_notes=class_notes,
     )
     if config.probes and not joining:  # once per study: a resumed one keeps its queue, workers never queue
         enqueue_probes(study, space, trials=config.trials)
     requeue_interrupted(study, storage)
     advise_server(study, config.storage_url)
-    return _Run(config, study, detector, data, workdir, space, sampler_seed, environment(), tuple(notes), on_epoch)
+    all_notes = (*class_notes, *notes)
+    return _Run(config, study, detector, data, workdir, space, sampler_seed, environment(), all_notes, on_epoch)
+
+
+def _class_notes(config: SearchConfig, detector: Detector, data: DatasetInfo) -> list[str]:
+    """The line saying what was not checked of the model's class names against the data's (none when they
+    matched); ConfigError in one line when ``distill.teacher`` predicts other classes than the model (unless
+    ``--ignore-class-names``)."""
+    ignore = config.evaluation.ignore_class_names
+    check_teacher_classes(config.space.base.distill, detector, ignore=ignore)
+    note = class_check(detector, data, ignore=ignore).note
+    return [note] if note else []
 
 
 def study_space(space: SearchSpace, detector: Detector) -> tuple[SearchSpace, list[str]]:
@@ -238,6 +261,7 @@ def _write_run_manifest(
     data_digest: str,
     space: SearchSpace,
     notes: list[str],
+    class_notes: list[str],
 ) -> None:
     write_manifest(
         workdir,
@@ -253,6 +277,7 @@ def _write_run_manifest(
             "budgets": [str(b) for b in config.budgets],
             "base_imgsz": space.base.imgsz,  # the original model's size: probes and the verification reference
             "space_notes": notes,
+            "class_names": class_notes,  # what was not checked of the model's class names (empty: they matched)
         },
     )
 

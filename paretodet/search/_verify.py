@@ -184,7 +184,11 @@ def _reference_artifact(
         if trial.state.name == "COMPLETE" and attrs.get("config_key") == key and attrs.get("artifact"):
             return _artifact_of(trial, workdir), trial
     detector, info = load_model_and_data(
-        config.model, config.data, trust_model=config.trust_model, weights=config.weights
+        config.model,
+        config.data,
+        trust_model=config.trust_model,
+        weights=config.weights,
+        ignore_class_names=config.evaluation.ignore_class_names,
     )
     return build(candidate, detector, info, workdir=workdir).artifact, None
 

@@ -71,12 +71,21 @@ def padded_scores(rows: torch.Tensor, batch_size: int, width: int) -> torch.Tens
     return out
 
 
-def cross_family_loss(student: nn.Module, teacher: Detector, *, temperature: float, alpha: float, imgsz: int) -> Any:
+def cross_family_loss(
+    student: nn.Module,
+    teacher: Detector,
+    *,
+    temperature: float,
+    alpha: float,
+    imgsz: int,
+    ignore_class_names: bool = False,
+) -> Any:
     """The criterion for an Ultralytics ``student`` taught by ``teacher`` (another family) through its detections:
-    Ultralytics' detection loss subclassed (see the module docstring)."""
+    Ultralytics' detection loss subclassed (see the module docstring). The teacher must predict the student's
+    classes (``ignore_class_names``: matched by id even where their names differ)."""
     if not 1.0 <= temperature <= 100.0 or not 0.0 <= alpha <= 1.0:
         raise ConfigError(f"need temperature >= 1 and alpha in [0, 1], got T={temperature} alpha={alpha}")
-    check_same_classes(teacher, names=getattr(student, "names", None))
+    check_same_classes(teacher, names=getattr(student, "names", None), ignore=ignore_class_names)
     return _loss_class()(student, TeacherDetections(teacher, imgsz=imgsz), temperature=temperature, alpha=alpha)
 
 
