@@ -8,7 +8,8 @@ from typing import Any
 
 import typer
 
-from paretodet._cli_ui import print_json, stage_bar, stdout_reserved
+from paretodet._cli_options import IGNORE_CLASS_NAMES
+from paretodet._cli_ui import err_console, print_json, stage_bar, stdout_reserved
 
 __all__ = ["register_front_commands", "run_verify"]
 
@@ -59,12 +60,18 @@ def compare(
     imgsz: int = typer.Option(320, "--imgsz", help="Input size a checkpoint is built at (artifacts keep theirs)."),
     rounds: int = typer.Option(10, "--rounds", help="Interleaved timing rounds (each item timed once per round)."),
     threads: int = typer.Option(2, "--threads", help="Runtime threads (fixed and recorded)."),
+    precision_hint: str | None = typer.Option(
+        None,
+        "--precision-hint",
+        help="openvino: f32, bf16 or f16 where offered, for each item taking one; default its own, else f32.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON on stdout."),
     as_csv: bool = typer.Option(False, "--csv", help="Print CSV on stdout."),
     as_md: bool = typer.Option(False, "--md", help="Print a Markdown table on stdout."),
     trust_model: bool = typer.Option(
         False, "--trust-model", envvar="PARETODET_TRUST_MODEL", help="Load a checkpoint that may run code (unsafe)."
     ),
+    ignore: bool = IGNORE_CLASS_NAMES,
 ) -> None:
     """Put models and artifacts side by side: mAP on the same images (95% intervals, paired change against
     REF), size, and latency timed in interleaved rounds as a ratio to REF."""
@@ -83,9 +90,13 @@ def compare(
             rounds=RoundSettings(rounds=rounds),
             threads=threads,
             trust_model=trust_model,
+            precision_hint=precision_hint,
             on_stage=on_stage,
             on_progress=on_progress,
+            ignore_class_names=ignore,
         )
+    for note in table.notes:  # what was not checked of the items' class names
+        err_console().print(f"warning: {note}", highlight=False, soft_wrap=True)
     if as_json:
         print_json({"rounds": table.rounds, "images": table.images, "host": table.host, "items": table.rows()})
         return

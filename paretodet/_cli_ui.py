@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ __all__ = [
     "image_bar",
     "log_storage_events",
     "print_json",
+    "quiet_third_party_logs",
     "stage_bar",
     "stdout_reserved",
     "trial_line",
@@ -25,10 +27,11 @@ __all__ = [
 
 
 def print_json(data: Any) -> None:
-    """``data`` as indented JSON on stdout (values JSON cannot hold as their ``str``)."""
-    import json
+    """``data`` as indented strict JSON on stdout: undefined numbers (NaN, infinities) as ``null``, values JSON
+    cannot hold as their ``str``."""
+    from paretodet.base import strict_json
 
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    sys.stdout.write(strict_json(data) + "\n")
 
 
 def err_console() -> Console:
@@ -100,7 +103,6 @@ def stdout_reserved(active: bool) -> Iterator[None]:
         yield
         return
     import contextlib
-    import logging
 
     moved = []
     for handler in logging.getLogger("ultralytics").handlers:
@@ -170,9 +172,30 @@ def trial_bar(total_label: str) -> Iterator[Any]:
         yield on_trial, on_epoch
 
 
+class _DropRecords(logging.Filter):
+    """Drops every record of the logger it is attached to (a third-party library's chatter)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return False
+
+
+QUIET_LOGGERS = ("ultralytics",)  # third-party loggers that write to the terminal themselves (own handlers)
+
+
+def quiet_third_party_logs() -> None:
+    """Keep third-party libraries' log lines off the terminal for this process, before they are imported.
+
+    Ultralytics logs to its own stdout handler from its import on (on a fresh machine: "Creating new
+    Ultralytics Settings ... file"); a filter on its logger survives the handler it installs at import. What
+    those lines would say reaches the user as paretodet's own errors and notes instead."""
+    for name in QUIET_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _DropRecords) for f in logger.filters):
+            logger.addFilter(_DropRecords())
+
+
 def log_storage_events() -> None:
     """Storage outages and recoveries (logger ``paretodet.storage``) as one line each on stderr."""
-    import logging
 
     class StderrHandler(logging.StreamHandler):
         """Writes to whatever ``sys.stderr`` is when a record comes (tests swap it)."""

@@ -11,8 +11,17 @@ import yaml
 
 from paretodet._cli_cache import cache_app
 from paretodet._cli_fronts import register_front_commands, run_verify
+from paretodet._cli_options import IGNORE_CLASS_NAMES, parse_sets, warn_unchecked_classes
 from paretodet._cli_teacher import register_teacher_command
-from paretodet._cli_ui import err_console, image_bar, log_storage_events, print_json, stdout_reserved, trial_bar
+from paretodet._cli_ui import (
+    err_console,
+    image_bar,
+    log_storage_events,
+    print_json,
+    quiet_third_party_logs,
+    stdout_reserved,
+    trial_bar,
+)
 from paretodet.errors import ParetodetError
 
 if TYPE_CHECKING:
@@ -65,8 +74,8 @@ def evaluate(
         "--runtime",
         help="onnxruntime, openvino, torch (or a GPU runtime where present); default onnxruntime, an artifact's own.",
     ),
-    precision_hint: str = typer.Option(
-        "f32", "--precision-hint", help="openvino: f32, bf16 or f16 (if the CPU has it)."
+    precision_hint: str | None = typer.Option(
+        None, "--precision-hint", help="openvino: f32, bf16 or f16 where offered; default an artifact's own, else f32."
     ),
     threads: int = typer.Option(2, "--threads", help="Runtime threads (fixed and recorded)."),
     as_json: bool = typer.Option(False, "--json", help="Print only JSON on stdout."),
@@ -76,12 +85,13 @@ def evaluate(
     trust_model: bool = typer.Option(
         False, "--trust-model", envvar="PARETODET_TRUST_MODEL", help="Load a checkpoint that may run code (unsafe)."
     ),
+    ignore: bool = IGNORE_CLASS_NAMES,
 ) -> None:
     """Measure a model as an FP32 artifact, or an artifact as it is: mAP (COCO), latency/FPS, size."""
     from paretodet.objectives import EvalSettings
     from paretodet.search import evaluate_model
 
-    settings = EvalSettings(threads=threads)
+    settings = EvalSettings(threads=threads, ignore_class_names=ignore)
     with stdout_reserved(as_json), image_bar("scoring val images") as (on_image, _):
         metrics = evaluate_model(
             model,
@@ -94,24 +104,12 @@ def evaluate(
             trust_model=trust_model,
             weights=weights,
         )
+    warn_unchecked_classes(metrics.class_names_check, model=model, data=data)
     if as_json:
         print_json(metrics.to_dict())
     else:
         for key, value in metrics.to_dict().items():
             typer.echo(f"{key:>16}: {value}")
-
-
-def _parse_sets(sets: list[str]) -> dict[str, str]:
-    """``--set KEY=VALUE`` options as a dict (ConfigError in one line for an item without ``=``)."""
-    from paretodet.errors import ConfigError
-
-    values: dict[str, str] = {}
-    for item in sets:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--set '{item}' is not KEY=VALUE (e.g. --set quant.precision=fp16)")
-        values[key.strip()] = value
-    return values
 
 
 @app.command()
@@ -129,13 +127,14 @@ def apply(
         False, "--trust-model", envvar="PARETODET_TRUST_MODEL", help="Load a checkpoint that may run code (unsafe)."
     ),
     device: str = typer.Option("cpu", "--device", help="Where training runs: cpu, cuda or cuda:N."),
+    ignore: bool = IGNORE_CLASS_NAMES,
 ) -> None:
     """Build one candidate's artifact, measure it, and write it with its config and metrics."""
     from paretodet.objectives import EvalSettings
     from paretodet.search import apply_candidate, load_candidate_file
     from paretodet.spaces import Candidate
 
-    values = {**(load_candidate_file(config) if config else {}), **_parse_sets(sets)}
+    values = {**(load_candidate_file(config) if config else {}), **parse_sets(sets)}
     candidate = Candidate.from_dict(values)
     with image_bar("scoring val images") as (on_image, on_epoch):
         artifact, metrics = apply_candidate(
@@ -143,7 +142,7 @@ def apply(
             data,
             candidate,
             out,
-            settings=EvalSettings(threads=threads),
+            settings=EvalSettings(threads=threads, ignore_class_names=ignore),
             on_image=on_image,
             on_epoch=on_epoch,
             trust_model=trust_model,
@@ -151,6 +150,7 @@ def apply(
             device=device,
             on_cache_repair=lambda line: err_console().print(f"cache: damaged entry {line}", highlight=False),
         )
+    warn_unchecked_classes(metrics.class_names_check, model=model, data=data)
     typer.echo(f"artifact: {artifact}\nconfig:   {out / 'config.yaml'}\nmetrics:  {out / 'metrics.json'}")
     typer.echo(f"mAP50-95 {metrics.map50_95:.4f}  latency {metrics.latency_ms:.2f} ms  size {metrics.size_bytes} B")
 
@@ -199,6 +199,7 @@ def search(
         600.0, "--storage-grace", help="Seconds to wait for an unreachable storage (a restarting database)."
     ),
     sets: list[str] = typer.Option([], "--set", help="Fix a knob for every trial: KEY=VALUE (not sampled)."),
+    ignore: bool = IGNORE_CLASS_NAMES,
 ) -> None:
     """Run (or continue) a multi-objective search: maximize mAP50-95 and FPS, minimize size."""
     from paretodet.objectives import EvalSettings
@@ -216,8 +217,8 @@ def search(
         storage=storage,
         study=study,
         budgets=tuple(parse_budgets(budgets)),
-        evaluation=EvalSettings(threads=threads, val_images=val_images, subset_seed=seed),
-        space=load_space(space).with_fixed(_parse_sets(sets)),
+        evaluation=EvalSettings(threads=threads, val_images=val_images, subset_seed=seed, ignore_class_names=ignore),
+        space=load_space(space).with_fixed(parse_sets(sets)),
         probes=probes,
         trust_model=trust_model,
         weights=weights,
@@ -447,7 +448,10 @@ def demo(
             on_epoch=on_epoch,
         )
     s = result.summary
-    typer.echo(f"{s.completed} trials completed ({s.failed} failed) in {s.wall_s:.0f} s; Pareto front: {s.front_size}")
+    typer.echo(
+        f"{s.completed} trials completed ({s.failed} failed, {s.duplicates} duplicate samples skipped) "
+        f"in {s.wall_s:.0f} s; Pareto front: {s.front_size}"
+    )
     typer.echo(f"report: {result.report['html']}")
     typer.echo(f"        {result.report['md']}\n        {result.report['csv']}")
     typer.echo(f"pick one: paretodet select {s.workdir} --budget 'size_mb<=8' --budget 'latency_ms<=15'")
@@ -455,6 +459,7 @@ def demo(
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: library errors and usage errors become one line on stderr."""
+    quiet_third_party_logs()
     command = typer.main.get_command(app)
     log_storage_events()
     try:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from paretodet.cli import main
+from tests.base.test_json import strict_loads
 from tests.conftest import REQUIRED_METRIC_KEYS
 
 
@@ -33,8 +34,8 @@ def test_evaluate_json_only_on_stdout(tiny_model: Path, tiny_data: Path, capsys)
         ["evaluate", str(tiny_model), "--data", str(tiny_data), "--imgsz", "64", "--threads", "1", "--json"], capsys
     )
     assert code == 0
-    data = json.loads(out)
-    assert set(REQUIRED_METRIC_KEYS) <= set(data)
+    data = strict_loads(out)
+    assert isinstance(data, dict) and set(REQUIRED_METRIC_KEYS) <= set(data)
     assert data["runtime"] == "onnxruntime" and data["imgsz"] == 64 and data["threads"] == 1
 
 
@@ -170,7 +171,7 @@ def test_search_report_select_export(tiny_model: Path, tiny_data: Path, tmp_path
         ["select", str(work), "--budget", "size_mb<=100", "--export", str(tmp_path / "exp"), "--json"], capsys
     )
     assert code == 0
-    chosen = json.loads(out)
+    chosen = strict_loads(out)
     assert chosen["feasible_trials"] == 2 and Path(chosen["exported"]["artifact"]).is_file()
     assert (tmp_path / "exp" / "config.yaml").is_file()
     readme = (tmp_path / "exp" / "README.md").read_text()  # beside the model: what it is and how to rebuild it

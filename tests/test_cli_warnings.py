@@ -8,6 +8,7 @@ trial, so each run must also complete every trial it starts.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -30,8 +31,13 @@ SHOWN_AS_ERRORS = ",".join(
 )
 
 
-def _run(args: list[str], tmp_path: Path) -> str:
+def _run_split(args: list[str], tmp_path: Path, *, fresh_home: bool = False) -> tuple[str, str]:
+    """stdout and stderr of ``paretodet ARGS`` (``fresh_home``: as on a new machine, no library settings yet)."""
     env = {**os.environ, "PYTHONWARNINGS": SHOWN_AS_ERRORS, "PARETODET_CACHE": str(tmp_path / "cache")}
+    if fresh_home:
+        env = {k: v for k, v in env.items() if k not in ("YOLO_CONFIG_DIR", "XDG_CONFIG_HOME")}
+        env["HOME"] = str(tmp_path / "home")
+        (tmp_path / "home").mkdir()
     proc = subprocess.run(
         [sys.executable, "-m", "paretodet.cli", *args],
         capture_output=True,
@@ -43,13 +49,38 @@ def _run(args: list[str], tmp_path: Path) -> str:
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output[-3000:]
     assert "Warning" not in output and "warn(" not in output, output[-3000:]
-    return output
+    return proc.stdout, proc.stderr
+
+
+def _run(args: list[str], tmp_path: Path) -> str:
+    out, err = _run_split(args, tmp_path)
+    return out + err
+
+
+# every line the demo writes is one of paretodet's own (stage, trial and result lines); anything else came from
+# a library (Ultralytics' settings banner on a new machine, ONNX Runtime's or NNI's log, torch's prints)
+DEMO_STDOUT = (
+    r"\d+ trials completed \(",
+    r"report: \S+report\.html$",
+    r" +\S+(report\.md|trials\.csv)$",
+    r"pick one: ",
+)
+DEMO_STDERR = (r"> ", r"trial \d+ (COMPLETE|FAIL|PRUNED) \| ")
+
+
+def _foreign_lines(text: str, shapes: tuple[str, ...]) -> list[str]:
+    return [line for line in text.splitlines() if line.strip() and not any(re.match(s, line) for s in shapes)]
 
 
 @pytest.mark.slow
-def test_demo_shows_no_warning(tmp_path: Path) -> None:
-    out = _run(["demo", "--trials", "2", "--out", str(tmp_path / "demo")], tmp_path)
-    assert "2 trials completed (0 failed)" in out
+def test_demo_shows_no_warning_and_no_library_line(tmp_path: Path) -> None:
+    """On a fresh HOME (Ultralytics creates its settings file then, and used to announce it on stdout)."""
+    out, err = _run_split(["demo", "--trials", "2", "--out", str(tmp_path / "demo")], tmp_path, fresh_home=True)
+    assert "2 trials completed (0 failed," in out
+    assert not _foreign_lines(out, DEMO_STDOUT), out
+    assert not _foreign_lines(err, DEMO_STDERR), err
+    assert "Ultralytics" not in out + err and "yolo settings" not in out + err
+    assert (tmp_path / "home" / ".config" / "Ultralytics").is_dir()  # the settings file was created meanwhile
 
 
 @pytest.mark.slow

@@ -39,7 +39,7 @@ def _interval(value: float, low: float, high: float, digits: int, *, signed: boo
 def _cells(row: dict[str, Any], reference: bool) -> list[str]:
     return [
         str(row["item"]) + (" (REF)" if reference else ""),
-        str(row["runtime"]),
+        str(row["runtime"]) + (f" {row['runtime_hint']}" if row.get("runtime_hint") else ""),  # OpenVINO bf16
         str(row["precision"]),
         str(row["imgsz"]),
         _interval(row["map50_95"], row["map50_95_low"], row["map50_95_high"], 4),

@@ -3,6 +3,7 @@ is, what it measured and the ``paretodet apply`` command that rebuilds it."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import shutil
@@ -12,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from paretodet.base import strict_json
 from paretodet.errors import StudyError
 from paretodet.objectives import METRICS, format_metric
 from paretodet.reports._describe import apply_command, config_summary
@@ -22,9 +24,10 @@ __all__ = ["export_selection", "selection_readme"]
 
 
 def export_selection(selection: Selection, dest: Path, *, meta: Mapping[str, Any] | None = None) -> dict[str, str]:
-    """Copy the chosen trial's artifact to ``dest/model.<ext>`` and write ``config.yaml``, ``metrics.json`` and
-    ``README.md`` beside it. ``meta`` is the work dir's manifest (its ``model`` and ``data`` go into the
-    rebuild command). Returns the paths written, by kind.
+    """Copy the chosen trial's artifact to ``dest/model.<ext>`` (with its sidecar ``model.<ext>.json``, which
+    records the trial's precision hint, when the cached file has one) and write ``config.yaml``,
+    ``metrics.json`` and ``README.md`` beside it. ``meta`` is the work dir's manifest (its ``model`` and
+    ``data`` go into the rebuild command). Returns the paths written, by kind.
 
     Raises:
         StudyError: nothing was selected, or the chosen artifact's file is gone.
@@ -50,8 +53,11 @@ def export_selection(selection: Selection, dest: Path, *, meta: Mapping[str, Any
     if artifact.suffix == ".xml" and weights.is_file():  # an OpenVINO IR: its weights beside it, same stem
         paths["weights"] = dest / "model.bin"
         shutil.copy2(weights, paths["weights"])
+    sidecar = _ship_sidecar(artifact, paths["artifact"], selection.candidate())
+    if sidecar is not None:
+        paths["sidecar"] = sidecar
     paths["config"].write_text(yaml.safe_dump(selection.candidate(), sort_keys=False))
-    paths["metrics"].write_text(json.dumps(selection.metrics(), indent=2))
+    paths["metrics"].write_text(strict_json(selection.metrics()))
     family = _artifact_family(artifact)
     paths["readme"].write_text(selection_readme(selection, meta=meta, model_file=paths["artifact"].name, family=family))
     return {kind: str(path) for kind, path in paths.items()}
@@ -134,6 +140,22 @@ def _artifact_family(artifact: Path) -> str:
         return str(json.loads(sidecar.read_text()).get("family", "ultralytics"))
     except (OSError, ValueError, AttributeError):
         return "ultralytics"
+
+
+def _ship_sidecar(cached: Path, shipped: Path, config: Mapping[str, Any]) -> Path | None:
+    """Write the shipped copy's sidecar (``model.<ext>.json``): the cached file's, on the trial's runtime with
+    the trial's precision hint, which ``evaluate`` and ``compare`` run it with again. None when the cached file
+    has no readable sidecar."""
+    from paretodet.runtimes import Artifact, list_runtimes, runtime_spec
+
+    try:
+        built = Artifact.read_sidecar(cached)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    runtime = str(config.get("runtime") or built.runtime)
+    takes_hint = runtime in list_runtimes() and bool(runtime_spec(runtime).hints)
+    hint = str(config.get("precision_hint") or "") if takes_hint else ""
+    return dataclasses.replace(built, path=shipped, runtime=runtime, precision_hint=hint).write_sidecar()
 
 
 def _has(meta: Mapping[str, Any]) -> bool:

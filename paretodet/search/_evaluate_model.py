@@ -14,6 +14,7 @@ from paretodet.errors import ConfigError, ModelError
 from paretodet.objectives import EvalSettings, Metrics, evaluate
 from paretodet.runtimes import ARTIFACT_SUFFIXES, Artifact, artifact_from_file, runtime_spec
 from paretodet.search._apply import apply_candidate
+from paretodet.search._hints import build_hint_source, with_hint
 from paretodet.spaces import Candidate
 
 __all__ = ["evaluate_artifact_file", "evaluate_model", "is_artifact_file"]
@@ -37,14 +38,15 @@ def evaluate_model(
     *,
     imgsz: int | None = None,
     runtime: str | None = None,
-    precision_hint: str = "f32",
+    precision_hint: str | None = None,
     settings: EvalSettings | None = None,
     on_image: Callable[[int, int], None] | None = None,
     trust_model: bool = False,
     weights: Path | None = None,
 ) -> Metrics:
     """Measure ``model`` on ``data``'s val split: an artifact file as it is (see :func:`evaluate_artifact_file`),
-    anything else as an FP32 artifact built at ``imgsz`` (default 320) for ``runtime`` (default onnxruntime).
+    anything else as an FP32 artifact built at ``imgsz`` (default 320) for ``runtime`` (default onnxruntime),
+    run with ``precision_hint`` where that runtime takes one (default: the ``precision_hint`` knob's).
 
     Example:
         >>> metrics = evaluate_model("yolov8n_openvino_model", Path("data.yaml"))  # doctest: +SKIP
@@ -62,7 +64,8 @@ def evaluate_model(
             on_image=on_image,
         )
     knobs: dict[str, Any] = {"imgsz": imgsz or 320, "runtime": runtime or "onnxruntime"}
-    candidate = Candidate.from_dict({**knobs, "precision_hint": precision_hint})
+    source = build_hint_source(knobs["runtime"], precision_hint)  # refuses a hint the runtime takes none of
+    candidate = Candidate.from_dict(knobs if precision_hint is None else {**knobs, "precision_hint": precision_hint})
     with tempfile.TemporaryDirectory(prefix="paretodet-eval-") as tmp:
         _, metrics = apply_candidate(
             model,
@@ -74,7 +77,7 @@ def evaluate_model(
             trust_model=trust_model,
             weights=weights,
         )
-    return metrics
+    return dataclasses.replace(metrics, hint_source=source)
 
 
 def evaluate_artifact_file(
@@ -83,14 +86,16 @@ def evaluate_artifact_file(
     *,
     imgsz: int | None = None,
     runtime: str | None = None,
-    precision_hint: str = "f32",
+    precision_hint: str | None = None,
     settings: EvalSettings | None = None,
     on_image: Callable[[int, int], None] | None = None,
 ) -> Metrics:
     """Measure the artifact file ``path`` (read by :func:`~paretodet.runtimes.artifact_from_file`) on its own
     runtime, at its own input size; nothing is written beside it. ``imgsz`` may only restate that size;
     ``runtime`` may name the artifact's runtime or one that runs its file as it is (``onnxruntime-cuda`` for an
-    ONNX file). ``precision_hint`` applies where the runtime takes one (OpenVINO).
+    ONNX file). Where the runtime takes a precision hint (OpenVINO), the file runs with the one it was built with
+    (recorded beside it), else ``precision_hint`` (which also overrides it), else the runtime's default; the
+    metrics say which ran (``runtime_hint``) and where it came from (``hint_source``, see ``search._hints``).
 
     Example:
         >>> metrics = evaluate_artifact_file(Path("best.onnx"), Path("data.yaml"))  # doctest: +SKIP
@@ -100,20 +105,32 @@ def evaluate_artifact_file(
         raise ConfigError(
             f"{path} takes {artifact.imgsz} px inputs, not --imgsz {imgsz}: drop --imgsz or pass {artifact.imgsz}"
         )
-    artifact = _on_runtime(artifact, runtime or artifact.runtime, hint=precision_hint)
-    return evaluate(artifact, load_dataset(data), settings=settings, on_image=on_image, keep_evals=False)
+    artifact, source = with_hint(_on_runtime(artifact, runtime or artifact.runtime), precision_hint)
+    metrics = evaluate(artifact, load_dataset(data), settings=settings, on_image=on_image, keep_evals=False)
+    return dataclasses.replace(metrics, hint_source=source)
 
 
-def _on_runtime(artifact: Artifact, runtime: str, *, hint: str) -> Artifact:
-    """``artifact`` run on ``runtime`` (its own, or one that runs its file unconverted) with precision hint ``hint``."""
+def _on_runtime(artifact: Artifact, runtime: str) -> Artifact:
+    """``artifact`` run on ``runtime``: its own, or one that runs the same file unconverted (``onnxruntime-cuda``
+    for an ONNX file, ``onnxruntime`` for the ONNX file of a ``tensorrt`` build); the hint it records holds on
+    its own runtime only."""
     spec = runtime_spec(runtime)
-    runs_file = runtime == artifact.runtime or (spec.derives_from == artifact.runtime and spec.convert is None)
-    if not runs_file:
+    if _file_runtime(runtime) != _file_runtime(artifact.runtime):
         raise ConfigError(
             f"{artifact.path.name} is a {artifact.runtime} artifact, which runtime={runtime} does not run: "
             f"drop --runtime (it runs on {artifact.runtime})"
         )
     if artifact.precision not in spec.precisions:
         raise ConfigError(f"runtime={runtime} does not run {artifact.precision} files: drop --runtime")
-    spec.check_host(hint=hint)  # the runtime's package (and GPU) here, and the hint where it takes one
-    return dataclasses.replace(artifact, runtime=runtime, precision_hint=hint if spec.hints else "")
+    spec.require()  # the runtime's package (and GPU) here
+    if runtime == artifact.runtime:
+        return artifact
+    return dataclasses.replace(artifact, runtime=runtime, precision_hint="")
+
+
+def _file_runtime(runtime: str) -> str:
+    """The runtime whose file ``runtime`` runs as it is (itself, unless it derives from one unconverted)."""
+    spec = runtime_spec(runtime)
+    while spec.derives_from is not None and spec.convert is None:
+        spec = runtime_spec(spec.derives_from)
+    return spec.name

@@ -13,6 +13,8 @@ __all__ = ["LATENCY_COLUMNS", "LATENCY_PREFIX", "latency_labels", "relabelled_la
 LATENCY_PREFIX = "latency:"
 # the figures a label re-times (model-only timings; end-to-end timing needs the training stack's NMS)
 LATENCY_COLUMNS: tuple[str, ...] = tuple(name for name, spec in METRICS.items() if spec.timed == "model")
+# how each trial ran when re-timed: its own precision hint and provider (a study mixes f32 and bf16 trials)
+_RUN_FIELDS: tuple[str, ...] = ("runtime_hint", "provider")
 
 
 def latency_labels(study_attrs: dict[str, Any]) -> list[str]:
@@ -20,8 +22,9 @@ def latency_labels(study_attrs: dict[str, Any]) -> list[str]:
     return sorted(k[len(LATENCY_PREFIX) :] for k in study_attrs if k.startswith(LATENCY_PREFIX))
 
 
-def relabelled_latency(study_attrs: dict[str, Any], label: str) -> tuple[dict[int, dict[str, float]], dict[str, Any]]:
-    """The per-trial latency figures stored under ``label`` and the host they were timed on.
+def relabelled_latency(study_attrs: dict[str, Any], label: str) -> tuple[dict[int, dict[str, Any]], dict[str, Any]]:
+    """The per-trial latency figures stored under ``label`` (with the precision hint and provider each trial ran
+    with, where recorded) and the host they were timed on.
 
     Raises StudyError naming the labels that exist when ``label`` is unknown.
     """
@@ -30,5 +33,8 @@ def relabelled_latency(study_attrs: dict[str, Any], label: str) -> tuple[dict[in
         known = latency_labels(study_attrs)
         hint = f"known: {', '.join(known)}" if known else "none measured yet: run 'paretodet measure' first"
         raise StudyError(f"no latencies labelled '{label}' in this study ({hint})")
-    figures = {int(n): {c: float(v[c]) for c in LATENCY_COLUMNS} for n, v in record["trials"].items()}
+    figures = {
+        int(n): {**{c: float(v[c]) for c in LATENCY_COLUMNS}, **{k: str(v[k]) for k in _RUN_FIELDS if k in v}}
+        for n, v in record["trials"].items()
+    }
     return figures, dict(record.get("host") or {})

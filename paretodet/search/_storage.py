@@ -172,7 +172,9 @@ def _relabel(rows: list[dict[str, Any]], study_attrs: dict[str, Any], label: str
         if measured:
             row.update({"host": host.get("host"), "cpu": host.get("cpu"), "cores": host.get("cores")})
             row.update({"threads": host.get("threads"), "runtime_version": host.get("runtime_version")})
-            row.update({"runtime_hint": host.get("precision_hint", ""), "provider": host.get("provider", "")})
+            # each trial's own hint and provider (a study mixes f32 and bf16 trials); older records: the host's
+            row["runtime_hint"] = measured.get("runtime_hint", host.get("precision_hint", ""))
+            row["provider"] = measured.get("provider", host.get("provider", ""))
     return {"latency_from": label, "latency_host": host}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from paretodet.base import json_safe, strict_json
 
 
-def strict_loads(text: str) -> object:
+def strict_loads(text: str) -> Any:
     """``json.loads`` that refuses ``NaN``/``Infinity``, as JavaScript's ``JSON.parse`` does."""
 
     def reject(constant: str) -> object:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -115,3 +116,26 @@ def test_an_openvino_ir_ships_with_its_weights_and_names_its_runtime(tmp_path: P
     assert "(Xeon, 2 threads, OpenVINO 1.32.0, on CPU, hint bf16)" in readme
     assert "import openvino as ov" in readme and 'compile_model("model.xml"' in readme
     assert "--set runtime=openvino --set precision_hint=bf16" in readme and "--set quant.engine=nncf" in readme
+
+
+def test_an_exported_artifact_records_the_hint_its_trial_ran_with(tmp_path: Path) -> None:
+    """The shipped copy gets a sidecar with the trial's precision hint (which `evaluate` and `compare` run it
+    with again), built from the cached file's own sidecar."""
+    from paretodet.runtimes import Artifact, artifact_from_file
+
+    xml = tmp_path / "cache" / "convert" / "k" / "model.xml"
+    xml.parent.mkdir(parents=True)
+    xml.write_bytes(b"<net/>")
+    xml.with_suffix(".bin").write_bytes(b"weights")
+    cached = Artifact(
+        path=xml, runtime="openvino", imgsz=256, precision="int8", names=("a",), params=10, gflops=0.1,
+        precision_hint="f32", family="ultralytics",
+    )  # fmt: skip
+    cached.write_sidecar()  # the cache entry's sidecar: written when the IR was converted
+    trials = _trials(xml).assign(runtime="openvino", precision_hint="bf16")
+    sel = select_best(trials, [Budget.parse("size_mb<=4")])
+    paths = export_selection(sel, tmp_path / "ship", meta=META)
+    assert Path(paths["sidecar"]) == tmp_path / "ship" / "model.xml.json"
+    shipped = artifact_from_file(tmp_path / "ship" / "model.xml")  # what `evaluate ship/model.xml` runs
+    assert shipped.precision_hint == "bf16" and shipped.path == tmp_path / "ship" / "model.xml"
+    assert shipped == dataclasses.replace(cached, path=shipped.path, precision_hint="bf16")

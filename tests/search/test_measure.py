@@ -10,11 +10,11 @@ import numpy as np
 import optuna
 import pytest
 
-from paretodet.objectives import EvalSettings, InterleavedTiming, LatencySettings
+from paretodet.objectives import EvalSettings, InterleavedTiming, LatencySettings, RoundSettings
 from paretodet.reports import build_info, select_best
 from paretodet.search import SearchConfig, load_trials, run_study
 from paretodet.search._measure import measure_study
-from paretodet.spaces import Knob, SearchSpace
+from paretodet.spaces import Candidate, Knob, SearchSpace
 
 FAST = EvalSettings(threads=1, latency=LatencySettings(warmup=2, runs=30))
 SPACE = SearchSpace(knobs=(Knob("imgsz", choices=(64, 96, 128, 160)), Knob("quant.precision", choices=("fp32",))))
@@ -135,3 +135,38 @@ def test_measure_a_work_dir_copied_to_the_target(study_dir: Path, tmp_path: Path
         assert df.loc[df["state"] == "COMPLETE", "latency_ms"].notna().all()
     finally:
         hidden.rename(study_dir)
+
+
+def test_measure_retimes_each_trial_with_the_hint_it_was_built_with(
+    tiny_model: Path, tiny_data: Path, tmp_path: Path
+) -> None:
+    """An OpenVINO study of an f32 trial and one at another hint: `paretodet measure` re-times each with its own
+    hint, and the relabelled rows say which (not the first trial's for all)."""
+    pytest.importorskip("openvino", reason="the [openvino] extra is not installed")
+    from paretodet.runtimes import runtime_spec
+
+    other = next((h for h in runtime_spec("openvino").offered_hints() if h != "f32"), None)
+    if other is None:
+        pytest.skip("this CPU offers OpenVINO the f32 hint only: no second hint to build a trial with")
+    hints = ("f32", other)
+    space = SearchSpace(knobs=(Knob("precision_hint", choices=hints),), base=Candidate(imgsz=64, runtime="openvino"))
+    config = SearchConfig(
+        model=str(tiny_model),
+        data=tiny_data,
+        workdir=tmp_path,
+        trials=2,
+        sampler="grid",
+        space=space,
+        evaluation=FAST,
+        probes=False,
+    )
+    run_study(config)
+    summary = measure_study(tmp_path, label="target", rounds=RoundSettings(rounds=6, calls=5, warmup=1, settle=0))
+    assert summary.measured == 2
+    df, _ = load_trials(tmp_path, latency_from="target")
+    done = df[df["state"] == "COMPLETE"]
+    assert sorted(done["precision_hint"]) == sorted(hints)
+    assert (done["runtime_hint"] == done["precision_hint"]).all(), done[["precision_hint", "runtime_hint"]]
+    stored = optuna.load_study(study_name="paretodet", storage=f"sqlite:///{tmp_path / 'study.db'}").user_attrs
+    timed = stored["latency:target"]["trials"]
+    assert {timed[str(n)]["runtime_hint"] for n in done["number"]} == set(hints)

@@ -90,6 +90,18 @@ def test_compare_items_from_a_study(subset_study: Path, val24: Path) -> None:
     assert other["map50_95_low"] <= other["map50_95"] <= other["map50_95_high"]
 
 
+def test_compare_json_is_strict_json(subset_study: Path, val24: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The reference row's undefined change is ``null``, not ``NaN`` (which strict parsers reject)."""
+    from tests.base.test_json import strict_loads
+    from tests.test_cli import run_cli
+
+    args = ["compare", f"{subset_study}#0", f"{subset_study}#1", "--data", str(val24), "--rounds", "6", "--json"]
+    code, out, err = run_cli([*args, "--threads", "1"], capsys)
+    assert code == 0, err
+    ref, other = strict_loads(out)["items"]
+    assert ref["delta_map50_95"] is None and isinstance(other["delta_map50_95"], float)
+
+
 def test_compare_cli_errors_are_one_line(subset_study: Path, val24: Path) -> None:
     for item, wanted in ((f"{subset_study}#x", "must be a trial number"), (f"{subset_study}#99", "no completed")):
         proc = subprocess.run(
