@@ -164,9 +164,11 @@ class SearchSpace:
 
     def for_techniques(self, techniques: Collection[str]) -> SearchSpace:
         """A copy that samples only values a detector family with ``techniques`` supports (see
-        ``KnobSpec.needs``): unsupported values leave a categorical knob, a knob left with one value or whose
-        every other value needs a missing technique is not sampled (its base value is used)."""
+        ``KnobSpec.needs``): unsupported values leave a categorical knob; a knob left with one value is not
+        sampled and that value becomes the base's (``runtime: choices: [openvino]`` runs every trial on
+        OpenVINO); a knob with no value left, or whose technique is missing, is not sampled (the base value)."""
         kept: list[Knob] = []
+        base = self.base
         for knob in self.knobs:
             spec = knob_specs()[knob.name]
             if isinstance(spec.needs, str) and spec.needs not in techniques:
@@ -174,10 +176,11 @@ class SearchSpace:
             if knob.choices:
                 choices = tuple(c for c in knob.choices if spec.needed(c) in (None, *techniques))
                 if len(choices) < 2:
+                    base = base.replace({knob.name: choices[0]}) if choices else base
                     continue
                 knob = dataclasses.replace(knob, choices=choices)
             kept.append(knob)
-        return SearchSpace(knobs=tuple(kept), base=self.base)
+        return SearchSpace(knobs=tuple(kept), base=base)
 
     def for_host(self) -> tuple[SearchSpace, list[str]]:
         """A copy that samples only runtimes this host can run and precision hints they offer here, plus one
@@ -209,7 +212,8 @@ class SearchSpace:
                         for c in knob.choices
                         if c not in choices
                     ]
-                if len(choices) < 2:
+                if len(choices) < 2:  # one value left: every trial takes it
+                    base = base.replace({knob.name: choices[0]}) if choices else base
                     continue
                 knob = dataclasses.replace(knob, choices=choices)
             kept.append(knob)

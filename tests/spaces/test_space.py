@@ -114,3 +114,15 @@ def test_grid_of_a_space() -> None:
     study = optuna.create_study(sampler=optuna.samplers.GridSampler(grid, seed=0))
     seen = {(c.imgsz, c.prune.ratio) for c in (sample(study.ask(), space) for _ in range(8))}
     assert len(seen) > 2
+
+
+def test_a_knob_left_with_one_value_fixes_the_base_to_it() -> None:
+    """A single-choice knob (a space file's ``runtime: choices: [openvino]``) is not sampled, but every trial
+    takes its value: it used to be dropped, and the trials ran on the base's ONNX Runtime."""
+    from paretodet.spaces import Knob, SearchSpace
+
+    space = SearchSpace(knobs=(Knob("runtime", choices=("openvino",)), Knob("imgsz", choices=(64, 96))))
+    fitted = space.for_techniques(frozenset({"quant", "prune", "distill", "student"}))
+    assert [k.name for k in fitted.knobs] == ["imgsz"] and fitted.base.runtime == "openvino"
+    int8_only = SearchSpace(knobs=(Knob("quant.precision", choices=("fp32", "int8")),))
+    assert int8_only.for_techniques(frozenset()).base.quant.precision == "fp32"  # int8 needs quant: fp32 left
