@@ -23,7 +23,15 @@ from torch import nn
 
 from paretodet.base import file_digest
 from paretodet.errors import ConfigError, ModelError
-from paretodet.models._base import Detector, DetectorFamily, EpochCallback, KDSettings, StudentSpec, TrainRecipe
+from paretodet.models._base import (
+    Detector,
+    DetectorFamily,
+    EpochCallback,
+    KDSettings,
+    StudentSpec,
+    TrainRecipe,
+    package_versions,
+)
 from paretodet.models.torchvision._load import (
     BUILDERS,
     builder_spec,
@@ -46,6 +54,7 @@ from paretodet.models.torchvision._onnx import (
     quantizable_node_blocks,
     set_input_size,
 )
+from paretodet.models.torchvision._train import TORCHVISION_RECIPE, TorchvisionRecipe
 
 if TYPE_CHECKING:
     from paretodet.data import DatasetInfo
@@ -109,6 +118,9 @@ class TorchvisionFamily(DetectorFamily):
         {"fp16", "int8", "mixed_precision", "prune", "unstructured", "recover"}
     )
     output_names: ClassVar[tuple[str, ...]] = ("boxes", "scores", "classes")
+    # how this family fine-tunes (SGD, warm-up, cosine decay ...): the trainer reads it, trained stages' cache
+    # keys hash it (training_recipe)
+    recipe: ClassVar[TorchvisionRecipe] = TORCHVISION_RECIPE
 
     # -- loading -----------------------------------------------------------------------------------------
     def claims(self, source: str) -> bool:
@@ -259,8 +271,21 @@ class TorchvisionFamily(DetectorFamily):
         from paretodet.models.torchvision._train import finetune
 
         return finetune(
-            model, data, imgsz=imgsz, recipe=recipe, workdir=workdir, on_epoch=on_epoch, criterion=criterion
+            model,
+            data,
+            imgsz=imgsz,
+            recipe=recipe,
+            workdir=workdir,
+            on_epoch=on_epoch,
+            criterion=criterion,
+            settings=self.recipe,
         )
+
+    def training_recipe(self) -> dict[str, Any]:
+        """This family's ``recipe`` and the versions of torch and torchvision (whose losses it trains on)."""
+        import dataclasses
+
+        return {"recipe": dataclasses.asdict(self.recipe), "versions": package_versions("torch", "torchvision")}
 
     def supported_techniques(self, detector: Detector) -> frozenset[str]:
         """SSD-style models (anchors, a matcher, a box coder) also learn from teachers (``kd``), from scratch or
