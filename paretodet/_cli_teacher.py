@@ -37,7 +37,9 @@ def teacher(
             workdir / name,
             recipe=recipe,
             resume=not fresh,
-            on_round=lambda r, n, m: console.print(f"[bold]>[/bold] round {r}/{n}: val mAP50-95 {m:.4f}"),
+            on_round=lambda r, n, m: console.print(
+                f"[bold]>[/bold] round {r}/{n}: val mAP50-95 {m:.4f}", soft_wrap=True
+            ),
             on_epoch=on_epoch,
         )
     typer.echo(f"{name} teacher: {dest} (learning curve: {dest}.json)")

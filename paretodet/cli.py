@@ -443,7 +443,7 @@ def demo(
             retrain=retrain,
             seed=seed,
             family=family,
-            on_stage=lambda msg: console.print(f"[bold]>[/bold] {msg}"),
+            on_stage=lambda msg: console.print(f"[bold]>[/bold] {msg}", soft_wrap=True),  # a log keeps it one line
             on_trial=on_trial,
             on_epoch=on_epoch,
         )

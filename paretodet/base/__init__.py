@@ -17,12 +17,14 @@ from paretodet.base._host import (
 )
 from paretodet.base._json import json_safe, strict_json
 from paretodet.base._lazy import declared_exports, lazy_exports
+from paretodet.base._words import did_you_mean
 from paretodet.base._yaml import read_yaml_file
 
 __all__ = [
     "TimingHost",
     "cpu_model",
     "declared_exports",
+    "did_you_mean",
     "exception_chain",
     "file_digest",
     "heavy_work",

@@ -7,11 +7,11 @@ the first whose ``claims`` accepts a source loads it. Ultralytics comes last: it
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from paretodet.base import did_you_mean
 from paretodet.errors import ConfigError, ModelError
 
 if TYPE_CHECKING:
@@ -54,8 +54,7 @@ def list_families() -> list[str]:
 def get_family(name: str) -> DetectorFamily:
     """The family registered as ``name``; ConfigError with the known names (and a close one) otherwise."""
     if name not in _ENTRIES:
-        close = difflib.get_close_matches(name, list(_ENTRIES), n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        hint = did_you_mean(name, _ENTRIES)
         raise ConfigError(f"unknown detector family '{name}'{hint}: use one of {', '.join(_ENTRIES)}")
     if name not in _LOADED:
         module_name, _, class_name = _ENTRIES[name].partition(":")

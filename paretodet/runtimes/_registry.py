@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from paretodet.base import did_you_mean
 from paretodet.errors import ConfigError
 
 __all__ = [
@@ -232,7 +233,8 @@ def runtime_spec(name: str) -> RuntimeSpec:
     """The entry of runtime ``name``; ConfigError naming the known ones when it is unknown."""
     _builtins()
     if name not in _REGISTRY:
-        raise ConfigError(f"unknown runtime '{name}': use one of {' | '.join(sorted(_REGISTRY))}")
+        known = sorted(_REGISTRY)
+        raise ConfigError(f"unknown runtime '{name}'{did_you_mean(name, known)}: use one of {' | '.join(known)}")
     return _REGISTRY[name]
 
 

@@ -24,11 +24,10 @@ from typing import Any
 
 import yaml
 
-from paretodet.base import read_yaml_file
+from paretodet.base import did_you_mean, read_yaml_file
 from paretodet.errors import ConfigError
 from paretodet.spaces._candidate import Candidate, knob_names, knob_specs, parse_value
 from paretodet.spaces._fit import sizes_around
-from paretodet.spaces._knobs import did_you_mean
 from paretodet.spaces._space import Knob, SearchSpace
 
 __all__ = ["PRESETS", "default_space", "knob_table", "load_space", "space_to_dict"]

@@ -10,11 +10,11 @@ specs.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from paretodet.base import did_you_mean
 from paretodet.errors import ConfigError
 
 __all__ = [
@@ -278,12 +278,6 @@ def say(template: str) -> Words:
 def value_text(value: Any) -> str:
     """A knob value for people: floats in their shortest form (``0.30`` -> ``0.3``), anything else as ``str``."""
     return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def did_you_mean(word: str, options: list[str]) -> str:
-    """`` (did you mean 'x'?)`` for the closest option, or an empty string."""
-    close = difflib.get_close_matches(word, options, n=1, cutoff=0.5)
-    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def _is_a(value: Any, default: Any) -> bool:

@@ -8,6 +8,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from paretodet.base import did_you_mean
 from paretodet.errors import ConfigError
 from paretodet.spaces._candidate import (
     Candidate,
@@ -16,7 +17,6 @@ from paretodet.spaces._candidate import (
     parse_value,
     training_only_knobs,
 )
-from paretodet.spaces._knobs import did_you_mean
 
 if TYPE_CHECKING:
     import optuna

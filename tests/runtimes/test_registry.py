@@ -18,7 +18,7 @@ def test_builtins_declare_what_they_take() -> None:
     assert runtime_spec("openvino").int8_engines == ("qdq", "nncf")
     assert runtime_spec("openvino").derives_from == "onnxruntime" and runtime_spec("openvino").suffix == ".xml"
     assert runtime_spec("torch").precisions == ("fp32",) and runtime_label("openvino") == "OpenVINO"
-    with pytest.raises(ConfigError, match="unknown runtime 'onnx': use one of"):
+    with pytest.raises(ConfigError, match=r"unknown runtime 'onnx' \(did you mean 'onnxruntime'\?\): use one of"):
         runtime_spec("onnx")
 
 
