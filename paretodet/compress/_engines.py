@@ -15,6 +15,7 @@ from typing import Any
 
 from paretodet.compress._export import atomic_path
 from paretodet.compress._quantize import Int8Settings, quantize_int8
+from paretodet.compress._typical import typical_images
 from paretodet.errors import ConfigError
 
 __all__ = ["Int8Engine", "Int8Request", "int8_engine", "int8_engine_names"]
@@ -90,7 +91,7 @@ def _nncf(source: Path, dest: Path, request: Int8Request) -> None:
     nncf_quantize(
         source,
         dest,
-        calibration_images=request.calibration_images,
+        calibration_images=typical_images(source, request.calibration_images, imgsz=request.imgsz, family=family),
         imgsz=request.imgsz,
         fp32_nodes=keep,
         max_drop=request.max_drop,

@@ -3,7 +3,8 @@
 Design: the detection head's decode (DFL softmax, anchor arithmetic, stride scaling, sigmoid, concat) always
 stays FP32: its output tensor mixes box coordinates in pixels with class scores in [0, 1], and one shared
 8-bit scale destroys one or the other. Only the convolutional blocks are quantized, and ``fp_layers`` keeps
-the most sensitive of those blocks in FP32 as well.
+the most sensitive of those blocks in FP32 as well. A family's ``calibration_trim`` leaves the calibration
+images with the most extreme activations out of calibration (see :mod:`paretodet.compress._typical`).
 """
 
 from __future__ import annotations
@@ -12,14 +13,16 @@ import contextlib
 import io
 import logging
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from paretodet.base import heavy_work
 from paretodet.compress._metadata import read_onnx_metadata, restated_for, set_onnx_metadata
+from paretodet.compress._typical import typical_images
 from paretodet.data import letterbox, read_image
 from paretodet.errors import ConfigError, DataError, ExportError
 
@@ -58,7 +61,7 @@ class Int8Settings:
             raise ConfigError(f"quant.calib_images must be >= 1, got {self.calib_images}")
 
 
-def _calibration_chunking(imgsz: int, images: int) -> dict[str, int]:
+def _calibration_chunking(imgsz: int, images: int, *, method: str = "minmax") -> dict[str, int]:
     """ORT options that bound calibration memory by feeding the calibrator a few images at a time.
 
     ORT's histogram calibrators (entropy, percentile) keep every tensor of every image they are fed until
@@ -67,9 +70,32 @@ def _calibration_chunking(imgsz: int, images: int) -> dict[str, int]:
     ORT 1.32's MinMax drops the images it flushes. ``CalibStridedMinMax`` (despite its name, for every
     method) calls the calibrator once per chunk, which merges ranges and histograms across chunks; the
     chunk size must divide the image count.
+
+    The histogram calibrators get one image per chunk: they stack a chunk's values of a tensor into one
+    array (``np.asarray``), which fails when the tensor's shape differs between images (a Faster R-CNN box
+    head's Gemm runs on as many proposals as the image has: "inhomogeneous shape"). Merging histograms across
+    chunks keeps their bin width, so a histogram built image by image is the same one.
     """
+    if method != "minmax":
+        return {"CalibStridedMinMax": 1}
     chunk = max(1, min(32, (320 * 320 * 8) // (imgsz * imgsz)))
     return {"CalibStridedMinMax": max(d for d in range(1, chunk + 1) if images % d == 0)}
+
+
+def _quantized_op_types(onnx_model: Any, *, fp32_nodes: Collection[str]) -> list[str]:
+    """The op types, among those ONNX Runtime's static quantizer knows, of the nodes outside the family's
+    ``fp32_nodes`` (the nodes of the quantizable blocks).
+
+    ORT calibrates the tensors of every node whose op type it quantizes, excluded or not. Naming only these
+    types keeps calibration to the tensors that can get scales: a torchvision detector quantizes convolutions
+    only, while by default its NMS outputs (a different number of boxes per image) were calibrated too, which
+    the histogram methods cannot stack ("inhomogeneous shape"). Blocks kept FP32 (``fp32_blocks``) and
+    ``only_blocks`` do not narrow it, so one ranges file serves every such variant of a model.
+    """
+    from onnxruntime.quantization.registry import QDQRegistry, QLinearOpsRegistry
+
+    known = set(QDQRegistry) | set(QLinearOpsRegistry)
+    return sorted({n.op_type for n in onnx_model.graph.node if n.op_type in known and n.name not in fp32_nodes})
 
 
 class LetterboxCalibrationReader:
@@ -141,6 +167,18 @@ def uses_reduced_range() -> bool:
     return not any(flag in flags for flag in ("avx512_vnni", "avx_vnni", "amx_int8"))
 
 
+def _quantization_error(exc: Exception, calibration: str) -> ExportError:
+    """The one-line error for a failure inside ONNX Runtime's quantizer."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if "too many bins for data range" in first.lower():  # numpy, on activations within a subnormal of zero
+        return ExportError(
+            f"INT8 {calibration} calibration cannot histogram this model's activations (some stay "
+            "within a subnormal float of zero: an untrained or heavily pruned model): use "
+            "quant.calibration=minmax"
+        )
+    return ExportError(f"INT8 quantization failed: {first}")
+
+
 @heavy_work()  # not while another process on this host times latency
 def quantize_int8(
     fp32_onnx: Path,
@@ -176,6 +214,7 @@ def quantize_int8(
     if unknown:
         raise ConfigError(f"unknown block(s) {unknown}: the model's blocks are {', '.join(blocks)}")
     exclude = set(detector_family.fp32_nodes(model))
+    op_types = _quantized_op_types(model, fp32_nodes=exclude)
     for block in settings.fp32_blocks:
         exclude.update(blocks[block])
     nodes_to_quantize = [n for b in only_blocks for n in blocks[b]] if only_blocks is not None else None
@@ -184,9 +223,11 @@ def quantize_int8(
         "entropy": CalibrationMethod.Entropy,
         "percentile": CalibrationMethod.Percentile,
     }[settings.calibration]
-    reader = LetterboxCalibrationReader(calibration_images, imgsz=imgsz, input_name=model.graph.input[0].name)
     cache_hit = calibration_cache is not None and calibration_cache.is_file()
-    extra = _calibration_chunking(imgsz, len(calibration_images))
+    if not cache_hit:  # the family may leave the images with extreme activations out
+        calibration_images = typical_images(fp32_onnx, calibration_images, imgsz=imgsz, family=detector_family)
+    reader = LetterboxCalibrationReader(calibration_images, imgsz=imgsz, input_name=model.graph.input[0].name)
+    extra = _calibration_chunking(imgsz, len(calibration_images), method=settings.calibration)
     try:
         with quiet_quantizer():
             quantize_static(
@@ -198,6 +239,7 @@ def quantize_int8(
                 reduce_range=uses_reduced_range(),
                 activation_type=QuantType.QUInt8,
                 weight_type=QuantType.QInt8,
+                op_types_to_quantize=op_types,
                 nodes_to_quantize=nodes_to_quantize,
                 nodes_to_exclude=sorted(exclude),
                 calibrate_method=method,
@@ -207,14 +249,7 @@ def quantize_int8(
     except (ConfigError, DataError):
         raise
     except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if "too many bins for data range" in first.lower():  # numpy, on activations within a subnormal of zero
-            raise ExportError(
-                f"INT8 {settings.calibration} calibration cannot histogram this model's activations (some stay "
-                "within a subnormal float of zero: an untrained or heavily pruned model): use "
-                "quant.calibration=minmax"
-            ) from exc
-        raise ExportError(f"INT8 quantization failed: {first}") from exc
+        raise _quantization_error(exc, settings.calibration) from exc
     metadata = read_onnx_metadata(model)
     if "names" in metadata:  # ORT 1.32 copies metadata_props; restated (args: INT8) without relying on that
         quantized = onnx.load(str(dest))

@@ -8,7 +8,8 @@ Lifecycle of a family (one registry entry, see :mod:`paretodet.models._families`
    float tensor in [0, 1]; outputs: ``output_names``); ``decode`` turns those raw outputs, as any runtime
    returns them, into ``(n, 6)`` detections ``x0 y0 x1 y1 score cls`` in input pixels.
 3. INT8: ``quantizable_blocks`` names the blocks of its ONNX graph that may be quantized (and that
-   mixed precision ranks); ``fp32_nodes`` are the nodes that always stay FP32 (decode, box coding, NMS).
+   mixed precision ranks); ``fp32_nodes`` are the nodes that always stay FP32 (decode, box coding, NMS);
+   ``calibration_trim`` leaves the calibration images with the most extreme activations out of calibration.
 4. Pruning: ``prunable_copy`` prepares a copy, ``prune_parts`` maps each prunable convolution to its
    part (``backbone``/``neck``), ``prune_trace`` gives the module and inputs Torch-Pruning traces, so the
    consumers of a pruned convolution (heads included) follow.
@@ -189,6 +190,10 @@ class DetectorFamily(ABC):
     recovered_prune_limit: ClassVar[float | None] = None
     # AdamW learning rate of quantization-aware fine-tuning (measured per family, see BENCHMARKS.md)
     qat_lr: ClassVar[float] = 1e-4
+    # the share of INT8 calibration images left out of calibration: those whose activations run furthest above
+    # the other images' (INT8 engines score them on the FP32 model); for families whose models meet rare images
+    # that would set every activation range
+    calibration_trim: ClassVar[float] = 0.0
 
     # -- loading -----------------------------------------------------------------------------------------
     @abstractmethod

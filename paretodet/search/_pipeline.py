@@ -179,6 +179,8 @@ def _build_int8(
 ) -> Artifact:
     """The INT8 file of the candidate's engine (cached), with its sensitivity, QAT and calibration stages."""
     salt = f"{detector.digest}-{dataset_digest(data)}"  # calibration, sensitivity and QAT read the data
+    trim = get_family(detector.family).calibration_trim  # which calibration images count (0: all, keys as before)
+    salt += f"-calibration_trim={trim}" if trim else ""
     # the INT8 file also depends on the machine: 7-bit weights on CPUs without VNNI
     int8_salt = f"{salt}-reduced_range={uses_reduced_range()}{_qat_salt(candidate, detector)}"
     dest = log.cache / "int8" / candidate.stage_hash(INT8_KNOBS, salt=int8_salt) / f"model{engine.suffix}"

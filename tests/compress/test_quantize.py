@@ -170,6 +170,8 @@ def test_calibration_memory_is_bounded_by_chunks() -> None:
     assert _calibration_chunking(640, 128) == {"CalibStridedMinMax": 2}
     assert _calibration_chunking(640, 127) == {"CalibStridedMinMax": 1}  # chunks must divide the count
     assert _calibration_chunking(160, 96) == {"CalibStridedMinMax": 32}
+    # histograms are stacked per chunk: one image each, whatever shapes its tensors have (issue 35)
+    assert _calibration_chunking(160, 96, method="entropy") == {"CalibStridedMinMax": 1}
 
 
 def test_chunked_minmax_ranges_equal_one_pass(fp32, calib, tmp_path: Path, monkeypatch) -> None:
@@ -179,7 +181,11 @@ def test_chunked_minmax_ranges_equal_one_pass(fp32, calib, tmp_path: Path, monke
 
     ranges = {}
     for chunk in (1, 4):
-        monkeypatch.setattr(quantize_module, "_calibration_chunking", lambda *_, c=chunk: {"CalibStridedMinMax": c})
+
+        def chunking(*_: object, c: int = chunk, **__: object) -> dict[str, int]:
+            return {"CalibStridedMinMax": c}
+
+        monkeypatch.setattr(quantize_module, "_calibration_chunking", chunking)
         cache = tmp_path / f"ranges{chunk}.json"
         quantize_int8(
             fp32.path,
@@ -211,7 +217,7 @@ def test_histogram_calibrators_are_fed_in_chunks(fp32, calib, tmp_path: Path, mo
         return original(self, reader)
 
     monkeypatch.setattr(HistogramCalibrater, "collect_data", spy)
-    monkeypatch.setattr(quantize_module, "_calibration_chunking", lambda *_: {"CalibStridedMinMax": 2})
+    monkeypatch.setattr(quantize_module, "_calibration_chunking", lambda *_, **__: {"CalibStridedMinMax": 2})
     out = tmp_path / "entropy.onnx"
     quantize_int8(
         fp32.path,
