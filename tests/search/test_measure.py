@@ -35,18 +35,23 @@ main(sys.argv[1:])
 @pytest.fixture(scope="module")
 def study_dir(tiny_model: Path, tiny_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("measured")
+    _grid_study(tiny_model, tiny_data, work, space=SPACE, trials=4)
+    return work
+
+
+def _grid_study(model: Path, data: Path, work: Path, *, space: SearchSpace, trials: int) -> None:
+    """A grid search of ``space`` (no probes, fast timing) in ``work``."""
     config = SearchConfig(
-        model=str(tiny_model),
-        data=tiny_data,
+        model=str(model),
+        data=data,
         workdir=work,
-        trials=4,
+        trials=trials,
         sampler="grid",
-        space=SPACE,
+        space=space,
         evaluation=FAST,
         probes=False,
     )
     run_study(config)
-    return work
 
 
 def _cli(*args: str, code: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -150,17 +155,7 @@ def test_measure_retimes_each_trial_with_the_hint_it_was_built_with(
         pytest.skip("this CPU offers OpenVINO the f32 hint only: no second hint to build a trial with")
     hints = ("f32", other)
     space = SearchSpace(knobs=(Knob("precision_hint", choices=hints),), base=Candidate(imgsz=64, runtime="openvino"))
-    config = SearchConfig(
-        model=str(tiny_model),
-        data=tiny_data,
-        workdir=tmp_path,
-        trials=2,
-        sampler="grid",
-        space=space,
-        evaluation=FAST,
-        probes=False,
-    )
-    run_study(config)
+    _grid_study(tiny_model, tiny_data, tmp_path, space=space, trials=2)
     summary = measure_study(tmp_path, label="target", rounds=RoundSettings(rounds=6, calls=5, warmup=1, settle=0))
     assert summary.measured == 2
     df, _ = load_trials(tmp_path, latency_from="target")
