@@ -98,7 +98,7 @@ def retime_together(fronts: dict[str, list[dict[str, object]]], data: Path) -> d
     by both studies (the same knobs from the same model and data: the same network) is timed once and shares the
     figure: timing its two builds would only measure the rounds' noise."""
     from paretodet.runtimes import Artifact
-    from paretodet.search._compare import measure_side_by_side
+    from paretodet.search.artifacts._compare import measure_side_by_side
     from paretodet.spaces import Candidate, knob_names
 
     keys = [(n, int(r["number"])) for n, f in fronts.items() for r in f]

@@ -141,7 +141,7 @@ def qat_table(work: Path, det: Detector, data: Any, settings: EvalSettings) -> N
 
 
 def ratio_table(artifacts: dict[str, Any], data: Any, snapshots: list[int]) -> None:
-    from paretodet.search._compare import measure_side_by_side
+    from paretodet.search.artifacts._compare import measure_side_by_side
 
     labels = [k for k in artifacts if k == "original" or k.endswith(tuple(f"@{e} ep" for e in (0, *snapshots)))]
     table = measure_side_by_side(

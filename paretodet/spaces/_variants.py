@@ -3,7 +3,7 @@
 
 An entry holds its name (the technique table's row label and the reference probe's name), the predicate that
 picks its trials from typed knob values, the probe config that measures it (in the space's own values), the
-variant it mitigates, and its wording in verdicts. The reference probes (``search._probes``), the technique
+variant it mitigates, and its wording in verdicts. The reference probes (``search.study._probes``), the technique
 table and its verdicts, and the written analysis (``reports``) all read :data:`VARIANTS`; adding a variant is
 one :func:`register_variant` call.
 """

@@ -34,7 +34,7 @@ from paretodet.data import SynthSpec, synthesize
 from paretodet.data._layout import load_data_yaml, read_labels
 from paretodet.errors import ParetodetError
 from paretodet.reports import Budget, parse_budgets
-from paretodet.search._apply import load_candidate_file
+from paretodet.search.artifacts._apply import load_candidate_file
 from paretodet.spaces import Candidate, load_space, space_to_dict
 
 SEED = 17

@@ -12,7 +12,7 @@ from paretodet.reports import build_info
 from paretodet.reports._analysis import analyze
 from paretodet.reports._tables import technique_table_markdown
 from paretodet.reports._verdicts import technique_table
-from paretodet.search._probes import reference_probes
+from paretodet.search.study._probes import reference_probes
 from paretodet.spaces import VARIANTS, Candidate, TechniqueVariant, load_space, register_variant, unregister_variant
 
 TOY = "INT8 per-channel"
