@@ -4,14 +4,17 @@ side-by-side comparison (`compare`); registered on the main app by :func:`regist
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from paretodet._cli_options import IGNORE_CLASS_NAMES
+from paretodet._cli_options import IGNORE_CLASS_NAMES, search_end_lines
 from paretodet._cli_ui import err_console, print_json, stage_bar, stdout_reserved
 
-__all__ = ["register_front_commands", "run_verify"]
+if TYPE_CHECKING:
+    from paretodet.search import StudySummary
+
+__all__ = ["finish_search", "register_front_commands", "run_verify"]
 
 
 def measure(
@@ -167,3 +170,29 @@ def register_front_commands(app: typer.Typer) -> None:
     """Add ``measure``, ``compare`` and ``verify`` to ``app``."""
     for command in (measure, compare, verify):
         app.command()(command)
+
+
+def finish_search(summary: StudySummary, workdir: Path, *, storage: str | None, study: str, verify: bool) -> None:
+    """What ``search`` says when its study returns (notes, counts, time), then the front's verification, timed
+    as part of the time budget."""
+    import time
+
+    from paretodet.base import format_duration
+
+    for note in summary.notes:
+        typer.echo(note)
+    typer.echo(
+        f"study '{summary.study}': {summary.completed} completed, {summary.failed} failed, "
+        f"{summary.duplicates} duplicate samples skipped, front {summary.front_size}; storage {summary.storage}"
+    )
+    for line in search_end_lines(summary):
+        typer.echo(line)
+    if verify and summary.completed:
+        verify_start = time.perf_counter()
+        run_verify(workdir, storage=storage, study=study)
+        if summary.time_budget_s is not None:  # the verification's share of the budget: what the search left
+            spent = summary.time_used_s + time.perf_counter() - verify_start
+            typer.echo(
+                f"with the verification: {format_duration(spent)} of the {format_duration(summary.time_budget_s)} "
+                "budget"
+            )

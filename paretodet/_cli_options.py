@@ -9,7 +9,32 @@ import typer
 
 from paretodet._cli_ui import err_console
 
-__all__ = ["IGNORE_CLASS_NAMES", "parse_sets", "warn_unchecked_classes"]
+__all__ = [
+    "EARLY_STOP",
+    "IGNORE_CLASS_NAMES",
+    "TIME_BUDGET",
+    "TRIALS",
+    "parse_sets",
+    "search_end_lines",
+    "warn_unchecked_classes",
+]
+
+# search: when it stops (a trial count, a time budget, or both: the first reached) and whether training stops early
+TRIALS = typer.Option(
+    None, "--trials", help="Target number of completed trials (default 20; with --time-budget alone: no count)."
+)
+TIME_BUDGET = typer.Option(
+    None,
+    "--time-budget",
+    help="Wall time the search may take, e.g. 2h, 45m, 90s or 1h30m (a tenth is kept for the front's "
+    "verification); no trial starts that would overrun it.",
+)
+EARLY_STOP = typer.Option(
+    True,
+    "--early-stop/--no-early-stop",
+    help="Stop training a candidate that cannot reach the front (at rungs by non-dominated rank, or before "
+    "training by an optimistic bound).",
+)
 
 # evaluate, apply, search and compare: a model whose class names differ from the data's is refused unless this
 IGNORE_CLASS_NAMES = typer.Option(
@@ -31,6 +56,21 @@ def parse_sets(sets: list[str]) -> dict[str, str]:
             raise ConfigError(f"--set '{item}' is not KEY=VALUE (e.g. --set quant.precision=fp16)")
         values[key.strip()] = value
     return values
+
+
+def search_end_lines(summary: object) -> list[str]:
+    """What a finished ``search`` says about its time: the budget and the time used, and the trials early
+    stopping stopped (``summary``: a :class:`~paretodet.search.StudySummary`)."""
+    from paretodet.base import format_duration
+
+    lines = []
+    budget, used = getattr(summary, "time_budget_s", None), float(getattr(summary, "time_used_s", 0.0))
+    if budget is not None:
+        lines.append(f"time budget {format_duration(budget)}: the search used {format_duration(used)}")
+    stopped = int(getattr(summary, "stopped", 0))
+    if stopped:
+        lines.append(f"{stopped} trial{'s' if stopped != 1 else ''} stopped early (see the report)")
+    return lines
 
 
 def warn_unchecked_classes(status: str, *, model: str, data: Path) -> None:

@@ -132,10 +132,12 @@ def trial_line(event: TrialEvent) -> str:
         parts.append(f"failed: {event.error}")
     if event.duplicate_of is not None:
         parts.append(f"same config as trial {event.duplicate_of}")
+    if event.stopped:
+        parts.append(event.stopped)
     if event.wall_s is not None:
         parts.append(f"{event.wall_s:.0f} s")
     parts.append(f"cache hits: {','.join(event.cache_hits) or 'none'}")
-    parts.append(f"{event.done}/{event.total} done, front {event.front_size}")
+    parts.append(f"{event.done}/{event.total if event.total is not None else '-'} done, front {event.front_size}")
     return " | ".join(p for p in parts if p)
 
 
@@ -161,8 +163,10 @@ def trial_bar(total_label: str) -> Iterator[Any]:
             )
             for repair in event.cache_repairs:
                 console.print(f"[yellow]trial {event.number}: cache: damaged entry {repair}[/yellow]", highlight=False)
-            if not console.is_terminal and event.state != "PRUNED":  # nohup, systemd, a scheduler: one line each
+            if not console.is_terminal and (event.state != "PRUNED" or event.stopped):  # nohup, a scheduler
                 console.print(trial_line(event), highlight=False, soft_wrap=True)
+            elif event.stopped:
+                console.print(f"[dim]trial {event.number}: {event.stopped}[/dim]", highlight=False)
             elif event.state == "FAIL":
                 console.print(f"[red]trial {event.number} failed:[/red] {event.error}")
             elif event.duplicate_of is not None:

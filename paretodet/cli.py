@@ -10,8 +10,15 @@ import typer
 import yaml
 
 from paretodet._cli_cache import cache_app
-from paretodet._cli_fronts import register_front_commands, run_verify
-from paretodet._cli_options import IGNORE_CLASS_NAMES, parse_sets, warn_unchecked_classes
+from paretodet._cli_fronts import finish_search, register_front_commands
+from paretodet._cli_options import (
+    EARLY_STOP,
+    IGNORE_CLASS_NAMES,
+    TIME_BUDGET,
+    TRIALS,
+    parse_sets,
+    warn_unchecked_classes,
+)
 from paretodet._cli_teacher import register_teacher_command
 from paretodet._cli_ui import (
     err_console,
@@ -161,7 +168,9 @@ def search(
         ..., "--model", help="Checkpoint (.pt), model YAML, Ultralytics name, or torchvision:BUILDER."
     ),
     data: Path = typer.Option(..., "--data", help="Data YAML (YOLO, VOC or COCO layout) or a VOC/COCO folder."),
-    trials: int = typer.Option(20, "--trials", help="Target number of completed trials in the study."),
+    trials: int | None = TRIALS,
+    time_budget: str | None = TIME_BUDGET,
+    early_stop: bool = EARLY_STOP,
     workdir: Path = typer.Option(Path("paretodet-work"), "--workdir", help="Study database, cache, artifacts."),
     storage: str | None = typer.Option(
         None,
@@ -202,16 +211,20 @@ def search(
     ignore: bool = IGNORE_CLASS_NAMES,
 ) -> None:
     """Run (or continue) a multi-objective search: maximize mAP50-95 and FPS, minimize size."""
+    from paretodet.base import parse_duration
     from paretodet.objectives import EvalSettings
     from paretodet.reports import parse_budgets
     from paretodet.search import SearchConfig, run_study
     from paretodet.spaces import load_space
 
+    budget_s = parse_duration(time_budget) if time_budget is not None else None
     config = SearchConfig(
         model=model,
         data=data,
         workdir=workdir,
-        trials=trials,
+        trials=trials if trials is not None or budget_s is not None else 20,
+        time_budget_s=budget_s,
+        early_stop=early_stop,
         sampler=sampler,
         seed=seed,
         storage=storage,
@@ -227,14 +240,7 @@ def search(
     )
     with trial_bar("trials") as (on_trial, on_epoch):
         summary = run_study(config, on_trial=on_trial, on_epoch=on_epoch)
-    for note in summary.notes:
-        typer.echo(note)
-    typer.echo(
-        f"study '{summary.study}': {summary.completed} completed, {summary.failed} failed, "
-        f"{summary.duplicates} duplicate samples skipped, front {summary.front_size}; storage {summary.storage}"
-    )
-    if verify and summary.completed:
-        run_verify(workdir, storage=storage, study=study)
+    finish_search(summary, workdir, storage=storage, study=study, verify=verify)
     typer.echo(f"next: paretodet report {workdir}")
 
 

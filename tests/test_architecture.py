@@ -21,7 +21,7 @@ def test_import_contracts_hold_without_ignores() -> None:
     assert {c["type"] for c in contracts} == {"layers", "private_modules", "acyclic_siblings"}
     assert not any("ignore_imports" in c for c in contracts)
     rooms = [c for c in contracts if c.get("containers") == ["paretodet.search"]]
-    assert rooms and rooms[0]["layers"] == ["demo", "artifacts", "study", "build", "store"]
+    assert rooms and rooms[0]["layers"] == ["demo", "artifacts", "study", "pipeline", "store"]
     exe = shutil.which("lint-imports") or str(Path(sys.executable).with_name("lint-imports"))
     if not Path(exe).exists():
         pytest.skip("import-linter is not installed (pip install -e '.[test]')")

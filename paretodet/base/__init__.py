@@ -4,6 +4,7 @@ work waits while another process on this host times latency). Light imports only
 from __future__ import annotations
 
 from paretodet.base._disk import exception_chain, no_space_on
+from paretodet.base._duration import format_duration, parse_duration
 from paretodet.base._hashing import file_digest, stable_hash
 from paretodet.base._host import (
     TimingHost,
@@ -27,10 +28,12 @@ __all__ = [
     "did_you_mean",
     "exception_chain",
     "file_digest",
+    "format_duration",
     "heavy_work",
     "json_safe",
     "lazy_exports",
     "no_space_on",
+    "parse_duration",
     "read_yaml_file",
     "stable_hash",
     "strict_json",

@@ -310,6 +310,18 @@ class DetectorFamily(ABC):
         """
         return {"recipe": {}, "versions": package_versions("torch")}
 
+    def recovery_lr(self, nc: int) -> float | None:
+        """The learning rate this family's recipe fits to fine-tuning a model on data of ``nc`` classes (the rate
+        its recovery of a pruned model trains at best), or None where the recipe fits none (the default). A
+        search centres its ``prune.lr`` range on it, and the recovery probes train at it (see the spaces'
+        ``fit_to_model``).
+
+        Example:
+            >>> get_family("yolov5").recovery_lr(80), get_family("ultralytics").recovery_lr(80)  # doctest: +SKIP
+            (0.000119, None)
+        """
+        return None
+
     def supported_techniques(self, detector: Detector) -> frozenset[str]:
         """What this detector supports (the family's ``techniques``, narrowed where one model can do less)."""
         return self.techniques

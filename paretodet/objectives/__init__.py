@@ -22,11 +22,16 @@ if TYPE_CHECKING:  # the public names (the one list)
     )
     from paretodet.objectives._evaluate import (
         EvalSettings as EvalSettings,
+        ShapeFigures as ShapeFigures,
         evaluate as evaluate,
+        measure_shape as measure_shape,
     )
     from paretodet.objectives._image_evals import (
         ImageEvals as ImageEvals,
         image_evals as image_evals,
+    )
+    from paretodet.objectives._in_training import (
+        score_detector as score_detector,
     )
     from paretodet.objectives._intervals import (
         INTERVAL_METHODS as INTERVAL_METHODS,

@@ -15,7 +15,7 @@ from paretodet.objectives._scored import ScoredImages, evals_path, score_predict
 from paretodet.objectives._truth import voc_map
 from paretodet.runtimes import Artifact, open_runner, runtime_entry
 
-__all__ = ["EvalSettings", "evaluate"]
+__all__ = ["EvalSettings", "ShapeFigures", "evaluate", "measure_shape"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,31 @@ class EvalSettings:
         if self.val_images is None or whole_split:
             return truths
         return [truths[i] for i in val_subset(truths, self.val_images, seed=self.subset_seed)]
+
+
+@dataclass(frozen=True)
+class ShapeFigures:
+    """What an artifact's shape alone decides, measured: its model latency (median of the timed runs, with
+    the same settings and timing lock as :func:`evaluate`) and its size on disk; no mAP."""
+
+    latency_ms: float
+    fps: float
+    size_bytes: int
+
+
+def measure_shape(artifact: Artifact, *, settings: EvalSettings | None = None) -> ShapeFigures:
+    """Time ``artifact`` and weigh its file, without scoring it (an untrained twin's figures: see
+    ``paretodet.search``'s early stopping).
+
+    Example:
+        >>> measure_shape(artifact).latency_ms  # doctest: +SKIP
+        4.2
+    """
+    settings = settings or EvalSettings()
+    with heavy_work():
+        runner = open_runner(artifact, threads=settings.threads)
+    lat, _ = timed_quietly(lambda: measure_latency(runner, imgsz=artifact.imgsz, settings=settings.latency))
+    return ShapeFigures(latency_ms=lat.median_ms, fps=1000.0 / lat.median_ms, size_bytes=artifact.size_bytes())
 
 
 def evaluate(

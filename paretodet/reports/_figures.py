@@ -171,6 +171,37 @@ def _legend_symbols(fig: go.Figure, precisions: Sequence[str]) -> None:
         )
 
 
+# a stopped trial's figures: its last rung mAP (on the rung images), its untrained twin's FPS and size
+STOPPED_COLUMNS = {"map50_95": "rung_map50_95", "fps": "twin_fps", "size_bytes": "twin_size_bytes"}
+
+
+def _add_stopped(fig: go.Figure, trials: pd.DataFrame, *, x: tuple[str, float], y: tuple[str, float]) -> None:
+    """The trials early stopping stopped, as grey crosses at what was known when they stopped (where both axes
+    have a figure: a trial stopped before training has no mAP)."""
+    import plotly.graph_objects as go
+
+    (xm, fx), (ym, fy) = x, y
+    if "stop_kind" not in trials or xm not in STOPPED_COLUMNS or ym not in STOPPED_COLUMNS:
+        return
+    xc, yc = STOPPED_COLUMNS[xm], STOPPED_COLUMNS[ym]
+    stopped = trials[trials["stop_kind"].isin(["rung", "bound"])]
+    stopped = stopped[stopped[xc].notna() & stopped[yc].notna()] if xc in stopped and yc in stopped else stopped[:0]
+    if not len(stopped):
+        return
+    fig.add_trace(
+        go.Scatter(
+            x=stopped[xc].astype(float) * fx,
+            y=stopped[yc].astype(float) * fy,
+            mode="markers",
+            name=f"stopped early ({len(stopped)})",
+            text=[f"trial {int(r['number'])} {r['stop_reason']}" for _, r in stopped.iterrows()],
+            hoverinfo="text",
+            marker={"symbol": "x-thin-open", "size": 11, "color": "#888", "line": {"width": 2, "color": "#888"}},
+            meta={"role": "stopped"},
+        )
+    )
+
+
 def pareto_pair_figures(info: ReportInfo, *, knee: int = -1) -> list[go.Figure]:
     """One scatter per objective pair: every completed trial coloured by technique combination and shaped by
     precision (open: over budget), that projection's own front as a staircase, budgets shaded, the knee."""
@@ -205,6 +236,7 @@ def pareto_pair_figures(info: ReportInfo, *, knee: int = -1) -> list[go.Figure]:
                     meta={"role": "points"},
                 )
             )
+        _add_stopped(fig, info.trials, x=(x, fx), y=(y, fy))
         front = done[projection_mask(done, [(x, dx), (y, dy)])].sort_values([x, y])
         if len(front):
             fig.add_trace(

@@ -29,6 +29,7 @@ from paretodet.reports._tables import (
     technique_table_html,
     technique_table_markdown,
 )
+from paretodet.reports._time import stopped_lines, time_lines
 from paretodet.reports._verdicts import TechniqueTable, technique_table
 
 __all__ = ["front_markdown", "write_report"]
@@ -144,6 +145,7 @@ def _summary_lines(info: ReportInfo, meta: dict[str, Any]) -> list[str]:
     lines += [f"class names: {note}" for note in meta.get("class_names") or []]
     lines += [f"space for this model: {note}" for note in meta.get("space_notes") or []]
     lines += [note] if (note := state_note(df)) else []
+    lines += time_lines(df, meta) + stopped_lines(df)
     failed = df[df["state"] == "FAIL"]
     for _, row in failed.iterrows():
         lines.append(f"trial {int(row['number'])} failed: {row.get('fail_reason')}")

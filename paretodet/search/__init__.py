@@ -1,5 +1,5 @@
 """The search, in five rooms, each layered on the next: ``demo`` (the built-in demo and its teachers) > ``artifacts``
-(evaluate, compare, measure, apply, verify) > ``study`` (the study and its scheduling) > ``build`` (the trial
+(evaluate, compare, measure, apply, verify) > ``study`` (the study and its scheduling) > ``pipeline`` (the trial
 pipeline and its stage cache) > ``store`` (the study's storage and its resilience)."""
 
 from __future__ import annotations
@@ -24,7 +24,15 @@ if TYPE_CHECKING:  # the public names (the one list)
         measure_study as measure_study,
         verify_study as verify_study,
     )
-    from paretodet.search.build import (
+    from paretodet.search.demo import (
+        TORCHVISION_TEACHERS as TORCHVISION_TEACHERS,
+        TorchvisionTeacherRecipe as TorchvisionTeacherRecipe,
+        run_demo as run_demo,
+        torchvision_teacher_path as torchvision_teacher_path,
+        torchvision_teacher_recipe as torchvision_teacher_recipe,
+        train_torchvision_teacher as train_torchvision_teacher,
+    )
+    from paretodet.search.pipeline import (
         EXPORT_KNOBS as EXPORT_KNOBS,
         BuildResult as BuildResult,
         CacheCheck as CacheCheck,
@@ -37,14 +45,6 @@ if TYPE_CHECKING:  # the public names (the one list)
         prune_cache as prune_cache,
         verify_cache as verify_cache,
         write_outputs as write_outputs,
-    )
-    from paretodet.search.demo import (
-        TORCHVISION_TEACHERS as TORCHVISION_TEACHERS,
-        TorchvisionTeacherRecipe as TorchvisionTeacherRecipe,
-        run_demo as run_demo,
-        torchvision_teacher_path as torchvision_teacher_path,
-        torchvision_teacher_recipe as torchvision_teacher_recipe,
-        train_torchvision_teacher as train_torchvision_teacher,
     )
     from paretodet.search.store import (
         MANIFEST as MANIFEST,

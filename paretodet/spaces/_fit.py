@@ -1,5 +1,6 @@
 """Fitting a space to the model it searches: input sizes around the model's training size, no one-shot
-structured pruning beyond what the model's family survives, and a line for each thing left out and why."""
+structured pruning beyond what the model's family survives, recovery learning rates around the rate its family
+fits, and a line for each thing left out and why."""
 
 from __future__ import annotations
 
@@ -47,10 +48,14 @@ def fit_to_model(
     one_shot_limit: float | None,
     family: str,
     recovered_limit: float | None = None,
+    recovery_lr: float | None = None,
 ) -> tuple[SearchSpace, list[str]]:
     """``space`` for one model: ``around_model`` sizes centred on ``train_imgsz`` (the base input size becomes
     it), structured pruning with no recovery epochs limited to ``one_shot_limit`` and with recovery epochs to
-    ``recovered_limit``; plus one line per change.
+    ``recovered_limit``, and a sampled ``prune.lr`` centred (geometrically, its span kept) on ``recovery_lr``,
+    the rate the family's recipe fits to the data (``DetectorFamily.recovery_lr``), which the base (so the
+    recovery probes) takes; plus one line per change. The limits stay in the space (``Knob.limits``): the
+    reference probes prune at them.
 
     Example:
         >>> from paretodet.spaces import load_space
@@ -64,7 +69,40 @@ def fit_to_model(
         space = _limit_pruning(space, one_shot_limit, family, notes, recovered=False)
     if recovered_limit is not None:
         space = _limit_pruning(space, recovered_limit, family, notes, recovered=True)
+    if recovery_lr is not None:
+        space = _centre_recovery_lr(space, recovery_lr, family, notes)
     return space, notes
+
+
+def _centre_recovery_lr(space: SearchSpace, rate: float, family: str, notes: list[str]) -> SearchSpace:
+    """A sampled ``prune.lr`` moved onto ``rate``: its range (or choices) scaled so that its geometric centre is
+    ``rate`` (its high/low ratio kept, 3 significant digits), and the base at ``rate``; unchanged when the space
+    does not sample it."""
+    knob = next((k for k in space.knobs if k.name == "prune.lr"), None)
+    if knob is None:
+        return space
+    values = [float(v) for v in (knob.choices or (knob.low or 0.0, knob.high or 0.0))]
+    if not rate > 0 or min(values) <= 0:
+        return space
+    factor = rate / math.exp(sum(math.log(v) for v in values) / len(values))
+    top = float(knob_specs()["prune.lr"].high or 1.0)
+    moved = [min(float(f"{v * factor:.3g}"), top) for v in values]
+    if knob.choices:
+        fitted = dataclasses.replace(knob, choices=tuple(dict.fromkeys(moved)))
+    else:  # the rate itself stays inside the rounded range
+        fitted = dataclasses.replace(knob, low=min(moved[0], rate), high=max(moved[1], rate))
+    notes.append(
+        f"prune.lr {_span(fitted)} (the space's {_span(knob)} centred on {rate:g}): the recovery rate the "
+        f"{family} recipe fits to this data's classes"
+    )
+    space = space.with_knobs(fitted)
+    return dataclasses.replace(space, base=space.base.replace({"prune.lr": rate}))
+
+
+def _span(knob: Knob) -> str:
+    if knob.choices:
+        return ", ".join(f"{float(c):g}" for c in knob.choices)
+    return f"{float(knob.low or 0):g}-{float(knob.high or 0):g}"
 
 
 def _fit_sizes(space: SearchSpace, train_imgsz: int | None, notes: list[str]) -> SearchSpace:

@@ -258,7 +258,8 @@ class SearchSpace:
 
 def sample(trial: optuna.Trial, space: SearchSpace, *, limited: bool = True) -> Candidate:
     """Sample one candidate from ``space`` with an Optuna trial (conditional knobs honoured; ``limited=False``
-    ignores the knobs' ``limits``, for probes that measure a technique alone at its default knobs)."""
+    ignores the knobs' ``limits``). A queued value (``enqueue_trial``) is taken as queued either way: the
+    reference probes ask only for values within the limits."""
     values: dict[str, Any] = {}
     base = space.base.to_dict()
     for knob in space.knobs:

@@ -35,13 +35,37 @@ Values = Mapping[str, Any]  # typed knob values of one trial, every knob present
 class ProbeContext:
     """What a variant's probe is built from: the space's knobs and values that the space allows.
 
-    ``at`` is where every probe is measured (the largest input size the space samples).
+    ``at`` is where every probe is measured (the largest input size the space samples). Values a probe does not
+    name are the space's base values: a space fitted to a model (``fit_to_model``) holds its family's fitted
+    recovery rate there (``prune.lr``), and its measured pruning limits in the ratio knobs' ``limits``, which
+    :meth:`prune_ratio` reads.
     """
 
     def __init__(self, space: SearchSpace) -> None:
         self.knobs = {k.name: k for k in space.knobs}
-        base = space.base.to_dict()
-        self.at: dict[str, Any] = {"imgsz": max(allowed(self.knobs.get("imgsz"), [base["imgsz"]]))}
+        self.base = space.base.to_dict()
+        self.at: dict[str, Any] = {"imgsz": max(allowed(self.knobs.get("imgsz"), [self.base["imgsz"]]))}
+
+    def prune_ratio(self, values: Values) -> float | None:
+        """The ``prune.ratio`` a pruning probe with ``values`` (its method and recovery epochs) measures where the
+        space limits it (a family's measured one-shot or recovered limit): the limit as the space samples it (on
+        its step; the limit itself below its range); None where no limit holds (the probe takes the base ratio).
+
+        Example:
+            >>> from paretodet.spaces import fit_to_model, load_space
+            >>> space, _ = fit_to_model(load_space("balanced"), train_imgsz=640, one_shot_limit=0.05, family="f")
+            >>> ProbeContext(space).prune_ratio({"prune.method": "l2", "prune.finetune_epochs": 0})
+            0.05
+        """
+        knob = self.knobs.get("prune.ratio")
+        limit = None if knob is None else knob.held_to(dict(values), self.base)
+        if knob is None or limit is None:
+            return None
+        if knob.choices:  # a limit below a choice keeps the base ratio (see sample)
+            fits = all(float(c) <= limit for c in knob.choices)
+            return float(max(knob.choices)) if fits else float(self.base["prune.ratio"])
+        top = knob.capped_high(limit)
+        return limit if top is None else round(top, 6)
 
     def least_positive(self, name: str) -> Any:
         """The smallest positive value the space allows for ``name`` (1 when it samples none)."""
@@ -147,8 +171,13 @@ def _int8_probe(ctx: ProbeContext, **more: Any) -> dict[str, Any]:
 
 
 def _pruned_probe(ctx: ProbeContext, **more: Any) -> dict[str, Any] | None:
+    """Structured pruning at the largest ratio the space samples for it (a family's measured limit)."""
     method = ctx.structured_method()
-    return {**ctx.at, "prune.method": method, **more} if method else None
+    if method is None:
+        return None
+    wish = {"prune.method": method, **more}
+    ratio = ctx.prune_ratio(wish)
+    return {**ctx.at, **wish, **({} if ratio is None else {"prune.ratio": ratio})}
 
 
 def _recovery_probe(ctx: ProbeContext, *, kd: bool) -> dict[str, Any] | None:

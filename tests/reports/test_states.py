@@ -38,5 +38,5 @@ def test_the_report_summary_says_duplicate_not_pruned(tmp_path) -> None:
     md = paths["md"].read_text()
     summary = next(line for line in md.splitlines() if f"trials: {len(study)}" in line)
     assert "1 duplicate sample skipped" in summary and "pruned 1" not in summary
-    assert "PRUNED there is a sampled config that another trial had already measured" in md
+    assert "PRUNED there is not a pruned model but a trial that was not measured whole" in md
     assert "pruned 1" not in paths["html"].read_text()

@@ -3,6 +3,7 @@ beyond its family's limit, and a line for each thing left out."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import optuna
@@ -120,10 +121,55 @@ def test_around_model_in_a_space_file(tmp_path: Path) -> None:
         parse_space({"knobs": {"quant.calib_images": {"around_model": [0.5, 1.0]}}}, where="f.yaml")
 
 
-def test_a_probe_measures_one_shot_pruning_at_its_default_ratio() -> None:
+@pytest.mark.filterwarnings("ignore:Fixed parameter prune.ratio")
+def test_a_queued_value_is_sampled_as_queued_limits_or_not() -> None:
+    # so the reference probes must ask for values within the limits themselves (search.study._probes does)
     space, _ = fit_to_model(load_space("balanced"), train_imgsz=320, one_shot_limit=0.2, family="f")
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
-    probe = {"prune.method": "l2", "prune.finetune_epochs": 0, "prune.ratio": 0.3}
-    study.enqueue_trial(probe, user_attrs={"probe": "pruning one-shot"})
-    trial = study.ask()
-    assert sample(trial, space, limited=False).prune.ratio == 0.3  # named as a probe in the report
+    queued = {"prune.method": "l2", "prune.finetune_epochs": 0, "prune.ratio": 0.3}
+    for limited in (False, True):
+        study.enqueue_trial(queued)
+        assert sample(study.ask(), space, limited=limited).prune.ratio == 0.3
+
+
+def test_a_family_with_a_fitted_rate_centres_the_recovery_lr_on_it() -> None:
+    from paretodet.models import get_family
+
+    rate = get_family("yolov5").recovery_lr(80)
+    assert rate == pytest.approx(0.002 * 5 / (4 + 80), abs=1e-6)  # the YOLOv5 recipe's fit: 1.19e-4 on COCO
+    preset = next(k for k in load_space("balanced").knobs if k.name == "prune.lr")
+    space, notes = fit_to_model(
+        load_space("balanced"),
+        train_imgsz=640,
+        one_shot_limit=0.05,
+        recovered_limit=0.1,
+        family="yolov5",
+        recovery_lr=rate,
+    )
+    knob = next(k for k in space.knobs if k.name == "prune.lr")
+    assert knob.log and knob.low < rate < knob.high  # type: ignore[operator]
+    assert knob.high / knob.low == pytest.approx(preset.high / preset.low, rel=0.01)  # type: ignore[operator]
+    assert (knob.low * knob.high) ** 0.5 == pytest.approx(rate, rel=0.01)  # type: ignore[operator]
+    assert knob.high < preset.low * 10  # type: ignore[operator]
+    assert space.base.prune.lr == rate  # what the recovery probes train at
+    lrs = [c.prune.lr for c in _draws(space) if c.prune.finetune_epochs > 0]
+    assert lrs and all(knob.low <= lr <= knob.high for lr in lrs)  # type: ignore[operator]
+    assert any(n.startswith("prune.lr 2.66e-05-0.000532 (the space's 0.0001-0.002 centred on 0.000119)") for n in notes)
+    choices = load_space("balanced").with_knobs(
+        dataclasses.replace(preset, choices=(1e-4, 1e-3), low=None, high=None, log=False)
+    )
+    space, _ = fit_to_model(choices, train_imgsz=640, one_shot_limit=None, family="yolov5", recovery_lr=rate)
+    assert next(k for k in space.knobs if k.name == "prune.lr").choices == (3.76e-05, 0.000376)
+
+
+def test_a_family_without_a_fitted_rate_keeps_the_preset_recovery_lr() -> None:
+    from paretodet.models import get_family
+
+    assert get_family("ultralytics").recovery_lr(80) is None and get_family("torchvision").recovery_lr(80) is None
+    preset = load_space("balanced")
+    space, notes = fit_to_model(preset, train_imgsz=640, one_shot_limit=0.2, family="ultralytics", recovery_lr=None)
+    assert next(k for k in space.knobs if k.name == "prune.lr") == next(k for k in preset.knobs if k.name == "prune.lr")
+    assert space.base.prune.lr == preset.base.prune.lr and not any("prune.lr" in n for n in notes)
+    fixed = preset.with_fixed({"prune.lr": 0.001})  # a space that does not sample it keeps its own rate
+    space, notes = fit_to_model(fixed, train_imgsz=640, one_shot_limit=None, family="yolov5", recovery_lr=1.19e-4)
+    assert space.base.prune.lr == 0.001 and not any("prune.lr" in n for n in notes)

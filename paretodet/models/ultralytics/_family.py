@@ -191,6 +191,10 @@ class UltralyticsFamily(DetectorFamily):
         the family's default rate, fitted to ``data``'s classes where the recipe says so)."""
         return self.recipe.for_run(recipe, nc=data.nc)
 
+    def recovery_lr(self, nc: int) -> float | None:
+        """The rate this family's ``recipe`` fits to ``nc`` classes (its ``lr_fit``; None without one)."""
+        return self.recipe.fitted_lr(nc)
+
     def training_recipe(self) -> dict[str, Any]:
         """This family's ``recipe`` (the Ultralytics trainer's settings; its loss gains are Ultralytics' defaults)
         and the versions of torch and Ultralytics, whose trainer runs it."""

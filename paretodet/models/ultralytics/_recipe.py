@@ -48,10 +48,20 @@ class FinetuneRecipe:
     close_mosaic: int = 0
     amp: bool = False
 
+    def fitted_lr(self, nc: int) -> float | None:
+        """The rate ``lr_fit`` gives for data of ``nc`` classes (None: this recipe has no fit).
+
+        Example:
+            >>> FinetuneRecipe(lr_fit=(0.01, 4.0)).fitted_lr(80), FinetuneRecipe().fitted_lr(80)
+            (0.000119, None)
+        """
+        return None if self.lr_fit is None else round(self.lr_fit[0] / (self.lr_fit[1] + nc), 6)
+
     def for_run(self, run: TrainRecipe, *, nc: int) -> FinetuneRecipe:
         """This recipe for one run: ``run``'s epochs, batch, seed and device, and its learning rate (None: this
         recipe's, fitted to ``nc`` classes when it has an ``lr_fit``)."""
-        lr = self.lr if self.lr_fit is None else round(self.lr_fit[0] / (self.lr_fit[1] + nc), 6)
+        fitted = self.fitted_lr(nc)
+        lr = self.lr if fitted is None else fitted
         return dataclasses.replace(
             self,
             epochs=run.epochs,

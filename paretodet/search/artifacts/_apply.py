@@ -12,7 +12,7 @@ from paretodet.base import read_yaml_file
 from paretodet.errors import ConfigError
 from paretodet.models import check_device
 from paretodet.objectives import EvalSettings, Metrics
-from paretodet.search.build import build_and_measure, load_model_and_data, write_outputs
+from paretodet.search.pipeline import build_and_measure, load_model_and_data, write_outputs
 from paretodet.spaces import Candidate
 
 __all__ = ["apply_candidate", "load_candidate_file"]

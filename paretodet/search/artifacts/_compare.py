@@ -106,7 +106,7 @@ def resolve_item(
         from paretodet.runtimes import artifact_from_file
 
         return artifact_from_file(Path(item).expanduser())
-    from paretodet.search.build import build, load_model_and_data
+    from paretodet.search.pipeline import build, load_model_and_data
     from paretodet.spaces import Candidate
 
     detector, info = load_model_and_data(item, data, trust_model=trust_model, ignore_class_names=ignore_class_names)

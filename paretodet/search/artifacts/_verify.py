@@ -172,7 +172,7 @@ def _reference_artifact(
 ) -> tuple[Artifact, optuna.trial.FrozenTrial | None]:
     """The original model as an FP32 artifact at the base input size on the default runtime, and the trial that
     built it (None: built now; its export stage is usually cached)."""
-    from paretodet.search.build import build, load_model_and_data
+    from paretodet.search.pipeline import build, load_model_and_data
     from paretodet.search.store import read_manifest
     from paretodet.spaces import Candidate
 

@@ -12,7 +12,7 @@ from paretodet.errors import ModelError
 from paretodet.models import DEMO_DATA_SPEC, demo_teacher_path, train_demo_teacher
 from paretodet.reports import build_info, write_report
 from paretodet.search.artifacts import verify_study
-from paretodet.search.build import load_sensitivity_tables
+from paretodet.search.pipeline import load_sensitivity_tables
 from paretodet.search.store import load_trials, param_importances
 from paretodet.search.study import SearchConfig, StudySummary, TrialEvent, run_study
 from paretodet.spaces import Knob, SearchSpace, load_space

@@ -10,6 +10,13 @@ from paretodet.base import declared_exports, lazy_exports
 __getattr__, __dir__, __all__ = lazy_exports(__name__, declared_exports(__file__, __name__))
 
 if TYPE_CHECKING:  # the public names (the one list)
+    from paretodet.search.store._clock import (
+        BUDGET_ATTR as BUDGET_ATTR,
+        CLOCK_PREFIX as CLOCK_PREFIX,
+        VERIFY_SHARE as VERIFY_SHARE,
+        StudyClock as StudyClock,
+        used_seconds as used_seconds,
+    )
     from paretodet.search.store._latency_labels import (
         LATENCY_PREFIX as LATENCY_PREFIX,
     )

@@ -138,11 +138,21 @@ def load_trials(
     rows = [_trial_row(t) for t in study.get_trials(deepcopy=False)]
     if not rows:
         raise StudyError(f"the study in {workdir} has no trials yet: run the search first")
+    manifest = {**manifest, **_time_figures(study.user_attrs)}
     if latency_from is not None:
         manifest = {**manifest, **_relabel(rows, study.user_attrs, latency_from)}
     elif verified and study.user_attrs.get(VERIFIED_ATTR):
         manifest = {**manifest, **apply_verified(rows, study.user_attrs[VERIFIED_ATTR])}
     return pd.DataFrame(rows), manifest
+
+
+def _time_figures(attrs: dict[str, Any]) -> dict[str, Any]:
+    """The study's time budget (None: none) and the time it used (every process), for the report."""
+    from paretodet.search.store._clock import BUDGET_ATTR, CLOCK_PREFIX, used_seconds
+
+    if not any(k.startswith(CLOCK_PREFIX) for k in attrs):
+        return {}
+    return {"time_budget_s": attrs.get(BUDGET_ATTR), "time_used_s": round(used_seconds(attrs), 1)}
 
 
 def open_workdir_study(workdir: Path) -> tuple[optuna.Study, dict[str, Any]]:
@@ -190,7 +200,30 @@ def _trial_row(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
     row["wall_s"] = attrs.get("wall_s")
     row["duplicate_of"] = attrs.get("duplicate_of")
     row["probe"] = attrs.get("probe")
+    row.update(_stop_columns(trial))
     return row
+
+
+def _stop_columns(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
+    """Why a PRUNED trial was not measured whole (``stop_kind``: duplicate, rung, bound, budget, over_budget),
+    in words, the seconds it saved, its last rung mAP, and its untrained twin's FPS and size (the figures early
+    stopping judged it by); empty values for the other trials."""
+    attrs = trial.user_attrs
+    stopped, over, shape = attrs.get("stopped") or {}, attrs.get("over_budget"), attrs.get("shape") or {}
+    kind = stopped.get("kind") or ("over_budget" if over else None)
+    if kind is None and trial.state.name == "PRUNED" and attrs.get("duplicate_of") is not None:
+        kind = "duplicate"
+    reason = stopped.get("reason")
+    if over and not reason:
+        reason = f"not built: expected {over['expected_s']:.0f} s, {over['left_s']:.0f} s of the time budget left"
+    return {
+        "stop_kind": kind,
+        "stop_reason": reason,
+        "saved_s": stopped.get("saved_s"),
+        "rung_map50_95": stopped.get("rung_map"),
+        "twin_fps": shape.get("fps"),
+        "twin_size_bytes": shape.get("size_bytes"),
+    }
 
 
 def param_importances(workdir: Path) -> dict[str, dict[str, float]]:

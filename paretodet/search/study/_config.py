@@ -28,7 +28,13 @@ class SearchConfig:
         weights: a state dict for a builder name (``torchvision:...``); None: the file or name holds them.
         data: data YAML (its val split is scored).
         workdir: where the study database, cache and artifacts go.
-        trials: the study's target number of completed trials (re-running continues up to it).
+        trials: the study's target number of completed trials (re-running continues up to it); None: as many as
+            the time budget allows (``time_budget_s`` must then be set).
+        time_budget_s: the study's time budget in seconds (None: none): no trial starts whose expected cost
+            would overrun it, training stops when it runs out (the trial is queued again), and a tenth is left to
+            the front's verification (see ``search.store._clock``). Every worker honours it.
+        early_stop: stop training that cannot reach the front (at rungs, by non-dominated rank among its peers,
+            or before training by an optimistic bound: see ``search.study._early_stop``).
         sampler: tpe (multivariate, grouped by condition: the default, the best front per trial in
             benchmarks/search.py), nsga2, random, or grid (a baseline: the space's grid in seeded random order).
         seed: sampler seed.
@@ -48,7 +54,7 @@ class SearchConfig:
     model: str
     data: Path
     workdir: Path
-    trials: int = 20
+    trials: int | None = 20
     sampler: str = "tpe"
     seed: int = 0
     storage: str | None = None
@@ -61,10 +67,16 @@ class SearchConfig:
     weights: Path | None = None
     device: str = "cpu"
     storage_grace_s: float = 600.0
+    time_budget_s: float | None = None
+    early_stop: bool = True
 
     def __post_init__(self) -> None:
-        if self.trials < 1:
+        if self.trials is None and self.time_budget_s is None:
+            raise ConfigError("give --trials N or --time-budget (e.g. 2h): the search needs to know when to stop")
+        if self.trials is not None and self.trials < 1:
             raise ConfigError(f"--trials must be >= 1, got {self.trials}")
+        if self.time_budget_s is not None and self.time_budget_s <= 0:
+            raise ConfigError(f"--time-budget must be a positive duration, got {self.time_budget_s} s")
         if self.sampler not in SAMPLERS:
             raise ConfigError(f"unknown sampler '{self.sampler}': use one of {', '.join(SAMPLERS)}")
         if not self.study.strip():
@@ -80,6 +92,8 @@ class SearchConfig:
             "model": str(self.model),
             "data": str(Path(self.data).resolve()),
             "trials": self.trials,
+            "time_budget_s": self.time_budget_s,
+            "early_stop": self.early_stop,
             "sampler": self.sampler,
             "seed": self.seed,
             "budgets": [str(b) for b in self.budgets],
@@ -115,7 +129,7 @@ class SearchConfig:
             model=str(stored["model"]),
             data=Path(stored["data"]),
             workdir=workdir,
-            trials=trials or int(stored["trials"]),
+            trials=trials or (int(stored["trials"]) if stored.get("trials") is not None else None),
             sampler=str(stored["sampler"]),
             seed=int(stored["seed"]),
             storage=storage,
@@ -124,6 +138,8 @@ class SearchConfig:
             space=parse_space(stored["space"], where=f"study '{study}'"),
             evaluation=_evaluation_from_dict(stored.get("evaluation") or {"threads": stored.get("threads", 2)}),
             probes=bool(stored.get("probes", True)),
+            time_budget_s=stored.get("time_budget_s"),
+            early_stop=bool(stored.get("early_stop", True)),
             trust_model=trust_model,
             weights=Path(stored["weights"]) if stored.get("weights") else None,
             device=device,

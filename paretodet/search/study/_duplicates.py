@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from paretodet.search.study._early_stop import STOPPED_ATTR
+
 if TYPE_CHECKING:
     import optuna
 
@@ -16,7 +18,8 @@ RACE_SETTLE_S = 1.5  # how long a trial waits for a higher-numbered twin to yiel
 
 
 def same_config(study: optuna.Study, number: int, key: str) -> optuna.trial.FrozenTrial | None:
-    """A trial other than ``number`` that measured (COMPLETE) or is building (RUNNING) the config ``key``.
+    """A trial other than ``number`` that measured (COMPLETE), is building (RUNNING) or early stopping judged
+    (PRUNED with ``stopped``, at a rung or by its bound) the config ``key``.
 
     Each process writes its trial's key before it looks. Of two processes that sample one config at the same
     moment, at least the one that looked last sees the other. A trial yields to a lower-numbered one it sees.
@@ -39,9 +42,15 @@ def same_config(study: optuna.Study, number: int, key: str) -> optuna.trial.Froz
 def _building_or_built(study: optuna.Study, number: int, key: str) -> list[optuna.trial.FrozenTrial]:
     import optuna
 
-    states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNING)
-    trials = study.get_trials(deepcopy=False, states=states)
+    states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNING, optuna.trial.TrialState.PRUNED)
+    trials = [t for t in study.get_trials(deepcopy=False, states=states) if t.state.name != "PRUNED" or _judged(t)]
     return [t for t in trials if t.number != number and config_key_of(t) == key]
+
+
+def _judged(trial: optuna.trial.FrozenTrial) -> bool:
+    """Whether a PRUNED trial was judged by early stopping (its config is known: not built again)."""
+    stopped = trial.user_attrs.get(STOPPED_ATTR) or {}
+    return bool(stopped) and stopped.get("kind") != "budget"
 
 
 def config_key_of(trial: optuna.trial.FrozenTrial) -> str | None:

@@ -5,11 +5,14 @@ recovery and with KD recovery, a student with and without KD), whatever the samp
 
 Probes are ordinary trials queued before the sampler's own: they count towards ``--trials``, use the stage
 cache, and sit on the front if they earn it. Each probe is expressed in the space's own values (a knob the
-space samples takes a value the space allows), and one the space cannot express is left out.
+space samples takes a value the space allows, within its ``limits``), and one the space cannot express is left
+out. In a space fitted to a model (``study_space``) the pruning probes prune at the family's measured one-shot
+and recovered limits and recover at the rate its recipe fits (the fitted space's base ``prune.lr``).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -76,24 +79,41 @@ def enqueue_probes(study: optuna.Study, space: SearchSpace, *, trials: int) -> l
 
 
 def _express(name: str, wish: dict[str, Any], space: SearchSpace) -> Probe | None:
-    """The probe's sampled values in ``space``'s own terms, or None when the space cannot express it."""
+    """The probe's sampled values in ``space``'s own terms, or None when the space cannot express it: a value
+    the space would not sample (a knob's ``limits`` included: a family's pruning limits) is never asked for.
+
+    ``params`` holds every active knob's value, those the limits keep from being sampled too (the base's, or the
+    limit itself below a range): sampling them with or without the limits gives the probe's candidate."""
     base = space.base.to_dict()
     values = {**base, **wish}
     params: dict[str, Any] = {}
     for knob in space.knobs:
         if not knob.active(params, base):
             continue
-        values_allowed = allowed(knob, [])
+        limit = knob.held_to(params, base)
         wanted = values[knob.name]
         if knob.choices:
+            if limit is not None and any(float(c) > limit for c in knob.choices):  # not sampled: the base value
+                if (knob.name in wish and wanted != base[knob.name]) or float(base[knob.name]) > limit:
+                    return None
+                if base[knob.name] in knob.choices:
+                    params[knob.name] = base[knob.name]
+                continue
             if wanted not in knob.choices:
                 if knob.name in wish:
                     return None
                 wanted = _nearest(knob.choices, base[knob.name])
-        elif not (float(knob.low or 0) <= float(wanted) <= float(knob.high or 0)):
-            if knob.name in wish or not values_allowed:
-                return None
-            wanted = _nearest(values_allowed, wanted)
+        else:
+            low = float(knob.low or 0)
+            high = float(knob.high or 0) if limit is None else knob.capped_high(limit)
+            if high is None and limit is not None:  # a limit below the range: the limit itself
+                if knob.name in wish and not math.isclose(float(wanted), limit):
+                    return None
+                wanted = type(base[knob.name])(limit)
+            elif high is not None and not (low <= float(wanted) <= high + 1e-9):
+                if knob.name in wish:
+                    return None
+                wanted = _nearest([low, high], wanted)
         params[knob.name] = wanted
     for key, value in wish.items():  # a wished knob the space does not sample must already hold the value
         if key not in params and base.get(key) != value and Candidate().to_dict().get(key) != value:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import math
 import time
 import warnings
 from collections.abc import Callable
@@ -13,15 +11,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from paretodet.base import exception_chain, no_space_on
+from paretodet.base import exception_chain, format_duration
 from paretodet.data import dataset_digest
-from paretodet.errors import ConfigError, ParetodetError, StudyError
+from paretodet.errors import ConfigError, StudyError
 from paretodet.models import family_for, get_family, techniques_for
-from paretodet.reports import pareto_mask, violations
-from paretodet.search.build import build_and_measure, check_teacher_classes, class_check, load_model_and_data
+from paretodet.reports import pareto_mask
+from paretodet.search.pipeline import check_teacher_classes, class_check, load_model_and_data
 from paretodet.search.store import (
+    BUDGET_ATTR,
     MANIFEST,
     WORKER,
+    StudyClock,
     advise_server,
     existing_trials,
     mask_url,
@@ -32,11 +32,13 @@ from paretodet.search.store import (
     write_manifest,
 )
 from paretodet.search.study._config import OBJECTIVES, SearchConfig
-from paretodet.search.study._duplicates import MAX_RESAMPLES, record_duplicate, same_config
+from paretodet.search.study._duplicates import MAX_RESAMPLES
+from paretodet.search.study._early_stop import STOPPED_ATTR
 from paretodet.search.study._environment import environment
 from paretodet.search.study._integrity import STUDY_CONFIG_ATTR, check_study_files, file_hashes
+from paretodet.search.study._objective import OVER_BUDGET_ATTR, TrialObjective, TrialRun
 from paretodet.search.study._probes import enqueue_probes
-from paretodet.spaces import fit_to_model, sample, technique_notes, unsupported_knobs
+from paretodet.spaces import fit_to_model, technique_notes, unsupported_knobs
 
 if TYPE_CHECKING:
     import optuna
@@ -47,6 +49,9 @@ if TYPE_CHECKING:
 
 __all__ = ["StudySummary", "TrialEvent", "run_study"]
 
+UNBOUNDED = 10**9  # trials left to run when only the time budget bounds the study
+PROBE_ROOM = 32  # the trial count probes (and NSGA-II's population) are sized by when only a time budget is given
+
 
 @dataclass(frozen=True)
 class TrialEvent:
@@ -55,12 +60,13 @@ class TrialEvent:
     number: int
     state: str
     done: int
-    total: int
+    total: int | None  # None: as many as the time budget allows
     front_size: int
     candidate: dict[str, Any]
     metrics: dict[str, Any] | None
     error: str | None
     duplicate_of: int | None = None
+    stopped: str | None = None  # why it stopped early or was not built (time budget)
     wall_s: float | None = None
     cache_hits: tuple[str, ...] = ()
     cache_repairs: tuple[str, ...] = ()
@@ -80,6 +86,9 @@ class StudySummary:
     duplicates: int = 0
     sampler_seed: int = 0
     notes: tuple[str, ...] = ()
+    stopped: int = 0  # trials early stopping stopped (at a rung, or before training by the bound)
+    time_budget_s: float | None = None
+    time_used_s: float = 0.0  # the study's time used so far, every process's (see search.store._clock)
 
 
 def run_study(
@@ -109,15 +118,17 @@ def run_study(
     start = time.perf_counter()
     run = _open_run(config, joining=joining, on_epoch=on_epoch)
     study = run.study
-    to_run = max(0, config.trials - _count(study, "COMPLETE"))
-    if to_run:
-        stop_at_target = optuna.study.MaxTrialsCallback(config.trials, states=(optuna.trial.TrialState.COMPLETE,))
-        bound = to_run * (MAX_RESAMPLES + 2)  # duplicates are re-sampled, a bounded number of times
+    to_run = UNBOUNDED if config.trials is None else max(0, config.trials - _count(study, "COMPLETE"))
+    if to_run and run.clock.search_left_s() > 0:
         callbacks: list[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]] = [
-            _Progress(on_trial, total=to_run),
-            stop_at_target,
+            _Progress(on_trial, total=None if config.trials is None else to_run, clock=run.clock)
         ]
-        objective = _Objective(run)
+        if config.trials is not None:
+            completed = (optuna.trial.TrialState.COMPLETE,)
+            callbacks.append(optuna.study.MaxTrialsCallback(config.trials, states=completed))
+        # duplicates are re-sampled a bounded number of times; with a time budget alone, the budget bounds it
+        bound = None if config.trials is None else to_run * (MAX_RESAMPLES + 2)
+        objective = TrialObjective(run)
         try:
             study.optimize(objective, n_trials=bound, catch=(Exception,), callbacks=callbacks)
         except Exception as exc:  # Optuna's own clean-up can hide a lost storage behind another error
@@ -142,26 +153,13 @@ def run_study(
         duplicates=sum(1 for t in study.get_trials(deepcopy=False) if "duplicate_of" in t.user_attrs),
         sampler_seed=run.sampler_seed,
         notes=run.notes,
+        stopped=sum(1 for t in study.get_trials(deepcopy=False) if STOPPED_ATTR in t.user_attrs),
+        time_budget_s=run.clock.budget_s,
+        time_used_s=run.clock.used_s(),
     )
 
 
-@dataclass(frozen=True)
-class _Run:
-    """What every trial of this process shares: the study, the loaded model and data, the space it samples."""
-
-    config: SearchConfig
-    study: optuna.Study
-    detector: Detector
-    data: DatasetInfo
-    workdir: Path
-    space: SearchSpace
-    sampler_seed: int
-    env: dict[str, Any]
-    notes: tuple[str, ...]
-    on_epoch: Callable[[int, int], None] | None
-
-
-def _open_run(config: SearchConfig, *, joining: bool, on_epoch: Callable[[int, int], None] | None) -> _Run:
+def _open_run(config: SearchConfig, *, joining: bool, on_epoch: Callable[[int, int], None] | None) -> TrialRun:
     """Open (or create) the study after checking its files, load the model and data, write the manifest, fix
     the space this host and family can sample, and queue the probes once per study."""
     config.workdir.mkdir(parents=True, exist_ok=True)  # the default SQLite study lives there
@@ -199,11 +197,16 @@ def _open_run(config: SearchConfig, *, joining: bool, on_epoch: Callable[[int, i
         class_notes=class_notes,
     )
     if config.probes and not joining:  # once per study: a resumed one keeps its queue, workers never queue
-        enqueue_probes(study, space, trials=config.trials)
+        enqueue_probes(study, space, trials=config.trials or PROBE_ROOM)
     requeue_interrupted(study, storage)
     advise_server(study, config.storage_url)
+    if not joining:  # the search's budget (a resumed search may give a new one); workers read it
+        study.set_user_attr(BUDGET_ATTR, config.time_budget_s)
+    clock = StudyClock(study, study.user_attrs.get(BUDGET_ATTR))
     all_notes = (*class_notes, *notes)
-    return _Run(config, study, detector, data, workdir, space, sampler_seed, environment(), all_notes, on_epoch)
+    return TrialRun(
+        config, study, detector, data, workdir, space, sampler_seed, environment(), all_notes, on_epoch, clock
+    )
 
 
 def _class_notes(config: SearchConfig, detector: Detector, data: DatasetInfo) -> list[str]:
@@ -231,6 +234,7 @@ def study_space(space: SearchSpace, detector: Detector) -> tuple[SearchSpace, li
         train_imgsz=detector.train_imgsz,
         one_shot_limit=family.one_shot_prune_limit,
         recovered_limit=family.recovered_prune_limit if detector.trainable else None,
+        recovery_lr=family.recovery_lr(detector.nc) if detector.trainable else None,
         family=family.name,
     )
     fitted, host_notes = fitted.for_host()  # runtimes this host cannot run (a package, a GPU) are not sampled
@@ -290,82 +294,12 @@ def _write_run_manifest(
     )
 
 
-class _Objective:
-    """One trial: sample a candidate, skip a config already measured or being built, build and measure it;
-    a failure is recorded with its reason (Optuna marks the trial FAIL and the study goes on)."""
-
-    def __init__(self, run: _Run) -> None:
-        self.run = run
-        self.resamples = 0  # duplicates sampled in a row by this process
-        self.disk_full: str | None = None  # where a write failed for lack of space (the study stops)
-
-    def __call__(self, trial: optuna.Trial) -> tuple[float, ...]:
-        import optuna
-
-        run, config = self.run, self.run.config
-        trial_start = time.perf_counter()
-        for key, value in (
-            ("worker", WORKER),
-            ("environment", run.env),
-            ("seed", config.seed),
-            ("sampler_seed", run.sampler_seed),
-        ):
-            trial.set_user_attr(key, value)
-        try:
-            # a probe measures its technique alone at the default knobs (one-shot pruning at 0.3 included)
-            candidate = sample(trial, run.space, limited=not trial.user_attrs.get("probe"))
-            key = candidate.config_key()
-            trial.set_user_attr("candidate", candidate.to_dict())
-            trial.set_user_attr("config_key", key)  # written before the check below: see same_config
-            original = same_config(run.study, trial.number, key)
-            if original is not None:
-                return record_duplicate(run.study, trial, original, exhausted=self.resamples >= MAX_RESAMPLES)
-            self.resamples = 0
-            result, metrics = build_and_measure(
-                candidate,
-                run.detector,
-                run.data,
-                workdir=run.workdir,
-                settings=config.evaluation,
-                on_epoch=run.on_epoch,
-                device=config.device,
-            )
-            if math.isnan(metrics.map50_95):
-                raise StudyError("mAP is undefined: the val split has no labelled objects")
-        except optuna.TrialPruned:
-            self.resamples += 1
-            raise
-        except Exception as exc:
-            full = no_space_on(exc, default=str(run.workdir))
-            reason = str(exc) if isinstance(exc, ParetodetError) else f"{type(exc).__name__}: {exc}"
-            reason = f"no space left on {full}" if full else reason
-            trial.set_user_attr("fail_reason", reason.splitlines()[0] if reason else type(exc).__name__)
-            trial.set_user_attr("wall_s", time.perf_counter() - trial_start)
-            if full:  # every later trial would fail too: stop, and build this config again on resume
-                self.disk_full = full
-                run.study.stop()
-                with contextlib.suppress(Exception):  # a study database on the full disk: re-queued on resume
-                    run.study.enqueue_trial(trial.params, user_attrs={"requeued_from": trial.number})
-            raise
-        values = metrics.to_dict()
-        trial.set_user_attr("metrics", values)
-        trial.set_user_attr("artifact", result.artifact.to_dict())
-        trial.set_user_attr("cache_hits", list(result.cache_hits))
-        trial.set_user_attr("cache_entries", list(result.cache_entries))  # what `cache prune --keep-front` keeps
-        if result.cache_repairs:
-            trial.set_user_attr("cache_repairs", list(result.cache_repairs))
-        for budget, violation in zip(config.budgets, _constraint_values(config, values)):
-            trial.set_constraint(str(budget), violation)
-        trial.set_user_attr("wall_s", time.perf_counter() - trial_start)
-        return tuple(float(values[m]) for m, _ in OBJECTIVES)
-
-
 class _Progress:
     """Optuna callback: tells ``on_trial`` about each finished trial and stops once ``total`` were run (a
-    duplicate sample, PRUNED, does not count)."""
+    duplicate sample, PRUNED, does not count) or the time budget's search share is spent."""
 
-    def __init__(self, on_trial: Callable[[TrialEvent], None] | None, *, total: int) -> None:
-        self.on_trial, self.total, self.done = on_trial, total, 0
+    def __init__(self, on_trial: Callable[[TrialEvent], None] | None, *, total: int | None, clock: StudyClock) -> None:
+        self.on_trial, self.total, self.done, self.clock = on_trial, total, 0, clock
 
     def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         self.done += 0 if trial.state.name == "PRUNED" else 1
@@ -381,13 +315,27 @@ class _Progress:
                     metrics=trial.user_attrs.get("metrics"),
                     error=trial.user_attrs.get("fail_reason"),
                     duplicate_of=trial.user_attrs.get("duplicate_of"),
+                    stopped=_stop_words(trial),
                     wall_s=trial.user_attrs.get("wall_s"),
                     cache_hits=tuple(trial.user_attrs.get("cache_hits", ())),
                     cache_repairs=tuple(trial.user_attrs.get("cache_repairs", ())),
                 )
             )
-        if self.done >= self.total:
+        if (self.total is not None and self.done >= self.total) or self.clock.search_left_s() <= 0:
             study.stop()
+
+
+def _stop_words(trial: optuna.trial.FrozenTrial) -> str | None:
+    """Why a trial stopped early or was not built for the time budget, in words (None: it was not)."""
+    if STOPPED_ATTR in trial.user_attrs:
+        return str(trial.user_attrs[STOPPED_ATTR]["reason"])
+    over = trial.user_attrs.get(OVER_BUDGET_ATTR)
+    if over:
+        return (
+            f"not built: expected {format_duration(over['expected_s'])}, "
+            f"{format_duration(over['left_s'])} of the time budget left"
+        )
+    return None
 
 
 def _check_same_study(workdir: Path, config: SearchConfig, *, model_digest: str, data_digest: str) -> None:
@@ -441,22 +389,17 @@ def _make_sampler(config: SearchConfig, *, seed: int, space: SearchSpace) -> opt
     if config.sampler == "grid":
         return optuna.samplers.GridSampler(space.grid(), seed=seed)
     if config.sampler == "nsga2":
-        population = int(min(50, max(4, config.trials // 3)))
+        population = int(min(50, max(4, (config.trials or PROBE_ROOM) // 3)))
         return optuna.samplers.NSGAIISampler(seed=seed, population_size=population)
-    # multivariate + group models the conditional knobs jointly; constant liar keeps parallel workers apart
+    # multivariate + group models the conditional knobs jointly; constant liar keeps parallel workers apart;
+    # trials that early stopping stopped teach it what was known when they stopped
+    from paretodet.search.study._informed_sampler import InformedTPESampler
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, constant_liar=True)
-
-
-def _constraint_values(config: SearchConfig, metrics: dict[str, Any]) -> list[float]:
-    """Optuna constraint values (<= 0 feasible): one relative violation per budget."""
-    columns = {
-        k: np.array([np.nan if v is None else v], dtype=float)
-        for k, v in metrics.items()
-        if isinstance(v, (int, float)) or v is None
-    }
-    return [float(violations(columns, [b])[0]) for b in config.budgets]
+        return InformedTPESampler(
+            [m for m, _ in OBJECTIVES], seed=seed, multivariate=True, group=True, constant_liar=True
+        )
 
 
 def _storage_lost(exc: BaseException) -> StudyError | None:

@@ -98,5 +98,7 @@ def test_yolov5_fine_tunes_at_a_rate_fitted_to_its_classes(tiny_data: Path) -> N
     data = load_data_yaml(tiny_data)
     v5 = get_family("yolov5").trainer_recipe(TrainRecipe(epochs=3), data)
     assert v5.lr == pytest.approx(0.002 * 5 / (4 + data.nc), abs=1e-6) and v5.warmup_epochs == 1.0
+    assert get_family("yolov5").recovery_lr(data.nc) == v5.lr  # a search's prune.lr range is centred on it
     ultra = get_family("ultralytics").trainer_recipe(TrainRecipe(epochs=3), data)
     assert ultra.lr == 5e-4 and ultra.warmup_epochs == 0.0  # the Ultralytics family keeps its measured default
+    assert get_family("ultralytics").recovery_lr(data.nc) is None  # and a search keeps its space's prune.lr

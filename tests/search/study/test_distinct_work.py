@@ -60,7 +60,7 @@ def test_single_process_search_is_reproducible(tiny_model: Path, tiny_data: Path
 def test_a_worker_measures_with_the_stored_settings(
     tiny_model: Path, tiny_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import paretodet.search.study._study as study_module
+    import paretodet.search.study._objective as study_module
 
     settings = EvalSettings(
         threads=1,

@@ -62,7 +62,7 @@ def test_study_records_trials_and_resumes(tiny_model: Path, tiny_data: Path, tmp
 def test_failing_trial_is_recorded_and_study_goes_on(
     tiny_model: Path, tiny_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import paretodet.search.build._pipeline as pipeline
+    import paretodet.search.pipeline._pipeline as pipeline
 
     real_export = pipeline.export_artifact
     calls = []

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from paretodet.errors import StudyError
-from paretodet.search.build._cache import EntryCheck, check_entry, discard_entry, list_entries, staging_leftovers
+from paretodet.search.pipeline._cache import EntryCheck, check_entry, discard_entry, list_entries, staging_leftovers
 
 __all__ = ["CacheCheck", "CachePruning", "prune_cache", "verify_cache"]
 

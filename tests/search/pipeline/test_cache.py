@@ -11,7 +11,7 @@ import pytest
 from paretodet.data import load_data_yaml
 from paretodet.models import load_detector
 from paretodet.search import build
-from paretodet.search.build._cache import CONTENT, building, check_entry, list_entries, staging_leftovers
+from paretodet.search.pipeline._cache import CONTENT, building, check_entry, list_entries, staging_leftovers
 from paretodet.spaces import Candidate
 
 INT8 = Candidate.from_dict({"imgsz": 64, "quant.precision": "int8"})

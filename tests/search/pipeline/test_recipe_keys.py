@@ -19,8 +19,8 @@ from paretodet.models.torchvision._family import TorchvisionFamily
 from paretodet.models.ultralytics._family import UltralyticsFamily
 from paretodet.models.yolov5._family import YoloV5Family
 from paretodet.search import build
-from paretodet.search.build._pipeline import _qat_salt
-from paretodet.search.build._stages import _recipe_salt
+from paretodet.search.pipeline._pipeline import _qat_salt
+from paretodet.search.pipeline._stages import _recipe_salt
 from paretodet.spaces import Candidate
 
 RUN = TrainRecipe(epochs=1)

@@ -16,7 +16,7 @@ import pytest
 from paretodet.errors import StudyError
 from paretodet.objectives import EvalSettings, LatencySettings
 from paretodet.search import SearchConfig, load_trials, run_study, verify_cache
-from paretodet.search.build._cache import staging_leftovers
+from paretodet.search.pipeline._cache import staging_leftovers
 from paretodet.spaces import Knob, SearchSpace
 
 FAST = EvalSettings(threads=1, latency=LatencySettings(warmup=2, runs=30))

@@ -1,7 +1,7 @@
 """Model-changing stages of a trial: student (distillation) -> prune -> recovery fine-tune.
 
 Each stage's model is kept under ``workdir/cache/<stage>/<key>/model.pt`` as its family's ordinary
-checkpoint (plus sidecar), in a cache entry (built whole, verified when reused: see ``search.build._cache``), keyed
+checkpoint (plus sidecar), in a cache entry (built whole, verified when reused: see ``search.pipeline._cache``), keyed
 by a hash of the knobs it depends on plus the digests of its input model and the data; a stage that trains
 (student, recovery) also keys how it trains: its family's training recipe and the trainer's package versions.
 The detector a stage returns carries that key as its digest, so every downstream stage (export, INT8) is keyed
@@ -15,7 +15,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from paretodet.base import file_digest, stable_hash
 from paretodet.compress import export_artifact, prune_model
@@ -29,7 +29,7 @@ from paretodet.models import (
     get_family,
     load_detector,
 )
-from paretodet.search.build._cache import CacheLog, building
+from paretodet.search.pipeline._cache import CacheLog, building
 from paretodet.spaces import Candidate, DistillConfig, stage_knobs
 
 __all__ = [
@@ -38,11 +38,21 @@ __all__ = [
     "RECOVER_KNOBS",
     "EpochProgress",
     "StageContext",
+    "TrainingWatch",
     "check_teacher_classes",
     "transformed_detector",
 ]
 
 EpochProgress = Callable[[int, int], None]
+
+
+class TrainingWatch(Protocol):
+    """What watches a candidate's training (the study's early stopping and time budget): told after each epoch
+    of each trained stage (``student``, ``recover``, ``qat``) with the model as it is then; it may raise (a
+    :class:`~paretodet.errors.ParetodetError` saying why) to stop the build there."""
+
+    def after_epoch(self, stage: str, done: int, total: int, model: Detector) -> None: ...
+
 
 # each stage's cache key hashes the knobs whose declaration names the stage (paretodet.spaces.stage_knobs)
 DISTILL_KNOBS: tuple[str, ...] = stage_knobs("student")
@@ -64,6 +74,9 @@ class StageContext:
         device: where training runs (``cpu``, ``cuda[:N]``).
         ignore_class_names: a ``distill.teacher`` whose class names differ from the model's teaches by class id
             (``--ignore-class-names``) instead of being refused.
+        watch: told after each training epoch (may stop the build).
+        untrained: build the candidate's untrained twin: each trained stage's model as it is before training
+            (its shape: what latency and size depend on), not trained and not cached.
     """
 
     teacher: Detector
@@ -72,6 +85,8 @@ class StageContext:
     on_epoch: EpochProgress | None = None
     device: str = "cpu"
     ignore_class_names: bool = False
+    watch: TrainingWatch | None = None
+    untrained: bool = False
 
     @functools.cached_property
     def data_salt(self) -> str:
@@ -93,10 +108,13 @@ def transformed_detector(
     on_epoch: EpochProgress | None = None,
     device: str = "cpu",
     ignore_class_names: bool = False,
+    watch: TrainingWatch | None = None,
+    untrained: bool = False,
 ) -> Detector:
     """The model the candidate deploys before export: ``teacher`` itself, or its distilled student, pruned
-    and recovered as the candidate says, trained on ``device``. Cache use is recorded in ``log``."""
-    ctx = StageContext(teacher, data, log, on_epoch, device, ignore_class_names)
+    and recovered as the candidate says, trained on ``device`` (``watch`` hears each epoch; ``untrained``: the
+    twin of the same shape, see :class:`StageContext`). Cache use is recorded in ``log``."""
+    ctx = StageContext(teacher, data, log, on_epoch, device, ignore_class_names, watch, untrained)
     detector = teacher
     if candidate.distill.has_student():
         detector = _student(candidate, ctx)
@@ -156,9 +174,15 @@ def _trained_stage(
     origin: Detector,
     recipe: TrainRecipe,
 ) -> Detector:
-    """Train ``model`` (distilling from the teacher when alpha > 0), keep it at ``path``, reload it."""
+    """Train ``model`` (distilling from the teacher when alpha > 0), keep it at ``path``, reload it; for the
+    untrained twin, ``model`` as it is (neither trained nor kept)."""
+    if ctx.untrained:
+        # its own digest: the files exported from it are cached apart from the trained stage's
+        source = f"{origin.source} (untrained {path.parent.parent.name})"
+        return origin.with_model(model, source=source, digest=f"{key}-untrained")
     with building(path) as staged:  # the trainer's own files stay in the staging folder's subfolders
-        trained = _train(model, origin, candidate, ctx, workdir=staged.parent, recipe=recipe)
+        stage = path.parent.parent.name  # student or recover
+        trained = _train(model, origin, candidate, ctx, workdir=staged.parent, recipe=recipe, stage=stage)
         source = f"{origin.source} ({path.parent.parent.name})"
         _save_stage(origin.with_model(trained, source=source, digest=key), staged)
     ctx.log.used(path)
@@ -166,10 +190,17 @@ def _trained_stage(
 
 
 def _train(
-    model: Any, origin: Detector, candidate: Candidate, ctx: StageContext, *, workdir: Path, recipe: TrainRecipe
+    model: Any,
+    origin: Detector,
+    candidate: Candidate,
+    ctx: StageContext,
+    *,
+    workdir: Path,
+    recipe: TrainRecipe,
+    stage: str,
 ) -> Any:
     """Train ``model`` (of ``origin``'s family) on the data at the candidate's imgsz, distilling from the
-    teacher (``distill.teacher``, else the searched model) when alpha > 0."""
+    teacher (``distill.teacher``, else the searched model) when alpha > 0; ``ctx.watch`` hears each epoch."""
     kd = candidate.distill
     criterion = None
     if kd.alpha > 0:
@@ -185,16 +216,31 @@ def _train(
         family = get_family(origin.family)
         criterion = family.distillation(source, settings)
         family.prepare_distillation(model, source, settings, seed=recipe.seed)
-    on_epoch = ctx.on_epoch
     return get_family(origin.family).finetune(
         model,
         ctx.data,
         imgsz=candidate.imgsz,
         recipe=recipe,
         workdir=workdir,
-        on_epoch=(lambda done, total, _model: on_epoch(done, total)) if on_epoch else None,
+        on_epoch=epoch_listener(stage, origin, ctx.on_epoch, ctx.watch),
         criterion=criterion,
     )
+
+
+def epoch_listener(
+    stage: str, origin: Detector, on_epoch: EpochProgress | None, watch: TrainingWatch | None
+) -> Callable[[int, int, Any], None] | None:
+    """The trainer's ``on_epoch(done, total, model)``: progress first, then the watch (which may stop it)."""
+    if on_epoch is None and watch is None:
+        return None
+
+    def listener(done: int, total: int, model: Any) -> None:
+        if on_epoch is not None:
+            on_epoch(done, total)
+        if watch is not None:
+            watch.after_epoch(stage, done, total, origin.with_model(model, source=origin.source, digest=""))
+
+    return listener
 
 
 def check_teacher_classes(kd: DistillConfig, student: Detector, *, ignore: bool = False) -> None:

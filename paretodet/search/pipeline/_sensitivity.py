@@ -19,7 +19,7 @@ from paretodet.errors import DataError
 from paretodet.models import get_family
 from paretodet.objectives import evaluate_map
 from paretodet.runtimes import Artifact, open_runner
-from paretodet.search.build._cache import CacheLog, building
+from paretodet.search.pipeline._cache import CacheLog, building
 
 __all__ = [
     "SENSITIVITY_CALIB_IMAGES",

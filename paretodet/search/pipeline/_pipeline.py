@@ -32,13 +32,19 @@ from paretodet.data import (
     ultralytics_data_yaml,
 )
 from paretodet.errors import ConfigError, DataError, ModelError
-from paretodet.models import Detector, family_for, get_family, load_detector, techniques_for
+from paretodet.models import Detector, EpochCallback, family_for, get_family, load_detector, techniques_for
 from paretodet.objectives import EvalSettings, Metrics, evaluate
 from paretodet.runtimes import Artifact, RuntimeSpec, runtime_spec
-from paretodet.search.build._accuracy_check import ACCURACY_CHECK_IMAGES, accuracy_check
-from paretodet.search.build._cache import CacheLog, building
-from paretodet.search.build._sensitivity import block_sensitivity
-from paretodet.search.build._stages import EpochProgress, check_teacher_classes, transformed_detector
+from paretodet.search.pipeline._accuracy_check import ACCURACY_CHECK_IMAGES, accuracy_check
+from paretodet.search.pipeline._cache import CacheLog, building
+from paretodet.search.pipeline._sensitivity import block_sensitivity
+from paretodet.search.pipeline._stages import (
+    EpochProgress,
+    TrainingWatch,
+    check_teacher_classes,
+    epoch_listener,
+    transformed_detector,
+)
 from paretodet.spaces import Candidate, stage_knobs, unsupported_knobs
 
 __all__ = [
@@ -47,6 +53,7 @@ __all__ = [
     "build",
     "build_and_measure",
     "class_check",
+    "twin_of",
     "load_model_and_data",
     "write_outputs",
 ]
@@ -57,6 +64,7 @@ CALIBRATION_KNOBS: tuple[str, ...] = stage_knobs("calibration")
 INT8_KNOBS: tuple[str, ...] = stage_knobs("int8")
 QAT_KNOBS: tuple[str, ...] = stage_knobs("qat")
 CONVERT_KNOBS: tuple[str, ...] = stage_knobs("convert")
+TWIN_CALIB_IMAGES = 8  # an untrained twin's INT8 ranges do not matter (only its shape is timed): a few images
 
 
 @dataclass(frozen=True)
@@ -79,6 +87,8 @@ def build(
     on_epoch: EpochProgress | None = None,
     device: str = "cpu",
     ignore_class_names: bool = False,
+    watch: TrainingWatch | None = None,
+    untrained: bool = False,
 ) -> BuildResult:
     """Build ``candidate``'s artifact under ``workdir/cache``, reusing each stage whose inputs are unchanged.
 
@@ -87,6 +97,9 @@ def build(
     fine-tune, calibration ranges, quantize] -> [convert to the candidate's runtime]. ``on_epoch(done, total)``
     reports fine-tuning progress; training runs on ``device`` (cpu, cuda, cuda:N). A ``distill.teacher`` that
     teaches must know the model's classes (``ignore_class_names``: match them by id even if their names differ).
+    ``watch`` hears each training epoch and may stop the build. ``untrained``: the artifact of the candidate's
+    untrained twin (:func:`twin_of`: the same shape, runtime and precision; nothing trains), whose latency and
+    size are the candidate's before it trains.
 
     Example:
         >>> result = build(Candidate(imgsz=256), load_detector("best.pt"), data, workdir=Path("w"))  # doctest: +SKIP
@@ -108,14 +121,24 @@ def build(
     spec = runtime_spec(candidate.runtime)
     spec.check_host(hint=candidate.precision_hint)  # one line before any work: package, GPU, hint
     log = CacheLog(workdir / "cache")
+    candidate = twin_of(candidate) if untrained else candidate
     detector = transformed_detector(
-        candidate, detector, data, log=log, on_epoch=on_epoch, device=device, ignore_class_names=ignore_class_names
+        candidate,
+        detector,
+        data,
+        log=log,
+        on_epoch=on_epoch,
+        device=device,
+        ignore_class_names=ignore_class_names,
+        watch=watch,
+        untrained=untrained,
     )
     if candidate.quant.precision == "int8":
         engine = int8_engine(candidate.quant.engine)
         base = candidate.replace({"quant.precision": "fp32", "runtime": engine.reads})
         fp32 = _export_stage(base, detector, log=log)
-        artifact = _build_int8(candidate, fp32, engine, detector, data, log=log, on_epoch=on_epoch, device=device)
+        listener = epoch_listener("qat", detector, on_epoch, watch)
+        artifact = _build_int8(candidate, fp32, engine, detector, data, log=log, on_epoch=listener, device=device)
     else:
         artifact = _export_stage(candidate.replace({"runtime": _written_by(spec)}), detector, log=log)
     if artifact.runtime != candidate.runtime:
@@ -126,6 +149,27 @@ def build(
         cache_hits=tuple(log.hits),
         cache_entries=tuple(log.entries),
         cache_repairs=tuple(log.repairs),
+    )
+
+
+def twin_of(candidate: Candidate) -> Candidate:
+    """The candidate's untrained twin: the same shape (student, pruning), input size, runtime and precision,
+    without QAT or accuracy control, INT8 ranges from a few images and no FP32 blocks (which need a sensitivity
+    analysis of the trained model: a mixed-precision twin is timed all-INT8).
+
+    Example:
+        >>> twin_of(Candidate.from_dict({"quant.precision": "int8", "quant.qat_epochs": 2})).quant.qat_epochs
+        0
+    """
+    if candidate.quant.precision != "int8":
+        return candidate
+    return candidate.replace(
+        {
+            "quant.qat_epochs": 0,
+            "quant.max_drop": 0.0,
+            "quant.fp_layers": 0,
+            "quant.calib_images": min(TWIN_CALIB_IMAGES, candidate.quant.calib_images),
+        }
     )
 
 
@@ -174,7 +218,7 @@ def _build_int8(
     data: DatasetInfo,
     *,
     log: CacheLog,
-    on_epoch: EpochProgress | None = None,
+    on_epoch: EpochCallback | None = None,
     device: str = "cpu",
 ) -> Artifact:
     """The INT8 file of the candidate's engine (cached), with its sensitivity, QAT and calibration stages."""
@@ -240,7 +284,7 @@ def _qat_stage(
     log: CacheLog,
     fp32_blocks: tuple[str, ...],
     salt: str,
-    on_epoch: EpochProgress | None,
+    on_epoch: EpochCallback | None,
     device: str = "cpu",
 ) -> Artifact:
     """The QAT-fine-tuned model as an FP32 ONNX file (cached), ready for the INT8 export."""
@@ -257,7 +301,7 @@ def _qat_stage(
             fp32_blocks=fp32_blocks,
             workdir=staged.parent,
             recipe=_qat_recipe(candidate, detector, device=device),
-            on_epoch=(lambda done, total, _model: on_epoch(done, total)) if on_epoch else None,
+            on_epoch=on_epoch,
         )
         tuned_detector = detector.with_model(tuned, source=f"{detector.source} (QAT)", digest=key)
         reads = int8_engine(candidate.quant.engine).reads
@@ -294,11 +338,19 @@ def build_and_measure(
     on_image: Callable[[int, int], None] | None = None,
     on_epoch: EpochProgress | None = None,
     device: str = "cpu",
+    watch: TrainingWatch | None = None,
 ) -> tuple[BuildResult, Metrics]:
     """Build a candidate and measure its artifact: the code path of both ``apply`` and search trials."""
     ignore = settings.ignore_class_names
     result = build(
-        candidate, detector, data, workdir=workdir, on_epoch=on_epoch, device=device, ignore_class_names=ignore
+        candidate,
+        detector,
+        data,
+        workdir=workdir,
+        on_epoch=on_epoch,
+        device=device,
+        ignore_class_names=ignore,
+        watch=watch,
     )
     metrics = evaluate(result.artifact, data, settings=settings, on_image=on_image)
     if not detector.names_known:  # its artifact carries the data's names, put there unchecked

@@ -8,7 +8,7 @@ from paretodet.models import load_detector
 from paretodet.objectives import EvalSettings, LatencySettings
 from paretodet.reports import build_info, write_report
 from paretodet.search import build, build_and_measure, load_sensitivity_tables
-from paretodet.search.build._sensitivity import sensitivity_path
+from paretodet.search.pipeline._sensitivity import sensitivity_path
 from paretodet.spaces import Candidate
 
 FAST = EvalSettings(threads=1, latency=LatencySettings(warmup=2, runs=30))
