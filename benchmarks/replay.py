@@ -10,8 +10,9 @@ clock every module of the search reads. The study itself (Optuna, the sampler, p
 the rules) is paretodet's own code, unchanged, on an in-memory storage.
 
 Variants: ``today`` (TPE, trials run until the time is spent, no budget awareness, no early stopping),
-``budget`` (the time budget and its cost model), ``budget+early`` (and early stopping), ``random`` (random
-sampling, as today). Prints, per variant, the hypervolume of the front of the trials finished by each time
+``budget`` (the time budget and its cost model), ``budget+early`` (and early stopping), ``budget+cost`` (and
+cost-cooled TPE), ``budget+early+cost`` (all), ``random`` (random sampling, as today). Prints, per variant,
+the hypervolume of the front of the trials finished by each time
 (final-measured figures, normalised to the table's whole front) over the seeds: median and quartiles, the time
 each variant needs to reach today's median final hypervolume, and writes a CSV of the curves (and a PNG plot).
 
@@ -47,11 +48,13 @@ from paretodet.spaces import Knob, SearchSpace
 
 KNOBS = ("imgsz", "quant.precision", "quant.calibration", "prune.method", "prune.ratio", "prune.finetune_epochs")
 SIGNS = (1, 1, -1)  # mAP50-95, FPS, size
-VARIANTS = {
-    "today": {"early_stop": False, "budget_aware": False, "sampler": "tpe"},
-    "budget": {"early_stop": False, "budget_aware": True, "sampler": "tpe"},
-    "budget+early": {"early_stop": True, "budget_aware": True, "sampler": "tpe"},
-    "random": {"early_stop": False, "budget_aware": False, "sampler": "random"},
+VARIANTS: dict[str, dict[str, Any]] = {
+    "today": {"early_stop": False, "budget_aware": False, "sampler": "tpe", "cost_aware": False},
+    "budget": {"early_stop": False, "budget_aware": True, "sampler": "tpe", "cost_aware": False},
+    "budget+early": {"early_stop": True, "budget_aware": True, "sampler": "tpe", "cost_aware": False},
+    "budget+cost": {"early_stop": False, "budget_aware": True, "sampler": "tpe", "cost_aware": True},
+    "budget+early+cost": {"early_stop": True, "budget_aware": True, "sampler": "tpe", "cost_aware": True},
+    "random": {"early_stop": False, "budget_aware": False, "sampler": "random", "cost_aware": False},
 }
 
 
@@ -235,6 +238,7 @@ def simulate(table: dict[str, dict[str, Any]], variant: str, seed: int, budget_s
             trials=None,
             time_budget_s=budget_s / (1 - clock_module.VERIFY_SHARE),  # the search share is the budget here
             early_stop=bool(options["early_stop"]),
+            cost_aware=bool(options["cost_aware"]),
             sampler=str(options["sampler"]),
             seed=seed,
             space=replay_space(),
@@ -281,6 +285,7 @@ def main() -> None:
               f"{q3:.3f}] over {args.seeds} seeds", flush=True)  # fmt: skip
     _report(curves, times)
     _write(args.out, curves, times)
+    _plot(args.out.with_suffix(".png"), curves, times)
 
 
 def _report(curves: dict[str, np.ndarray], times: np.ndarray) -> None:
@@ -306,6 +311,30 @@ def _write(path: Path, curves: dict[str, np.ndarray], times: np.ndarray) -> None
             for t, a, b, c in zip(times, q1, med, q3):
                 writer.writerow([variant, f"{t:.0f}", f"{a:.4f}", f"{b:.4f}", f"{c:.4f}"])
     print(f"curves: {path}")
+
+
+def _plot(path: Path, curves: dict[str, np.ndarray], times: np.ndarray) -> None:
+    """Median hypervolume against simulated time per variant, with its quartile band."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for variant, runs in curves.items():
+        q1, med, q3 = np.percentile(runs, [25, 50, 75], axis=0)
+        ax.plot(times / 60, med, label=variant)
+        ax.fill_between(times / 60, q1, q3, alpha=0.15)
+    ax.set_xlabel("simulated search time (min)")
+    ax.set_ylabel("hypervolume / the table's whole front")
+    ax.set_title(
+        f"Replay of the demo teacher's table: median and quartiles over {len(next(iter(curves.values())))} seeds"
+    )
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    print(f"plot: {path}")
 
 
 if __name__ == "__main__":

@@ -35,6 +35,8 @@ class SearchConfig:
             the front's verification (see ``search.store._clock``). Every worker honours it.
         early_stop: stop training that cannot reach the front (at rungs, by non-dominated rank among its peers,
             or before training by an optimistic bound: see ``search.study._early_stop``).
+        cost_aware: with a time budget and TPE, cool TPE's acquisition by each candidate's expected cost (see
+            ``search.study._cost_sampler``); off by default: it stays off until the replay benchmark shows it wins.
         sampler: tpe (multivariate, grouped by condition: the default, the best front per trial in
             benchmarks/search.py), nsga2, random, or grid (a baseline: the space's grid in seeded random order).
         seed: sampler seed.
@@ -69,6 +71,7 @@ class SearchConfig:
     storage_grace_s: float = 600.0
     time_budget_s: float | None = None
     early_stop: bool = True
+    cost_aware: bool = False
 
     def __post_init__(self) -> None:
         if self.trials is None and self.time_budget_s is None:
@@ -94,6 +97,7 @@ class SearchConfig:
             "trials": self.trials,
             "time_budget_s": self.time_budget_s,
             "early_stop": self.early_stop,
+            "cost_aware": self.cost_aware,
             "sampler": self.sampler,
             "seed": self.seed,
             "budgets": [str(b) for b in self.budgets],
@@ -140,6 +144,7 @@ class SearchConfig:
             probes=bool(stored.get("probes", True)),
             time_budget_s=stored.get("time_budget_s"),
             early_stop=bool(stored.get("early_stop", True)),
+            cost_aware=bool(stored.get("cost_aware", False)),
             trust_model=trust_model,
             weights=Path(stored["weights"]) if stored.get("weights") else None,
             device=device,

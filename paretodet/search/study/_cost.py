@@ -10,12 +10,16 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from paretodet.spaces import Candidate
 
-__all__ = ["PRIOR_FIXED_S", "CostModel", "fit_cost", "training_epochs"]
+if TYPE_CHECKING:
+    import optuna
 
+__all__ = ["EPOCH_KNOBS", "PRIOR_FIXED_S", "CostModel", "finished_costs", "fit_cost", "training_epochs"]
+
+EPOCH_KNOBS = ("distill.epochs", "prune.finetune_epochs", "quant.qat_epochs")  # each trained stage's epochs
 PRIOR_FIXED_S = 30.0  # a trial without training, before any finished: export, calibration, scoring, timing
 
 
@@ -64,3 +68,12 @@ def fit_cost(finished: Iterable[tuple[Mapping[str, Any], float]]) -> CostModel:
     per_epoch = [max(0.0, wall - fixed_s) / epochs for epochs, wall in trained]
     per_epoch_s = statistics.median(per_epoch) if per_epoch else fixed_s
     return CostModel(fixed_s=fixed_s, per_epoch_s=per_epoch_s, fitted_on=len(fixed) + len(trained))
+
+
+def finished_costs(study: optuna.Study) -> list[tuple[dict[str, Any], float]]:
+    """``(candidate, wall seconds)`` of a study's trials that were built and measured (the cost model's data)."""
+    return [
+        (t.user_attrs["candidate"], float(t.user_attrs["wall_s"]))
+        for t in study.get_trials(deepcopy=False)
+        if t.state.name == "COMPLETE" and "duplicate_of" not in t.user_attrs and t.user_attrs.get("wall_s")
+    ]

@@ -8,8 +8,9 @@ study as it is, except that:
   (a pessimistic value: training would only have gone on had it been good) or, stopped by the bound before
   training, the optimistic mAP that was still dominated, each with the FPS and size its untrained twin measured;
   non-dominated sorting then ranks it with every measured trial;
-- a PRUNED trial that holds no measurement (a duplicate sample, a trial skipped or interrupted by the time
-  budget, queued again) is not seen: it says nothing about its config.
+- any other PRUNED trial (a duplicate sample, a trial the time budget skipped or interrupted) is left as
+  Optuna has it: TPE puts PRUNED trials without values among the worse ones, which keeps it from proposing a
+  config again and again (hiding duplicates made it re-propose them until the space counted as exhausted).
 """
 
 from __future__ import annotations
@@ -56,10 +57,7 @@ def informed_trials(
     seen = []
     for trial in trials:
         if trial.state == TrialState.PRUNED:
-            converted = _as_completed(trial, objectives)
-            if converted is None:
-                continue
-            trial = converted
+            trial = _as_completed(trial, objectives) or trial
         if states is None or trial.state in states:
             seen.append(trial)
     return seen

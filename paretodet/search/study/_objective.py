@@ -17,7 +17,7 @@ from paretodet.reports import violations
 from paretodet.search.pipeline import build, build_and_measure
 from paretodet.search.store import WORKER, StudyClock
 from paretodet.search.study._config import OBJECTIVES, SearchConfig
-from paretodet.search.study._cost import fit_cost, training_epochs
+from paretodet.search.study._cost import finished_costs, fit_cost, training_epochs
 from paretodet.search.study._duplicates import MAX_RESAMPLES, record_duplicate, same_config
 from paretodet.search.study._early_stop import (
     RUNG_VAL_IMAGES,
@@ -63,15 +63,6 @@ class TrialRun:
 
 def _signs() -> list[int]:
     return [1 if d == "maximize" else -1 for _, d in OBJECTIVES]
-
-
-def _finished(study: optuna.Study) -> list[tuple[dict[str, Any], float]]:
-    """``(candidate, wall seconds)`` of the trials that were built and measured (the cost model's data)."""
-    return [
-        (t.user_attrs["candidate"], float(t.user_attrs["wall_s"]))
-        for t in study.get_trials(deepcopy=False)
-        if t.state.name == "COMPLETE" and "duplicate_of" not in t.user_attrs and t.user_attrs.get("wall_s")
-    ]
 
 
 class TrialObjective:
@@ -155,7 +146,7 @@ class TrialObjective:
         left = self.run.clock.search_left_s()
         if math.isinf(left):
             return
-        cost = fit_cost(_finished(self.run.study))
+        cost = fit_cost(finished_costs(self.run.study))
         expected = cost.expected_s(candidate.to_dict())
         if expected <= left or (cost.fitted_on == 0 and left > 0):  # the first trial: its cost is unknown yet
             self.over_budget = 0
@@ -181,7 +172,7 @@ class TrialObjective:
             objectives = [m for m, _ in OBJECTIVES]
             stop = bound_stop(run.study, trial.number, candidate.to_dict(), shape, objectives, _signs())
             if stop is not None:
-                expected = fit_cost(_finished(run.study)).expected_s(candidate.to_dict())
+                expected = fit_cost(finished_costs(run.study)).expected_s(candidate.to_dict())
                 stop.info["saved_s"] = round(expected, 1)
                 stop.info["reason"] += f" (about {format_duration(expected)} saved)"
                 raise stop

@@ -393,13 +393,13 @@ def _make_sampler(config: SearchConfig, *, seed: int, space: SearchSpace) -> opt
         return optuna.samplers.NSGAIISampler(seed=seed, population_size=population)
     # multivariate + group models the conditional knobs jointly; constant liar keeps parallel workers apart;
     # trials that early stopping stopped teach it what was known when they stopped
+    from paretodet.search.study._cost_sampler import CostCooledTPESampler
     from paretodet.search.study._informed_sampler import InformedTPESampler
 
+    tpe = CostCooledTPESampler if config.cost_aware else InformedTPESampler
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return InformedTPESampler(
-            [m for m, _ in OBJECTIVES], seed=seed, multivariate=True, group=True, constant_liar=True
-        )
+        return tpe([m for m, _ in OBJECTIVES], seed=seed, multivariate=True, group=True, constant_liar=True)
 
 
 def _storage_lost(exc: BaseException) -> StudyError | None:

@@ -77,8 +77,8 @@ def test_bound_rule_uses_the_untrained_reference_plus_a_learned_margin() -> None
 
 
 def _history(stopped_informs: bool) -> optuna.Study:
-    """Eight measured trials of a 2-knob space, then one PRUNED trial at x=0.9: a stopped one (with its rung mAP
-    and twin figures), or a duplicate sample (no figures)."""
+    """Eight measured trials of a 2-knob space, then three PRUNED trials near x=0.9: stopped ones (with their rung
+    mAP and twin figures, better than any measured trial's), or duplicate samples (no figures)."""
     dists = {"x": FloatDistribution(0.0, 1.0), "c": CategoricalDistribution(["a", "b"])}
     study = optuna.create_study(directions=["maximize", "maximize", "minimize"])
     rng = np.random.default_rng(0)
@@ -93,7 +93,7 @@ def _history(stopped_informs: bool) -> optuna.Study:
             )
         )
     attrs = (
-        {STOPPED_ATTR: {"kind": "rung", "rung_map": 0.0, "reason": "r"}, SHAPE_ATTR: {"fps": 0.0, "size_bytes": 9e9}}
+        {STOPPED_ATTR: {"kind": "rung", "rung_map": 0.99, "reason": "r"}, SHAPE_ATTR: {"fps": 9.0, "size_bytes": 1e6}}
         if stopped_informs
         else {"duplicate_of": 0}
     )
@@ -115,9 +115,10 @@ def test_the_sampler_changes_its_proposals_because_of_stopped_trials() -> None:
     informed = _history(stopped_informs=True)
     seen = informed_trials(informed.get_trials(), OBJECTIVES)
     stopped = [t for t in seen if t.number >= 8]
-    assert len(stopped) == 3 and all(t.state == TrialState.COMPLETE and t.values == [0.0, 0.0, 9e9] for t in stopped)
-    # a duplicate sample is not seen at all
-    assert len(informed_trials(_history(stopped_informs=False).get_trials(), OBJECTIVES)) == 8
+    assert len(stopped) == 3 and all(t.state == TrialState.COMPLETE and t.values == [0.99, 9.0, 1e6] for t in stopped)
+    # a duplicate sample stays PRUNED (TPE ranks it among the worse ones: it is not proposed again and again)
+    plain = informed_trials(_history(stopped_informs=False).get_trials(), OBJECTIVES)
+    assert [t.state for t in plain].count(TrialState.PRUNED) == 3
     assert _next_proposal(informed) != _next_proposal(_history(stopped_informs=False))
 
 
@@ -188,3 +189,47 @@ def test_a_study_killed_in_the_middle_of_a_rung_resumes_with_its_rung_results(
     assert trials[killed.number].user_attrs[RUNGS_ATTR] == {"recover@1": 0.25}  # its rung result is kept
     again = [t for t in trials.values() if t.user_attrs.get("requeued_from") == killed.number]
     assert again and again[0].state == TrialState.COMPLETE and "recover@1" in again[0].user_attrs[RUNGS_ATTR]
+
+
+def _costed_history(budget: float | None) -> optuna.Study:
+    """Twelve measured trials, half with 3 recovery epochs (10x the cost), their figures unrelated to the epochs."""
+    from paretodet.search.store import BUDGET_ATTR, CLOCK_PREFIX
+
+    dists = {"prune.finetune_epochs": CategoricalDistribution([0, 3]), "x": FloatDistribution(0.0, 1.0)}
+    study = optuna.create_study(directions=["maximize", "maximize", "minimize"])
+    if budget is not None:
+        study.set_user_attr(BUDGET_ATTR, budget)
+        study.set_user_attr(f"{CLOCK_PREFIX}a", [0.0, 1.0])  # 1 s of the budget used: cooling at its strongest
+    for i in range(12):  # each x twice, with and without training: TPE alone has no reason to prefer either
+        epochs, x = (0, 3)[i % 2], (i // 2) / 6
+        study.add_trial(
+            create_trial(
+                state=TrialState.COMPLETE,
+                params={"prune.finetune_epochs": epochs, "x": x},
+                distributions=dists,
+                values=[x, 1.0, 1e6],
+                user_attrs={
+                    "candidate": {**Candidate().to_dict(), "prune.method": "l1", "prune.finetune_epochs": epochs},
+                    "wall_s": 10.0 + 30.0 * epochs,
+                },
+            )
+        )
+    return study
+
+
+def test_cost_cooling_proposes_cheap_candidates_first() -> None:
+    from paretodet.search.study._cost_sampler import CostCooledTPESampler
+
+    def trained_share(budget: float | None) -> float:
+        study = _costed_history(budget)
+        study.sampler = CostCooledTPESampler(OBJECTIVES, seed=0, n_startup_trials=4, multivariate=True)
+        picks = []
+        for _ in range(30):
+            trial = study.ask()
+            picks.append(trial.suggest_categorical("prune.finetune_epochs", [0, 3]))
+            trial.suggest_float("x", 0.0, 1.0)
+            study.tell(trial, state=TrialState.FAIL)  # FAIL: the history the sampler learns from stays the same
+        return picks.count(3) / len(picks)
+
+    # without a budget it is plain TPE; with one, a 10x dearer candidate is proposed far less at the start
+    assert trained_share(1000.0) < trained_share(None) - 0.2
