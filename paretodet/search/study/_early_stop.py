@@ -27,6 +27,7 @@ from paretodet.base import format_duration
 from paretodet.errors import ParetodetError
 from paretodet.objectives import score_detector
 from paretodet.search.store import StudyClock
+from paretodet.search.study._cost import training_epochs
 from paretodet.search.study._rungs import Point, bound_verdict, rank_verdict, rung_epochs
 
 if TYPE_CHECKING:
@@ -75,8 +76,6 @@ def _trials_words(numbers: Sequence[int], limit: int = 4) -> str:
 
 def _untrained_reference(candidate: dict[str, Any]) -> bool:
     """Whether a measured candidate is a reference for the bound: no training, no pruning, no student."""
-    from paretodet.search.study._cost import training_epochs
-
     return (
         training_epochs(candidate) == 0
         and candidate.get("prune.method", "none") == "none"

@@ -7,7 +7,9 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from paretodet.base import format_duration, no_space_on
@@ -51,12 +53,12 @@ class TrialRun:
     study: optuna.Study
     detector: Detector
     data: DatasetInfo
-    workdir: Any
+    workdir: Path
     space: SearchSpace
     sampler_seed: int
     env: dict[str, Any]
     notes: tuple[str, ...]
-    on_epoch: Any
+    on_epoch: Callable[[int, int], None] | None
     clock: StudyClock
     rung_truths: list[ImageTruth] = field(default_factory=list)
 
