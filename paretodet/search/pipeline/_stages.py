@@ -153,7 +153,7 @@ def _pruned(candidate: Candidate, detector: Detector, ctx: StageContext) -> Dete
         with building(pruned_path) as staged:
             _save_stage(detector.with_model(net, source=f"{detector.source} (pruned)", digest=key), staged)
         ctx.log.used(pruned_path)
-    if not prune.finetune_epochs:
+    if not prune.finetune_epochs or ctx.untrained:  # the untrained twin is the one-shot model (its exports shared)
         return _load_stage(pruned_path, detector, key)
     recipe = TrainRecipe(epochs=prune.finetune_epochs, lr=prune.lr, device=ctx.device)
     recover_key = candidate.stage_hash(RECOVER_KNOBS, salt=stage_salt + _recipe_salt(detector.family, recipe))

@@ -42,6 +42,7 @@ __all__ = ["MAX_OVER_BUDGET", "OVER_BUDGET_ATTR", "TrialObjective", "TrialRun"]
 
 OVER_BUDGET_ATTR = "over_budget"  # trial attr: a sampled candidate the time left could not pay for (not built)
 MAX_OVER_BUDGET = 5  # the study stops after this many such candidates in a row
+SHAPES_PREFIX = "paretodet_shape:"  # study attrs: an untrained twin's figures, by the config key of its shape
 
 
 @dataclass(frozen=True)
@@ -193,8 +194,18 @@ class TrialObjective:
         )
 
     def _twin_shape(self, candidate: Candidate) -> dict[str, float]:
-        """The FPS, latency and size of the candidate's untrained twin, built (cached stages) and timed."""
+        """The FPS, latency and size of the candidate's untrained twin: those of a measured trial of the same
+        shape (a pruned candidate's twin is its one-shot config), else of an earlier twin of the same shape, else
+        built (cached stages) and timed, and kept in the study for the next candidate of that shape."""
         run = self.run
+        shape_key = candidate.replace({"prune.finetune_epochs": 0, "quant.qat_epochs": 0}).config_key()
+        for t in run.study.get_trials(deepcopy=False):
+            if t.state.name == "COMPLETE" and t.user_attrs.get("config_key") == shape_key and "metrics" in t.user_attrs:
+                metrics = t.user_attrs["metrics"]
+                return {k: float(metrics[k]) for k in ("fps", "latency_ms", "size_bytes")}
+        known = run.study.user_attrs.get(f"{SHAPES_PREFIX}{shape_key}")
+        if known:
+            return dict(known)
         twin = build(
             candidate,
             run.detector,
@@ -204,7 +215,9 @@ class TrialObjective:
             ignore_class_names=run.config.evaluation.ignore_class_names,
         )
         figures = measure_shape(twin.artifact, settings=run.config.evaluation)
-        return {"fps": figures.fps, "latency_ms": figures.latency_ms, "size_bytes": float(figures.size_bytes)}
+        shape = {"fps": figures.fps, "latency_ms": figures.latency_ms, "size_bytes": float(figures.size_bytes)}
+        run.study.set_user_attr(f"{SHAPES_PREFIX}{shape_key}", shape)
+        return shape
 
     def _rung_truths(self) -> list[ImageTruth]:
         """The fixed val subset every rung is scored on (read once per process)."""
