@@ -156,7 +156,7 @@ def main() -> None:
     truths = [read_truth(data, p) for p in split_images(data)]
     rung_truths = [truths[i] for i in val_subset(truths, RUNG_IMAGES, seed=0)]
     raw = args.out.with_suffix(".rows.csv")  # rows as built (before the interleaved rounds)
-    done = {key_of(r): r for r in _read(raw)}
+    done = {key_of(r): r for r in _read(raw) or _read(args.out)}  # resume from either (rounds are re-timed)
     print(f"cpu: {cpu_model()}; {len(done)} of {len(configs())} rows already built", flush=True)
     built = 0
     for values in configs():
