@@ -4,10 +4,14 @@ model that names no classes gets (on stderr, so ``--json`` output stays clean)."
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from paretodet._cli_ui import err_console
+
+if TYPE_CHECKING:
+    from paretodet.search import StudySummary
 
 __all__ = [
     "EARLY_STOP",
@@ -58,16 +62,16 @@ def parse_sets(sets: list[str]) -> dict[str, str]:
     return values
 
 
-def search_end_lines(summary: object) -> list[str]:
+def search_end_lines(summary: StudySummary) -> list[str]:
     """What a finished ``search`` says about its time: the budget and the time used, and the trials early
-    stopping stopped (``summary``: a :class:`~paretodet.search.StudySummary`)."""
+    stopping stopped."""
     from paretodet.base import format_duration
 
     lines = []
-    budget, used = getattr(summary, "time_budget_s", None), float(getattr(summary, "time_used_s", 0.0))
-    if budget is not None:
-        lines.append(f"time budget {format_duration(budget)}: the search used {format_duration(used)}")
-    stopped = int(getattr(summary, "stopped", 0))
+    if summary.time_budget_s is not None:
+        used = format_duration(summary.time_used_s)
+        lines.append(f"time budget {format_duration(summary.time_budget_s)}: the search used {used}")
+    stopped = summary.stopped
     if stopped:
         lines.append(f"{stopped} trial{'s' if stopped != 1 else ''} stopped early (see the report)")
     return lines

@@ -213,9 +213,7 @@ def _stop_columns(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
     kind = stopped.get("kind") or ("over_budget" if over else None)
     if kind is None and trial.state.name == "PRUNED" and attrs.get("duplicate_of") is not None:
         kind = "duplicate"
-    reason = stopped.get("reason")
-    if over and not reason:
-        reason = f"not built: expected {over['expected_s']:.0f} s, {over['left_s']:.0f} s of the time budget left"
+    reason = stopped.get("reason") or (over or {}).get("reason")
     return {
         "stop_kind": kind,
         "stop_reason": reason,

@@ -155,12 +155,14 @@ class TrialObjective:
             self.over_budget = 0
             return
         self.over_budget += 1
-        trial.set_user_attr(OVER_BUDGET_ATTR, {"expected_s": round(expected, 1), "left_s": round(max(0.0, left), 1)})
-        if left <= 0 or self.over_budget >= MAX_OVER_BUDGET or left < cost.fixed_s:
-            self.run.study.stop()
-        raise optuna.TrialPruned(
+        reason = (
             f"not built: expected {format_duration(expected)}, {format_duration(max(0.0, left))} of the budget left"
         )
+        over = {"expected_s": round(expected, 1), "left_s": round(max(0.0, left), 1), "reason": reason}
+        trial.set_user_attr(OVER_BUDGET_ATTR, over)
+        if left <= 0 or self.over_budget >= MAX_OVER_BUDGET or left < cost.fixed_s:
+            self.run.study.stop()
+        raise optuna.TrialPruned(reason)
 
     def _watch(self, trial: optuna.Trial, candidate: Candidate) -> RungWatch | None:
         """The training watch of a candidate that trains: its untrained twin timed first, and not trained at all

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from paretodet.base import exception_chain, format_duration
+from paretodet.base import exception_chain
 from paretodet.data import dataset_digest
 from paretodet.errors import ConfigError, StudyError
 from paretodet.models import family_for, get_family, techniques_for
@@ -330,12 +330,7 @@ def _stop_words(trial: optuna.trial.FrozenTrial) -> str | None:
     if STOPPED_ATTR in trial.user_attrs:
         return str(trial.user_attrs[STOPPED_ATTR]["reason"])
     over = trial.user_attrs.get(OVER_BUDGET_ATTR)
-    if over:
-        return (
-            f"not built: expected {format_duration(over['expected_s'])}, "
-            f"{format_duration(over['left_s'])} of the time budget left"
-        )
-    return None
+    return str(over["reason"]) if over else None
 
 
 def _check_same_study(workdir: Path, config: SearchConfig, *, model_digest: str, data_digest: str) -> None:
